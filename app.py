@@ -1,0 +1,5 @@
+"""Entry point for `flask --app app` and WSGI servers."""
+
+from onemile import create_app
+
+app = create_app()

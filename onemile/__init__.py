@@ -1,0 +1,100 @@
+"""1Mile: hyperlocal mutual aid within a mile."""
+
+from __future__ import annotations
+
+import sqlean
+from flask import Flask, request, session
+from flask_login import current_user
+from sqlalchemy import event
+
+from . import config as config_module
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def _load_spatialite(dbapi_connection, _record) -> None:
+    """Every embedded connection gets SpatiaLite, foreign keys and a busy timeout."""
+    from geoalchemy2.admin.dialects.sqlite import init_spatialite
+
+    dbapi_connection.enable_load_extension(True)
+    dbapi_connection.load_extension("mod_spatialite")
+    dbapi_connection.enable_load_extension(False)
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
+    dbapi_connection.execute("PRAGMA busy_timeout = 5000")
+    init_spatialite(dbapi_connection, transaction=True, init_mode="WGS84")
+
+
+def select_locale() -> str:
+    """Language: the explicit choice, then the member's, then the browser's."""
+    languages = ["fr", "en"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    return request.accept_languages.best_match(languages) or "fr"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; test_config overrides the environment's settings."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config_module.load(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Python builds without enable_load_extension are common (pyenv's): sqlean.py is a
+        # drop-in sqlite3 that can load mod_spatialite everywhere.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("module", sqlean.dbapi2)
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _load_spatialite)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    from . import security, views
+    from .auth import bp as auth_bp
+    from .listings import bp as listings_bp
+    from .map import bp as map_bp
+    from .miles import bp as miles_bp
+    from .pwa import bp as pwa_bp
+
+    for blueprint in (views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp):
+        app.register_blueprint(blueprint)
+    security.init_app(app)
+
+    _template_globals(app)
+
+    from .cli import register as register_cli
+
+    register_cli(app)
+    return app
+
+
+def _template_globals(app: Flask) -> None:
+    """Labels and formatters every template may use."""
+    from flask_babel import format_date, get_locale
+
+    from .listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS, STATUS_LABELS
+
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale() or "fr"),
+        format_date=format_date,
+        kind_labels=KIND_LABELS,
+        offer_type_labels=OFFER_TYPE_LABELS,
+        category_labels=CATEGORY_LABELS,
+        status_labels=STATUS_LABELS,
+    )
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

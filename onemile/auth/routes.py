@@ -1,0 +1,126 @@
+"""Account routes: thin wrappers around auth.services."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import get_locale
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from ..geo import InvalidCoordinates, LatLon
+from . import bp, services
+from .forms import LoginForm, ResetPasswordForm, ResetRequestForm, SignupForm
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths, so a crafted link cannot bounce a member to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("map.show")
+
+
+def _picked_point(form: SignupForm) -> LatLon | None:
+    if not (form.latitude.data and form.longitude.data):
+        return None
+    try:
+        return LatLon.parse(form.latitude.data, form.longitude.data)
+    except InvalidCoordinates:
+        return None
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per hour; 30 per day", methods=["POST"])
+def signup():
+    """Create an account and its first mile, then land on the map."""
+    if current_user.is_authenticated:
+        return redirect(url_for("map.show"))
+    form = SignupForm()
+    status = 200
+    needs_point = False
+    if form.validate_on_submit():
+        data = services.SignupData(
+            email=form.email.data,
+            password=form.password.data,
+            first_name=form.first_name.data,
+            last_name=form.last_name.data,
+            postal_code=form.postal_code.data,
+            country=form.country.data,
+            kind=form.kind.data,
+            organisation_name=form.organisation_name.data,
+            language=str(get_locale() or "fr"),
+            picked_point=_picked_point(form),
+        )
+        try:
+            member = services.register(data)
+        except services.SignupError as error:
+            getattr(form, error.field).errors.append(error.message)
+            needs_point = isinstance(error, services.UnknownPostalCode)
+            status = 422
+        else:
+            login_user(member)
+            flash(_("Welcome to 1Mile! Here is your mile."), "success")
+            return redirect(url_for("map.show"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/signup.html", form=form, needs_point=needs_point), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+def login():
+    """Log in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("map.show"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        member = services.authenticate(form.email.data, form.password.data)
+        if member is not None:
+            login_user(member, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("Wrong e-mail or password."))
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out (POST only, so that it carries a CSRF token)."""
+    logout_user()
+    flash(_("You are logged out. See you soon!"), "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def reset_request():
+    """Ask for a reset link by e-mail; the answer never tells whether the address exists."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.send_password_reset(
+            form.email.data,
+            lambda token: url_for("auth.reset_password", token=token, _external=True),
+        )
+        flash(_("If an account uses this address, we have sent it a link to reset the password."), "info")
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset_request.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from a valid link."""
+    member = services.member_for_reset_token(token)
+    if member is None:
+        flash(_("This link is invalid or has expired. Ask for a new one."), "error")
+        return redirect(url_for("auth.reset_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(member, form.password.data)
+        flash(_("Your password has been changed. You can log in."), "success")
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset_password.html", form=form, token=token), status

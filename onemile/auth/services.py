@@ -1,0 +1,192 @@
+"""Account rules: registration, authentication and password resets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import places
+from ..extensions import db
+from ..geo import LatLon
+from ..mail import send_mail
+from ..miles import services as mile_services
+from ..models import Member
+
+MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS = frozenset(
+    {
+        "password", "password1", "password123", "motdepasse", "azertyuiop", "qwertyuiop",
+        "1234567890", "123456789", "12345678910", "0123456789", "iloveyou12", "azerty1234",
+        "qwerty1234", "abcdefghij", "aaaaaaaaaa", "1mile1mile", "onemile123", "soleil1234",
+    }
+)
+# A hash that can never match, checked when the e-mail is unknown so timing does not tell.
+_DUMMY_HASH = generate_password_hash("never-a-real-password")
+_RESET_SALT = "password-reset"
+
+
+class SignupError(ValueError):
+    """A sign-up that cannot go through; `field` names the form field to blame."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class UnknownPostalCode(SignupError):
+    """The offline data does not know the code: the member must pick a point."""
+
+
+@dataclass(frozen=True)
+class SignupData:
+    """What the sign-up form collected, already validated for shape."""
+
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    postal_code: str
+    country: str
+    kind: str
+    organisation_name: str | None
+    language: str
+    picked_point: LatLon | None = None
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are unique whatever their case."""
+    return email.strip().lower()
+
+
+def password_problem(password: str, email: str | None = None) -> str | None:
+    """Why a password is too weak, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
+        return _("This password is too easy to guess.")
+    local_part = (email or "").split("@")[0].lower()
+    if len(local_part) >= 4 and local_part in lowered:
+        return _("Do not build your password from your e-mail address.")
+    return None
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash (Werkzeug's default KDF)."""
+    return generate_password_hash(password)
+
+
+def email_taken(email: str) -> bool:
+    """True when a member already uses this address (any case)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Member).where(Member.email == normalise_email(email))
+    ) > 0
+
+
+def register(data: SignupData) -> Member:
+    """Create the member and their first mile in one transaction.
+
+    The mile's centre comes from the postal code, or from the point the member picked when
+    the code is unknown to the offline data.
+    """
+    if email_taken(data.email):
+        raise SignupError("email", _("An account already uses this e-mail address."))
+    place = places.locate(data.country, data.postal_code)
+    if place is not None:
+        center, mile_name = LatLon(place.latitude, place.longitude), place.label
+    elif data.picked_point is not None:
+        center, mile_name = data.picked_point, data.postal_code.strip().upper()
+    else:
+        raise UnknownPostalCode(
+            "postal_code",
+            _("We do not know this postal code. Pick your place on the map or use your location."),
+        )
+    organisation_name = None
+    if data.kind != "person":
+        organisation_name = (data.organisation_name or "").strip() or None
+    member = Member(
+        email=normalise_email(data.email),
+        password_hash=hash_password(data.password),
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        postal_code=data.postal_code.strip().upper(),
+        country=data.country,
+        kind=data.kind,
+        organisation_name=organisation_name,
+        language=data.language,
+    )
+    db.session.add(member)
+    try:
+        db.session.flush()
+        mile_services.add_mile(member, mile_name or str(_l("My mile")), center, commit=False)
+        db.session.commit()
+    except IntegrityError:
+        # Two sign-ups with the same address at once: the unique index decides.
+        db.session.rollback()
+        raise SignupError("email", _("An account already uses this e-mail address.")) from None
+    return member
+
+
+def authenticate(email: str, password: str) -> Member | None:
+    """The member with these credentials, or None."""
+    member = db.session.scalar(select(Member).where(Member.email == normalise_email(email)))
+    if member is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return member if check_password_hash(member.password_hash, password) else None
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def reset_token(member: Member) -> str:
+    """A signed, expiring token; it dies as soon as the password changes."""
+    return _serializer().dumps({"id": member.id, "pw": member.password_hash[-16:]})
+
+
+def send_password_reset(email: str, reset_url_for) -> None:
+    """E-mail a reset link if the address is known; say nothing either way."""
+    member = db.session.scalar(select(Member).where(Member.email == normalise_email(email)))
+    if member is None:
+        return
+    link = reset_url_for(reset_token(member))
+    send_mail(
+        member.email,
+        _("Reset your 1Mile password"),
+        _(
+            "Hello %(name)s,\n\nSomeone asked to reset the password of your 1Mile account. "
+            "If it was you, open this link within an hour:\n\n%(link)s\n\n"
+            "If it was not you, ignore this message: your password stays the same.\n\n1Mile",
+            name=member.first_name,
+            link=link,
+        ),
+    )
+
+
+def member_for_reset_token(token: str) -> Member | None:
+    """The member a valid, unused, unexpired token belongs to."""
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        return None
+    member = db.session.get(Member, payload["id"])
+    if member is None or member.password_hash[-16:] != payload.get("pw"):
+        return None
+    return member
+
+
+def set_password(member: Member, password: str) -> None:
+    """Replace the member's password."""
+    member.password_hash = hash_password(password)
+    db.session.commit()

@@ -1,0 +1,39 @@
+"""Command-line tasks: `flask setup` (migrate, then demo data on an empty database) and
+`flask demo load`."""
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from .extensions import db
+
+
+def register(app: Flask) -> None:
+    """Attach the project's commands to the `flask` CLI."""
+
+    @app.cli.command("setup")
+    @click.option("--demo/--no-demo", default=True, help="Load demo data into an empty database.")
+    def setup(demo: bool) -> None:
+        """Create or migrate the database, then load demo data the first time."""
+        upgrade()
+        from .models import Member
+
+        if demo and db.session.scalar(select(func.count()).select_from(Member)) == 0:
+            from .demo import load_demo
+
+            counts = load_demo()
+            click.echo(f"Demo data loaded: {counts}")
+        else:
+            click.echo("Database is up to date.")
+
+    demo_group = click.Group("demo", help="Demo data.")
+
+    @demo_group.command("load")
+    def demo_load() -> None:
+        """Load the demo neighbourhood around Mulhouse (into an empty database)."""
+        from .demo import load_demo
+
+        click.echo(f"Demo data loaded: {load_demo()}")
+
+    app.cli.add_command(demo_group)

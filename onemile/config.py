@@ -1,0 +1,68 @@
+"""Settings read from the environment, with defaults for the embedded database."""
+
+import os
+import secrets
+from pathlib import Path
+
+MILE_METRES = 1609.344
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, or one generated once and kept under instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.lower() in {"1", "true", "yes", "on"}
+
+
+def load(instance_path: str) -> dict:
+    """Return the configuration mapping for an app whose instance folder is instance_path."""
+    instance = Path(instance_path)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'onemile.sqlite'}"
+    redis_url = os.environ.get("REDIS_URL")
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # A PWA left open for days must still be able to post: the CSRF token lives as long
+        # as the session instead of expiring after an hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "LANGUAGES": ["fr", "en"],
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "1Mile <no-reply@1mile.local>"),
+        "MAIL_OUTBOX": str(instance / "outbox"),
+        "TILE_URL": os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+        "TILE_ATTRIBUTION": os.environ.get(
+            "TILE_ATTRIBUTION",
+            '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+        ),
+        # Public positions are shifted by a stable offset in this band (metres).
+        "PUBLIC_OFFSET_MIN_M": float(os.environ.get("PUBLIC_OFFSET_MIN_M", "150")),
+        "PUBLIC_OFFSET_MAX_M": float(os.environ.get("PUBLIC_OFFSET_MAX_M", "300")),
+        "LISTING_LIFETIME_DAYS": int(os.environ.get("LISTING_LIFETIME_DAYS", "30")),
+        "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "300")),
+        "PASSWORD_RESET_MAX_AGE": 3600,
+    }

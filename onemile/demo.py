@@ -1,0 +1,5 @@
+"""Demo data (placeholder, replaced below)."""
+
+
+def load_demo() -> dict:
+    return {}

@@ -1,0 +1,242 @@
+"""Geography shared by every feature: the SRID, the mile, points, public offsets, and the
+spatial query helpers that keep each hot query on its spatial index on both backends.
+
+PostGIS stores geometry(Point, 4326) with two GiST indexes: one on the column (for map
+rectangles) and one on the expression ``CAST(point AS geography)`` (for metres: radius and
+nearest). Queries must use exactly that expression, built here by :func:`geography`.
+SpatiaLite's R*Tree is only reached through its ``SpatialIndex`` virtual table, and holds
+single-precision boxes, so every candidate set is refined with an exact distance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass
+
+from geoalchemy2 import Geography
+from geoalchemy2.elements import WKTElement
+from geoalchemy2.shape import to_shape
+from shapely import wkt as _wkt
+from sqlalchemy import Select, and_, cast, func, literal, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from .config import MILE_METRES
+
+SRID = 4326
+EARTH_RADIUS_M = 6_371_008.8
+# Shortest metres per degree of latitude (at the equator); dividing by it over-covers slightly.
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
+# The R*Tree keeps 32-bit floats: widen every search frame so no candidate is lost.
+FRAME_PADDING_DEG = 1e-4
+HALF_EARTH_M = math.pi * EARTH_RADIUS_M
+
+__all__ = ["MILE_METRES", "SRID"]
+
+
+class InvalidCoordinates(ValueError):
+    """Raised when a latitude/longitude pair is not a point on the globe."""
+
+
+@dataclass(frozen=True)
+class LatLon:
+    """A point on the globe in degrees (WGS 84)."""
+
+    lat: float
+    lon: float
+
+    @classmethod
+    def parse(cls, lat: object, lon: object) -> LatLon:
+        """Build a point from untrusted values; raise InvalidCoordinates when off the globe."""
+        try:
+            lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise InvalidCoordinates("not a number") from exc
+        if not (math.isfinite(lat_f) and math.isfinite(lon_f)):
+            raise InvalidCoordinates("not finite")
+        if not (-90.0 <= lat_f <= 90.0 and -180.0 <= lon_f <= 180.0):
+            raise InvalidCoordinates("off the globe")
+        return cls(round(lat_f, 7), round(lon_f, 7))
+
+    def wkt(self) -> WKTElement:
+        """This point as a geometry value for the database."""
+        return WKTElement(f"POINT({self.lon!r} {self.lat!r})", srid=SRID)
+
+
+def point_latlon(value) -> LatLon:
+    """A loaded point value (WKB from the database, or WKT just assigned) as LatLon."""
+    if isinstance(value, WKTElement):
+        shape = _wkt.loads(value.data)
+    else:
+        shape = to_shape(value)
+    return LatLon(shape.y, shape.x)
+
+
+def latlon_columns(geom_col) -> tuple[ColumnElement, ColumnElement]:
+    """Latitude and longitude of a point column, for select lists."""
+    return func.ST_Y(geom_col).label("lat"), func.ST_X(geom_col).label("lon")
+
+
+def haversine_m(a: LatLon, b: LatLon) -> float:
+    """Great-circle distance in metres (sphere); for bands and tests, not for queries."""
+    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
+    dphi = phi2 - phi1
+    dlmb = math.radians(b.lon - a.lon)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def destination(origin: LatLon, bearing_deg: float, metres: float) -> LatLon:
+    """The point reached from origin after metres along bearing (sphere)."""
+    delta = metres / EARTH_RADIUS_M
+    theta = math.radians(bearing_deg)
+    phi1, lmb1 = math.radians(origin.lat), math.radians(origin.lon)
+    phi2 = math.asin(
+        math.sin(phi1) * math.cos(delta) + math.cos(phi1) * math.sin(delta) * math.cos(theta)
+    )
+    lmb2 = lmb1 + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(phi1),
+        math.cos(delta) - math.sin(phi1) * math.sin(phi2),
+    )
+    lon = (math.degrees(lmb2) + 540.0) % 360.0 - 180.0
+    return LatLon(round(math.degrees(phi2), 7), round(lon, 7))
+
+
+def stable_offset(
+    origin: LatLon, secret: str, key: str, min_m: float, max_m: float
+) -> LatLon:
+    """Shift origin by a distance in [min_m, max_m] and a bearing derived from (secret, key).
+
+    The same key always gives the same shift, so reloading a page cannot average it away,
+    and without the secret the shift cannot be undone.
+    """
+    digest = hmac.new(secret.encode(), key.encode(), hashlib.sha256).digest()
+    bearing = int.from_bytes(digest[:4], "big") / 2**32 * 360.0
+    # Uniform over the ring's area, so shifts do not cluster near the inner edge.
+    u = int.from_bytes(digest[4:8], "big") / 2**32
+    distance = math.sqrt(min_m**2 + u * (max_m**2 - min_m**2))
+    return destination(origin, bearing, distance)
+
+
+def dialect_of(session: Session) -> str:
+    """'postgresql' or 'sqlite'."""
+    return session.get_bind().dialect.name
+
+
+def geography(geom_col) -> ColumnElement:
+    """The geometry column seen as geography: the exact expression PostGIS indexes."""
+    return cast(geom_col, Geography())
+
+
+def _geog_point(point: LatLon) -> ColumnElement:
+    return func.ST_GeogFromText(literal(f"SRID={SRID};POINT({point.lon!r} {point.lat!r})"))
+
+
+def _spatialite_point(point: LatLon) -> ColumnElement:
+    return func.MakePoint(literal(point.lon), literal(point.lat), SRID)
+
+
+def _search_frame(center: LatLon, metres: float) -> tuple[float, float, float, float]:
+    """A lon/lat box (west, south, east, north) that contains the circle around center."""
+    dlat = metres / METRES_PER_DEGREE_LAT + FRAME_PADDING_DEG
+    south, north = max(-90.0, center.lat - dlat), min(90.0, center.lat + dlat)
+    widest_lat = max(abs(south), abs(north))
+    cos_lat = math.cos(math.radians(widest_lat))
+    if widest_lat >= 89.9 or metres >= HALF_EARTH_M:
+        return -180.0, south, 180.0, north
+    dlon = metres / (METRES_PER_DEGREE_LON_EQUATOR * cos_lat) + FRAME_PADDING_DEG
+    if dlon >= 180.0:
+        return -180.0, south, 180.0, north
+    return center.lon - dlon, south, center.lon + dlon, north
+
+
+def _spatial_index_rowids(table: str, column: str, box: tuple[float, float, float, float]):
+    west, south, east, north = box
+    return select(text("ROWID")).select_from(text("SpatialIndex")).where(
+        text("f_table_name = :spx_table AND f_geometry_column = :spx_column").bindparams(
+            spx_table=table, spx_column=column
+        ),
+        text("search_frame = BuildMbr(:spx_w, :spx_s, :spx_e, :spx_n, :spx_srid)").bindparams(
+            spx_w=west, spx_s=south, spx_e=east, spx_n=north, spx_srid=SRID
+        ),
+    )
+
+
+def _spatialite_frames(box: tuple[float, float, float, float]):
+    """Split a box crossing the antimeridian into boxes inside [-180, 180]."""
+    west, south, east, north = box
+    if west < -180.0:
+        return [(west + 360.0, south, 180.0, north), (-180.0, south, east, north)]
+    if east > 180.0:
+        return [(west, south, 180.0, north), (-180.0, south, east - 360.0, north)]
+    return [box]
+
+
+def _in_spatial_index(dialect_rowid, geom_col, box) -> ColumnElement[bool]:
+    table, column = geom_col.table.name, geom_col.name
+    frames = _spatialite_frames(box)
+    conditions = [dialect_rowid.in_(_spatial_index_rowids(table, column, f)) for f in frames]
+    return conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+
+
+def within_metres(
+    dialect: str, geom_col, rowid_col, center: LatLon, metres: float
+) -> ColumnElement[bool]:
+    """Rows whose point lies within metres of center, through the spatial index."""
+    if dialect == "postgresql":
+        return func.ST_DWithin(geography(geom_col), _geog_point(center), metres)
+    return and_(
+        _in_spatial_index(rowid_col, geom_col, _search_frame(center, metres)),
+        func.PtDistWithin(geom_col, _spatialite_point(center), metres, 1) == 1,
+    )
+
+
+def in_box(
+    dialect: str, geom_col, rowid_col, south: float, west: float, north: float, east: float
+) -> ColumnElement[bool]:
+    """Rows whose point lies in the lon/lat rectangle, through the spatial index."""
+    lon, lat = func.ST_X(geom_col), func.ST_Y(geom_col)
+    exact = and_(lat >= south, lat <= north, lon >= west, lon <= east)
+    if dialect == "postgresql":
+        envelope = func.ST_MakeEnvelope(west, south, east, north, SRID)
+        return and_(geom_col.op("&&")(envelope), exact)
+    return and_(_in_spatial_index(rowid_col, geom_col, (west, south, east, north)), exact)
+
+
+def distance_m(dialect: str, geom_col, point: LatLon) -> ColumnElement[float]:
+    """Spheroid distance in metres from point to each row's point."""
+    if dialect == "postgresql":
+        return func.ST_Distance(geography(geom_col), _geog_point(point))
+    return func.ST_Distance(geom_col, _spatialite_point(point), 1)
+
+
+def nearest(
+    session: Session, base: Select, geom_col, rowid_col, point: LatLon, limit: int
+) -> list:
+    """The `limit` rows of `base` nearest to point, each with a trailing `distance_m`.
+
+    PostGIS walks its GiST index with the KNN operator. SpatiaLite has no usable KNN here
+    (VirtualKNN crashed once and is slow), so the search box starts at one mile and grows
+    until it holds `limit` rows whose exact distance is inside the box's circle.
+    """
+    dialect = dialect_of(session)
+    distance = distance_m(dialect, geom_col, point).label("distance_m")
+    if dialect == "postgresql":
+        knn = geography(geom_col).op("<->")(_geog_point(point))
+        stmt = base.add_columns(distance).order_by(knn).limit(limit)
+        return list(session.execute(stmt))
+    radius = MILE_METRES
+    while True:
+        stmt = (
+            base.add_columns(distance)
+            .where(within_metres(dialect, geom_col, rowid_col, point, radius))
+            .order_by(distance)
+            .limit(limit)
+        )
+        rows = list(session.execute(stmt))
+        if len(rows) >= limit or radius >= HALF_EARTH_M:
+            return rows
+        radius = min(radius * 4, HALF_EARTH_M)

@@ -1,0 +1,7 @@
+"""Listings: requests and offers posted in a member's miles."""
+
+from flask import Blueprint
+
+bp = Blueprint("listings", __name__, url_prefix="/listings")
+
+from . import routes  # noqa: E402,F401

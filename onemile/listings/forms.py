@@ -1,0 +1,57 @@
+"""Listing forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import CATEGORIES, OFFER_TYPES
+from .labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
+from .services import BODY_MAX, TITLE_MAX
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes, one per choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ListingForm(FlaskForm):
+    """Post or edit a request or an offer."""
+
+    kind = RadioField(
+        _l("I am posting"),
+        choices=[("request", _l("A request: I need help")), ("offer", _l("An offer: I can help"))],
+        default="request",
+        validators=[DataRequired()],
+    )
+    offer_type = RadioField(
+        _l("Kind of offer"),
+        choices=[(t, OFFER_TYPE_LABELS[t]) for t in OFFER_TYPES],
+        validators=[Optional()],
+    )
+    category = SelectField(
+        _l("Category"), choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES], validators=[DataRequired()]
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX)])
+    body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)])
+    miles = MultiCheckboxField(_l("Post in my miles"), coerce=int)
+
+
+class FilterForm(FlaskForm):
+    """Filters of the list of listings (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(
+        _l("Kind"), choices=[("", _l("All"))] + list(KIND_LABELS.items()), validators=[Optional()]
+    )
+    category = SelectField(
+        _l("Category"),
+        choices=[("", _l("All"))] + [(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        validators=[Optional()],
+    )
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=100)])

@@ -1,0 +1,168 @@
+"""Listing routes: thin wrappers around listings.services."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..errors import RuleError
+from ..extensions import limiter
+from ..htmx import page_or_fragment
+from ..models import utcnow
+from ..privacy import distance_band
+from ..geo import haversine_m
+from . import bp, services
+from .forms import FilterForm, ListingForm
+
+
+def _chosen_mile():
+    """The mile the list is about: ?mile=<id> among the member's, else the primary one."""
+    mile_id = request.args.get("mile", type=int)
+    if mile_id is not None:
+        for mile in current_user.miles:
+            if mile.id == mile_id:
+                return mile
+    return current_user.primary_mile
+
+
+@bp.get("/")
+@login_required
+def index():
+    """What is open in my mile, with filters; htmx swaps the results only."""
+    form = FilterForm(request.args)
+    form.validate()
+    mile = _chosen_mile()
+    page = max(request.args.get("page", 1, type=int), 1)
+    filters = services.SearchFilters(
+        kind=form.kind.data or None, category=form.category.data or None, words=form.q.data or None
+    )
+    found, has_more = services.search_mile(mile.center_latlon, filters, page)
+    return page_or_fragment(
+        "listings/index.html",
+        "results",
+        form=form,
+        mile=mile,
+        found=found,
+        page=page,
+        has_more=has_more,
+        distance_band=distance_band,
+    )
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """All my listings, whatever their state."""
+    return render_template("listings/mine.html", listings=services.my_listings(current_user), now=utcnow())
+
+
+def _form_data(form: ListingForm) -> services.ListingData:
+    return services.ListingData(
+        kind=form.kind.data,
+        offer_type=form.offer_type.data or None,
+        category=form.category.data,
+        title=form.title.data or "",
+        body=form.body.data or "",
+        mile_ids=tuple(form.miles.data or ()),
+    )
+
+
+def _mile_choices(form: ListingForm) -> None:
+    form.miles.choices = [(mile.id, mile.name) for mile in current_user.miles]
+
+
+def _save(form: ListingForm, template: str, action, **context):
+    """Validate, call the service, and either redirect or show the form again with errors."""
+    _mile_choices(form)
+    if form.validate_on_submit():
+        try:
+            listing = action(_form_data(form))
+        except RuleError as error:
+            target = getattr(form, error.field, None) if error.field else None
+            (target.errors if target is not None else form.form_errors).append(error.message)
+        else:
+            return redirect(url_for("listings.detail", listing_id=listing.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(template, form=form, **context), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per hour; 60 per day", methods=["POST"])
+def new():
+    """Post a request or an offer."""
+    form = ListingForm()
+    if request.method == "GET":
+        form.kind.data = request.args.get("kind") if request.args.get("kind") in ("request", "offer") else "request"
+        form.miles.data = [current_user.primary_mile.id]
+    response = _save(form, "listings/form.html", lambda data: services.create_listing(current_user, data))
+    if request.method == "POST" and getattr(response, "status_code", None) == 302:
+        flash(_("Your listing is online."), "success")
+    return response
+
+
+@bp.route("/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(listing_id: int):
+    """Edit one of my listings."""
+    listing = services.own_listing(current_user, listing_id)
+    form = ListingForm(obj=listing if request.method == "GET" else None)
+    if request.method == "GET":
+        form.miles.data = [placement.mile_id for placement in listing.placements]
+    return _save(
+        form,
+        "listings/form.html",
+        lambda data: services.update_listing(current_user, listing_id, data),
+        listing=listing,
+    )
+
+
+@bp.get("/<int:listing_id>")
+@login_required
+def detail(listing_id: int):
+    """A listing's page."""
+    listing = services.visible_listing(current_user, listing_id)
+    here = current_user.primary_mile.center_latlon
+    distance = min(haversine_m(here, placement.latlon) for placement in listing.placements) if listing.placements else None
+    return render_template(
+        "listings/detail.html",
+        listing=listing,
+        now=utcnow(),
+        distance=distance_band(distance) if distance is not None else None,
+    )
+
+
+def _author_action(listing_id: int, action, message: str):
+    try:
+        action(current_user, listing_id)
+    except RuleError as error:
+        flash(error.message, "error")
+        return redirect(url_for("listings.detail", listing_id=listing_id))
+    flash(message, "success")
+    return None
+
+
+@bp.post("/<int:listing_id>/close")
+@login_required
+def close(listing_id: int):
+    """Close one of my listings."""
+    return _author_action(listing_id, services.close_listing, _("The listing is closed.")) or redirect(
+        url_for("listings.detail", listing_id=listing_id)
+    )
+
+
+@bp.post("/<int:listing_id>/renew")
+@login_required
+def renew(listing_id: int):
+    """Open one of my listings again for a full lifetime."""
+    return _author_action(listing_id, services.renew_listing, _("The listing is open again.")) or redirect(
+        url_for("listings.detail", listing_id=listing_id)
+    )
+
+
+@bp.post("/<int:listing_id>/delete")
+@login_required
+def delete(listing_id: int):
+    """Delete one of my listings."""
+    return _author_action(listing_id, services.delete_listing, _("The listing is deleted.")) or redirect(
+        url_for("listings.mine")
+    )

@@ -1,0 +1,229 @@
+"""Listing rules and queries: post, edit, close, renew, delete, and search a mile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..config import MILE_METRES
+from ..errors import NotFoundError, RuleError
+from ..extensions import db
+from ..geo import LatLon, dialect_of, distance_m, within_metres
+from ..models import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement, Member, Mile, utcnow
+from .placement import place_listing
+
+TITLE_MAX = 120
+BODY_MAX = 5000
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class ListingData:
+    """What the listing form collected."""
+
+    kind: str
+    offer_type: str | None
+    category: str
+    title: str
+    body: str
+    mile_ids: tuple[int, ...]
+
+
+def _lifetime() -> timedelta:
+    return timedelta(days=current_app.config["LISTING_LIFETIME_DAYS"])
+
+
+def _checked(author: Member, data: ListingData) -> tuple[ListingData, list[Mile]]:
+    """Validate the rules the form cannot know; return cleaned data and the chosen miles."""
+    if data.kind not in ("request", "offer"):
+        raise RuleError(_("Choose a request or an offer."), "kind")
+    offer_type = data.offer_type if data.kind == "offer" else None
+    if data.kind == "offer" and offer_type not in OFFER_TYPES:
+        raise RuleError(_("Say whether you give, lend, barter or offer a service."), "offer_type")
+    if data.category not in CATEGORIES:
+        raise RuleError(_("Choose a category."), "category")
+    title, body = " ".join(data.title.split()), data.body.strip()
+    if not title or len(title) > TITLE_MAX:
+        raise RuleError(_("Give a title of 1 to %(n)d characters.", n=TITLE_MAX), "title")
+    if not body or len(body) > BODY_MAX:
+        raise RuleError(_("Write a text of 1 to %(n)d characters.", n=BODY_MAX), "body")
+    own = {mile.id: mile for mile in author.miles}
+    if not data.mile_ids:
+        raise RuleError(_("Choose at least one of your miles."), "mile_ids")
+    if any(mile_id not in own for mile_id in data.mile_ids):
+        raise RuleError(_("You can only post in your own miles."), "mile_ids")
+    cleaned = ListingData(data.kind, offer_type, data.category, title, body, tuple(sorted(set(data.mile_ids))))
+    return cleaned, [own[mile_id] for mile_id in cleaned.mile_ids]
+
+
+def create_listing(author: Member, data: ListingData) -> Listing:
+    """Post a listing in the chosen miles; it expires after the configured lifetime."""
+    data, miles = _checked(author, data)
+    listing = Listing(
+        author=author,
+        kind=data.kind,
+        offer_type=data.offer_type,
+        category=data.category,
+        title=data.title,
+        body=data.body,
+        status="open",
+        expires_at=utcnow() + _lifetime(),
+    )
+    db.session.add(listing)
+    db.session.flush()
+    for mile in miles:
+        place_listing(listing, mile)
+    db.session.commit()
+    return listing
+
+
+def own_listing(member: Member, listing_id: int) -> Listing:
+    """The member's listing with this id; NotFoundError for anyone else's."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.author_id != member.id:
+        raise NotFoundError("listing")
+    return listing
+
+
+def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
+    """A listing the viewer may read: any open one, or one of their own."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFoundError("listing")
+    if viewer is not None and listing.author_id == viewer.id:
+        return listing
+    if not listing.is_open_at(utcnow()):
+        raise NotFoundError("listing")
+    return listing
+
+
+def update_listing(author: Member, listing_id: int, data: ListingData) -> Listing:
+    """Edit a listing; its miles may change too."""
+    listing = own_listing(author, listing_id)
+    data, miles = _checked(author, data)
+    listing.kind, listing.offer_type, listing.category = data.kind, data.offer_type, data.category
+    listing.title, listing.body = data.title, data.body
+    wanted = {mile.id for mile in miles}
+    for placement in list(listing.placements):
+        if placement.mile_id not in wanted:
+            listing.placements.remove(placement)
+        else:
+            placement.kind = data.kind
+    db.session.flush()
+    present = {placement.mile_id for placement in listing.placements}
+    for mile in miles:
+        if mile.id not in present:
+            place_listing(listing, mile)
+    db.session.commit()
+    return listing
+
+
+def close_listing(author: Member, listing_id: int) -> Listing:
+    """Take a listing off the map without deleting it."""
+    listing = own_listing(author, listing_id)
+    listing.status = "closed"
+    db.session.commit()
+    return listing
+
+
+def renew_listing(author: Member, listing_id: int) -> Listing:
+    """Open a closed or expiring listing again for a full lifetime."""
+    listing = own_listing(author, listing_id)
+    if listing.status == "done":
+        raise RuleError(_("A finished listing cannot be renewed."))
+    listing.status = "open"
+    listing.expires_at = utcnow() + _lifetime()
+    db.session.commit()
+    return listing
+
+
+def delete_listing(author: Member, listing_id: int) -> None:
+    """Delete a listing for good."""
+    db.session.delete(own_listing(author, listing_id))
+    db.session.commit()
+
+
+def open_listings_filter(now: datetime):
+    """Condition for listings others can see."""
+    return (Listing.status == "open") & (Listing.expires_at > now)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Filters of the list of listings in a mile."""
+
+    kind: str | None = None
+    category: str | None = None
+    words: str | None = None
+
+
+def _apply_filters(stmt: Select, filters: SearchFilters) -> Select:
+    if filters.kind in ("request", "offer"):
+        stmt = stmt.where(ListingPlacement.kind == filters.kind)
+    if filters.category in CATEGORIES:
+        stmt = stmt.where(Listing.category == filters.category)
+    for word in (filters.words or "").split()[:8]:
+        pattern = f"%{_escape_like(word.lower())}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Listing.title).like(pattern, escape="\\"),
+                func.lower(Listing.body).like(pattern, escape="\\"),
+            )
+        )
+    return stmt
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class FoundListing:
+    """A listing with its distance from where the search was made."""
+
+    listing: Listing
+    distance_m: float
+
+
+def search_mile(center: LatLon, filters: SearchFilters, page: int = 1) -> tuple[list[FoundListing], bool]:
+    """Open listings shown within the mile around center, newest first.
+
+    Returns one page and whether there is a next page.
+    """
+    session = db.session
+    dialect = dialect_of(session)
+    distance = distance_m(dialect, ListingPlacement.point, center)
+    stmt = (
+        select(ListingPlacement.listing_id, func.min(distance).label("distance_m"))
+        .join(Listing, Listing.id == ListingPlacement.listing_id)
+        .where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))
+        .where(open_listings_filter(utcnow()))
+        .group_by(ListingPlacement.listing_id, Listing.created_at)
+        .order_by(Listing.created_at.desc(), ListingPlacement.listing_id.desc())
+        .limit(PAGE_SIZE + 1)
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+    )
+    rows = session.execute(_apply_filters(stmt, filters)).all()
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    listings = {
+        listing.id: listing
+        for listing in session.scalars(
+            select(Listing).where(Listing.id.in_([row.listing_id for row in rows])).options(selectinload(Listing.author))
+        )
+    }
+    return [FoundListing(listings[row.listing_id], row.distance_m) for row in rows], has_more
+
+
+def my_listings(member: Member) -> list[Listing]:
+    """All of a member's listings, newest first, whatever their state."""
+    return list(
+        db.session.scalars(
+            select(Listing).where(Listing.author_id == member.id).order_by(Listing.created_at.desc())
+        )
+    )

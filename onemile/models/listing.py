@@ -1,0 +1,84 @@
+"""Listings (requests and offers) and where they are shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from geoalchemy2 import Geometry
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..geo import LatLon, point_latlon
+from ._time import utcnow
+
+if TYPE_CHECKING:
+    from .member import Member
+    from .mile import Mile
+
+LISTING_KINDS = ("request", "offer")
+OFFER_TYPES = ("give", "lend", "barter", "service")
+CATEGORIES = ("carpooling", "diy", "repairs", "lessons", "leisure", "goods", "other")
+STATUSES = ("open", "done", "closed", "expired")
+
+
+class Listing(db.Model):
+    """An ad: a request for help or an offer to give, lend, barter or serve."""
+
+    __tablename__ = "listing"
+    __table_args__ = (Index("ix_listing_status_expires", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    offer_type: Mapped[str | None] = mapped_column(String(8))
+    category: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime]
+
+    author: Mapped[Member] = relationship(back_populates="listings")
+    placements: Mapped[list[ListingPlacement]] = relationship(
+        back_populates="listing", cascade="all, delete-orphan", order_by="ListingPlacement.id"
+    )
+
+    @property
+    def layer(self) -> str:
+        """The map layer this listing belongs to."""
+        return "requests" if self.kind == "request" else "offers"
+
+    def is_open_at(self, now: datetime) -> bool:
+        """Open and not past its expiry."""
+        return self.status == "open" and self.expires_at > now
+
+
+class ListingPlacement(db.Model):
+    """A listing shown in one of its author's miles, at a public (shifted) point.
+
+    The point is the mile's centre moved by a stable offset, so the author's exact place
+    never leaves the database through a listing.
+    """
+
+    __tablename__ = "listing_placement"
+    __table_args__ = (UniqueConstraint("listing_id", "mile_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("listing.id", ondelete="CASCADE"), index=True
+    )
+    mile_id: Mapped[int] = mapped_column(ForeignKey("mile.id", ondelete="CASCADE"), index=True)
+    point = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # Denormalised so the hot map queries filter without joining listing first.
+    kind: Mapped[str] = mapped_column(String(8))
+
+    listing: Mapped[Listing] = relationship(back_populates="placements")
+    mile: Mapped[Mile] = relationship()
+
+    @property
+    def latlon(self) -> LatLon:
+        """The public point as LatLon."""
+        return point_latlon(self.point)

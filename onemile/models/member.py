@@ -1,0 +1,66 @@
+"""A member: a person, a business or an association."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._time import utcnow
+
+if TYPE_CHECKING:
+    from .listing import Listing
+    from .mile import Mile
+
+MEMBER_KINDS = ("person", "business", "association")
+MAP_LAYERS = ("requests", "offers", "projects", "mags")
+
+
+class Member(UserMixin, db.Model):
+    """Someone who helps and is helped. Their exact home point is theirs alone."""
+
+    __tablename__ = "member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Always stored lower-cased (see auth.services.normalise_email), so a plain unique
+    # index makes addresses unique whatever their case, and settles racing sign-ups.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    postal_code: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16), default="person")
+    organisation_name: Mapped[str | None] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    # Comma-separated subset of MAP_LAYERS the member keeps switched on.
+    map_layers: Mapped[str] = mapped_column(String(64), default=",".join(MAP_LAYERS))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    miles: Mapped[list[Mile]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", order_by="Mile.id"
+    )
+    listings: Mapped[list[Listing]] = relationship(
+        back_populates="author", cascade="all, delete-orphan"
+    )
+
+    @property
+    def display_name(self) -> str:
+        """Name shown to other members: the organisation, or first name and initial."""
+        if self.kind != "person" and self.organisation_name:
+            return self.organisation_name
+        initial = f" {self.last_name[:1]}." if self.last_name else ""
+        return f"{self.first_name}{initial}"
+
+    @property
+    def enabled_layers(self) -> set[str]:
+        """The map layers this member keeps switched on."""
+        return {layer for layer in self.map_layers.split(",") if layer in MAP_LAYERS}
+
+    @property
+    def primary_mile(self) -> Mile | None:
+        """The mile the map opens on."""
+        return next((m for m in self.miles if m.is_primary), self.miles[0] if self.miles else None)

@@ -1,0 +1,38 @@
+"""The installable shell: manifest, service worker (root scope) and offline page."""
+
+from pathlib import Path
+
+from flask import Blueprint, render_template, send_file
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+
+bp = Blueprint("pwa", __name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@bp.get("/manifest.json")
+def manifest():
+    """The web app manifest."""
+    response = send_file(PROJECT_ROOT / "manifest.json", mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/service-worker.js")
+def service_worker():
+    """The service worker, served from the root so that its scope is the whole site."""
+    response = send_file(PROJECT_ROOT / "service-worker.js", mimetype="text/javascript")
+    # Browsers must see a new worker as soon as it is deployed.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """Shown by the service worker when the network is gone."""
+    # Cached once for everyone: say it in both languages, whichever was cached.
+    with force_locale("en" if str(get_locale()) == "fr" else "fr"):
+        alternate = _("1Mile cannot reach the network right now.")
+    return render_template("pwa/offline.html", alternate=alternate)

@@ -1,0 +1,98 @@
+"""Security headers, session protection and error pages shared by every route."""
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from .errors import NotFoundError
+from .extensions import db, login_manager
+
+
+def _tile_origin() -> str:
+    parts = urlsplit(current_app.config["TILE_URL"].replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
+def _set_headers(response):
+    tiles = _tile_origin()
+    response.headers["Content-Security-Policy"] = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: {tiles}".strip(),
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "manifest-src 'self'",
+            "worker-src 'self'",
+        ]
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if not response.headers.get("Cache-Control") and request.endpoint != "static":
+        # Pages carry personal data and CSRF tokens: never store them in shared caches.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(status: int, title, message):
+    return render_template("error.html", title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Install headers, the member loader and friendly error pages."""
+    from .models import Member
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_member(member_id: str):
+        if not member_id.isdigit():
+            return None
+        return db.session.get(Member, int(member_id))
+
+    app.after_request(_set_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _error_page(
+            400,
+            _l("Your form expired"),
+            _l("For your safety the form could not be sent. Go back, reload the page and try again."),
+        )
+
+    @app.errorhandler(NotFoundError)
+    @app.errorhandler(404)
+    def not_found(error):
+        return _error_page(404, _l("Page not found"), _l("This page does not exist or is no longer available."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return _error_page(403, _l("Not allowed"), _l("You cannot do this."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return _error_page(413, _l("Too large"), _l("What you sent is too large."))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return _error_page(
+            429,
+            _l("Slow down"),
+            _l("Too many attempts. Please wait a little and try again (%(limit)s).",
+               limit=str(error.description)),
+        )

@@ -1,0 +1,293 @@
+"""Fixtures: an app on a fresh, migrated database for each backend, clients, factories.
+
+Every database test runs twice, on SpatiaLite (`spatialite`) and on PostGIS (`postgis`).
+Each test gets its own database copied from a template migrated once per session: a file
+copy for SpatiaLite, `CREATE DATABASE … TEMPLATE …` for PostgreSQL. Real commits happen,
+so live-server browser tests and concurrency tests see what they would in production.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("REDIS_URL", None)
+
+from onemile import create_app  # noqa: E402
+from onemile.extensions import db  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ["spatialite", "postgis"]
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count()
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_admin_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)
+
+
+def _pg_connect(url: str):
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        dbname=parsed.database or "postgres",
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _migrate(uri: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "MAIL_OUTBOX": str(instance / "outbox")})
+    with app.app_context():
+        upgrade()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+class SpatiaLiteTemplate:
+    """A migrated SQLite + SpatiaLite file, copied for each test."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.template = root / "template.sqlite"
+        _migrate(f"sqlite:///{self.template}", root)
+
+    def new_database(self) -> str:
+        path = self.root / f"test-{next(_counter)}.sqlite"
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, uri: str) -> None:
+        Path(make_url(uri).database).unlink(missing_ok=True)
+
+
+class PostGISTemplate:
+    """A migrated PostGIS database, cloned with CREATE DATABASE … TEMPLATE for each test."""
+
+    def __init__(self, root: Path):
+        self.admin_url = _pg_admin_url()
+        self.prefix = f"onemile_test_{_worker()}_{os.getpid()}"
+        self.template = f"{self.prefix}_template"
+        with _pg_connect(self.admin_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.template}"')
+            conn.execute(f'CREATE DATABASE "{self.template}"')
+        _migrate(_with_database(self.admin_url, self.template), root)
+
+    def new_database(self) -> str:
+        name = f"{self.prefix}_{next(_counter)}"
+        with _pg_connect(self.admin_url) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return _with_database(self.admin_url, name)
+
+    def drop(self, uri: str) -> None:
+        name = make_url(uri).database
+        with _pg_connect(self.admin_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        with _pg_connect(self.admin_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+
+def _postgis_unavailable_reason() -> str | None:
+    try:
+        with _pg_connect(_pg_admin_url()) as conn:
+            available = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+            ).fetchone()
+    except psycopg.OperationalError as exc:
+        return f"PostgreSQL unreachable at {_pg_admin_url()}: {exc}"
+    if not available:
+        return "the PostGIS extension is not installed on the PostgreSQL server"
+    return None
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory):
+    """Migrated template databases, created on first use, per backend."""
+    made: dict[str, object] = {}
+
+    def get(backend: str):
+        if backend not in made:
+            root = tmp_path_factory.mktemp(backend)
+            if backend == "postgis":
+                reason = _postgis_unavailable_reason()
+                if reason:
+                    if os.environ.get("CI", "").lower() == "true":
+                        pytest.fail(f"PostGIS is required under CI=true: {reason}")
+                    pytest.skip(reason)
+                made[backend] = PostGISTemplate(root)
+            else:
+                made[backend] = SpatiaLiteTemplate(root)
+        return made[backend]
+
+    yield get
+    for template in made.values():
+        if isinstance(template, PostGISTemplate):
+            template.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The database backend of this test run: 'spatialite' or 'postgis'."""
+    return request.param
+
+
+@pytest.fixture
+def make_app(templates, backend, tmp_path):
+    """Build an app on a fresh database of the current backend; extra config allowed."""
+    created = []
+
+    def factory(**config):
+        template = templates(backend)
+        uri = template.new_database()
+        settings = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "MAIL_OUTBOX": str(tmp_path / "outbox"),
+            "SERVER_NAME": "localhost",
+        }
+        settings.update(config)
+        app = create_app(settings)
+        created.append((app, template, uri))
+        return app
+
+    yield factory
+    for app, template, uri in created:
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+        template.drop(uri)
+
+
+@pytest.fixture
+def app(make_app):
+    """The app on a fresh database (CSRF and rate limits off; tests that need them turn
+    them on through make_app)."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An active request context, for calling services and reading the database."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def outbox(app) -> Path:
+    """The folder where e-mails land when no SMTP server is configured."""
+    return Path(app.config["MAIL_OUTBOX"])
+
+
+@dataclass
+class MemberRef:
+    """What a test needs to know about a member it created."""
+
+    id: int
+    email: str
+    password: str
+    mile_id: int
+
+
+class Factory:
+    """Creates members and listings through the real services."""
+
+    def __init__(self, app):
+        self.app = app
+        self._emails = itertools.count(1)
+
+    def member(self, postal_code: str = "68100", country: str = "FR", kind: str = "person",
+               email: str | None = None, first_name: str = "Camille", **extra) -> MemberRef:
+        from onemile.auth.services import SignupData, register
+
+        email = email or f"member{next(self._emails)}@example.org"
+        with self.app.test_request_context():
+            member = register(
+                SignupData(
+                    email=email,
+                    password=PASSWORD,
+                    first_name=first_name,
+                    last_name=extra.pop("last_name", "Dupont"),
+                    postal_code=postal_code,
+                    country=country,
+                    kind=kind,
+                    organisation_name=extra.pop("organisation_name", None),
+                    language=extra.pop("language", "fr"),
+                    picked_point=extra.pop("picked_point", None),
+                )
+            )
+            return MemberRef(member.id, member.email, PASSWORD, member.miles[0].id)
+
+    def listing(self, author: MemberRef, kind: str = "offer", offer_type: str | None = "give",
+                category: str = "goods", title: str = "Donne un vélo", body: str = "En bon état.",
+                mile_ids: tuple[int, ...] | None = None) -> int:
+        from onemile.listings.services import ListingData, create_listing
+        from onemile.models import Member
+
+        with self.app.test_request_context():
+            member = db.session.get(Member, author.id)
+            listing = create_listing(
+                member,
+                ListingData(kind, offer_type if kind == "offer" else None, category, title, body,
+                            mile_ids or (author.mile_id,)),
+            )
+            return listing.id
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    """Factories for members and listings on the app's database."""
+    return Factory(app)
+
+
+class AuthActions:
+    """Log a test client in and out."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, member: MemberRef, remember: bool = False):
+        return self.client.post(
+            "/auth/login", data={"email": member.email, "password": member.password, "remember": "y" if remember else ""}
+        )
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    """Log the client in as a member."""
+    return AuthActions(client)

@@ -15,13 +15,13 @@ import hmac
 import math
 from dataclasses import dataclass
 
-from geoalchemy2 import Geography
 from geoalchemy2.elements import WKTElement
 from geoalchemy2.shape import to_shape
 from shapely import wkt as _wkt
 from sqlalchemy import Select, and_, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import UserDefinedType
 
 from .config import MILE_METRES
 
@@ -126,9 +126,19 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+class _Geography(UserDefinedType):
+    """Plain `geography`, without the typmod GeoAlchemy2 adds: `CAST(point AS geography)`
+    must be written exactly as the expression index was, or PostgreSQL ignores the index."""
+
+    cache_ok = True
+
+    def get_col_spec(self) -> str:
+        return "geography"
+
+
 def geography(geom_col) -> ColumnElement:
     """The geometry column seen as geography: the exact expression PostGIS indexes."""
-    return cast(geom_col, Geography())
+    return cast(geom_col, _Geography())
 
 
 def _geog_point(point: LatLon) -> ColumnElement:

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from .. import places
@@ -35,7 +35,7 @@ class SignupForm(FlaskForm):
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=80)])
     kind = RadioField(
         _l("I am"),
-        choices=[(k, KIND_LABELS[k]) for k in MEMBER_KINDS],
+        choices=[SelectChoice(k, KIND_LABELS[k]) for k in MEMBER_KINDS],
         default="person",
         validators=[DataRequired()],
     )
@@ -48,7 +48,7 @@ class SignupForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = places.countries()
+        self.country.choices = [SelectChoice(code, name) for code, name in places.countries()]
 
     def validate_organisation_name(self, field):
         if self.kind.data in ("business", "association") and not (field.data or "").strip():

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -23,17 +23,22 @@ class ListingForm(FlaskForm):
 
     kind = RadioField(
         _l("I am posting"),
-        choices=[("request", _l("A request: I need help")), ("offer", _l("An offer: I can help"))],
+        choices=[
+            SelectChoice("request", _l("A request: I need help")),
+            SelectChoice("offer", _l("An offer: I can help")),
+        ],
         default="request",
         validators=[DataRequired()],
     )
     offer_type = RadioField(
         _l("Kind of offer"),
-        choices=[(t, OFFER_TYPE_LABELS[t]) for t in OFFER_TYPES],
+        choices=[SelectChoice(t, OFFER_TYPE_LABELS[t]) for t in OFFER_TYPES],
         validators=[Optional()],
     )
     category = SelectField(
-        _l("Category"), choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES], validators=[DataRequired()]
+        _l("Category"),
+        choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        validators=[DataRequired()],
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)])
@@ -47,11 +52,11 @@ class FilterForm(FlaskForm):
         csrf = False
 
     kind = SelectField(
-        _l("Kind"), choices=[("", _l("All"))] + list(KIND_LABELS.items()), validators=[Optional()]
+        _l("Kind"), choices=[SelectChoice("", _l("All"))] + [SelectChoice(k, label) for k, label in KIND_LABELS.items()], validators=[Optional()]
     )
     category = SelectField(
         _l("Category"),
-        choices=[("", _l("All"))] + [(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        choices=[SelectChoice("", _l("All"))] + [SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
         validators=[Optional()],
     )
     q = StringField(_l("Words"), validators=[Optional(), Length(max=100)])

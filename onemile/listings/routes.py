@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from ..errors import RuleError
 from ..extensions import limiter
@@ -67,7 +68,7 @@ def _form_data(form: ListingForm) -> services.ListingData:
 
 
 def _mile_choices(form: ListingForm) -> None:
-    form.miles.choices = [(mile.id, mile.name) for mile in current_user.miles]
+    form.miles.choices = [SelectChoice(mile.id, mile.name) for mile in current_user.miles]
 
 
 def _save(form: ListingForm, template: str, action, **context):

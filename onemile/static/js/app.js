@@ -1,0 +1,230 @@
+/* 1Mile glue: the server renders everything; this only wires Leaflet to the forms and
+   fragments already in the page. With JS off every form still submits normally. */
+(function () {
+  'use strict';
+  const body = document.body;
+  const GREEN = '#0b6e4f';
+  // Same hues as .tag-request / .tag-offer in app.css: the map and the lists agree.
+  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', projects: '#6b3fa0', mags: '#7a5a00'};
+  const TEXT = {
+    fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.'},
+    en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.'},
+  };
+  const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  // French users type decimal commas; the server wants dots.
+  const num = (value) => parseFloat(String(value).replace(',', '.'));
+  const round6 = (x) => Math.round(x * 1e6) / 1e6;
+  const onGlobe = (lat, lon) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180; // false for NaN
+
+  if ('serviceWorker' in navigator && body.dataset.sw) {
+    // Offline support is a bonus: a failed registration must not break the page.
+    navigator.serviceWorker.register(body.dataset.sw, {scope: '/'}).catch(() => {});
+  }
+
+  // Write a point into a form (latitude/longitude, or lat/lon for the avatar) and tell its map.
+  function setPoint(form, lat, lon, fly) {
+    const point = {lat: round6(lat), lon: round6(lon), fly};
+    [['latitude', point.lat], ['longitude', point.lon], ['lat', point.lat], ['lon', point.lon]].forEach(([name, value]) => {
+      if (form.elements[name]) form.elements[name].value = value;
+    });
+    form.dispatchEvent(new CustomEvent('point-picked', {detail: point}));
+  }
+  const pickOn = (map, form) => map.on('click', (e) => { const p = e.latlng.wrap(); setPoint(form, p.lat, p.lng); });
+
+  function baseMap(el) {
+    const map = L.map(el);
+    // The attribution is trusted server configuration (it holds a link), not user text.
+    L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution, maxZoom: 19}).addTo(map);
+    return map;
+  }
+
+  // A form whose point is picked on the map: click, drag the marker, or geolocate.
+  function pickInto(map, form, radius) {
+    let marker, circle;
+    pickOn(map, form);
+    form.addEventListener('point-picked', (e) => {
+      const point = L.latLng(e.detail.lat, e.detail.lon);
+      if (!marker) {
+        marker = L.marker(point, {draggable: true, opacity: 0.8}).addTo(map);
+        marker.on('dragend', () => { const p = marker.getLatLng().wrap(); setPoint(form, p.lat, p.lng); });
+        if (radius) circle = L.circle(point, {radius, color: GREEN, dashArray: '6 6', interactive: false}).addTo(map);
+      }
+      marker.setLatLng(point);
+      if (circle) circle.setLatLng(point);
+      if (e.detail.fly) map.setView(point, Math.max(map.getZoom(), 14));
+    });
+  }
+
+  /* Main map. The #markers list (refreshed by htmx for the visible area) is the data and the
+     accessible view; the Leaflet markers are redrawn from it. */
+  function mainMap(el) {
+    const data = el.dataset;
+    const form = document.getElementById('avatar-form');
+    const list = document.getElementById('markers');
+    const map = baseMap(el).setView([num(data.lat), num(data.lon)], 15);
+    L.circle([num(data.circleLat), num(data.circleLon)], {radius: num(data.radius), color: GREEN, weight: 2, fillOpacity: 0.05})
+      .bindTooltip(data.circleLabel, {sticky: true}).addTo(map);
+    const avatar = L.marker([num(data.lat), num(data.lon)],
+      {draggable: true, title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: 1000}).addTo(map);
+    const group = L.layerGroup().addTo(map);
+
+    function popup(li) {
+      // textContent only: titles are user text.
+      const box = document.createElement('div');
+      const link = box.appendChild(document.createElement('a'));
+      link.href = li.dataset.url;
+      link.textContent = li.querySelector('a').textContent.trim();
+      box.appendChild(document.createElement('p')).textContent = li.dataset.label;
+      return box;
+    }
+    function draw() {
+      group.clearLayers();
+      all('li[data-id]', list).forEach((li) => {
+        const own = li.dataset.own === '1';
+        L.circleMarker([num(li.dataset.lat), num(li.dataset.lon)], {
+          radius: 8, color: own ? '#111' : '#fff', weight: own ? 3 : 2,
+          fillColor: COLOURS[li.dataset.layer] || '#555', fillOpacity: 0.9,
+          bubblingMouseEvents: false, // opening a popup must not also move the avatar
+        }).bindPopup(() => popup(li)).addTo(group);
+      });
+    }
+    function refresh() {
+      const box = map.getBounds();
+      const clamp = (value, limit) => round6(Math.max(-limit, Math.min(limit, value)));
+      const here = avatar.getLatLng().wrap();
+      const params = new URLSearchParams({
+        south: clamp(box.getSouth(), 90), west: clamp(box.getWest(), 180),
+        north: clamp(box.getNorth(), 90), east: clamp(box.getEast(), 180),
+        lat: round6(here.lat), lon: round6(here.lng),
+      });
+      if (data.mile) params.set('mile', data.mile);
+      htmx.ajax('GET', data.markersUrl + '?' + params, {source: list, target: list, swap: 'innerHTML'});
+    }
+    if (list) {
+      draw();
+      list.addEventListener('htmx:afterSwap', draw);
+      let timer;
+      map.on('moveend', () => { clearTimeout(timer); timer = setTimeout(refresh, 300); });
+    }
+    if (!form) return;
+
+    // htmx listens for avatar-moved (hx-trigger="submit, avatar-moved") to refresh the nearest panel.
+    const moved = () => form.dispatchEvent(new CustomEvent('avatar-moved'));
+    pickOn(map, form);
+    avatar.on('dragend', () => { const p = avatar.getLatLng().wrap(); setPoint(form, p.lat, p.lng); });
+    form.addEventListener('point-picked', (e) => {
+      avatar.setLatLng([e.detail.lat, e.detail.lon]);
+      if (e.detail.fly) map.setView(avatar.getLatLng(), 15);
+      moved();
+    });
+    // Typed coordinates: fix decimal commas before htmx sends them, and bring the map along.
+    form.addEventListener('htmx:configRequest', (e) => {
+      const params = e.detail.parameters;
+      const lat = num(params.lat), lon = num(params.lon);
+      if (!onGlobe(lat, lon)) return; // the server falls back to its own point
+      params.lat = lat;
+      params.lon = lon;
+      if (e.detail.triggeringEvent && e.detail.triggeringEvent.type === 'submit') {
+        form.elements.lat.value = lat;
+        form.elements.lon.value = lon;
+        avatar.setLatLng([lat, lon]);
+        map.panTo([lat, lon]);
+      }
+    });
+    // The layers form answers with HX-Trigger: layers-changed, fired on it and bubbling here.
+    el.parentNode.addEventListener('layers-changed', () => { refresh(); moved(); });
+  }
+
+  // "My miles": drag a centre to move that mile (its own form submits); click to place a new one.
+  function milesMap(el) {
+    const radius = num(el.dataset.radius);
+    const map = baseMap(el);
+    let bounds = null;
+    all('li[data-mile]').forEach((li) => {
+      const point = L.latLng(num(li.dataset.lat), num(li.dataset.lon));
+      const circle = L.circle(point, {radius, color: GREEN, weight: 2, fillOpacity: 0.05, interactive: false}).addTo(map);
+      const name = document.createElement('span');
+      name.textContent = li.dataset.name; // user text: never as HTML
+      const marker = L.marker(point, {draggable: true, title: li.dataset.name, alt: li.dataset.name})
+        .bindTooltip(name, {permanent: true, direction: 'top', offset: [-15, -30]}).addTo(map);
+      marker.on('drag', () => circle.setLatLng(marker.getLatLng()));
+      marker.on('dragend', () => {
+        const form = document.querySelector('form[data-move-form="' + CSS.escape(li.dataset.mile) + '"]');
+        const p = marker.getLatLng().wrap();
+        form.elements.latitude.value = round6(p.lat);
+        form.elements.longitude.value = round6(p.lng);
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      });
+      bounds = bounds ? bounds.extend(point.toBounds(radius * 2)) : point.toBounds(radius * 2);
+    });
+    if (bounds) map.fitBounds(bounds, {padding: [12, 12]}); else map.setView([46.6, 2.4], 5);
+    const add = document.querySelector('form[data-add-mile]');
+    if (add) pickInto(map, add, radius);
+  }
+
+  // Sign-up: pick the centre of the first mile when the postal code is unknown.
+  function picker(el) {
+    const form = el.closest('form');
+    const map = baseMap(el).setView([num(el.dataset.lat), num(el.dataset.lon)], num(el.dataset.zoom) || 5);
+    pickInto(map, form);
+    const lat = num(form.elements.latitude.value), lon = num(form.elements.longitude.value);
+    if (onGlobe(lat, lon)) setPoint(form, lat, lon);
+    // A closed <details> has no size: Leaflet must measure again once it opens.
+    const details = el.closest('details');
+    if (details) details.addEventListener('toggle', () => map.invalidateSize());
+  }
+
+  function geolocate(button) {
+    if (!navigator.geolocation || !button.form) { button.hidden = true; return; }
+    const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
+    // The live region must exist before it speaks, or screen readers may miss the message.
+    const status = document.createElement('p');
+    status.className = 'hint';
+    status.setAttribute('role', 'status');
+    button.parentNode.after(status);
+    button.addEventListener('click', () => {
+      status.textContent = text.locating;
+      navigator.geolocation.getCurrentPosition(
+        (pos) => { status.textContent = ''; setPoint(button.form, pos.coords.latitude, pos.coords.longitude, true); },
+        () => { status.textContent = text.failed; },
+        {timeout: 15000, maximumAge: 60000});
+    });
+  }
+
+  /* Focus: htmx restores focus by id. When the focused element had no id and was swapped away
+     (a layer checkbox), refocus its twin, else the new heading, rather than <body>. Focus outside
+     the swap is left alone: typing in the search box while #results refreshes is never interrupted. */
+  let lost = null;
+  body.addEventListener('htmx:beforeSwap', (e) => {
+    const active = document.activeElement, target = e.detail.target;
+    lost = null;
+    if (!active || active === body || !target || !target.contains(active)) return;
+    let selector = null;
+    if (active.id) selector = '#' + CSS.escape(active.id);
+    else if (active.name && active.form && active.form.id) {
+      selector = '#' + CSS.escape(active.form.id) + ' [name="' + CSS.escape(active.name) + '"]' +
+        (/^(checkbox|radio)$/.test(active.type) ? '[value="' + CSS.escape(active.value) + '"]' : '');
+    }
+    lost = {selector, target};
+  });
+  body.addEventListener('htmx:afterSettle', () => {
+    const was = lost, active = document.activeElement;
+    lost = null;
+    if (!was || (active && active !== body)) return; // focus survived
+    let next = was.selector && document.querySelector(was.selector);
+    if (!next && was.target.isConnected) {
+      next = was.target.querySelector('h1, h2, h3') || was.target;
+      if (!next.hasAttribute('tabindex')) next.setAttribute('tabindex', '-1');
+    }
+    if (next) next.focus();
+  });
+
+  all('button[data-geolocate]').forEach(geolocate);
+  if (!window.L) return; // Leaflet is only loaded on pages with a map
+  const leaflet = document.querySelector('script[src*="leaflet.js"]');
+  if (leaflet) L.Icon.Default.imagePath = leaflet.src.replace(/leaflet\.js.*$/, 'images/');
+  const main = document.getElementById('map');
+  if (main) mainMap(main);
+  all('[data-miles-map]').forEach(milesMap);
+  all('[data-picker]').forEach(picker);
+}());

@@ -1,0 +1,496 @@
+"""Accounts, on both backends: sign-up (with its first mile), log in and out, `next`,
+password resets through the outbox, CSRF, rate limits, password hashing and the language.
+
+Pages are asked for in English (`Accept-Language: en`), so the assertions on messages hold
+whatever the French catalog says.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from conftest import PASSWORD, Factory
+from onemile.extensions import db
+from onemile.geo import LatLon, haversine_m
+from onemile.models import Listing, Member, Mile
+
+STRONG = "violet harbour kettle 42"
+SIGNUP = {
+    "email": "anne.martin@example.org",
+    "password": STRONG,
+    "first_name": "Anne",
+    "last_name": "Martin",
+    "kind": "person",
+    "organisation_name": "",
+    "postal_code": "68100",
+    "country": "FR",
+    "latitude": "",
+    "longitude": "",
+}
+MULHOUSE = LatLon(47.75, 7.33333)
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def english(client):
+    """Ask every page in English, so messages can be asserted whatever the French catalog holds."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def counts(app) -> tuple[int, int]:
+    """(members, miles) in the database, read in a fresh session."""
+    with app.app_context():
+        return (
+            db.session.scalar(select(func.count()).select_from(Member)),
+            db.session.scalar(select(func.count()).select_from(Mile)),
+        )
+
+
+def member_by_email(app, address: str) -> dict | None:
+    """What a test needs to know about a stored member, read in a fresh session."""
+    with app.app_context():
+        member = db.session.scalar(select(Member).where(Member.email == address))
+        if member is None:
+            return None
+        return {
+            "id": member.id,
+            "email": member.email,
+            "kind": member.kind,
+            "organisation_name": member.organisation_name,
+            "language": member.language,
+            "password_hash": member.password_hash,
+            "miles": [(m.name, m.is_primary, m.center_latlon) for m in member.miles],
+        }
+
+
+def signup(client, **changes):
+    return client.post("/auth/signup", data={**SIGNUP, **changes})
+
+
+def path_of(response) -> str:
+    """The local path a redirect points to ('' for another host)."""
+    parts = urlsplit(response.headers["Location"])
+    return parts.path if parts.netloc in ("", "localhost") else ""
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- sign-up --------------------------------------------------------------------------------------
+
+
+def test_signup_creates_member_and_named_first_mile_then_logs_in(app, client):
+    english(client)
+    assert counts(app) == (0, 0)
+
+    response = signup(client, email="  Anne.Martin@Example.ORG ", organisation_name="Ignored Ltd")
+
+    assert response.status_code == 302
+    assert path_of(response) == "/map"
+    assert counts(app) == (1, 1)
+    member = member_by_email(app, "anne.martin@example.org")
+    assert member is not None, "the e-mail must be stored lower-cased"
+    assert member["kind"] == "person"
+    assert member["organisation_name"] is None, "a person has no organisation name"
+    assert member["language"] == "en"
+    [(name, is_primary, center)] = member["miles"]
+    assert (name, is_primary) == ("Mulhouse", True)
+    assert haversine_m(center, MULHOUSE) < 2000
+    page = client.get("/map")
+    assert page.status_code == 200
+    assert "Mulhouse" in html(page)
+    assert "Welcome to 1Mile" in html(page)
+
+
+@pytest.mark.parametrize("kind", ["business", "association"])
+def test_signup_of_an_organisation_requires_its_name(app, client, kind):
+    english(client)
+
+    missing = signup(client, kind=kind, organisation_name="   ")
+    assert missing.status_code == 422
+    assert "Give the name of your business or association." in html(missing)
+    assert counts(app) == (0, 0)
+
+    created = signup(client, kind=kind, organisation_name="Les Ateliers du Rhin")
+    assert created.status_code == 302
+    member = member_by_email(app, SIGNUP["email"])
+    assert member["kind"] == kind
+    assert member["organisation_name"] == "Les Ateliers du Rhin"
+    assert counts(app) == (1, 1)
+
+
+def test_signup_with_a_taken_email_in_another_case_keeps_what_was_typed_but_the_password(
+    app, client, factory
+):
+    english(client)
+    factory.member(email="anne@example.org")
+
+    response = signup(
+        client, email="Anne@Example.org", first_name="Zoélie", postal_code="68200",
+        password="unmistakable secret phrase",
+    )
+
+    assert response.status_code == 422
+    page = html(response)
+    assert "An account already uses this e-mail address." in page
+    assert 'value="Anne@Example.org"' in page
+    assert 'value="Zoélie"' in page
+    assert 'value="68200"' in page
+    assert "unmistakable secret phrase" not in page
+    assert counts(app) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("Sh0rt!x", "Use at least 10 characters."),
+        ("password123", "This password is too easy to guess."),
+        ("abababababab", "This password is too easy to guess."),
+        ("Anne.Martin.1984", "Do not build your password from your e-mail address."),
+    ],
+)
+def test_signup_refuses_weak_passwords(app, client, password, message):
+    english(client)
+    response = signup(client, password=password)
+    assert response.status_code == 422
+    assert message in html(response)
+    assert password not in html(response)
+    assert counts(app) == (0, 0)
+
+
+def test_signup_refuses_a_malformed_postal_code(app, client):
+    english(client)
+    for code in ("ABCDE", "681", "6810000"):
+        response = signup(client, postal_code=code)
+        assert response.status_code == 422, code
+        assert "This is not a valid postal code for the chosen country." in html(response)
+    assert counts(app) == (0, 0)
+
+
+def test_signup_with_an_unknown_postal_code_asks_for_a_point_then_uses_it(app, client):
+    english(client)
+
+    asked = signup(client, postal_code="00000")
+    assert asked.status_code == 422
+    assert "Pick your place on the map" in html(asked)
+    assert 'id="picker-map"' in html(asked)
+    assert counts(app) == (0, 0)
+
+    created = signup(client, postal_code="00000", latitude="45.1885", longitude="5.7245")
+    assert created.status_code == 302
+    assert path_of(created) == "/map"
+    [(name, is_primary, center)] = member_by_email(app, SIGNUP["email"])["miles"]
+    assert is_primary and name == "00000"
+    assert haversine_m(center, LatLon(45.1885, 5.7245)) < 1
+
+
+@pytest.mark.parametrize(
+    "latitude, longitude",
+    [("91", "7.3"), ("47.7", "181"), ("-90.5", "0"), ("abc", "7.3"), ("nan", "7.3"), ("47.7", "inf"),
+     ("1e400", "0"), ("sNaN", "0")],
+)
+def test_signup_refuses_points_off_the_globe(app, client, latitude, longitude):
+    english(client)
+    response = signup(client, postal_code="00000", latitude=latitude, longitude=longitude)
+    assert response.status_code == 422
+    assert "This is not a point on the globe" in html(response)
+    assert counts(app) == (0, 0)
+
+
+def test_signup_refuses_huge_fields(app, client):
+    english(client)
+    huge = "x" * 10_000
+    for changes in (
+        {"first_name": huge},
+        {"last_name": huge},
+        {"kind": "business", "organisation_name": huge},
+        {"email": huge + "@example.org"},
+        {"postal_code": huge},
+        {"password": "Zq9!" + huge},
+        {"postal_code": "00000", "latitude": "4" * 10_000, "longitude": "7"},
+    ):
+        response = signup(client, **changes)
+        assert response.status_code == 422, list(changes)
+        assert 'class="error"' in html(response), list(changes)
+    assert counts(app) == (0, 0)
+
+
+def test_signup_refuses_values_outside_the_choices(app, client):
+    english(client)
+    for changes in ({"kind": "admin"}, {"country": "XX"}, {"kind": ""}, {"email": "not-an-address"}):
+        response = signup(client, **changes)
+        assert response.status_code == 422, changes
+        assert 'class="error"' in html(response), changes
+    assert counts(app) == (0, 0)
+
+
+# --- log in and out -------------------------------------------------------------------------------
+
+
+def test_login_with_right_wrong_and_unknown_credentials(app, client, factory):
+    english(client)
+    member = factory.member(email="lea@example.org")
+
+    wrong = client.post("/auth/login", data={"email": member.email, "password": "not the password"})
+    unknown = client.post("/auth/login", data={"email": "nobody@example.org", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 422
+    message = re.compile(r'<p class="error"[^>]*>([^<]*)</p>')
+    assert message.findall(html(wrong)) == message.findall(html(unknown)) == ["Wrong e-mail or password."]
+    assert client.get("/map").status_code == 302, "still logged out"
+
+    right = client.post("/auth/login", data={"email": "  LEA@Example.ORG", "password": PASSWORD})
+    assert right.status_code == 302
+    assert path_of(right) == "/map"
+    assert client.get("/map").status_code == 200
+
+
+def test_remember_me_sets_a_remember_cookie_only_when_asked(app, factory):
+    member = factory.member()
+
+    def remember_cookie(remember: bool) -> bool:
+        client = app.test_client()
+        response = client.post(
+            "/auth/login",
+            data={"email": member.email, "password": PASSWORD, **({"remember": "y"} if remember else {})},
+        )
+        assert response.status_code == 302
+        return any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
+
+    assert remember_cookie(True)
+    assert not remember_cookie(False)
+
+
+def test_logout_is_post_only(client, factory, auth):
+    auth.login(factory.member())
+
+    assert client.get("/auth/logout").status_code == 405
+    assert client.get("/map").status_code == 200, "a GET must not log out"
+
+    response = auth.logout()
+    assert response.status_code == 302
+    assert client.get("/map").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/listings/", "/listings/"),
+        ("https://evil.example/", "/map"),
+        ("//evil.example", "/map"),
+        ("/\\evil.example", "/map"),
+        ("/\t/evil.example", "/map"),
+        ("https:/evil.example", "/map"),
+        ("javascript:alert(1)", "/map"),
+    ],
+)
+def test_login_next_only_accepts_local_paths(app, factory, target, expected):
+    member = factory.member()
+    client = app.test_client()
+    response = client.post(
+        "/auth/login", query_string={"next": target}, data={"email": member.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert urlsplit(location).netloc in ("", "localhost"), location
+    assert location in (expected, f"http://localhost{expected}")
+
+
+# --- password reset -------------------------------------------------------------------------------
+
+
+def read_outbox(outbox) -> list[email.message.EmailMessage]:
+    if not outbox.exists():
+        return []
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(outbox.glob("*.eml"))
+    ]
+
+
+def test_password_reset_through_the_outbox(app, client, factory, outbox):
+    english(client)
+    member = factory.member(email="paul@example.org", first_name="Paul")
+    new_password = "granite lantern orchard 7"
+
+    asked = client.post("/auth/reset", data={"email": "Paul@Example.org"})
+    assert asked.status_code == 302
+    [message] = read_outbox(outbox)
+    assert message["To"] == "paul@example.org"
+    body = message.get_content()
+    link = re.search(r"http://localhost(/auth/reset/\S+)", body)
+    assert link, body
+    reset_path = link.group(1)
+
+    assert client.get(reset_path).status_code == 200
+    weak = client.post(reset_path, data={"password": "short"})
+    assert weak.status_code == 422
+    assert "Use at least 10 characters." in html(weak)
+
+    done = client.post(reset_path, data={"password": new_password})
+    assert done.status_code == 302
+    assert path_of(done) == "/auth/login"
+
+    old = client.post("/auth/login", data={"email": member.email, "password": PASSWORD})
+    assert old.status_code == 422
+    new = client.post("/auth/login", data={"email": member.email, "password": new_password})
+    assert new.status_code == 302
+    auth_client = app.test_client()
+
+    # The link dies with the password it was made for.
+    reused = auth_client.post(reset_path, data={"password": "another fine passphrase"})
+    assert reused.status_code == 302
+    assert path_of(reused) == "/auth/reset"
+    assert auth_client.get(reset_path).status_code == 302
+    again = app.test_client().post("/auth/login", data={"email": member.email, "password": new_password})
+    assert again.status_code == 302
+
+
+def test_password_reset_refuses_a_tampered_token(app, client, factory, outbox):
+    english(client)
+    member = factory.member()
+    client.post("/auth/reset", data={"email": member.email})
+    [message] = read_outbox(outbox)
+    token = re.search(r"/auth/reset/(\S+)", message.get_content()).group(1)
+    flipped = ("B" if token[-1] != "B" else "C")
+    for forged in (token[:-1] + flipped, token[:10] + token[11:], "not-a-token"):
+        response = client.post(f"/auth/reset/{forged}", data={"password": "granite lantern orchard 7"})
+        assert response.status_code == 302, forged
+        assert path_of(response) == "/auth/reset"
+    followed = client.get("/auth/reset")
+    assert "This link is invalid or has expired." in html(followed)
+    login = app.test_client().post("/auth/login", data={"email": member.email, "password": PASSWORD})
+    assert login.status_code == 302, "the password did not change"
+
+
+def test_password_reset_of_an_unknown_address_looks_the_same_and_sends_nothing(
+    app, client, factory, outbox
+):
+    english(client)
+    member = factory.member()
+
+    unknown = client.post("/auth/reset", data={"email": "ghost@example.org"}, follow_redirects=True)
+    assert read_outbox(outbox) == []
+    known = client.post("/auth/reset", data={"email": member.email}, follow_redirects=True)
+    assert len(read_outbox(outbox)) == 1
+
+    assert unknown.status_code == known.status_code == 200
+    assert unknown.request.path == known.request.path == "/auth/login"
+    notice = "If an account uses this address, we have sent it a link to reset the password."
+    assert notice in html(unknown) and notice in html(known)
+
+
+# --- CSRF, rate limit, hashing ----------------------------------------------------------------------
+
+
+def csrf_token(client, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, path
+    return CSRF_INPUT.search(html(page)).group(1)
+
+
+def test_csrf_is_required_on_state_changing_posts(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    member = Factory(app).member()
+    client = english(app.test_client())
+
+    def totals():
+        with app.app_context():
+            return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Member, Mile, Listing))
+
+    start = totals()
+    signup_data = {**SIGNUP, "email": "newcomer@example.org"}
+    assert client.post("/auth/signup", data=signup_data).status_code == 400
+    refused = client.post("/auth/login", data={"email": member.email, "password": PASSWORD})
+    assert refused.status_code == 400
+    assert "Your form expired" in html(refused)
+    assert client.get("/map").status_code == 302, "not logged in"
+
+    login = client.post(
+        "/auth/login",
+        data={"email": member.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/auth/login")},
+    )
+    assert login.status_code == 302
+    assert client.get("/map").status_code == 200
+
+    mile = {"name": "Travail", "latitude": "47.76", "longitude": "7.31"}
+    listing = {"kind": "request", "category": "diy", "title": "Prête-moi une perceuse", "body": "Samedi.",
+               "miles": str(member.mile_id)}
+    assert client.post("/miles/", data=mile).status_code == 400
+    assert client.post("/listings/new", data=listing).status_code == 400
+    assert client.post("/auth/logout").status_code == 400
+    assert totals() == start
+    assert client.get("/map").status_code == 200, "still logged in"
+
+    assert client.post("/miles/", data={**mile, "csrf_token": csrf_token(client, "/miles/")}).status_code == 302
+    token = csrf_token(client, "/listings/new")
+    assert client.post("/listings/new", data={**listing, "csrf_token": token}).status_code == 302
+    assert totals() == (start[0], start[1] + 1, start[2] + 1)
+    assert client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/map")}).status_code == 302
+    assert client.get("/map").status_code == 302, "logged out"
+
+    created = client.post("/auth/signup", data={**signup_data, "csrf_token": csrf_token(client, "/auth/signup")})
+    assert created.status_code == 302
+    assert totals()[0] == start[0] + 1
+
+
+def test_repeated_failed_logins_are_rate_limited(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    member = Factory(app).member()
+    client = english(app.test_client())
+    statuses = [
+        client.post("/auth/login", data={"email": member.email, "password": f"wrong guess {i}"}).status_code
+        for i in range(10)
+    ]
+    assert statuses == [422] * 10
+
+    limited = client.post("/auth/login", data={"email": member.email, "password": "wrong guess 11"})
+    assert limited.status_code == 429
+    page = html(limited)
+    assert "<html" in page and "Slow down" in page and "Too many attempts" in page
+    assert limited.headers.get("Retry-After")
+
+    # Even the right password waits: guessing cannot go on.
+    right = client.post("/auth/login", data={"email": member.email, "password": PASSWORD})
+    assert right.status_code == 429
+    assert client.get("/map").status_code == 302
+
+
+def test_passwords_are_stored_as_salted_modern_hashes(app, factory):
+    first, second = factory.member(), factory.member()
+    with app.app_context():
+        hashes = [db.session.get(Member, m.id).password_hash for m in (first, second)]
+    for stored in hashes:
+        assert PASSWORD not in stored
+        assert stored.startswith(("scrypt:", "$argon2id$", "$argon2"))
+        assert check_password_hash(stored, PASSWORD)
+        assert not check_password_hash(stored, PASSWORD + "!")
+    assert hashes[0] != hashes[1], "each hash has its own salt"
+
+
+# --- language -------------------------------------------------------------------------------------
+
+
+def test_pages_are_french_by_default_and_english_on_request(client):
+    default = client.get("/auth/signup")
+    assert default.status_code == 200
+    assert '<html lang="fr">' in html(default)
+
+    asked = client.get("/auth/signup", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in html(asked)
+    assert "Join 1Mile" in html(asked)
+    assert "Create my account" in html(asked)
+
+
+def test_a_members_language_wins_over_the_browser(factory, auth, client):
+    member = factory.member(language="en")
+    auth.login(member)
+    page = client.get("/map", headers={"Accept-Language": "fr"})
+    assert '<html lang="en">' in html(page)

@@ -1,0 +1,246 @@
+"""The map page, its fragments, layers and the visitors' read-only map."""
+
+import re
+
+import pytest
+
+from onemile.extensions import db
+from onemile.geo import LatLon, haversine_m
+from onemile.models import Member, Mile
+
+HX = {"HX-Request": "true"}
+
+
+def _coords(html: str, attr: str) -> list[LatLon]:
+    pairs = re.findall(rf'{attr}-lat="([-\d.]+)"[^>]*{attr}-lon="([-\d.]+)"', html)
+    return [LatLon(float(a), float(b)) for a, b in pairs]
+
+
+def _marker_points(html: str) -> list[LatLon]:
+    return [LatLon(float(a), float(b)) for a, b in re.findall(r'data-lat="([-\d.]+)" data-lon="([-\d.]+)"', html)]
+
+
+def test_map_needs_login(client):
+    response = client.get("/map")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_map_shows_my_mile_and_the_nearest_panel(client, auth, factory):
+    anne = factory.member(first_name="Anne")
+    factory.listing(anne, title="Prête une perceuse")
+    auth.login(anne)
+    html = client.get("/map").get_data(as_text=True)
+    assert 'id="map"' in html and 'data-radius="1609.344"' in html
+    assert "Mulhouse" in html
+    assert "Prête une perceuse" in html
+    assert 'id="nearest"' in html and 'id="markers"' in html
+
+
+@pytest.mark.parametrize("path", ["/map/markers", "/map/nearest"])
+def test_fragments_with_and_without_htmx(client, auth, factory, path):
+    anne = factory.member()
+    factory.listing(anne, title="Cours de guitare")
+    auth.login(anne)
+    fragment = client.get(path, headers=HX)
+    page = client.get(path)
+    for response in (fragment, page):
+        assert response.status_code == 200
+        assert "HX-Request" in response.headers["Vary"]
+        assert "Cours de guitare" in response.get_data(as_text=True)
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert "<html" in page.get_data(as_text=True)
+    # A boosted or history-restore request needs the whole page.
+    boosted = client.get(path, headers={**HX, "HX-Boosted": "true"})
+    assert "<html" in boosted.get_data(as_text=True)
+    restore = client.get(path, headers={**HX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.get_data(as_text=True)
+
+
+def test_second_member_sees_the_offer_as_marker_and_in_nearest(client, auth, factory):
+    anne = factory.member(first_name="Anne")
+    bruno = factory.member(first_name="Bruno", postal_code="68200")
+    listing_id = factory.listing(anne, title="Donne un canapé")
+    auth.login(bruno)
+    markers = client.get("/map/markers", headers=HX).get_data(as_text=True)
+    assert f'data-id="{listing_id}"' in markers and "Donne un canapé" in markers
+    nearest = client.get("/map/nearest", headers=HX).get_data(as_text=True)
+    assert "Donne un canapé" in nearest
+
+
+def test_nearest_follows_the_avatar(client, auth, factory, app):
+    anne = factory.member()
+    with app.test_request_context():
+        from onemile.miles.services import add_mile
+
+        far = add_mile(db.session.get(Member, anne.id), "Strasbourg", LatLon(48.5734, 7.7521)).id
+    factory.listing(anne, title="Près de Mulhouse")
+    factory.listing(anne, title="Près de Strasbourg", mile_ids=(far,))
+    auth.login(anne)
+    here = client.get("/map/nearest?lat=47.75&lon=7.34", headers=HX).get_data(as_text=True)
+    there = client.get("/map/nearest?lat=48.57&lon=7.75", headers=HX).get_data(as_text=True)
+    assert here.index("Près de Mulhouse") < here.index("Près de Strasbourg")
+    assert there.index("Près de Strasbourg") < there.index("Près de Mulhouse")
+
+
+def test_nearest_shows_at_most_five_and_distance_bands(client, auth, factory):
+    anne = factory.member()
+    for i in range(7):
+        factory.listing(anne, title=f"Annonce {i}")
+    auth.login(anne)
+    html = client.get("/map/nearest", headers=HX).get_data(as_text=True)
+    assert html.count("<li") == 5
+    assert re.search(r"\d+ m|km", html)
+    assert not re.search(r"\b\d{3,4}\.\d+ ?m\b", html), "exact distances must never be shown"
+
+
+def test_markers_are_never_at_the_authors_mile_centre(client, auth, factory, app):
+    anne = factory.member()
+    bruno = factory.member(postal_code="68400")  # Riedisheim, next to Mulhouse
+    for i in range(5):
+        factory.listing(anne, title=f"Objet {i}")
+    with app.test_request_context():
+        centre = db.session.get(Mile, anne.mile_id).center_latlon
+    auth.login(bruno)
+    html = client.get("/map/markers?south=47.7&west=7.25&north=47.8&east=7.4", headers=HX).get_data(as_text=True)
+    points = _marker_points(html)
+    assert len(points) == 5
+    for point in points:
+        assert 150 <= haversine_m(centre, point) <= 300 + 80 + 1
+    page = client.get("/map?south=47.7&west=7.3&north=47.8&east=7.4").get_data(as_text=True)
+    assert str(centre.lat) not in page and str(centre.lon) not in page
+
+
+def test_layers_are_remembered_and_filter_markers(client, auth, factory, app):
+    anne = factory.member()
+    factory.listing(anne, kind="request", title="Cherche une échelle", offer_type=None)
+    factory.listing(anne, kind="offer", title="Donne des livres")
+    auth.login(anne)
+    response = client.post("/map/layers", data={"layer": ["requests", "mags"]}, headers=HX)
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "layers-changed"
+    assert "<html" not in response.get_data(as_text=True)
+    with app.test_request_context():
+        assert db.session.get(Member, anne.id).map_layers == "requests,mags"
+    markers = client.get("/map/markers", headers=HX).get_data(as_text=True)
+    assert "Cherche une échelle" in markers and "Donne des livres" not in markers
+    nearest = client.get("/map/nearest", headers=HX).get_data(as_text=True)
+    assert "Cherche une échelle" in nearest and "Donne des livres" not in nearest
+    # Without JavaScript the form posts normally and comes back to the map.
+    response = client.post("/map/layers", data={"layer": ["offers"]}, headers={"Referer": "http://localhost/map"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/map")
+    markers = client.get("/map/markers", headers=HX).get_data(as_text=True)
+    assert "Donne des livres" in markers and "Cherche une échelle" not in markers
+
+
+def test_layers_without_data_answer_an_empty_fragment(client, auth, factory):
+    anne = factory.member()
+    factory.listing(anne, title="Donne des livres")
+    auth.login(anne)
+    client.post("/map/layers", data={"layer": ["projects", "mags"]})
+    markers = client.get("/map/markers", headers=HX)
+    assert markers.status_code == 200
+    assert 'data-count="0"' in markers.get_data(as_text=True)
+    assert "Donne des livres" not in client.get("/map/nearest", headers=HX).get_data(as_text=True)
+
+
+def test_unknown_layers_are_ignored(client, auth, factory, app):
+    anne = factory.member()
+    auth.login(anne)
+    client.post("/map/layers", data={"layer": ["offers", "<script>", "x" * 5000]})
+    with app.test_request_context():
+        assert db.session.get(Member, anne.id).map_layers == "offers"
+
+
+def test_marker_cap_asks_to_zoom_in(make_app):
+    app = make_app(MAP_MARKER_CAP=3)
+    from conftest import AuthActions, Factory
+
+    factory = Factory(app)
+    anne = factory.member()
+    for i in range(5):
+        factory.listing(anne, title=f"Objet {i}")
+    client = app.test_client()
+    AuthActions(client).login(anne)
+    html = client.get("/map/markers", headers=HX).get_data(as_text=True)
+    assert 'data-count="3"' in html
+    assert "zoom" in html.lower()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "south=abc&west=1&north=2&east=3",
+        "south=91&west=0&north=92&east=1",
+        "south=10&west=0&north=5&east=1",
+        "lat=999&lon=0",
+        "lat=nan&lon=inf",
+        "mile=999999",
+        "mile=abc",
+    ],
+)
+def test_bad_map_parameters_fall_back_safely(client, auth, factory, query):
+    anne = factory.member()
+    factory.listing(anne, title="Donne un vélo")
+    auth.login(anne)
+    for path in ("/map", "/map/markers", "/map/nearest"):
+        response = client.get(f"{path}?{query}", headers=HX)
+        assert response.status_code == 200, (path, query)
+
+
+def test_box_query_finds_markers_far_from_my_mile(client, auth, factory, app):
+    anne = factory.member()
+    bruno = factory.member(postal_code="67000")  # Strasbourg
+    factory.listing(bruno, title="Vélo à Strasbourg")
+    auth.login(anne)
+    near_home = client.get("/map/markers", headers=HX).get_data(as_text=True)
+    assert "Vélo à Strasbourg" not in near_home
+    box = "south=48.5&west=7.6&north=48.7&east=7.9"
+    assert "Vélo à Strasbourg" in client.get(f"/map/markers?{box}", headers=HX).get_data(as_text=True)
+
+
+def test_user_text_is_escaped_in_every_map_output(client, auth, factory):
+    anne = factory.member()
+    factory.listing(anne, title='<img src=x onerror="alert(1)">')
+    auth.login(anne)
+    for path in ("/map", "/map/markers", "/map/nearest"):
+        html = client.get(path, headers=HX).get_data(as_text=True)
+        assert "<img src=x" not in html
+        assert "&lt;img src=x" in html
+
+
+def test_visitors_get_a_read_only_map_without_names(client, factory):
+    anne = factory.member(first_name="Anneliese", last_name="Zimmermann")
+    factory.listing(anne, title="Donne une table")
+    html = client.get("/explore?lat=47.7508&lon=7.3359").get_data(as_text=True)
+    assert "Donne une table" in html
+    assert "Anneliese" not in html and "Zimmermann" not in html
+    assert "/auth/signup" in html
+    assert "/listings/" not in html, "visitors get no link to member-only pages"
+    assert 'action="/listings/new"' not in html
+    fragment = client.get("/map/nearest?lat=47.7508&lon=7.3359", headers=HX).get_data(as_text=True)
+    assert "Donne une table" in fragment and "Anneliese" not in fragment
+
+
+def test_visitors_pick_a_place_by_postal_code(client):
+    response = client.get("/explore?postal_code=67000&country=FR")
+    assert response.status_code == 302
+    assert "lat=48.5" in response.headers["Location"]
+    unknown = client.get("/explore?postal_code=00000&country=FR")
+    assert unknown.status_code == 422
+    assert 'aria-invalid="true"' in unknown.get_data(as_text=True)
+
+
+def test_visitors_layers_live_in_their_session(client, factory):
+    anne = factory.member()
+    factory.listing(anne, title="Donne une table")
+    client.post("/map/layers", data={"layer": ["requests"]})
+    html = client.get("/map/markers?lat=47.7508&lon=7.3359", headers=HX).get_data(as_text=True)
+    assert "Donne une table" not in html
+
+
+def test_home_sends_members_to_their_map(client, auth, factory):
+    assert b"1Mile" in client.get("/").data
+    auth.login(factory.member())
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/map")

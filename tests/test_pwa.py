@@ -1,0 +1,76 @@
+"""The installable shell: manifest, icons, service worker and offline page."""
+
+import struct
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[1] / "onemile" / "static"
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def _fetch(client, url):
+    """GET url and release the file behind a static response (send_file keeps it open)."""
+    with client.get(url) as response:
+        response.get_data()
+        return response
+
+
+def test_manifest_is_installable(client):
+    response = _fetch(client, "/manifest.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/manifest+json"
+    manifest = response.get_json(force=True)
+    assert manifest["short_name"] == "1Mile" and manifest["name"]
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/")
+    assert manifest["theme_color"].startswith("#")
+    sizes = {}
+    for icon in manifest["icons"]:
+        path = STATIC / icon["src"].removeprefix("/static/")
+        width, height = _png_size(path)
+        assert icon["sizes"] == f"{width}x{height}"
+        sizes.setdefault(icon["sizes"], set()).update(icon.get("purpose", "any").split())
+    assert "any" in sizes["192x192"] and "any" in sizes["512x512"]
+    assert any("maskable" in purposes for purposes in sizes.values())
+
+
+def test_service_worker_has_root_scope_and_is_never_stale(client):
+    response = _fetch(client, "/service-worker.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert "no-cache" in response.headers["Cache-Control"]
+    source = response.get_data(as_text=True)
+    # The shell it precaches must exist, so installation cannot fail on a 404.
+    for url in ("/offline", "/static/css/app.css", "/static/js/app.js",
+                "/static/vendor/htmx/htmx.min.js", "/static/vendor/leaflet/leaflet.js"):
+        assert url in source
+        assert _fetch(client, url).status_code == 200, url
+
+
+def test_offline_page_carries_no_session_data(client, auth, factory):
+    auth.login(factory.member(first_name="Zénobie"))
+    response = client.get("/offline")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "csrf" not in html.lower()
+    assert "Zénobie" not in html
+    assert "<h1>" in html
+
+
+def test_pages_link_the_manifest_and_register_the_worker(client):
+    html = client.get("/").get_data(as_text=True)
+    assert 'rel="manifest" href="/manifest.json"' in html
+    assert 'data-sw="/service-worker.js"' in html
+
+
+def test_no_asset_comes_from_a_cdn():
+    root = Path(__file__).resolve().parents[1]
+    for path in list((root / "onemile" / "templates").rglob("*.html")) + [root / "service-worker.js"]:
+        text = path.read_text()
+        for host in ("unpkg.com", "jsdelivr", "cdnjs", "googleapis.com"):
+            assert host not in text, f"{host} in {path}"

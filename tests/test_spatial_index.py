@@ -1,0 +1,121 @@
+"""Each hot spatial query reaches its spatial index on both backends.
+
+The real service calls run against 8,000 placements; their SQL is captured as executed and
+explained by the database itself. PostgreSQL must plan an index scan on the GiST index of
+the exact expression queried (no sequential scan of the placements); SpatiaLite must reach
+the placements through the SpatialIndex virtual table (no full scan of the table).
+"""
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, insert, select, text
+
+from onemile.extensions import db
+from onemile.geo import LatLon, destination
+from onemile.listings.services import SearchFilters, search_mile
+from onemile.map.services import Box, markers_in_box, nearest_listings
+from onemile.models import Listing, ListingPlacement, Member, Mile, utcnow
+
+MULHOUSE = LatLon(47.7508, 7.3359)
+COUNT = 8000
+
+
+@pytest.fixture
+def crowded(app, ctx):
+    """8,000 open offers scattered within 30 km of Mulhouse."""
+    rng = random.Random(1609)
+    member = Member(email="many@example.org", password_hash="x", first_name="M", last_name="Any",
+                    postal_code="68100", country="FR", kind="person", language="fr")
+    db.session.add(member)
+    db.session.flush()
+    mile = Mile(member_id=member.id, name="m", center=MULHOUSE.wkt(), is_primary=True)
+    db.session.add(mile)
+    db.session.flush()
+    now = utcnow()
+    db.session.execute(
+        insert(Listing),
+        [{"author_id": member.id, "kind": "offer", "offer_type": "give", "category": "goods",
+          "title": f"item {i}", "body": "b", "status": "open", "created_at": now - timedelta(minutes=i),
+          "updated_at": now, "expires_at": now + timedelta(days=30)} for i in range(COUNT)],
+    )
+    ids = db.session.scalars(select(Listing.id)).all()
+    db.session.execute(
+        insert(ListingPlacement),
+        [{"listing_id": lid, "mile_id": mile.id, "kind": "offer",
+          "point": destination(MULHOUSE, rng.uniform(0, 360), 30_000 * rng.random() ** 0.5).wkt()}
+         for lid in ids],
+    )
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE listing_placement"))
+        db.session.execute(text("ANALYZE listing"))
+        db.session.commit()
+    return mile
+
+
+def _captured(call):
+    """Run call() and return the (statement, parameters) that touched the placements."""
+    engine = db.engine
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "listing_placement" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen, "the service ran no query on listing_placement"
+    return result, seen
+
+
+def _plan(statement, parameters) -> str:
+    connection = db.session.connection().connection.driver_connection
+    cursor = connection.cursor()
+    if db.engine.dialect.name == "postgresql":
+        cursor.execute("EXPLAIN " + statement, parameters)
+    else:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+    rows = cursor.fetchall()
+    return "\n".join(" | ".join(str(col) for col in row) for row in rows)
+
+
+def _assert_uses_index(statement, parameters, postgres_index: str):
+    plan = _plan(statement, parameters)
+    if db.engine.dialect.name == "postgresql":
+        assert postgres_index in plan, plan
+        assert "Seq Scan on listing_placement" not in plan, plan
+    else:
+        assert "SpatialIndex" in plan and "VIRTUAL TABLE" in plan, plan
+        assert "SCAN listing_placement" not in plan, plan
+
+
+def test_within_the_mile_uses_the_spatial_index(crowded):
+    (found, _more), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters()))
+    assert found, "the crowded mile should have open listings"
+    for statement, parameters in statements:
+        _assert_uses_index(statement, parameters, "ix_listing_placement_point_geog")
+
+
+def test_nearest_five_uses_the_spatial_index(crowded):
+    here = destination(MULHOUSE, 10, 800)
+    nearby, statements = _captured(lambda: nearest_listings(here, {"requests", "offers"}))
+    assert len(nearby) == 5
+    distances = [item.distance_m for item in nearby]
+    assert distances == sorted(distances)
+    for statement, parameters in statements:
+        _assert_uses_index(statement, parameters, "ix_listing_placement_point_geog")
+
+
+def test_markers_of_the_visible_area_use_the_spatial_index(crowded):
+    box = Box.around(MULHOUSE, 2000)
+    (markers, truncated), statements = _captured(
+        lambda: markers_in_box(box, {"offers"}, None, cap=300)
+    )
+    assert markers
+    for statement, parameters in statements:
+        _assert_uses_index(statement, parameters, "idx_listing_placement_point")

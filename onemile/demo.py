@@ -56,7 +56,7 @@ NEIGHBOURHOODS: dict[str, tuple[float, float, str]] = {
     "Riedisheim": (47.7478, 7.3680, "68400"),
     "Illzach": (47.7818, 7.3465, "68110"),
     "Kingersheim": (47.7915, 7.3275, "68260"),
-    "Wittenheim": (47.8035, 7.3385, "68270"),
+    "Wittenheim": (47.8000, 7.3390, "68270"),
     "Pfastatt": (47.7690, 7.3020, "68120"),
     # 68350 (Brunstatt-Didenheim) is unknown to the offline postal data: the member picks
     # the point, as the sign-up form would ask.
@@ -167,520 +167,855 @@ MEMBERS: tuple[DemoMember, ...] = (
                "Parents d'élèves de Riedisheim", (("Maison", "Nordfeld"),)),
 )
 
-# Every ad: (who, kind, category, title, body). `who` is a member key, a neighbourhood
-# (a person living there writes it) or None (any person). Kind "request" or an offer type.
-ADS: tuple[tuple[str | None, str, str, str, str], ...] = (
-    # Carpooling
-    ("Centre", "request", "carpooling", "Covoiturage Mulhouse → Bâle le matin",
-     "Je travaille à Bâle près de la gare SBB, de 8 h à 17 h. Je cherche un covoiturage "
-     "régulier depuis le centre de Mulhouse, du lundi au vendredi. Je participe à l'essence, "
-     "bien sûr."),
-    ("thomas", "service", "carpooling", "Trajet quotidien Dornach → Parc des Collines",
-     "Je pars de Dornach vers 7 h 40 pour le Parc des Collines et je rentre vers 17 h 30. "
-     "Deux places libres, on peut se retrouver devant la mairie annexe."),
-    ("Riedisheim", "request", "carpooling",
-     "Quelqu'un pour emmener ma mère à l'hôpital Émile Muller mardi",
-     "Ma mère a un rendez-vous en cardiologie mardi à 14 h 30 et je serai au travail. Elle "
-     "habite à Riedisheim, elle marche bien mais ne conduit plus. Merci d'avance !"),
-    ("Dornach", "service", "carpooling", "Aller-retour au marché de Colmar le samedi",
-     "Je vais au marché couvert de Colmar presque tous les samedis : départ 8 h 30 de Dornach, "
-     "retour vers midi. Trois places libres, je ne demande rien."),
-    ("Bourtzwiller", "request", "carpooling", "Covoiturage vers l'EuroAirport jeudi à 5 h",
-     "Vol très tôt jeudi prochain, je cherche quelqu'un qui passe par l'aéroport. Je pars de "
-     "Bourtzwiller avec une petite valise et je paie le dépose-minute."),
-    ("marc", "service", "carpooling", "Trajets réguliers Wittenheim → gare de Mulhouse",
-     "Je dépose mon fils au lycée puis je vais à la gare, départ 7 h 15 de Wittenheim. Si ça "
-     "peut dépanner quelqu'un, j'ai de la place tous les jours de la semaine."),
-    (None, "request", "carpooling", "Un parent pour emmener mon fils au match samedi ?",
-     "Mon fils de 12 ans joue en U13 et le match est à Cernay samedi à 10 h. Je n'ai pas de "
-     "voiture ce week-end : un parent de l'équipe pourrait-il le prendre au passage ?"),
-    (None, "service", "carpooling", "Place libre vers Strasbourg le vendredi soir",
-     "Je rentre chez mes parents près de Strasbourg tous les vendredis vers 18 h et je reviens "
-     "le dimanche soir. Une ou deux places, on partage l'essence si vous voulez."),
-    ("Kingersheim", "request", "carpooling", "Besoin d'un chauffeur pour les grosses courses",
-     "Je suis sans voiture depuis mon opération du genou. Une fois par semaine, quelqu'un "
-     "pourrait-il m'emmener à l'hypermarché de Kingersheim ? Je m'adapte à vos horaires."),
-    ("Rebberg", "service", "carpooling", "Navette vers le marché du Canal couvert le samedi",
-     "Je descends du Rebberg au marché du Canal couvert chaque samedi vers 9 h. Les personnes "
-     "âgées du quartier sont les bienvenues, je porte aussi les cabas."),
-    ("yasmine", "request", "carpooling", "Cherche covoiturage Mulhouse → Fribourg lundi et jeudi",
-     "Étudiante à l'université de Fribourg, j'ai cours le lundi et le jeudi à 10 h. Je cherche "
-     "quelqu'un qui fait le trajet, je partage les frais et la playlist."),
-    ("Illzach", "lend", "carpooling", "Prête siège auto enfant pour un trajet",
-     "Siège auto groupe 1/2/3 (de 9 à 36 kg) en bon état, disponible si vous devez transporter "
-     "un enfant de temps en temps. À récupérer à Illzach."),
-    (None, "service", "carpooling", "Trajet Mulhouse → Belfort le mardi et le mercredi",
-     "Je travaille à Belfort deux jours par semaine. Départ 7 h du parking sud de la gare, "
-     "retour vers 18 h 30. Conduite calme, café dans le thermos."),
-    ("Bourtzwiller", "request", "carpooling", "Quelqu'un avec un break pour rapporter un canapé ?",
-     "J'ai acheté un canapé deux places d'occasion à Lutterbach. Il faut un utilitaire ou un "
-     "grand break pour le ramener à Bourtzwiller, samedi si possible. J'aide à porter."),
-    ("boulangerie", "service", "carpooling", "Dépose à la gare pour les trains avant 6 h",
-     "Boulanger, je suis debout à 4 h de toute façon : si vous avez un TGV avant 6 h, je vous "
-     "dépose à la gare en allant au fournil. Prévenez-moi la veille avant 19 h."),
-    ("Riedisheim", "request", "carpooling", "Retour de Rixheim vers 19 h en semaine",
-     "Je finis à 19 h à la zone commerciale de Rixheim et le dernier bus est déjà passé. "
-     "Quelqu'un fait le trajet vers Riedisheim à cette heure-là ?"),
-    ("club", "service", "carpooling", "Covoiturage des jeunes pour les matchs à l'extérieur",
-     "Le club organise le covoiturage des équipes de jeunes. Parents qui ont des places libres, "
-     "répondez ici : on fait le planning chaque lundi et on le publie au stade."),
-    ("Dornach", "barter", "carpooling", "Échange trajets d'école contre trajets du judo",
-     "Nos enfants vont à l'école du Haut-Poirier. J'emmène les vôtres le matin si vous ramenez "
-     "les miens du judo le mercredi après-midi."),
-    (None, "request", "carpooling", "Covoiturage vers Lyon pendant les vacances",
-     "Je cherche un trajet vers Lyon autour du 20, pour moi et un sac de voyage. Je peux "
-     "conduire une partie du chemin, j'ai le permis depuis dix ans."),
-    ("Brunstatt", "service", "carpooling", "Je pars à Bâle tous les jours, deux places",
-     "Infirmier à l'hôpital universitaire de Bâle, je pars de Brunstatt à 6 h 15 (équipe du "
-     "matin) ou à 13 h 15 (après-midi). Je publie mon planning chaque dimanche."),
-    ("demo", "request", "carpooling", "Covoiturage vers le campus de l'Illberg à 8 h",
-     "Je commence à 8 h 30 sur le campus de l'Illberg et le tram est bondé. Quelqu'un du "
-     "centre-ville y va en voiture ? Je partage l'essence."),
-    # DIY
-    (None, "request", "diy", "Cherche quelqu'un pour monter une armoire",
-     "J'ai acheté une armoire en kit (trois portes, une notice de 40 pages…). Je cherche une "
-     "personne patiente et outillée pour m'aider samedi après-midi. Café et gâteau garantis."),
-    (None, "lend", "diy", "Prête une échelle de 3 m",
-     "Échelle en aluminium à deux plans, 3 m déployée. Je la prête volontiers pour le week-end ; "
-     "il faut venir la chercher, elle ne rentre pas dans une petite voiture."),
-    (None, "lend", "diy", "Perceuse à percussion et coffret de forets à prêter",
-     "Perceuse 750 W avec forets béton, bois et métal. Je la prête pour quelques jours, "
-     "rendez-la avec les forets rangés dans la boîte s'il vous plaît."),
-    (None, "request", "diy", "Aide pour poser du papier peint",
-     "Je refais la chambre de ma fille et je n'ai jamais posé de papier peint. Quelqu'un qui "
-     "sait faire pourrait-il me montrer les bons gestes pendant la première heure ?"),
-    ("Rebberg", "service", "diy", "Petits travaux de peinture par un retraité du bâtiment",
-     "Peintre pendant 35 ans, je peux vous aider à repeindre une pièce, reboucher des trous ou "
-     "poser des plinthes. Vous fournissez la peinture, moi le savoir-faire."),
-    (None, "lend", "diy", "Prête ponceuse excentrique et abrasifs",
-     "Ponceuse excentrique avec une vingtaine d'abrasifs (grains 80 à 240). Idéale pour "
-     "rénover un meuble, une porte ou une rambarde."),
-    (None, "request", "diy", "Fixer des étagères dans une cloison en placo",
-     "J'ai trois étagères à fixer dans une cloison en plaques de plâtre et j'ai peur que tout "
-     "tombe avec les livres. Conseils ou coup de main bienvenus, j'ai des chevilles Molly."),
-    (None, "barter", "diy", "Échange jardinage contre un peu d'électricité",
-     "J'ai la main verte mais deux mains gauches. Je taille vos haies ou je désherbe votre "
-     "potager en échange d'une aide pour changer deux prises et un interrupteur."),
-    (None, "lend", "diy", "Scie sauteuse et serre-joints disponibles",
-     "Je prête ma scie sauteuse avec des lames bois et métal, et quatre serre-joints de 30 cm. "
-     "Disponibles en semaine après 18 h."),
-    (None, "request", "diy", "Quelqu'un aurait une décolleuse à papier peint ?",
-     "Trois couches de vieux papier peint dans le couloir… Je cherche une décolleuse vapeur "
-     "pour un week-end. Je peux laisser une caution."),
-    ("quartier", "service", "diy", "Atelier bois partagé le mercredi après-midi",
-     "L'atelier de l'association ouvre le mercredi de 14 h à 18 h : établis, scies, "
-     "défonceuse. Venez avec votre projet, un bénévole vous guide. Adhésion à prix libre."),
-    (None, "give", "diy", "Donne restes de carrelage gris 30×60",
-     "Il me reste 4 m² de carrelage gris 30×60 et un demi-sac de colle. Parfait pour une "
-     "petite salle de bain ou une crédence."),
-    ("Riedisheim", "request", "diy", "Conseils pour isoler des combles perdus",
-     "Maison des années 60 à Riedisheim, combles non isolés. Quelqu'un qui l'a déjà fait "
-     "pourrait-il passer jeter un œil et me dire par où commencer ?"),
-    (None, "lend", "diy", "Nettoyeur haute pression à prêter",
-     "Nettoyeur haute pression pour la terrasse, les dalles ou le vélo, avec une rallonge de "
-     "15 m. Je le prête contre un petit mot quand vous le rapportez."),
-    ("Kingersheim", "request", "diy", "Aide pour monter un abri de jardin",
-     "Abri de jardin en bois de 2 × 3 m livré en kit. Il faut être deux pour dresser les murs. "
-     "Samedi ou dimanche prochain, à Kingersheim. Barbecue à la clé !"),
-    (None, "give", "diy", "Donne pots de peinture entamés",
-     "Cinq pots de peinture acrylique (blanc, gris perle, vert sauge), à moitié pleins, bien "
-     "refermés. De quoi faire une chambre d'enfant ou des meubles."),
-    (None, "service", "diy", "Je monte vos meubles en kit",
-     "J'ai monté tous les meubles de mon appartement et j'y ai pris goût. Je viens avec ma "
-     "visseuse pour un lit, une commode ou une cuisine entière."),
-    (None, "barter", "diy", "Couture contre pose de tringles à rideaux",
-     "Je vous apprends les bases de la machine à coudre si vous m'aidez à poser deux tringles "
-     "à rideaux. Murs en béton, je n'y arrive pas seule."),
-    (None, "lend", "diy", "Prête niveau laser en croix",
-     "Pour aligner des cadres ou poser une crédence bien droite, mon niveau laser est à "
-     "disposition, avec son trépied et des piles neuves."),
-    (None, "request", "diy", "Cherche quelqu'un pour tailler une haie de thuyas",
-     "Haie de 15 m sur 2 m de haut et je n'ai plus la force. J'ai le taille-haie et la "
-     "remorque pour les déchets verts, il manque quelqu'un pour le tenir !"),
-    ("quincaillerie", "service", "diy", "Clés reproduites gratuitement pour les voisins",
-     "Une clé de boîte aux lettres perdue, un double pour la voisine qui arrose les plantes ? "
-     "On reproduit une clé plate gratuite par membre de 1Mile, le temps d'un café."),
-    ("quincaillerie", "lend", "diy", "Prêt de carrelette et de mélangeur à mortier",
-     "Le magasin prête une carrelette de 60 cm et un mélangeur à mortier pour vos petits "
-     "chantiers. Pièce d'identité demandée, retour sous 48 h."),
-    # Repairs and help
-    ("velo", "service", "repairs", "Atelier réparation vélo le samedi matin",
-     "Crevaison, freins, dérailleur : venez réparer votre vélo avec nous le samedi de 9 h à "
-     "12 h. Outils et conseils gratuits, vous ne payez que les pièces."),
-    (None, "request", "repairs", "Ma machine à laver ne vidange plus",
-     "Lave-linge de 6 ans, il s'arrête en fin de cycle avec de l'eau au fond. Je pense que "
-     "c'est la pompe ou le filtre. Quelqu'un qui s'y connaît pourrait regarder ?"),
-    ("repair", "service", "repairs", "Repair Café le premier samedi du mois",
-     "Grille-pain, lampe, aspirateur, vêtement déchiré : on répare ensemble au lieu de jeter. "
-     "Premier samedi du mois, de 14 h à 17 h, dans la salle paroissiale Saint-Fridolin."),
-    (None, "request", "repairs", "Changer la fermeture éclair d'un manteau",
-     "Fermeture éclair cassée sur un manteau d'hiver que j'aime beaucoup. Quelqu'un a une "
-     "machine et sait remplacer un zip ? Je fournis la fermeture."),
-    (None, "service", "repairs", "Dépannage informatique pour les seniors",
-     "Ordinateur lent, imprimante muette, messagerie introuvable : je passe chez vous et je "
-     "regarde, sans rien vendre. Patience garantie."),
-    (None, "request", "repairs", "Ordinateur portable qui reste sur un écran noir",
-     "Mon portable s'allume, le ventilateur tourne, mais l'écran reste noir. Toutes les photos "
-     "de mes enfants sont dessus… Quelqu'un saurait récupérer le disque ?"),
-    (None, "request", "repairs", "Fuite sous l'évier de la cuisine",
-     "Le siphon goutte depuis une semaine, j'ai resserré tout ce que je pouvais. Quelqu'un "
-     "pourrait passer voir ? J'achète les pièces qu'il faudra."),
-    (None, "service", "repairs", "Ourlets, boutons et petites retouches",
-     "Couturière à la retraite, je fais les ourlets de pantalon, je remplace boutons et "
-     "fermetures. Déposez vos vêtements, c'est prêt dans la semaine."),
-    ("Rebberg", "request", "repairs", "Réglage des freins de mon vélo",
-     "Mes freins ne freinent presque plus et j'ai peur dans la descente du Rebberg. Quelqu'un "
-     "peut m'aider à les régler et m'expliquer comment faire la prochaine fois ?"),
-    (None, "barter", "repairs", "Je répare le petit électroménager contre des confitures",
-     "Bricoleur en électronique, je répare grille-pains, bouilloires et radios. En échange, "
-     "j'accepte volontiers un pot de confiture maison !"),
-    (None, "request", "repairs", "Quatre chaises en paille à rempailler",
-     "J'ai hérité des chaises de ma grand-mère et l'assise est crevée. Quelqu'un connaît le "
-     "rempaillage, ou connaît quelqu'un qui le pratique ?"),
-    (None, "service", "repairs", "Écran de téléphone changé à prix coûtant",
-     "Je répare les smartphones en amateur depuis des années. Écran, batterie, connecteur de "
-     "charge : vous payez la pièce, la main-d'œuvre est offerte."),
-    (None, "request", "repairs", "Charnières de placard arrachées",
-     "Les charnières d'une porte de placard de cuisine sont sorties du bois. Besoin de "
-     "quelqu'un avec de la colle, des tourillons et de la patience."),
-    (None, "lend", "repairs", "Prête multimètre et fer à souder",
-     "Pour vos petites réparations électroniques : multimètre numérique, fer à souder 60 W, "
-     "étain et tresse à dessouder."),
-    (None, "request", "repairs", "Volet roulant bloqué à mi-hauteur",
-     "Le volet de la chambre ne monte ni ne descend, la sangle a l'air coincée dans le "
-     "caisson. J'ai une échelle mais je ne sais pas ouvrir le coffre."),
-    ("velo", "service", "repairs", "Révision gratuite des vélos d'enfants",
-     "Pendant les vacances scolaires, on vérifie gratuitement freins, pneus et éclairage des "
-     "vélos d'enfants. Passez à l'atelier avec le vélo… et l'enfant !"),
-    (None, "request", "repairs", "Roue de poussette qui a du jeu",
-     "La roue avant de notre poussette fait un bruit terrible et la marque ne vend plus la "
-     "pièce. Quelqu'un aurait une astuce ou une roue compatible ?"),
-    (None, "barter", "repairs", "Remise en état de vélo contre cours d'anglais",
-     "Je remets en état n'importe quel vélo (câbles, roues, transmission). J'aimerais en "
-     "échange améliorer mon anglais pour le travail."),
-    (None, "request", "repairs", "Robinet de salle de bain qui goutte",
-     "Mon robinet goutte en permanence. Il faut sans doute changer la cartouche, mais je ne "
-     "sais pas laquelle acheter ni comment la démonter."),
-    ("Brunstatt", "service", "repairs", "Je recolle et revernis les meubles en bois",
-     "Pied de table branlant, chaise qui grince, placage décollé : je répare les meubles en "
-     "bois dans mon garage à Brunstatt. Gratuit, j'aime ça."),
-    (None, "request", "repairs", "Liseuse figée depuis une chute",
-     "Ma liseuse reste bloquée sur la même page depuis qu'elle est tombée. Quelqu'un a une "
-     "idée avant que je la jette ?"),
-    ("demo", "lend", "repairs", "Prête boîte à outils complète",
-     "Tournevis, clés Allen, pince, marteau, mètre : tout ce qu'il faut pour les petites "
-     "réparations de la maison. Je la prête pour la semaine."),
-    # Lessons
-    (None, "service", "lessons", "Cours de guitare pour débutant",
-     "Guitariste amateur depuis 20 ans, j'apprends les premiers accords et quelques chansons "
-     "aux débutants, enfants ou adultes. J'ai une guitare à prêter si besoin."),
-    (None, "request", "lessons", "Cherche aide aux devoirs en maths niveau 4e",
-     "Mon fils décroche en maths depuis la rentrée (équations, géométrie). Une heure par "
-     "semaine suffirait, chez nous ou à la médiathèque."),
-    ("cafe", "service", "lessons", "Table de conversation franco-allemande le mardi",
-     "Chaque mardi à 18 h, une table de conversation en allemand au café. Tous les niveaux, la "
-     "première boisson est offerte aux membres de 1Mile."),
-    (None, "request", "lessons", "Apprendre à utiliser mon smartphone",
-     "J'ai 78 ans et mes petits-enfants m'ont offert un téléphone. Je voudrais savoir envoyer "
-     "des photos et faire des appels vidéo. Qui aurait un peu de patience ?"),
-    (None, "barter", "lessons", "Cuisine marocaine contre cours de piano",
-     "Je vous apprends le couscous, la pastilla et les cornes de gazelle ; j'aimerais en "
-     "échange apprendre les bases du piano pour accompagner ma fille."),
-    (None, "service", "lessons", "Soutien en français pour collégiens",
-     "Professeure des écoles en disponibilité, j'aide en lecture, rédaction et orthographe, "
-     "de la 6e à la 3e. Le mercredi après-midi ou le samedi matin."),
-    (None, "request", "lessons", "Qui m'apprendrait les bases de l'alsacien ?",
-     "Ma belle-famille parle alsacien à table et je ne comprends rien ! Je cherche quelqu'un "
-     "pour m'apprendre les bases, en échange d'un bon repas."),
-    ("librairie", "service", "lessons", "Atelier d'écriture à la librairie",
-     "Un jeudi sur deux à 18 h 30, atelier d'écriture ouvert à tous dans la librairie. Thème "
-     "libre, bienveillance obligatoire, huit places."),
-    (None, "service", "lessons", "Initiation au tricot",
-     "Je tricote depuis l'enfance et je serais ravie de transmettre. Aiguilles et laine "
-     "fournies pour commencer une première écharpe."),
-    (None, "request", "lessons", "Cherche professeur de chant pour ma fille de 14 ans",
-     "Elle chante du matin au soir et voudrait apprendre à poser sa voix. Quelqu'un qui "
-     "enseigne, ou qui chante dans une chorale ?"),
-    ("quartier", "service", "lessons", "Cours de français pour nouveaux arrivants",
-     "Des bénévoles donnent des cours de français langue étrangère le lundi et le jeudi à "
-     "18 h. Gratuit, tous niveaux, inscription sur place au local."),
-    (None, "request", "lessons", "Relecture de CV et de lettre de motivation",
-     "Je cherche un emploi dans la logistique et mon CV date de dix ans. Quelqu'un qui "
-     "connaît le recrutement pourrait-il le relire avec moi ?"),
-    (None, "service", "lessons", "Initiation à la programmation pour ados",
-     "Développeur, j'anime une initiation à Python pour les 12–16 ans le samedi matin : "
-     "petits jeux, robots, premier site web."),
-    (None, "barter", "lessons", "Cours d'espagnol contre cours d'aquarelle",
-     "Je suis colombienne et je donne des cours d'espagnol. J'aimerais apprendre "
-     "l'aquarelle : on s'arrange ?"),
-    (None, "request", "lessons", "Apprendre à nager à 35 ans",
-     "Je ne sais pas nager et j'ai un peu honte d'aller aux cours collectifs. Quelqu'un de "
-     "patient pour m'accompagner à la piscine de l'Illberg ?"),
-    (None, "service", "lessons", "Yoga doux au parc Salvator le dimanche",
-     "Chaque dimanche à 10 h au parc Salvator, une heure de yoga doux, débutants bienvenus. "
-     "Apportez un tapis ou une grande serviette."),
-    ("boulangerie", "service", "lessons", "Atelier pain au levain au fournil",
-     "Une fois par mois, on ouvre le fournil le dimanche après-midi : pétrissage, façonnage, "
-     "cuisson. Vous repartez avec votre pain et un peu de levain."),
-    (None, "request", "lessons", "Réviser le code de la route à deux",
-     "Je passe l'examen du code dans trois semaines. Je cherche quelqu'un qui l'a eu "
-     "récemment pour réviser avec moi les séries difficiles."),
-    (None, "service", "lessons", "Aide en anglais pour lycéens",
-     "Ancienne assistante de langue à Manchester, j'aide les lycéens en anglais : oral du "
-     "bac, compréhension, grammaire."),
-    (None, "request", "lessons", "Balade photo pour sortir du mode automatique",
-     "J'ai un reflex depuis Noël et je reste en mode auto. Qui pourrait m'expliquer "
-     "ouverture, vitesse et ISO pendant une balade photo ?"),
-    (None, "service", "lessons", "Initiation aux échecs le mercredi",
-     "Je joue en club depuis 30 ans. J'initie enfants et adultes le mercredi après-midi, "
-     "plateaux et pendules fournis."),
-    ("demo", "service", "lessons", "Aide pour les démarches sur ordinateur",
-     "Je travaille dans le numérique : je peux aider à créer une adresse mail, remplir un "
-     "formulaire en ligne ou faire une visio, chez vous ou au café."),
-    # Leisure
-    ("Dornach", "request", "leisure", "Partenaire de tennis pour le dimanche matin",
-     "Niveau intermédiaire, je cherche quelqu'un pour taper la balle le dimanche vers 9 h aux "
-     "courts de Dornach. Je réserve le terrain."),
-    ("club", "service", "leisure", "Foot : séances d'essai pour les filles de 8 à 12 ans",
-     "Le club lance une équipe féminine ! Deux séances d'essai gratuites, le mercredi à 14 h au "
-     "stade. Crampons et protège-tibias prêtés."),
-    (None, "request", "leisure", "Joueurs pour nos soirées jeux de société",
-     "Soirée jeux chaque vendredi à la maison (Catan, Dixit, Codenames…). Il nous manque deux "
-     "ou trois joueurs, débutants bienvenus."),
-    (None, "give", "leisure", "Donne deux places pour le concert de samedi à la Filature",
-     "Deux places pour le concert de samedi soir à la Filature, je ne pourrai pas y aller. "
-     "Je préfère qu'elles servent à quelqu'un !"),
-    (None, "request", "leisure", "Compagnons de randonnée dans les Vosges",
-     "Je marche le dimanche (Grand Ballon, Petit Ballon, lac de la Lauch), 15 à 20 km. "
-     "Je cherche des compagnons de marche, on partage la voiture."),
-    ("Centre", "service", "leisure", "Balade commentée du vieux Mulhouse",
-     "Passionné d'histoire locale, je vous fais découvrir la place de la Réunion, le temple "
-     "Saint-Étienne et la cité ouvrière. Une heure et demie, gratuit."),
-    (None, "lend", "leisure", "Prête tente familiale et matelas",
-     "Tente 4 places montée en 10 minutes et deux matelas autogonflants, pour un week-end ou "
-     "les vacances."),
-    (None, "request", "leisure", "Partenaire de course à pied le long du canal",
-     "Je cours trois fois par semaine vers 18 h 30 le long du canal du Rhône au Rhin, 6 à "
-     "8 km, allure tranquille. Plus motivant à deux !"),
-    (None, "barter", "leisure", "Échange romans policiers contre BD",
-     "Une cinquantaine de polars en poche à échanger contre des BD (Astérix, Gaston, "
-     "Spirou…) pour mon fils de 10 ans."),
-    ("cafe", "service", "leisure", "Soirée quiz au café le premier jeudi du mois",
-     "Équipes de 2 à 6, questions sur Mulhouse, le cinéma et la musique. L'équipe gagnante "
-     "choisit la playlist du mois suivant."),
-    (None, "request", "leisure", "Une chorale qui accepte les débutants ?",
-     "J'aimerais chanter en groupe, mais je ne lis pas la musique. Y a-t-il une chorale dans "
-     "le quartier qui accueille des débutants ?"),
-    (None, "lend", "leisure", "Ludothèque de salon : jeux de société à emprunter",
-     "Une étagère entière de jeux : Carcassonne, 7 Wonders, Skyjo, Time's Up… Empruntez-en "
-     "deux à la fois, rendez-les complets."),
-    ("jardins", "service", "leisure", "Trois parcelles libres aux jardins partagés",
-     "Trois parcelles de 20 m² se libèrent. Priorité aux familles sans jardin ; on partage "
-     "les outils, le compost et l'eau de pluie."),
-    (None, "request", "leisure", "Partenaire de belote pour mon père",
-     "Mon père, 84 ans, adore la belote et s'ennuie depuis que le club a fermé. Une partie par "
-     "semaine lui ferait tellement plaisir."),
-    (None, "give", "leisure", "Donne puzzles de 1000 pièces complets",
-     "Six puzzles de 1000 pièces, tous complets (je les ai comptés !). Paysages et tableaux "
-     "célèbres."),
-    ("librairie", "service", "leisure", "Club de lecture du dernier mardi",
-     "Le dernier mardi du mois, on discute d'un roman choisi ensemble. Le livre du mois est à "
-     "-5 % pour les participants, et le thé est offert."),
-    ("Bourtzwiller", "request", "leisure", "Un quatrième pour le badminton du mardi",
-     "Nous sommes trois et il nous manque un quatrième pour jouer en double le mardi soir au "
-     "gymnase de Bourtzwiller."),
-    (None, "lend", "leisure", "Prête kayak gonflable deux places",
-     "Kayak gonflable avec pagaies et gilets, parfait pour le plan d'eau de Reiningue. Je vous "
-     "montre comment le gonfler et le sécher."),
-    ("Brunstatt", "barter", "leisure", "Un coin de potager contre une part de la récolte",
-     "J'ai un grand jardin à Brunstatt que je n'arrive plus à cultiver. Je prête un coin de "
-     "potager contre une part des légumes."),
-    (None, "service", "leisure", "Pétanque au square le jeudi",
-     "Tous les jeudis à 17 h au square, on joue à la pétanque. Boules prêtées, tout le monde "
-     "peut venir, même ceux qui ne savent pas pointer."),
-    (None, "request", "leisure", "Visiter la Cité de l'Automobile à plusieurs",
-     "Je n'ai jamais visité la Cité de l'Automobile et je n'aime pas y aller seul. Qui est "
-     "partant pour un samedi après-midi ?"),
-    ("demo", "give", "leisure", "Donne raquettes de ping-pong et balles",
-     "Quatre raquettes de tennis de table et une boîte de balles, très peu servies. Idéal "
-     "pour la table du parc."),
-    # Goods
-    (None, "give", "goods", "Donne vêtements bébé 6 mois",
-     "Un grand sac de bodies, pyjamas et petits pulls en taille 6 mois, garçon et fille. "
-     "Propres et en bon état, à venir chercher."),
-    ("boulangerie", "give", "goods", "Pain invendu donné chaque soir à 19 h",
-     "Tous les soirs à 19 h, les pains et viennoiseries du jour qui restent sont donnés. "
-     "Apportez un sac en tissu ; premiers arrivés, premiers servis."),
-    (None, "request", "goods", "Cherche lit parapluie pour l'été",
-     "Mes petits-enfants viennent deux semaines en juillet. Quelqu'un aurait-il un lit "
-     "parapluie à prêter ou à donner ?"),
-    (None, "give", "goods", "Donne canapé trois places gris",
-     "Canapé en tissu gris, un peu usé sur les accoudoirs mais très confortable. À enlever au "
-     "2e étage (avec ascenseur), avant la fin du mois."),
-    (None, "lend", "goods", "Prête appareil à raclette pour 8",
-     "Pour vos soirées d'hiver : appareil à raclette avec poêlons et plateau pierrade. "
-     "Rendez-le propre et tout le monde est content."),
-    (None, "barter", "goods", "Échange poussette canne contre trottinette",
-     "Notre poussette canne ne sert plus. Nous cherchons une trottinette pour notre fille "
-     "de 5 ans."),
-    (None, "give", "goods", "Donne manuels de lycée",
-     "Manuels de seconde et de première (maths, physique, histoire), programme en cours. "
-     "Gratuits pour les familles qui en ont besoin."),
-    (None, "request", "goods", "Recherche vélo enfant 20 pouces",
-     "Mon fils de 7 ans a grandi d'un coup. Je cherche un vélo de 20 pouces, même abîmé : on "
-     "le réparera ensemble."),
-    ("epicerie", "give", "goods", "Colis alimentaires le mardi et le vendredi",
-     "L'épicerie solidaire distribue des colis le mardi et le vendredi de 14 h à 17 h. Pas de "
-     "justificatif pour une première aide : venez en parler avec nous."),
-    ("epicerie", "request", "goods", "Collecte de produits d'hygiène",
-     "Nous manquons de dentifrice, savon, couches et protections périodiques. Dépôt possible à "
-     "l'épicerie ou au café Le Papotage, aux heures d'ouverture."),
-    (None, "give", "goods", "Donne plants de tomates",
-     "J'ai semé beaucoup trop de tomates ! Cœur de bœuf, cerise et Green Zebra : une "
-     "trentaine de plants. Venez avec une cagette."),
-    (None, "lend", "goods", "Prête machine à coudre",
-     "Machine à coudre mécanique simple et solide. Je la prête quelques semaines, avec une "
-     "démonstration si besoin."),
-    (None, "give", "goods", "Donne cartons de déménagement",
-     "Une vingtaine de cartons solides et du papier bulle, à peine utilisés. À prendre au "
-     "rez-de-chaussée, le soir après 18 h."),
-    (None, "request", "goods", "Cherche un petit bureau pour un étudiant",
-     "Mon fils entre à l'université en septembre et n'a pas de bureau dans sa chambre. Un "
-     "bureau simple ferait très bien l'affaire."),
-    (None, "barter", "goods", "Confitures maison contre œufs frais",
-     "Je fais de la confiture de mirabelles et de quetsches. J'en échangerais volontiers "
-     "quelques pots contre des œufs de poules élevées en plein air."),
-    (None, "give", "goods", "Donne caisse de Duplo",
-     "Plus de 200 pièces de Duplo avec la plaque de base, toutes lavées : mes enfants sont "
-     "passés aux Lego."),
-    (None, "give", "goods", "Donne vêtements homme taille L",
-     "Pulls, chemises et deux vestes taille L, peu portés. Pour quelqu'un qui en a besoin ou "
-     "pour une association."),
-    ("Illzach", "request", "goods", "Recherche table et chaises de jardin",
-     "On vient d'emménager en rez-de-jardin à Illzach et il n'y a rien dehors. Une table et "
-     "quelques chaises, même à repeindre."),
-    ("quartier", "lend", "goods", "Tables et chaises pliantes pour vos fêtes",
-     "L'association prête dix tables et soixante chaises pliantes aux habitants pour les "
-     "anniversaires et les fêtes de rue. Réservation une semaine avant."),
-    (None, "give", "goods", "Donne réfrigérateur top 120 litres",
-     "Petit frigo top qui fonctionne parfaitement, je passe à un combiné. À venir chercher "
-     "avec un diable."),
-    ("librairie", "give", "goods", "Livres d'occasion en libre-service devant la librairie",
-     "Une caisse de livres d'occasion attend devant la vitrine : prenez, déposez, faites "
-     "tourner !"),
-    (None, "request", "goods", "Cherche poussette double",
-     "Des jumeaux arrivent au printemps ! Nous cherchons une poussette double d'occasion à "
-     "petit prix, ou à emprunter quelques mois."),
-    (None, "give", "goods", "Courgettes et salades du potager",
-     "Les courgettes débordent, comme chaque année. Courgettes, haricots et salades à donner "
-     "le samedi matin, sonnez au portail."),
-    (None, "barter", "goods", "Vêtements fille 4 ans contre taille 6 ans",
-     "Ma fille a grandi : j'échange son linge en 4 ans (très bon état) contre du 6 ans, pulls "
-     "et pantalons surtout."),
-    ("primeur", "give", "goods", "Fruits et légumes abîmés mais bons, le samedi à 18 h",
-     "Chaque samedi à la fermeture, on donne les fruits et légumes trop mûrs ou tachés. "
-     "Parfaits pour les compotes et les soupes."),
-    ("fleuriste", "give", "goods", "Donne fleurs coupées du week-end",
-     "Le lundi matin, les bouquets du week-end qui ne se vendront plus sont offerts. Pour "
-     "égayer une maison de retraite, une classe ou votre cuisine."),
-    ("primeur", "service", "goods", "Livraison des courses pour les personnes isolées",
-     "Vous ne pouvez pas vous déplacer ? Commandez par téléphone, on livre le jeudi après-midi "
-     "sans frais à Illzach et à Kingersheim."),
-    (None, "give", "goods", "Donne bocaux en verre pour conserves",
-     "Une trentaine de bocaux à joint, de 250 g à 1 kg, avec leurs couvercles. Pour vos "
-     "confitures ou vos conserves de l'été."),
-    (None, "lend", "goods", "Prête un lit d'appoint pour vos invités",
-     "Lit pliant une place avec son matelas, pratique quand la famille débarque. Se range "
-     "dans un coffre de voiture."),
-    ("demo", "request", "goods", "Cherche une bouilloire qui fonctionne",
-     "La mienne vient de rendre l'âme. Si quelqu'un en a une qui dort dans un placard, je "
-     "la récupère avec plaisir."),
-    # Other
-    (None, "request", "other", "Des bras pour un déménagement samedi matin",
-     "Je déménage d'un 3e étage sans ascenseur vers Dornach. Le camion est loué, il me manque "
-     "deux paires de bras de 9 h à midi. Pizza offerte !"),
-    (None, "request", "other", "Nourrir mon chat pendant les vacances",
-     "Nous partons dix jours en août. Quelqu'un du quartier pourrait-il passer une fois par "
-     "jour nourrir Mistigri et changer sa litière ?"),
-    (None, "service", "other", "Je promène votre chien à midi",
-     "En télétravail, je fais une grande balade tous les midis. Je peux emmener un ou deux "
-     "chiens sociables avec le mien."),
-    (None, "request", "other", "Arroser mes plantes pendant trois semaines",
-     "Absente trois semaines pour le travail, j'ai une vingtaine de plantes et un petit "
-     "balcon. Je laisse les clés et des consignes précises."),
-    (None, "service", "other", "Aide pour les démarches administratives",
-     "Ancien agent de la CAF, j'aide à remplir les dossiers (CAF, retraite, impôts en ligne) "
-     "et à comprendre les courriers."),
-    ("quartier", "request", "other", "Bénévoles pour la fête de quartier",
-     "La fête de quartier a lieu le dernier samedi du mois. Il nous faut des bénévoles pour "
-     "l'installation, la buvette et le rangement. Même une heure, ça aide !"),
-    ("Riedisheim", "service", "other", "Je fais les courses des personnes âgées",
-     "Je fais mes courses le samedi matin à Riedisheim : si vous ne pouvez pas vous déplacer, "
-     "donnez-moi votre liste, je vous dépose tout à domicile."),
-    ("Dornach", "request", "other", "Baby-sitting un samedi soir par mois",
-     "Nous cherchons quelqu'un de confiance pour garder nos deux enfants (4 et 7 ans) un "
-     "samedi soir par mois, à Dornach."),
-    ("cafe", "service", "other", "On garde vos clés au comptoir",
-     "Vous attendez un artisan ou des invités ? On garde vos clés au comptoir du café, de 7 h "
-     "à 20 h, du mardi au samedi."),
-    (None, "request", "other", "Aide pour la déclaration d'impôts en ligne",
-     "Je suis veuve depuis peu et c'est mon mari qui s'en occupait. Quelqu'un pourrait-il "
-     "m'aider, sans me presser ?"),
-    (None, "service", "other", "Je réceptionne vos colis en journée",
-     "En télétravail toute la semaine, je peux réceptionner vos colis quand vous n'êtes pas "
-     "là. Je suis au rez-de-chaussée."),
-    ("Kingersheim", "request", "other", "Une visite par semaine à ma grand-mère",
-     "Ma grand-mère vit seule à Kingersheim et j'habite loin. Une visite d'une heure par "
-     "semaine pour papoter lui ferait un bien fou."),
-    ("epicerie", "request", "other", "Bénévoles pour la collecte en supermarché",
-     "Deux fois par an, nous collectons des denrées à l'entrée des supermarchés. Il nous "
-     "manque des bénévoles pour des créneaux de deux heures."),
-    ("Wittenheim", "request", "other", "Vider l'appartement de mes parents",
-     "Mes parents entrent en maison de retraite et il faut vider leur appartement de "
-     "Wittenheim. Je cherche des bras et des conseils sur ce qu'on peut donner."),
-    (None, "service", "other", "Traduction de courriers en turc et en arabe",
-     "Je parle turc, arabe et français. J'aide à comprendre ou à rédiger un courrier "
-     "officiel, gratuitement."),
-    ("Bourtzwiller", "barter", "other", "Garde d'enfants en alternance le mercredi",
-     "Parents de Bourtzwiller, on s'organise ? Je garde vos enfants un mercredi, vous gardez "
-     "les miens le suivant."),
-    ("parents", "request", "other", "Un photographe pour la kermesse de l'école",
-     "La kermesse a lieu samedi en huit. Un amateur de photo accepterait-il de faire quelques "
-     "images pour le journal de l'école ? Les parents donnent leur accord."),
-    (None, "service", "other", "Lecture à voix haute pour personnes malvoyantes",
-     "J'ai du temps libre en semaine et j'aime lire à voix haute : journal, courrier, romans. "
-     "Je me déplace dans le quartier."),
-    (None, "request", "other", "Relever mon courrier pendant un mois",
-     "Je pars en cure tout le mois prochain. Il faudrait vider ma boîte aux lettres une fois "
-     "par semaine et me prévenir si quelque chose d'urgent arrive."),
-    (None, "give", "other", "Donne compost mûr pour vos jardinières",
-     "Mon composteur déborde : du compost bien mûr à venir chercher avec vos seaux, pour les "
-     "jardinières ou le potager."),
-    ("parents", "service", "other", "Pédibus : accompagnement à pied vers l'école",
-     "Des parents accompagnent les enfants à pied vers l'école chaque matin, départ 8 h du "
-     "parc. Inscrivez vos enfants ou rejoignez les accompagnateurs."),
-    ("fleuriste", "request", "other", "Cherche bénévoles pour fleurir la place du marché",
-     "Nous offrons les plantes pour fleurir les bacs de la place ; il manque des mains pour "
-     "planter et arroser le premier mois."),
-    ("club", "request", "other", "Bénévoles pour la buvette du tournoi de printemps",
-     "Notre tournoi réunit 40 équipes de jeunes. Il nous faut des bénévoles pour la buvette "
-     "et l'accueil des familles, par créneaux de deux heures."),
-    ("jardins", "request", "other", "Quelqu'un avec une remorque pour du broyat",
-     "La mairie nous donne du broyat de bois pour pailler les parcelles. Il faut une "
-     "remorque et deux allers-retours depuis le centre technique."),
-    ("repair", "request", "other", "Bénévoles bricoleurs pour le Repair Café",
-     "Vous savez souder, coudre ou démonter un aspirateur ? Rejoignez les réparateurs "
-     "bénévoles, même une fois par trimestre."),
-    (None, "service", "other", "Aide pour écrire une lettre de réclamation",
-     "Litige avec un opérateur, un bailleur ou une assurance ? J'aide à écrire une lettre "
-     "claire et polie qui a des chances d'aboutir."),
-    ("velo", "give", "goods", "Donne chambres à air et pneus d'occasion",
-     "Chambres à air réparées et pneus encore bons, toutes tailles de vélos d'adulte. "
-     "Servez-vous au bac devant l'atelier."),
-    ("demo", "service", "other", "Je garde vos plantes pendant vos vacances",
-     "Mon appartement a un grand balcon ensoleillé : je peux accueillir quelques plantes le "
-     "temps de vos vacances et les arroser."),
-)
+# Every ad, separated by a blank line: a header "category kind [who]", the title, then the
+# text. kind is "request" or an offer type; who is a member key, a neighbourhood (a person
+# living there writes it) or absent (any person).
+ADS_TEXT = """
+carpooling request Centre
+Covoiturage Mulhouse → Bâle le matin
+Je travaille à Bâle près de la gare SBB, de 8 h à 17 h. Je cherche un covoiturage régulier
+depuis le centre de Mulhouse, du lundi au vendredi. Je participe à l'essence, bien sûr.
+
+carpooling service thomas
+Trajet quotidien Dornach → Parc des Collines
+Je pars de Dornach vers 7 h 40 pour le Parc des Collines et je rentre vers 17 h 30. Deux places
+libres, on peut se retrouver devant la mairie annexe.
+
+carpooling request Riedisheim
+Quelqu'un pour emmener ma mère à l'hôpital Émile Muller mardi
+Ma mère a un rendez-vous en cardiologie mardi à 14 h 30 et je serai au travail. Elle habite à
+Riedisheim, elle marche bien mais ne conduit plus. Merci d'avance !
+
+carpooling service Dornach
+Aller-retour au marché de Colmar le samedi
+Je vais au marché couvert de Colmar presque tous les samedis : départ 8 h 30 de Dornach, retour
+vers midi. Trois places libres, je ne demande rien.
+
+carpooling request Bourtzwiller
+Covoiturage vers l'EuroAirport jeudi à 5 h
+Vol très tôt jeudi prochain, je cherche quelqu'un qui passe par l'aéroport. Je pars de
+Bourtzwiller avec une petite valise et je paie le dépose-minute.
+
+carpooling service marc
+Trajets réguliers Wittenheim → gare de Mulhouse
+Je dépose mon fils au lycée puis je vais à la gare, départ 7 h 15 de Wittenheim. Si ça peut
+dépanner quelqu'un, j'ai de la place tous les jours de la semaine.
+
+carpooling request
+Un parent pour emmener mon fils au match samedi ?
+Mon fils de 12 ans joue en U13 et le match est à Cernay samedi à 10 h. Je n'ai pas de voiture ce
+week-end : un parent de l'équipe pourrait-il le prendre au passage ?
+
+carpooling service
+Place libre vers Strasbourg le vendredi soir
+Je rentre chez mes parents près de Strasbourg tous les vendredis vers 18 h et je reviens le
+dimanche soir. Une ou deux places, on partage l'essence si vous voulez.
+
+carpooling request Kingersheim
+Besoin d'un chauffeur pour les grosses courses
+Je suis sans voiture depuis mon opération du genou. Une fois par semaine, quelqu'un pourrait-il
+m'emmener à l'hypermarché de Kingersheim ? Je m'adapte à vos horaires.
+
+carpooling service Rebberg
+Navette vers le marché du Canal couvert le samedi
+Je descends du Rebberg au marché du Canal couvert chaque samedi vers 9 h. Les personnes âgées du
+quartier sont les bienvenues, je porte aussi les cabas.
+
+carpooling request yasmine
+Cherche covoiturage Mulhouse → Fribourg lundi et jeudi
+Étudiante à l'université de Fribourg, j'ai cours le lundi et le jeudi à 10 h. Je cherche
+quelqu'un qui fait le trajet, je partage les frais et la playlist.
+
+carpooling lend Illzach
+Prête siège auto enfant pour un trajet
+Siège auto groupe 1/2/3 (de 9 à 36 kg) en bon état, disponible si vous devez transporter un
+enfant de temps en temps. À récupérer à Illzach.
+
+carpooling service
+Trajet Mulhouse → Belfort le mardi et le mercredi
+Je travaille à Belfort deux jours par semaine. Départ 7 h du parking sud de la gare, retour vers
+18 h 30. Conduite calme, café dans le thermos.
+
+carpooling request Bourtzwiller
+Quelqu'un avec un break pour rapporter un canapé ?
+J'ai acheté un canapé deux places d'occasion à Lutterbach. Il faut un utilitaire ou un grand
+break pour le ramener à Bourtzwiller, samedi si possible. J'aide à porter.
+
+carpooling service boulangerie
+Dépose à la gare pour les trains avant 6 h
+Boulanger, je suis debout à 4 h de toute façon : si vous avez un TGV avant 6 h, je vous dépose à
+la gare en allant au fournil. Prévenez-moi la veille avant 19 h.
+
+carpooling request Riedisheim
+Retour de Rixheim vers 19 h en semaine
+Je finis à 19 h à la zone commerciale de Rixheim et le dernier bus est déjà passé. Quelqu'un
+fait le trajet vers Riedisheim à cette heure-là ?
+
+carpooling service club
+Covoiturage des jeunes pour les matchs à l'extérieur
+Le club organise le covoiturage des équipes de jeunes. Parents qui ont des places libres,
+répondez ici : on fait le planning chaque lundi et on le publie au stade.
+
+carpooling barter Dornach
+Échange trajets d'école contre trajets du judo
+Nos enfants vont à l'école du Haut-Poirier. J'emmène les vôtres le matin si vous ramenez les
+miens du judo le mercredi après-midi.
+
+carpooling request
+Covoiturage vers Lyon pendant les vacances
+Je cherche un trajet vers Lyon autour du 20, pour moi et un sac de voyage. Je peux conduire une
+partie du chemin, j'ai le permis depuis dix ans.
+
+carpooling service Brunstatt
+Je pars à Bâle tous les jours, deux places
+Infirmier à l'hôpital universitaire de Bâle, je pars de Brunstatt à 6 h 15 (équipe du matin) ou
+à 13 h 15 (après-midi). Je publie mon planning chaque dimanche.
+
+carpooling request demo
+Covoiturage vers le campus de l'Illberg à 8 h
+Je commence à 8 h 30 sur le campus de l'Illberg et le tram est bondé. Quelqu'un du centre-ville
+y va en voiture ? Je partage l'essence.
+
+diy request
+Cherche quelqu'un pour monter une armoire
+J'ai acheté une armoire en kit (trois portes, une notice de 40 pages…). Je cherche une personne
+patiente et outillée pour m'aider samedi après-midi. Café et gâteau garantis.
+
+diy lend
+Prête une échelle de 3 m
+Échelle en aluminium à deux plans, 3 m déployée. Je la prête volontiers pour le week-end ; il
+faut venir la chercher, elle ne rentre pas dans une petite voiture.
+
+diy lend
+Perceuse à percussion et coffret de forets à prêter
+Perceuse 750 W avec forets béton, bois et métal. Je la prête pour quelques jours, rendez-la avec
+les forets rangés dans la boîte s'il vous plaît.
+
+diy request
+Aide pour poser du papier peint
+Je refais la chambre de ma fille et je n'ai jamais posé de papier peint. Quelqu'un qui sait
+faire pourrait-il me montrer les bons gestes pendant la première heure ?
+
+diy service Rebberg
+Petits travaux de peinture par un retraité du bâtiment
+Peintre pendant 35 ans, je peux vous aider à repeindre une pièce, reboucher des trous ou poser
+des plinthes. Vous fournissez la peinture, moi le savoir-faire.
+
+diy lend
+Prête ponceuse excentrique et abrasifs
+Ponceuse excentrique avec une vingtaine d'abrasifs (grains 80 à 240). Idéale pour rénover un
+meuble, une porte ou une rambarde.
+
+diy request
+Fixer des étagères dans une cloison en placo
+J'ai trois étagères à fixer dans une cloison en plaques de plâtre et j'ai peur que tout tombe
+avec les livres. Conseils ou coup de main bienvenus, j'ai des chevilles Molly.
+
+diy barter
+Échange jardinage contre un peu d'électricité
+J'ai la main verte mais deux mains gauches. Je taille vos haies ou je désherbe votre potager en
+échange d'une aide pour changer deux prises et un interrupteur.
+
+diy lend
+Scie sauteuse et serre-joints disponibles
+Je prête ma scie sauteuse avec des lames bois et métal, et quatre serre-joints de 30 cm.
+Disponibles en semaine après 18 h.
+
+diy request
+Quelqu'un aurait une décolleuse à papier peint ?
+Trois couches de vieux papier peint dans le couloir… Je cherche une décolleuse vapeur pour un
+week-end. Je peux laisser une caution.
+
+diy service quartier
+Atelier bois partagé le mercredi après-midi
+L'atelier de l'association ouvre le mercredi de 14 h à 18 h : établis, scies, défonceuse. Venez
+avec votre projet, un bénévole vous guide. Adhésion à prix libre.
+
+diy give
+Donne restes de carrelage gris 30×60
+Il me reste 4 m² de carrelage gris 30×60 et un demi-sac de colle. Parfait pour une petite salle
+de bain ou une crédence.
+
+diy request Riedisheim
+Conseils pour isoler des combles perdus
+Maison des années 60 à Riedisheim, combles non isolés. Quelqu'un qui l'a déjà fait pourrait-il
+passer jeter un œil et me dire par où commencer ?
+
+diy lend
+Nettoyeur haute pression à prêter
+Nettoyeur haute pression pour la terrasse, les dalles ou le vélo, avec une rallonge de 15 m. Je
+le prête contre un petit mot quand vous le rapportez.
+
+diy request Kingersheim
+Aide pour monter un abri de jardin
+Abri de jardin en bois de 2 × 3 m livré en kit. Il faut être deux pour dresser les murs. Samedi
+ou dimanche prochain, à Kingersheim. Barbecue à la clé !
+
+diy give
+Donne pots de peinture entamés
+Cinq pots de peinture acrylique (blanc, gris perle, vert sauge), à moitié pleins, bien refermés.
+De quoi faire une chambre d'enfant ou des meubles.
+
+diy service
+Je monte vos meubles en kit
+J'ai monté tous les meubles de mon appartement et j'y ai pris goût. Je viens avec ma visseuse
+pour un lit, une commode ou une cuisine entière.
+
+diy barter
+Couture contre pose de tringles à rideaux
+Je vous apprends les bases de la machine à coudre si vous m'aidez à poser deux tringles à
+rideaux. Murs en béton, je n'y arrive pas seule.
+
+diy lend
+Prête niveau laser en croix
+Pour aligner des cadres ou poser une crédence bien droite, mon niveau laser est à disposition,
+avec son trépied et des piles neuves.
+
+diy request
+Cherche quelqu'un pour tailler une haie de thuyas
+Haie de 15 m sur 2 m de haut et je n'ai plus la force. J'ai le taille-haie et la remorque pour
+les déchets verts, il manque quelqu'un pour le tenir !
+
+diy service quincaillerie
+Clés reproduites gratuitement pour les voisins
+Une clé de boîte aux lettres perdue, un double pour la voisine qui arrose les plantes ? On
+reproduit une clé plate gratuite par membre de 1Mile, le temps d'un café.
+
+diy lend quincaillerie
+Prêt de carrelette et de mélangeur à mortier
+Le magasin prête une carrelette de 60 cm et un mélangeur à mortier pour vos petits chantiers.
+Pièce d'identité demandée, retour sous 48 h.
+
+repairs service velo
+Atelier réparation vélo le samedi matin
+Crevaison, freins, dérailleur : venez réparer votre vélo avec nous le samedi de 9 h à 12 h.
+Outils et conseils gratuits, vous ne payez que les pièces.
+
+repairs request
+Ma machine à laver ne vidange plus
+Lave-linge de 6 ans, il s'arrête en fin de cycle avec de l'eau au fond. Je pense que c'est la
+pompe ou le filtre. Quelqu'un qui s'y connaît pourrait regarder ?
+
+repairs service repair
+Repair Café le premier samedi du mois
+Grille-pain, lampe, aspirateur, vêtement déchiré : on répare ensemble au lieu de jeter. Premier
+samedi du mois, de 14 h à 17 h, dans la salle paroissiale Saint-Fridolin.
+
+repairs request
+Changer la fermeture éclair d'un manteau
+Fermeture éclair cassée sur un manteau d'hiver que j'aime beaucoup. Quelqu'un a une machine et
+sait remplacer un zip ? Je fournis la fermeture.
+
+repairs service
+Dépannage informatique pour les seniors
+Ordinateur lent, imprimante muette, messagerie introuvable : je passe chez vous et je regarde,
+sans rien vendre. Patience garantie.
+
+repairs request
+Ordinateur portable qui reste sur un écran noir
+Mon portable s'allume, le ventilateur tourne, mais l'écran reste noir. Toutes les photos de mes
+enfants sont dessus… Quelqu'un saurait récupérer le disque ?
+
+repairs request
+Fuite sous l'évier de la cuisine
+Le siphon goutte depuis une semaine, j'ai resserré tout ce que je pouvais. Quelqu'un pourrait
+passer voir ? J'achète les pièces qu'il faudra.
+
+repairs service
+Ourlets, boutons et petites retouches
+Couturière à la retraite, je fais les ourlets de pantalon, je remplace boutons et fermetures.
+Déposez vos vêtements, c'est prêt dans la semaine.
+
+repairs request Rebberg
+Réglage des freins de mon vélo
+Mes freins ne freinent presque plus et j'ai peur dans la descente du Rebberg. Quelqu'un peut
+m'aider à les régler et m'expliquer comment faire la prochaine fois ?
+
+repairs barter
+Je répare le petit électroménager contre des confitures
+Bricoleur en électronique, je répare grille-pains, bouilloires et radios. En échange, j'accepte
+volontiers un pot de confiture maison !
+
+repairs request
+Quatre chaises en paille à rempailler
+J'ai hérité des chaises de ma grand-mère et l'assise est crevée. Quelqu'un connaît le
+rempaillage, ou connaît quelqu'un qui le pratique ?
+
+repairs service
+Écran de téléphone changé à prix coûtant
+Je répare les smartphones en amateur depuis des années. Écran, batterie, connecteur de charge :
+vous payez la pièce, la main-d'œuvre est offerte.
+
+repairs request
+Charnières de placard arrachées
+Les charnières d'une porte de placard de cuisine sont sorties du bois. Besoin de quelqu'un avec
+de la colle, des tourillons et de la patience.
+
+repairs lend
+Prête multimètre et fer à souder
+Pour vos petites réparations électroniques : multimètre numérique, fer à souder 60 W, étain et
+tresse à dessouder.
+
+repairs request
+Volet roulant bloqué à mi-hauteur
+Le volet de la chambre ne monte ni ne descend, la sangle a l'air coincée dans le caisson. J'ai
+une échelle mais je ne sais pas ouvrir le coffre.
+
+repairs service velo
+Révision gratuite des vélos d'enfants
+Pendant les vacances scolaires, on vérifie gratuitement freins, pneus et éclairage des vélos
+d'enfants. Passez à l'atelier avec le vélo… et l'enfant !
+
+repairs request
+Roue de poussette qui a du jeu
+La roue avant de notre poussette fait un bruit terrible et la marque ne vend plus la pièce.
+Quelqu'un aurait une astuce ou une roue compatible ?
+
+repairs barter
+Remise en état de vélo contre cours d'anglais
+Je remets en état n'importe quel vélo (câbles, roues, transmission). J'aimerais en échange
+améliorer mon anglais pour le travail.
+
+repairs request
+Robinet de salle de bain qui goutte
+Mon robinet goutte en permanence. Il faut sans doute changer la cartouche, mais je ne sais pas
+laquelle acheter ni comment la démonter.
+
+repairs service Brunstatt
+Je recolle et revernis les meubles en bois
+Pied de table branlant, chaise qui grince, placage décollé : je répare les meubles en bois dans
+mon garage à Brunstatt. Gratuit, j'aime ça.
+
+repairs request
+Liseuse figée depuis une chute
+Ma liseuse reste bloquée sur la même page depuis qu'elle est tombée. Quelqu'un a une idée avant
+que je la jette ?
+
+repairs lend demo
+Prête boîte à outils complète
+Tournevis, clés Allen, pince, marteau, mètre : tout ce qu'il faut pour les petites réparations
+de la maison. Je la prête pour la semaine.
+
+lessons service
+Cours de guitare pour débutant
+Guitariste amateur depuis 20 ans, j'apprends les premiers accords et quelques chansons aux
+débutants, enfants ou adultes. J'ai une guitare à prêter si besoin.
+
+lessons request
+Cherche aide aux devoirs en maths niveau 4e
+Mon fils décroche en maths depuis la rentrée (équations, géométrie). Une heure par semaine
+suffirait, chez nous ou à la médiathèque.
+
+lessons service cafe
+Table de conversation franco-allemande le mardi
+Chaque mardi à 18 h, une table de conversation en allemand au café. Tous les niveaux, la
+première boisson est offerte aux membres de 1Mile.
+
+lessons request
+Apprendre à utiliser mon smartphone
+J'ai 78 ans et mes petits-enfants m'ont offert un téléphone. Je voudrais savoir envoyer des
+photos et faire des appels vidéo. Qui aurait un peu de patience ?
+
+lessons barter
+Cuisine marocaine contre cours de piano
+Je vous apprends le couscous, la pastilla et les cornes de gazelle ; j'aimerais en échange
+apprendre les bases du piano pour accompagner ma fille.
+
+lessons service
+Soutien en français pour collégiens
+Professeure des écoles en disponibilité, j'aide en lecture, rédaction et orthographe, de la 6e à
+la 3e. Le mercredi après-midi ou le samedi matin.
+
+lessons request
+Qui m'apprendrait les bases de l'alsacien ?
+Ma belle-famille parle alsacien à table et je ne comprends rien ! Je cherche quelqu'un pour
+m'apprendre les bases, en échange d'un bon repas.
+
+lessons service librairie
+Atelier d'écriture à la librairie
+Un jeudi sur deux à 18 h 30, atelier d'écriture ouvert à tous dans la librairie. Thème libre,
+bienveillance obligatoire, huit places.
+
+lessons service
+Initiation au tricot
+Je tricote depuis l'enfance et je serais ravie de transmettre. Aiguilles et laine fournies pour
+commencer une première écharpe.
+
+lessons request
+Cherche professeur de chant pour ma fille de 14 ans
+Elle chante du matin au soir et voudrait apprendre à poser sa voix. Quelqu'un qui enseigne, ou
+qui chante dans une chorale ?
+
+lessons service quartier
+Cours de français pour nouveaux arrivants
+Des bénévoles donnent des cours de français langue étrangère le lundi et le jeudi à 18 h.
+Gratuit, tous niveaux, inscription sur place au local.
+
+lessons request
+Relecture de CV et de lettre de motivation
+Je cherche un emploi dans la logistique et mon CV date de dix ans. Quelqu'un qui connaît le
+recrutement pourrait-il le relire avec moi ?
+
+lessons service
+Initiation à la programmation pour ados
+Développeur, j'anime une initiation à Python pour les 12–16 ans le samedi matin : petits jeux,
+robots, premier site web.
+
+lessons barter
+Cours d'espagnol contre cours d'aquarelle
+Je suis colombienne et je donne des cours d'espagnol. J'aimerais apprendre l'aquarelle : on
+s'arrange ?
+
+lessons request
+Apprendre à nager à 35 ans
+Je ne sais pas nager et j'ai un peu honte d'aller aux cours collectifs. Quelqu'un de patient
+pour m'accompagner à la piscine de l'Illberg ?
+
+lessons service
+Yoga doux au parc Salvator le dimanche
+Chaque dimanche à 10 h au parc Salvator, une heure de yoga doux, débutants bienvenus. Apportez
+un tapis ou une grande serviette.
+
+lessons service boulangerie
+Atelier pain au levain au fournil
+Une fois par mois, on ouvre le fournil le dimanche après-midi : pétrissage, façonnage, cuisson.
+Vous repartez avec votre pain et un peu de levain.
+
+lessons request
+Réviser le code de la route à deux
+Je passe l'examen du code dans trois semaines. Je cherche quelqu'un qui l'a eu récemment pour
+réviser avec moi les séries difficiles.
+
+lessons service
+Aide en anglais pour lycéens
+Ancienne assistante de langue à Manchester, j'aide les lycéens en anglais : oral du bac,
+compréhension, grammaire.
+
+lessons request
+Balade photo pour sortir du mode automatique
+J'ai un reflex depuis Noël et je reste en mode auto. Qui pourrait m'expliquer ouverture, vitesse
+et ISO pendant une balade photo ?
+
+lessons service
+Initiation aux échecs le mercredi
+Je joue en club depuis 30 ans. J'initie enfants et adultes le mercredi après-midi, plateaux et
+pendules fournis.
+
+lessons service demo
+Aide pour les démarches sur ordinateur
+Je travaille dans le numérique : je peux aider à créer une adresse mail, remplir un formulaire
+en ligne ou faire une visio, chez vous ou au café.
+
+leisure request Dornach
+Partenaire de tennis pour le dimanche matin
+Niveau intermédiaire, je cherche quelqu'un pour taper la balle le dimanche vers 9 h aux courts
+de Dornach. Je réserve le terrain.
+
+leisure service club
+Foot : séances d'essai pour les filles de 8 à 12 ans
+Le club lance une équipe féminine ! Deux séances d'essai gratuites, le mercredi à 14 h au stade.
+Crampons et protège-tibias prêtés.
+
+leisure request
+Joueurs pour nos soirées jeux de société
+Soirée jeux chaque vendredi à la maison (Catan, Dixit, Codenames…). Il nous manque deux ou trois
+joueurs, débutants bienvenus.
+
+leisure give
+Donne deux places pour le concert de samedi à la Filature
+Deux places pour le concert de samedi soir à la Filature, je ne pourrai pas y aller. Je préfère
+qu'elles servent à quelqu'un !
+
+leisure request
+Compagnons de randonnée dans les Vosges
+Je marche le dimanche (Grand Ballon, Petit Ballon, lac de la Lauch), 15 à 20 km. Je cherche des
+compagnons de marche, on partage la voiture.
+
+leisure service Centre
+Balade commentée du vieux Mulhouse
+Passionné d'histoire locale, je vous fais découvrir la place de la Réunion, le temple
+Saint-Étienne et la cité ouvrière. Une heure et demie, gratuit.
+
+leisure lend
+Prête tente familiale et matelas
+Tente 4 places montée en 10 minutes et deux matelas autogonflants, pour un week-end ou les
+vacances.
+
+leisure request
+Partenaire de course à pied le long du canal
+Je cours trois fois par semaine vers 18 h 30 le long du canal du Rhône au Rhin, 6 à 8 km, allure
+tranquille. Plus motivant à deux !
+
+leisure barter
+Échange romans policiers contre BD
+Une cinquantaine de polars en poche à échanger contre des BD (Astérix, Gaston, Spirou…) pour mon
+fils de 10 ans.
+
+leisure service cafe
+Soirée quiz au café le premier jeudi du mois
+Équipes de 2 à 6, questions sur Mulhouse, le cinéma et la musique. L'équipe gagnante choisit la
+playlist du mois suivant.
+
+leisure request
+Une chorale qui accepte les débutants ?
+J'aimerais chanter en groupe, mais je ne lis pas la musique. Y a-t-il une chorale dans le
+quartier qui accueille des débutants ?
+
+leisure lend
+Ludothèque de salon : jeux de société à emprunter
+Une étagère entière de jeux : Carcassonne, 7 Wonders, Skyjo, Time's Up… Empruntez-en deux à la
+fois, rendez-les complets.
+
+leisure service jardins
+Trois parcelles libres aux jardins partagés
+Trois parcelles de 20 m² se libèrent. Priorité aux familles sans jardin ; on partage les outils,
+le compost et l'eau de pluie.
+
+leisure request
+Partenaire de belote pour mon père
+Mon père, 84 ans, adore la belote et s'ennuie depuis que le club a fermé. Une partie par semaine
+lui ferait tellement plaisir.
+
+leisure give
+Donne puzzles de 1000 pièces complets
+Six puzzles de 1000 pièces, tous complets (je les ai comptés !). Paysages et tableaux célèbres.
+
+leisure service librairie
+Club de lecture du dernier mardi
+Le dernier mardi du mois, on discute d'un roman choisi ensemble. Le livre du mois est à -5 %
+pour les participants, et le thé est offert.
+
+leisure request Bourtzwiller
+Un quatrième pour le badminton du mardi
+Nous sommes trois et il nous manque un quatrième pour jouer en double le mardi soir au gymnase
+de Bourtzwiller.
+
+leisure lend
+Prête kayak gonflable deux places
+Kayak gonflable avec pagaies et gilets, parfait pour le plan d'eau de Reiningue. Je vous montre
+comment le gonfler et le sécher.
+
+leisure barter Brunstatt
+Un coin de potager contre une part de la récolte
+J'ai un grand jardin à Brunstatt que je n'arrive plus à cultiver. Je prête un coin de potager
+contre une part des légumes.
+
+leisure service
+Pétanque au square le jeudi
+Tous les jeudis à 17 h au square, on joue à la pétanque. Boules prêtées, tout le monde peut
+venir, même ceux qui ne savent pas pointer.
+
+leisure request
+Visiter la Cité de l'Automobile à plusieurs
+Je n'ai jamais visité la Cité de l'Automobile et je n'aime pas y aller seul. Qui est partant
+pour un samedi après-midi ?
+
+leisure give demo
+Donne raquettes de ping-pong et balles
+Quatre raquettes de tennis de table et une boîte de balles, très peu servies. Idéal pour la
+table du parc.
+
+goods give
+Donne vêtements bébé 6 mois
+Un grand sac de bodies, pyjamas et petits pulls en taille 6 mois, garçon et fille. Propres et en
+bon état, à venir chercher.
+
+goods give boulangerie
+Pain invendu donné chaque soir à 19 h
+Tous les soirs à 19 h, les pains et viennoiseries du jour qui restent sont donnés. Apportez un
+sac en tissu ; premiers arrivés, premiers servis.
+
+goods request
+Cherche lit parapluie pour l'été
+Mes petits-enfants viennent deux semaines en juillet. Quelqu'un aurait-il un lit parapluie à
+prêter ou à donner ?
+
+goods give
+Donne canapé trois places gris
+Canapé en tissu gris, un peu usé sur les accoudoirs mais très confortable. À enlever au 2e étage
+(avec ascenseur), avant la fin du mois.
+
+goods lend
+Prête appareil à raclette pour 8
+Pour vos soirées d'hiver : appareil à raclette avec poêlons et plateau pierrade. Rendez-le
+propre et tout le monde est content.
+
+goods barter
+Échange poussette canne contre trottinette
+Notre poussette canne ne sert plus. Nous cherchons une trottinette pour notre fille de 5 ans.
+
+goods give
+Donne manuels de lycée
+Manuels de seconde et de première (maths, physique, histoire), programme en cours. Gratuits pour
+les familles qui en ont besoin.
+
+goods request
+Recherche vélo enfant 20 pouces
+Mon fils de 7 ans a grandi d'un coup. Je cherche un vélo de 20 pouces, même abîmé : on le
+réparera ensemble.
+
+goods give epicerie
+Colis alimentaires le mardi et le vendredi
+L'épicerie solidaire distribue des colis le mardi et le vendredi de 14 h à 17 h. Pas de
+justificatif pour une première aide : venez en parler avec nous.
+
+goods request epicerie
+Collecte de produits d'hygiène
+Nous manquons de dentifrice, savon, couches et protections périodiques. Dépôt possible à
+l'épicerie ou au café Le Papotage, aux heures d'ouverture.
+
+goods give
+Donne plants de tomates
+J'ai semé beaucoup trop de tomates ! Cœur de bœuf, cerise et Green Zebra : une trentaine de
+plants. Venez avec une cagette.
+
+goods lend
+Prête machine à coudre
+Machine à coudre mécanique simple et solide. Je la prête quelques semaines, avec une
+démonstration si besoin.
+
+goods give
+Donne cartons de déménagement
+Une vingtaine de cartons solides et du papier bulle, à peine utilisés. À prendre au
+rez-de-chaussée, le soir après 18 h.
+
+goods request
+Cherche un petit bureau pour un étudiant
+Mon fils entre à l'université en septembre et n'a pas de bureau dans sa chambre. Un bureau
+simple ferait très bien l'affaire.
+
+goods barter
+Confitures maison contre œufs frais
+Je fais de la confiture de mirabelles et de quetsches. J'en échangerais volontiers quelques pots
+contre des œufs de poules élevées en plein air.
+
+goods give
+Donne caisse de Duplo
+Plus de 200 pièces de Duplo avec la plaque de base, toutes lavées : mes enfants sont passés aux
+Lego.
+
+goods give
+Donne vêtements homme taille L
+Pulls, chemises et deux vestes taille L, peu portés. Pour quelqu'un qui en a besoin ou pour une
+association.
+
+goods request Illzach
+Recherche table et chaises de jardin
+On vient d'emménager en rez-de-jardin à Illzach et il n'y a rien dehors. Une table et quelques
+chaises, même à repeindre.
+
+goods lend quartier
+Tables et chaises pliantes pour vos fêtes
+L'association prête dix tables et soixante chaises pliantes aux habitants pour les anniversaires
+et les fêtes de rue. Réservation une semaine avant.
+
+goods give
+Donne réfrigérateur top 120 litres
+Petit frigo top qui fonctionne parfaitement, je passe à un combiné. À venir chercher avec un
+diable.
+
+goods give librairie
+Livres d'occasion en libre-service devant la librairie
+Une caisse de livres d'occasion attend devant la vitrine : prenez, déposez, faites tourner !
+
+goods request
+Cherche poussette double
+Des jumeaux arrivent au printemps ! Nous cherchons une poussette double d'occasion à petit prix,
+ou à emprunter quelques mois.
+
+goods give
+Courgettes et salades du potager
+Les courgettes débordent, comme chaque année. Courgettes, haricots et salades à donner le samedi
+matin, sonnez au portail.
+
+goods barter
+Vêtements fille 4 ans contre taille 6 ans
+Ma fille a grandi : j'échange son linge en 4 ans (très bon état) contre du 6 ans, pulls et
+pantalons surtout.
+
+goods give primeur
+Fruits et légumes abîmés mais bons, le samedi à 18 h
+Chaque samedi à la fermeture, on donne les fruits et légumes trop mûrs ou tachés. Parfaits pour
+les compotes et les soupes.
+
+goods give fleuriste
+Donne fleurs coupées du week-end
+Le lundi matin, les bouquets du week-end qui ne se vendront plus sont offerts. Pour égayer une
+maison de retraite, une classe ou votre cuisine.
+
+goods service primeur
+Livraison des courses pour les personnes isolées
+Vous ne pouvez pas vous déplacer ? Commandez par téléphone, on livre le jeudi après-midi sans
+frais à Illzach et à Kingersheim.
+
+goods give
+Donne bocaux en verre pour conserves
+Une trentaine de bocaux à joint, de 250 g à 1 kg, avec leurs couvercles. Pour vos confitures ou
+vos conserves de l'été.
+
+goods lend
+Prête un lit d'appoint pour vos invités
+Lit pliant une place avec son matelas, pratique quand la famille débarque. Se range dans un
+coffre de voiture.
+
+goods request demo
+Cherche une bouilloire qui fonctionne
+La mienne vient de rendre l'âme. Si quelqu'un en a une qui dort dans un placard, je la récupère
+avec plaisir.
+
+other request
+Des bras pour un déménagement samedi matin
+Je déménage d'un 3e étage sans ascenseur vers Dornach. Le camion est loué, il me manque deux
+paires de bras de 9 h à midi. Pizza offerte !
+
+other request
+Nourrir mon chat pendant les vacances
+Nous partons dix jours en août. Quelqu'un du quartier pourrait-il passer une fois par jour
+nourrir Mistigri et changer sa litière ?
+
+other service
+Je promène votre chien à midi
+En télétravail, je fais une grande balade tous les midis. Je peux emmener un ou deux chiens
+sociables avec le mien.
+
+other request
+Arroser mes plantes pendant trois semaines
+Absente trois semaines pour le travail, j'ai une vingtaine de plantes et un petit balcon. Je
+laisse les clés et des consignes précises.
+
+other service
+Aide pour les démarches administratives
+Ancien agent de la CAF, j'aide à remplir les dossiers (CAF, retraite, impôts en ligne) et à
+comprendre les courriers.
+
+other request quartier
+Bénévoles pour la fête de quartier
+La fête de quartier a lieu le dernier samedi du mois. Il nous faut des bénévoles pour
+l'installation, la buvette et le rangement. Même une heure, ça aide !
+
+other service Riedisheim
+Je fais les courses des personnes âgées
+Je fais mes courses le samedi matin à Riedisheim : si vous ne pouvez pas vous déplacer,
+donnez-moi votre liste, je vous dépose tout à domicile.
+
+other request Dornach
+Baby-sitting un samedi soir par mois
+Nous cherchons quelqu'un de confiance pour garder nos deux enfants (4 et 7 ans) un samedi soir
+par mois, à Dornach.
+
+other service cafe
+On garde vos clés au comptoir
+Vous attendez un artisan ou des invités ? On garde vos clés au comptoir du café, de 7 h à 20 h,
+du mardi au samedi.
+
+other request
+Aide pour la déclaration d'impôts en ligne
+Je suis veuve depuis peu et c'est mon mari qui s'en occupait. Quelqu'un pourrait-il m'aider,
+sans me presser ?
+
+other service
+Je réceptionne vos colis en journée
+En télétravail toute la semaine, je peux réceptionner vos colis quand vous n'êtes pas là. Je
+suis au rez-de-chaussée.
+
+other request Kingersheim
+Une visite par semaine à ma grand-mère
+Ma grand-mère vit seule à Kingersheim et j'habite loin. Une visite d'une heure par semaine pour
+papoter lui ferait un bien fou.
+
+other request epicerie
+Bénévoles pour la collecte en supermarché
+Deux fois par an, nous collectons des denrées à l'entrée des supermarchés. Il nous manque des
+bénévoles pour des créneaux de deux heures.
+
+other request Wittenheim
+Vider l'appartement de mes parents
+Mes parents entrent en maison de retraite et il faut vider leur appartement de Wittenheim. Je
+cherche des bras et des conseils sur ce qu'on peut donner.
+
+other service
+Traduction de courriers en turc et en arabe
+Je parle turc, arabe et français. J'aide à comprendre ou à rédiger un courrier officiel,
+gratuitement.
+
+other barter Bourtzwiller
+Garde d'enfants en alternance le mercredi
+Parents de Bourtzwiller, on s'organise ? Je garde vos enfants un mercredi, vous gardez les miens
+le suivant.
+
+other request parents
+Un photographe pour la kermesse de l'école
+La kermesse a lieu samedi en huit. Un amateur de photo accepterait-il de faire quelques images
+pour le journal de l'école ? Les parents donnent leur accord.
+
+other service
+Lecture à voix haute pour personnes malvoyantes
+J'ai du temps libre en semaine et j'aime lire à voix haute : journal, courrier, romans. Je me
+déplace dans le quartier.
+
+other request
+Relever mon courrier pendant un mois
+Je pars en cure tout le mois prochain. Il faudrait vider ma boîte aux lettres une fois par
+semaine et me prévenir si quelque chose d'urgent arrive.
+
+other give
+Donne compost mûr pour vos jardinières
+Mon composteur déborde : du compost bien mûr à venir chercher avec vos seaux, pour les
+jardinières ou le potager.
+
+other service parents
+Pédibus : accompagnement à pied vers l'école
+Des parents accompagnent les enfants à pied vers l'école chaque matin, départ 8 h du parc.
+Inscrivez vos enfants ou rejoignez les accompagnateurs.
+
+other request fleuriste
+Cherche bénévoles pour fleurir la place du marché
+Nous offrons les plantes pour fleurir les bacs de la place ; il manque des mains pour planter et
+arroser le premier mois.
+
+other request club
+Bénévoles pour la buvette du tournoi de printemps
+Notre tournoi réunit 40 équipes de jeunes. Il nous faut des bénévoles pour la buvette et
+l'accueil des familles, par créneaux de deux heures.
+
+other request jardins
+Quelqu'un avec une remorque pour du broyat
+La mairie nous donne du broyat de bois pour pailler les parcelles. Il faut une remorque et deux
+allers-retours depuis le centre technique.
+
+other request repair
+Bénévoles bricoleurs pour le Repair Café
+Vous savez souder, coudre ou démonter un aspirateur ? Rejoignez les réparateurs bénévoles, même
+une fois par trimestre.
+
+other service
+Aide pour écrire une lettre de réclamation
+Litige avec un opérateur, un bailleur ou une assurance ? J'aide à écrire une lettre claire et
+polie qui a des chances d'aboutir.
+
+goods give velo
+Donne chambres à air et pneus d'occasion
+Chambres à air réparées et pneus encore bons, toutes tailles de vélos d'adulte. Servez-vous au
+bac devant l'atelier.
+
+other service demo
+Je garde vos plantes pendant vos vacances
+Mon appartement a un grand balcon ensoleillé : je peux accueillir quelques plantes le temps de
+vos vacances et les arroser.
+"""
+
+
+def _parse_ads(text: str) -> tuple[tuple[str | None, str, str, str, str], ...]:
+    """(who, kind, category, title, body) for every ad of ADS_TEXT."""
+    ads = []
+    for block in text.strip().split("\n\n"):
+        header, title, *body = block.strip().splitlines()
+        category, kind, *who = header.split()
+        ads.append((who[0] if who else None, kind, category, title, " ".join(body)))
+    return tuple(ads)
+
+
+ADS = _parse_ads(ADS_TEXT)
 
 CLOSED_COUNT = 9
 EXPIRED_COUNT = 6
@@ -708,12 +1043,13 @@ def _load() -> dict:
     now = utcnow().replace(second=0, microsecond=0)
     with _demo_password_hashed_once():
         members = {spec.key: _create_member(spec, rng, now) for spec in MEMBERS}
-    plans = _plan_listings(members, rng, now)
     lifetime = timedelta(days=current_app.config["LISTING_LIFETIME_DAYS"])
+    plans = _plan_listings(members, rng, now, lifetime)
     # Created in date order so that ids grow with time, as on a real site.
     for plan in sorted(plans, key=lambda p: p.created_at):
         listing = create_listing(plan.author, plan.data)
-        _date(listing, plan, lifetime, now)
+        listing.created_at, listing.updated_at = plan.created_at, plan.updated_at
+        listing.expires_at, listing.status = plan.expires_at, plan.status
     db.session.commit()
     return {
         "members": db.session.scalar(select(func.count()).select_from(Member)),
@@ -790,16 +1126,20 @@ def _create_member(spec: DemoMember, rng: random.Random, now: datetime) -> Membe
     return member
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Plan:
     author: Member
     data: ListingData
     created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
     status: str
 
 
-def _plan_listings(members: dict[str, Member], rng: random.Random, now: datetime) -> list[_Plan]:
-    """Choose an author, miles, a date and a state for every ad."""
+def _plan_listings(
+    members: dict[str, Member], rng: random.Random, now: datetime, lifetime: timedelta
+) -> list[_Plan]:
+    """Choose an author, miles, dates and a state for every ad."""
     specs = {spec.key: spec for spec in MEMBERS}
     people = [key for key, spec in specs.items() if spec.kind == "person" and key != "demo"]
     load = dict.fromkeys(people, 0)
@@ -831,29 +1171,23 @@ def _plan_listings(members: dict[str, Member], rng: random.Random, now: datetime
             body=body,
             mile_ids=chosen,
         )
-        age = timedelta(minutes=rng.randrange(30, LISTING_SPREAD_DAYS * 24 * 60))
-        plans.append(_Plan(author, data, now - age, status))
+        plans.append(_timed(author, data, status, rng, now, lifetime))
     return plans
 
 
-def _date(listing: Listing, plan: _Plan, lifetime: timedelta, now: datetime) -> None:
-    """Give the listing its place in time: posting date, expiry and state."""
-    created = plan.created_at
-    updated = created
-    status = plan.status
+def _timed(author: Member, data: ListingData, status: str, rng: random.Random,
+           now: datetime, lifetime: timedelta) -> _Plan:
+    """Place the listing in time: posting date, last change, expiry and state."""
     if status == "expired":
-        # Expired the way the app expires listings: a full lifetime after posting, a few
-        # days ago, so it was posted a little more than a lifetime ago.
-        expires = now - timedelta(hours=(listing.id % 5 + 1) * 19)
-        created = expires - lifetime
-        updated = expires
-    else:
-        expires = created + lifetime
-        if status == "closed":
-            updated = min(now, created + (now - created) / 2)
-        elif expires <= now:  # only with a lifetime shorter than the spread
-            status = "expired"
-    listing.created_at = created
-    listing.updated_at = updated
-    listing.expires_at = expires
-    listing.status = status
+        # Expired the way the app expires listings, a full lifetime after posting: a few
+        # days ago, so these were posted a little more than a lifetime ago.
+        expires = now - timedelta(minutes=rng.randrange(6 * 60, 5 * 24 * 60))
+        return _Plan(author, data, expires - lifetime, expires, expires, status)
+    created = now - timedelta(minutes=rng.randrange(30, LISTING_SPREAD_DAYS * 24 * 60))
+    expires = created + lifetime
+    updated = created
+    if status == "closed":
+        updated = created + (now - created) / 2
+    elif expires <= now:  # only with a lifetime shorter than the spread
+        status = "expired"
+    return _Plan(author, data, created, updated, expires, status)

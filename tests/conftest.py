@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,3 +292,70 @@ class AuthActions:
 def auth(client) -> AuthActions:
     """Log the client in as a member."""
     return AuthActions(client)
+
+
+# --- Real browser --------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_server(make_app):
+    """The app served over HTTP by a real server in a background thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app = make_app(SERVER_NAME=None)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.app = app
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (its own browser downloads are not possible here)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Open a page in a fresh browser context (its own cookies, cache and service worker);
+    fails the test on any JavaScript error or CSP violation."""
+    contexts = []
+
+    def open_page(locale: str = "fr-FR", **options):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}, **options)
+        # No tiles from the internet in tests: an empty answer keeps the console clean.
+        context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.fulfill(status=204, body=""))
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

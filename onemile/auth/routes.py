@@ -1,8 +1,8 @@
 """Account routes: thin wrappers around auth.services."""
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
@@ -12,8 +12,19 @@ from .forms import LoginForm, ResetPasswordForm, ResetRequestForm, SignupForm
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths, so a crafted link cannot bounce a member to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only local paths, so a crafted link cannot bounce a member to another site.
+
+    Browsers drop tabs and newlines from URLs (a tab between two slashes turns "/ /evil.example"
+    into "//evil.example") and read backslashes as slashes: refuse all of them.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not any(ch.isspace() for ch in target)
+    ):
         return target
     return url_for("map.show")
 

@@ -7,10 +7,10 @@ from wtforms import SelectChoice
 
 from ..errors import RuleError
 from ..extensions import limiter
+from ..geo import haversine_m
 from ..htmx import page_or_fragment
 from ..models import utcnow
 from ..privacy import distance_band
-from ..geo import haversine_m
 from . import bp, services
 from .forms import FilterForm, ListingForm
 

@@ -5,14 +5,13 @@
   const body = document.body;
   const GREEN = '#0b6e4f';
   // Same hues as .tag-request / .tag-offer in app.css: the map and the lists agree.
-  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', projects: '#6b3fa0', mags: '#7a5a00'};
+  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8'};
   const TEXT = {
     fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.'},
     en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.'},
   };
   const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
-  // French users type decimal commas; the server wants dots.
-  const num = (value) => parseFloat(String(value).replace(',', '.'));
+  const num = (value) => parseFloat(String(value).replace(',', '.')); // French users type commas
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
   const onGlobe = (lat, lon) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180; // false for NaN
 
@@ -21,15 +20,14 @@
     navigator.serviceWorker.register(body.dataset.sw, {scope: '/'}).catch(() => {});
   }
 
-  // Write a point into a form (latitude/longitude, or lat/lon for the avatar) and tell its map.
+  // Write a point into a form (latitude/longitude, or the avatar's lat/lon) and tell its map.
   function setPoint(form, lat, lon, fly) {
-    const point = {lat: round6(lat), lon: round6(lon), fly};
-    [['latitude', point.lat], ['longitude', point.lon], ['lat', point.lat], ['lon', point.lon]].forEach(([name, value]) => {
-      if (form.elements[name]) form.elements[name].value = value;
+    const detail = {lat: round6(lat), lon: round6(lon), fly};
+    ['latitude', 'longitude', 'lat', 'lon'].forEach((name, i) => {
+      if (form.elements[name]) form.elements[name].value = i % 2 ? detail.lon : detail.lat;
     });
-    form.dispatchEvent(new CustomEvent('point-picked', {detail: point}));
+    form.dispatchEvent(new CustomEvent('point-picked', {detail}));
   }
-  const pickOn = (map, form) => map.on('click', (e) => { const p = e.latlng.wrap(); setPoint(form, p.lat, p.lng); });
 
   function baseMap(el) {
     const map = L.map(el);
@@ -38,34 +36,36 @@
     return map;
   }
 
-  // A form whose point is picked on the map: click, drag the marker, or geolocate.
-  function pickInto(map, form, radius) {
+  // A form whose point is picked on the map: click it, drag the marker, or geolocate.
+  function pickInto(map, form, at, options) {
     let marker, circle;
-    pickOn(map, form);
-    form.addEventListener('point-picked', (e) => {
-      const point = L.latLng(e.detail.lat, e.detail.lon);
+    const show = (point) => {
       if (!marker) {
-        marker = L.marker(point, {draggable: true, opacity: 0.8}).addTo(map);
+        marker = L.marker(point, Object.assign({draggable: true}, options)).addTo(map);
         marker.on('dragend', () => { const p = marker.getLatLng().wrap(); setPoint(form, p.lat, p.lng); });
-        if (radius) circle = L.circle(point, {radius, color: GREEN, dashArray: '6 6', interactive: false}).addTo(map);
+        if (options.radius) circle = L.circle(point, {radius: options.radius, color: GREEN, dashArray: '6 6', interactive: false}).addTo(map);
       }
       marker.setLatLng(point);
       if (circle) circle.setLatLng(point);
-      if (e.detail.fly) map.setView(point, Math.max(map.getZoom(), 14));
+    };
+    if (at) show(at);
+    map.on('click', (e) => { const p = e.latlng.wrap(); setPoint(form, p.lat, p.lng); });
+    form.addEventListener('point-picked', (e) => {
+      show([e.detail.lat, e.detail.lon]);
+      if (e.detail.fly) map.setView([e.detail.lat, e.detail.lon], Math.max(map.getZoom(), 15));
     });
+    return show;
   }
 
-  /* Main map. The #markers list (refreshed by htmx for the visible area) is the data and the
-     accessible view; the Leaflet markers are redrawn from it. */
+  // Main map: markers are redrawn from the #markers list (the data and the accessible view).
   function mainMap(el) {
     const data = el.dataset;
     const form = document.getElementById('avatar-form');
     const list = document.getElementById('markers');
-    const map = baseMap(el).setView([num(data.lat), num(data.lon)], 15);
+    const here = [num(data.lat), num(data.lon)];
+    const map = baseMap(el).setView(here, 15);
     L.circle([num(data.circleLat), num(data.circleLon)], {radius: num(data.radius), color: GREEN, weight: 2, fillOpacity: 0.05})
       .bindTooltip(data.circleLabel, {sticky: true}).addTo(map);
-    const avatar = L.marker([num(data.lat), num(data.lon)],
-      {draggable: true, title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: 1000}).addTo(map);
     const group = L.layerGroup().addTo(map);
 
     function popup(li) {
@@ -91,12 +91,11 @@
     function refresh() {
       const box = map.getBounds();
       const clamp = (value, limit) => round6(Math.max(-limit, Math.min(limit, value)));
-      const here = avatar.getLatLng().wrap();
       const params = new URLSearchParams({
         south: clamp(box.getSouth(), 90), west: clamp(box.getWest(), 180),
         north: clamp(box.getNorth(), 90), east: clamp(box.getEast(), 180),
-        lat: round6(here.lat), lon: round6(here.lng),
       });
+      if (form) ['lat', 'lon'].forEach((name) => params.set(name, num(form.elements[name].value)));
       if (data.mile) params.set('mile', data.mile);
       htmx.ajax('GET', data.markersUrl + '?' + params, {source: list, target: list, swap: 'innerHTML'});
     }
@@ -108,16 +107,11 @@
     }
     if (!form) return;
 
-    // htmx listens for avatar-moved (hx-trigger="submit, avatar-moved") to refresh the nearest panel.
+    const avatar = pickInto(map, form, here, {title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: 1000});
+    // htmx refreshes the nearest panel on avatar-moved (hx-trigger="submit, avatar-moved").
     const moved = () => form.dispatchEvent(new CustomEvent('avatar-moved'));
-    pickOn(map, form);
-    avatar.on('dragend', () => { const p = avatar.getLatLng().wrap(); setPoint(form, p.lat, p.lng); });
-    form.addEventListener('point-picked', (e) => {
-      avatar.setLatLng([e.detail.lat, e.detail.lon]);
-      if (e.detail.fly) map.setView(avatar.getLatLng(), 15);
-      moved();
-    });
-    // Typed coordinates: fix decimal commas before htmx sends them, and bring the map along.
+    form.addEventListener('point-picked', moved);
+    // Typed coordinates: send dots rather than commas, and bring the map along.
     form.addEventListener('htmx:configRequest', (e) => {
       const params = e.detail.parameters;
       const lat = num(params.lat), lon = num(params.lon);
@@ -125,9 +119,7 @@
       params.lat = lat;
       params.lon = lon;
       if (e.detail.triggeringEvent && e.detail.triggeringEvent.type === 'submit') {
-        form.elements.lat.value = lat;
-        form.elements.lon.value = lon;
-        avatar.setLatLng([lat, lon]);
+        avatar([lat, lon]);
         map.panTo([lat, lon]);
       }
     });
@@ -135,7 +127,7 @@
     el.parentNode.addEventListener('layers-changed', () => { refresh(); moved(); });
   }
 
-  // "My miles": drag a centre to move that mile (its own form submits); click to place a new one.
+  // "My miles": drag a centre to move that mile (its form submits); click to place a new one.
   function milesMap(el) {
     const radius = num(el.dataset.radius);
     const map = baseMap(el);
@@ -155,20 +147,19 @@
         form.elements.longitude.value = round6(p.lng);
         if (form.requestSubmit) form.requestSubmit(); else form.submit();
       });
-      bounds = bounds ? bounds.extend(point.toBounds(radius * 2)) : point.toBounds(radius * 2);
+      bounds = point.toBounds(radius * 2).extend(bounds || point);
     });
     if (bounds) map.fitBounds(bounds, {padding: [12, 12]}); else map.setView([46.6, 2.4], 5);
     const add = document.querySelector('form[data-add-mile]');
-    if (add) pickInto(map, add, radius);
+    if (add) pickInto(map, add, null, {radius, opacity: 0.8});
   }
 
   // Sign-up: pick the centre of the first mile when the postal code is unknown.
   function picker(el) {
     const form = el.closest('form');
     const map = baseMap(el).setView([num(el.dataset.lat), num(el.dataset.lon)], num(el.dataset.zoom) || 5);
-    pickInto(map, form);
     const lat = num(form.elements.latitude.value), lon = num(form.elements.longitude.value);
-    if (onGlobe(lat, lon)) setPoint(form, lat, lon);
+    pickInto(map, form, onGlobe(lat, lon) && [lat, lon], {});
     // A closed <details> has no size: Leaflet must measure again once it opens.
     const details = el.closest('details');
     if (details) details.addEventListener('toggle', () => map.invalidateSize());
@@ -177,7 +168,7 @@
   function geolocate(button) {
     if (!navigator.geolocation || !button.form) { button.hidden = true; return; }
     const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
-    // The live region must exist before it speaks, or screen readers may miss the message.
+    // A live region must exist before it speaks, or screen readers may miss it.
     const status = document.createElement('p');
     status.className = 'hint';
     status.setAttribute('role', 'status');
@@ -191,21 +182,17 @@
     });
   }
 
-  /* Focus: htmx restores focus by id. When the focused element had no id and was swapped away
-     (a layer checkbox), refocus its twin, else the new heading, rather than <body>. Focus outside
-     the swap is left alone: typing in the search box while #results refreshes is never interrupted. */
+  /* htmx restores focus by id only. If the focused element (a layer checkbox) was swapped away,
+     refocus its twin, else the new heading, not <body>. Focus outside the swap is left alone:
+     typing in the search box while #results refreshes is never disturbed. */
   let lost = null;
   body.addEventListener('htmx:beforeSwap', (e) => {
     const active = document.activeElement, target = e.detail.target;
-    lost = null;
-    if (!active || active === body || !target || !target.contains(active)) return;
-    let selector = null;
-    if (active.id) selector = '#' + CSS.escape(active.id);
-    else if (active.name && active.form && active.form.id) {
-      selector = '#' + CSS.escape(active.form.id) + ' [name="' + CSS.escape(active.name) + '"]' +
+    lost = active && active !== body && target && target.contains(active) ? {target} : null;
+    if (lost && active.name && active.form && active.form.id) {
+      lost.selector = '#' + CSS.escape(active.form.id) + ' [name="' + CSS.escape(active.name) + '"]' +
         (/^(checkbox|radio)$/.test(active.type) ? '[value="' + CSS.escape(active.value) + '"]' : '');
     }
-    lost = {selector, target};
   });
   body.addEventListener('htmx:afterSettle', () => {
     const was = lost, active = document.activeElement;

@@ -1,0 +1,123 @@
+"""Key journeys in real Chromium (Playwright, Debian's /usr/bin/chromium)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+TITLE = "Donne une lampe de bureau"
+
+
+def _sign_up(page, base: str, email: str) -> None:
+    page.goto(f"{base}/auth/signup")
+    page.fill("#email", email)
+    page.fill("#password", "un mot de passe solide")
+    page.fill("#first_name", "Anne")
+    page.fill("#last_name", "Martin")
+    page.fill("#postal_code", "68100")
+    page.select_option("#country", "FR")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"/map$"))
+
+
+def _log_in(page, base: str, member) -> None:
+    page.goto(f"{base}/auth/login")
+    page.fill("#email", member.email)
+    page.fill("#password", member.password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"/map"))
+
+
+def _post_offer(page, base: str, title: str) -> None:
+    page.goto(f"{base}/listings/new")
+    page.check("input[name=kind][value=offer]")
+    page.check("input[name=offer_type][value=give]")
+    page.select_option("#category", "goods")
+    page.fill("#title", title)
+    page.fill("#body", "Fonctionne très bien, ampoule fournie.")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"/listings/\d+$"))
+    expect(page.locator("h1")).to_have_text(title)
+
+
+def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
+    from conftest import Factory
+
+    base = live_server.url
+    bruno = Factory(live_server.app).member(first_name="Bruno", postal_code="68200")
+
+    anne_page = new_page()
+    _sign_up(anne_page, base, "anne.martin@example.org")
+    # Landed on the map, with the mile drawn as a circle (an SVG path in Leaflet's overlay).
+    expect(anne_page.locator("h1")).to_contain_text("Mulhouse")
+    expect(anne_page.locator("#map .leaflet-overlay-pane path.leaflet-interactive").first).to_be_visible()
+    _post_offer(anne_page, base, TITLE)
+
+    page = new_page()
+    _log_in(page, base, bruno)
+    expect(page.locator("#nearest")).to_contain_text(TITLE)
+    expect(page.locator("#markers")).to_contain_text(TITLE)
+    # The marker is drawn on the map, and its popup shows the title as text.
+    markers = page.locator("#map path.leaflet-interactive")
+    expect(markers).to_have_count(2)  # the mile's circle and the offer
+    markers.nth(1).click(force=True)
+    expect(page.locator(".leaflet-popup-content")).to_contain_text(TITLE)
+
+    # Layer off: the offer leaves the panel and the map; on again: it comes back.
+    offers = page.locator("#layers input[value=offers]")
+    offers.uncheck()
+    expect(page.locator("#nearest")).not_to_contain_text(TITLE)
+    expect(page.locator("#markers")).not_to_contain_text(TITLE)
+    expect(page.locator("#map path.leaflet-interactive")).to_have_count(1)
+    page.locator("#layers input[value=offers]").check()
+    expect(page.locator("#nearest")).to_contain_text(TITLE)
+    expect(page.locator("#map path.leaflet-interactive")).to_have_count(2)
+    assert page.errors == []
+
+    # The choice of layers is remembered for the member.
+    page.locator("#layers input[value=requests]").uncheck()
+    expect(page.locator("#nearest")).to_contain_text(TITLE)
+    page.reload()
+    expect(page.locator("#layers input[value=requests]")).not_to_be_checked()
+
+
+def test_dragging_the_avatar_refreshes_the_nearest_panel(live_server, new_page):
+    from conftest import Factory
+
+    factory = Factory(live_server.app)
+    anne = factory.member()
+    factory.listing(anne, title=TITLE)
+    page = new_page()
+    _log_in(page, live_server.url, anne)
+    panel = page.locator("#nearest ol.nearest")
+    before = panel.get_attribute("data-lat")
+    avatar = page.locator("#map .leaflet-marker-icon").first
+    box = avatar.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] + 150, steps=12)
+    page.mouse.up()
+    expect(page.locator("#avatar-lat")).not_to_have_value(before)
+    moved = page.locator("#avatar-lat").input_value()
+    # The panel was rendered again by the server for the new point.
+    expect(page.locator("#nearest ol.nearest")).to_have_attribute("data-lat", re.compile("^" + re.escape(str(float(moved)))[:7]))
+    expect(page.locator("#nearest")).to_contain_text(TITLE)
+    assert page.errors == []
+
+
+def test_service_worker_serves_the_offline_page(live_server, new_page):
+    page = new_page()
+    page.goto(f"{live_server.url}/")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => Boolean(r.active))")
+    # Controlled pages only: reload once so the worker handles navigations.
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.context.set_offline(True)
+    page.goto(f"{live_server.url}/map")
+    # Our own offline page (not Chromium's error page), answered in place of /map.
+    expect(page.locator("header .brand")).to_have_text("1Mile")
+    expect(page.locator("h1")).to_have_text(re.compile("hors ligne|offline", re.IGNORECASE))
+    assert page.url.endswith("/map")
+    page.context.set_offline(False)

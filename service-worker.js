@@ -3,9 +3,9 @@
    Pages and htmx fragments carry personal data and CSRF tokens: they are never cached. */
 'use strict';
 
-// Bump on every deploy that changes a file below: /static/* is served cache-first, so an
-// unchanged name would keep serving the old CSS and JS.
-const CACHE = 'onemile-shell-v1';
+// The server replaces __SHELL_VERSION__ with a hash of the shell files: any change to them
+// changes this script, the browser installs the new worker, and the old cache is dropped.
+const CACHE = 'onemile-shell-__SHELL_VERSION__';
 const OFFLINE = '/offline';
 const SHELL = [
   OFFLINE,

@@ -3,10 +3,21 @@
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from .extensions import db
+
+
+def _load_demo() -> None:
+    from .demo import load_demo
+
+    try:
+        counts = load_demo()
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Demo data loaded: {counts}")
 
 
 def register(app: Flask) -> None:
@@ -20,20 +31,15 @@ def register(app: Flask) -> None:
         from .models import Member
 
         if demo and db.session.scalar(select(func.count()).select_from(Member)) == 0:
-            from .demo import load_demo
-
-            counts = load_demo()
-            click.echo(f"Demo data loaded: {counts}")
+            _load_demo()
         else:
             click.echo("Database is up to date.")
 
-    demo_group = click.Group("demo", help="Demo data.")
+    demo_group = AppGroup("demo", help="Demo data.")
 
     @demo_group.command("load")
     def demo_load() -> None:
         """Load the demo neighbourhood around Mulhouse (into an empty database)."""
-        from .demo import load_demo
-
-        click.echo(f"Demo data loaded: {load_demo()}")
+        _load_demo()
 
     app.cli.add_command(demo_group)

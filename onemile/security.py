@@ -1,5 +1,6 @@
 """Security headers, session protection and error pages shared by every route."""
 
+import math
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request
@@ -50,6 +51,16 @@ def _error_page(status: int, title, message):
     return render_template("error.html", title=title, message=message), status
 
 
+def _minutes_to_wait(error) -> int:
+    """Whole minutes until the exceeded limit's window is over (at least 1)."""
+    limit = getattr(error, "limit", None)
+    try:
+        seconds = limit.limit.get_expiry()
+    except AttributeError:
+        seconds = 60
+    return max(1, math.ceil(seconds / 60))
+
+
 def init_app(app: Flask) -> None:
     """Install headers, the member loader and friendly error pages."""
     from .models import Member
@@ -90,9 +101,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        return _error_page(
+        minutes = _minutes_to_wait(error)
+        page, status = _error_page(
             429,
             _l("Slow down"),
-            _l("Too many attempts. Please wait a little and try again (%(limit)s).",
-               limit=str(error.description)),
+            _l("Too many attempts. Please try again in %(n)d minutes.", n=minutes),
         )
+        return page, status, {"Retry-After": str(minutes * 60)}

@@ -1,8 +1,10 @@
 """The installable shell: manifest, service worker (root scope) and offline page."""
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, render_template, send_file
+from flask import Blueprint, current_app, render_template, send_file
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
@@ -19,10 +21,23 @@ def manifest():
     return response
 
 
+@lru_cache(maxsize=1)
+def _service_worker_source() -> str:
+    """The worker with its cache named after a hash of every static file it may serve."""
+    digest = hashlib.sha256()
+    static = Path(current_app.static_folder)
+    for path in sorted(p for p in static.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(static).as_posix().encode())
+        digest.update(path.read_bytes())
+    digest.update((PROJECT_ROOT / "manifest.json").read_bytes())
+    source = (PROJECT_ROOT / "service-worker.js").read_text()
+    return source.replace("__SHELL_VERSION__", digest.hexdigest()[:12])
+
+
 @bp.get("/service-worker.js")
 def service_worker():
     """The service worker, served from the root so that its scope is the whole site."""
-    response = send_file(PROJECT_ROOT / "service-worker.js", mimetype="text/javascript")
+    response = current_app.response_class(_service_worker_source(), mimetype="text/javascript")
     # Browsers must see a new worker as soon as it is deployed.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"

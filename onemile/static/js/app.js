@@ -166,7 +166,9 @@
   }
 
   function geolocate(button) {
-    if (!navigator.geolocation || !button.form) { button.hidden = true; return; }
+    // Hidden in the HTML: it only works with JavaScript and a browser that can locate.
+    if (!navigator.geolocation || !button.form) return;
+    button.hidden = false;
     const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
     // A live region must exist before it speaks, or screen readers may miss it.
     const status = document.createElement('p');

@@ -25,7 +25,7 @@ run: $(INSTALLED) translations
 
 test: $(INSTALLED) translations
 	scripts/system-deps.sh test
-	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(INSTALLED) translations
 	scripts/system-deps.sh test

@@ -82,6 +82,7 @@ def _template_globals(app: Flask) -> None:
     """Labels and formatters every template may use."""
     from flask_babel import format_date, get_locale
 
+    from .auth.services import MIN_PASSWORD_LENGTH
     from .listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS, STATUS_LABELS
 
     app.jinja_env.globals.update(
@@ -91,6 +92,7 @@ def _template_globals(app: Flask) -> None:
         offer_type_labels=OFFER_TYPE_LABELS,
         category_labels=CATEGORY_LABELS,
         status_labels=STATUS_LABELS,
+        min_password_length=MIN_PASSWORD_LENGTH,
     )
 
 

@@ -65,4 +65,5 @@ def load(instance_path: str) -> dict:
         "LISTING_LIFETIME_DAYS": int(os.environ.get("LISTING_LIFETIME_DAYS", "30")),
         "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "300")),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

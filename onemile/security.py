@@ -1,5 +1,6 @@
 """Security headers, session protection and error pages shared by every route."""
 
+import hmac
 import math
 from urllib.parse import urlsplit
 
@@ -71,10 +72,14 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_member(member_id: str):
-        if not member_id.isdigit():
+    def load_member(session_id: str):
+        member_id, _, fingerprint = session_id.partition(":")
+        if not member_id.isdigit() or len(member_id) > 12:
             return None
-        return db.session.get(Member, int(member_id))
+        member = db.session.get(Member, int(member_id))
+        if member is None or not hmac.compare_digest(member.credential_fingerprint, fingerprint):
+            return None
+        return member
 
     app.after_request(_set_headers)
 

@@ -3,8 +3,9 @@
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from . import places
 from .extensions import db
+from .forms import country_choices
+from .redirects import local_path
 
 bp = Blueprint("main", __name__)
 
@@ -14,7 +15,7 @@ def home():
     """Members go to their map; visitors get the landing page."""
     if current_user.is_authenticated:
         return redirect(url_for("map.show"))
-    return render_template("landing.html", countries=places.countries())
+    return render_template("landing.html", countries=country_choices())
 
 
 @bp.post("/language/<code>")
@@ -26,8 +27,4 @@ def set_language(code: str):
     if current_user.is_authenticated:
         current_user.language = code
         db.session.commit()
-    target = request.form.get("next", "")
-    # Only local paths: an open redirect would let anyone bounce visitors elsewhere.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.home")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next")) or url_for("main.home"))

@@ -134,7 +134,10 @@ def test_signup_with_a_taken_email_in_another_case_keeps_what_was_typed_but_the_
     factory.member(email="anne@example.org")
 
     response = signup(
-        client, email="Anne@Example.org", first_name="Zoélie", postal_code="68200",
+        client,
+        email="Anne@Example.org",
+        first_name="Zoélie",
+        postal_code="68200",
         password="unmistakable secret phrase",
     )
 
@@ -192,8 +195,16 @@ def test_signup_with_an_unknown_postal_code_asks_for_a_point_then_uses_it(app, c
 def test_signup_refuses_points_off_the_globe(app, client):
     english(client)
     for latitude, longitude in (
-        ("91", "7.3"), ("47.7", "181"), ("-90.5", "0"), ("abc", "7.3"), ("nan", "7.3"),
-        ("47.7", "inf"), ("1e400", "0"), ("sNaN", "0"), ("47.7", ""), ("", "7.3"),
+        ("91", "7.3"),
+        ("47.7", "181"),
+        ("-90.5", "0"),
+        ("abc", "7.3"),
+        ("nan", "7.3"),
+        ("47.7", "inf"),
+        ("1e400", "0"),
+        ("sNaN", "0"),
+        ("47.7", ""),
+        ("", "7.3"),
     ):
         response = signup(client, postal_code="00000", latitude=latitude, longitude=longitude)
         assert response.status_code == 422, (latitude, longitude)
@@ -221,7 +232,12 @@ def test_signup_refuses_huge_fields(app, client):
 
 def test_signup_refuses_values_outside_the_choices(app, client):
     english(client)
-    for changes in ({"kind": "admin"}, {"country": "XX"}, {"kind": ""}, {"email": "not-an-address"}):
+    for changes in (
+        {"kind": "admin"},
+        {"country": "XX"},
+        {"kind": ""},
+        {"email": "not-an-address"},
+    ):
         response = signup(client, **changes)
         assert response.status_code == 422, changes
         assert 'class="error"' in html(response), changes
@@ -239,7 +255,11 @@ def test_login_with_right_wrong_and_unknown_credentials(app, client, factory):
     unknown = client.post("/auth/login", data={"email": "nobody@example.org", "password": PASSWORD})
     assert wrong.status_code == unknown.status_code == 422
     message = re.compile(r'<p class="error"[^>]*>([^<]*)</p>')
-    assert message.findall(html(wrong)) == message.findall(html(unknown)) == ["Wrong e-mail or password."]
+    assert (
+        message.findall(html(wrong))
+        == message.findall(html(unknown))
+        == ["Wrong e-mail or password."]
+    )
     assert client.get("/map").status_code == 302, "still logged out"
 
     right = client.post("/auth/login", data={"email": "  LEA@Example.ORG", "password": PASSWORD})
@@ -255,7 +275,11 @@ def test_remember_me_sets_a_remember_cookie_only_when_asked(app, factory):
         client = app.test_client()
         response = client.post(
             "/auth/login",
-            data={"email": member.email, "password": PASSWORD, **({"remember": "y"} if remember else {})},
+            data={
+                "email": member.email,
+                "password": PASSWORD,
+                **({"remember": "y"} if remember else {}),
+            },
         )
         assert response.status_code == 302
         return any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
@@ -289,7 +313,9 @@ def test_login_next_only_accepts_local_paths(app, factory):
     ):
         client = app.test_client()  # logged out each time: a logged-in member skips the form
         response = client.post(
-            "/auth/login", query_string={"next": target}, data={"email": member.email, "password": PASSWORD}
+            "/auth/login",
+            query_string={"next": target},
+            data={"email": member.email, "password": PASSWORD},
         )
         assert response.status_code == 302, target
         location = response.headers["Location"]
@@ -342,7 +368,9 @@ def test_password_reset_through_the_outbox(app, client, factory, outbox):
     assert reused.status_code == 302
     assert path_of(reused) == "/auth/reset"
     assert auth_client.get(reset_path).status_code == 302
-    again = app.test_client().post("/auth/login", data={"email": member.email, "password": new_password})
+    again = app.test_client().post(
+        "/auth/login", data={"email": member.email, "password": new_password}
+    )
     assert again.status_code == 302
 
 
@@ -352,14 +380,18 @@ def test_password_reset_refuses_a_tampered_token(app, client, factory, outbox):
     client.post("/auth/reset", data={"email": member.email})
     [message] = read_outbox(outbox)
     token = re.search(r"/auth/reset/(\S+)", message.get_content()).group(1)
-    flipped = ("B" if token[-1] != "B" else "C")
+    flipped = "B" if token[-1] != "B" else "C"
     for forged in (token[:-1] + flipped, token[:10] + token[11:], "not-a-token"):
-        response = client.post(f"/auth/reset/{forged}", data={"password": "granite lantern orchard 7"})
+        response = client.post(
+            f"/auth/reset/{forged}", data={"password": "granite lantern orchard 7"}
+        )
         assert response.status_code == 302, forged
         assert path_of(response) == "/auth/reset"
     followed = client.get("/auth/reset")
     assert "This link is invalid or has expired." in html(followed)
-    login = app.test_client().post("/auth/login", data={"email": member.email, "password": PASSWORD})
+    login = app.test_client().post(
+        "/auth/login", data={"email": member.email, "password": PASSWORD}
+    )
     assert login.status_code == 302, "the password did not change"
 
 
@@ -396,7 +428,10 @@ def test_csrf_is_required_on_state_changing_posts(make_app):
 
     def totals():
         with app.app_context():
-            return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Member, Mile, Listing))
+            return tuple(
+                db.session.scalar(select(func.count()).select_from(m))
+                for m in (Member, Mile, Listing)
+            )
 
     start = totals()
     signup_data = {**SIGNUP, "email": "newcomer@example.org"}
@@ -408,28 +443,47 @@ def test_csrf_is_required_on_state_changing_posts(make_app):
 
     login = client.post(
         "/auth/login",
-        data={"email": member.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/auth/login")},
+        data={
+            "email": member.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_token(client, "/auth/login"),
+        },
     )
     assert login.status_code == 302
     assert client.get("/map").status_code == 200
 
     mile = {"name": "Travail", "latitude": "47.76", "longitude": "7.31"}
-    listing = {"kind": "request", "category": "diy", "title": "Prête-moi une perceuse", "body": "Samedi.",
-               "miles": str(member.mile_id)}
+    listing = {
+        "kind": "request",
+        "category": "diy",
+        "title": "Prête-moi une perceuse",
+        "body": "Samedi.",
+        "miles": str(member.mile_id),
+    }
     assert client.post("/miles/", data=mile).status_code == 400
     assert client.post("/listings/new", data=listing).status_code == 400
     assert client.post("/auth/logout").status_code == 400
     assert totals() == start
     assert client.get("/map").status_code == 200, "still logged in"
 
-    assert client.post("/miles/", data={**mile, "csrf_token": csrf_token(client, "/miles/")}).status_code == 302
+    assert (
+        client.post(
+            "/miles/", data={**mile, "csrf_token": csrf_token(client, "/miles/")}
+        ).status_code
+        == 302
+    )
     token = csrf_token(client, "/listings/new")
     assert client.post("/listings/new", data={**listing, "csrf_token": token}).status_code == 302
     assert totals() == (start[0], start[1] + 1, start[2] + 1)
-    assert client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/map")}).status_code == 302
+    assert (
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/map")}).status_code
+        == 302
+    )
     assert client.get("/map").status_code == 302, "logged out"
 
-    created = client.post("/auth/signup", data={**signup_data, "csrf_token": csrf_token(client, "/auth/signup")})
+    created = client.post(
+        "/auth/signup", data={**signup_data, "csrf_token": csrf_token(client, "/auth/signup")}
+    )
     assert created.status_code == 302
     assert totals()[0] == start[0] + 1
 
@@ -439,7 +493,9 @@ def test_repeated_failed_logins_are_rate_limited(make_app):
     member = Factory(app).member()
     client = english(app.test_client())
     statuses = [
-        client.post("/auth/login", data={"email": member.email, "password": f"wrong guess {i}"}).status_code
+        client.post(
+            "/auth/login", data={"email": member.email, "password": f"wrong guess {i}"}
+        ).status_code
         for i in range(10)
     ]
     assert statuses == [422] * 10
@@ -487,3 +543,35 @@ def test_a_members_language_wins_over_the_browser(factory, auth, client):
     auth.login(member)
     page = client.get("/map", headers={"Accept-Language": "fr"})
     assert '<html lang="en">' in html(page)
+
+
+def test_language_switch_redirects_to_local_paths_only(client):
+    for target, expected in (
+        ("/auth/login", "/auth/login"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+    ):
+        response = client.post("/language/en", data={"next": target})
+        assert response.status_code == 302
+        assert response.headers["Location"] in (expected, f"http://localhost{expected}"), target
+
+
+def test_language_switch_refuses_backslash_and_control_character_redirects(client):
+    for target in ("/\\evil.example", "/\t/evil.example"):
+        response = client.post("/language/en", data={"next": target})
+        assert response.headers["Location"] in ("/", "http://localhost/"), target
+
+
+def test_a_password_reset_ends_sessions_opened_before_it(app, factory, outbox):
+    member = factory.member()
+    stolen = app.test_client()
+    assert (
+        stolen.post("/auth/login", data={"email": member.email, "password": PASSWORD}).status_code
+        == 302
+    )
+    owner = app.test_client()
+    owner.post("/auth/reset", data={"email": member.email})
+    [message] = read_outbox(outbox)
+    reset_path = re.search(r"http://localhost(/auth/reset/\S+)", message.get_content()).group(1)
+    assert owner.post(reset_path, data={"password": "granite lantern orchard 7"}).status_code == 302
+    assert stolen.get("/map").status_code == 302

@@ -5,7 +5,7 @@ import math
 import random
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from onemile.config import MILE_METRES
 from onemile.extensions import db
@@ -35,6 +35,7 @@ def test_latlon_parse_refuses_points_off_the_globe(lat, lon):
 
 def test_latlon_parse_accepts_strings_and_edges():
     assert LatLon.parse("47.75", "7.33") == LatLon(47.75, 7.33)
+    assert LatLon.parse(" 47,75 ", "7,33") == LatLon(47.75, 7.33)
     assert LatLon.parse(-90, 180) == LatLon(-90.0, 180.0)
 
 
@@ -68,8 +69,9 @@ def test_stable_offsets_do_not_average_back_to_the_centre_by_bearing_bias():
 
 def _seed_points(app, points):
     """Insert one member, one mile and one listing placement per point; return placement ids."""
-    from onemile.models import Listing, Member, Mile, utcnow
     from datetime import timedelta
+
+    from onemile.models import Listing, Member, Mile, utcnow
 
     member = Member(email="geo@example.org", password_hash="x", first_name="G", last_name="O",
                     postal_code="68100", country="FR", kind="person", language="fr")

@@ -20,9 +20,20 @@ MULHOUSE = LatLon(47.75, 7.33333)
 MAX_SCATTER_M = 80
 ILLZACH = LatLon(47.7818, 7.3465)
 BAD_POINTS = (
-    ("91", "7.3"), ("-91", "7.3"), ("47.7", "181"), ("47.7", "-180.5"), ("abc", "7.3"), ("47.7", "x"),
-    ("nan", "7.3"), ("47.7", "NaN"), ("inf", "7.3"), ("47.7", "-inf"), ("1e400", "0"), ("sNaN", "0"),
-    ("", "7.3"), ("47.7", ""),
+    ("91", "7.3"),
+    ("-91", "7.3"),
+    ("47.7", "181"),
+    ("47.7", "-180.5"),
+    ("abc", "7.3"),
+    ("47.7", "x"),
+    ("nan", "7.3"),
+    ("47.7", "NaN"),
+    ("inf", "7.3"),
+    ("47.7", "-inf"),
+    ("1e400", "0"),
+    ("sNaN", "0"),
+    ("", "7.3"),
+    ("47.7", ""),
 )
 
 
@@ -40,19 +51,24 @@ def miles_of(app, member_id: int) -> list[dict]:
     with app.app_context():
         rows = db.session.scalars(select(Mile).where(Mile.member_id == member_id).order_by(Mile.id))
         return [
-            {"id": m.id, "name": m.name, "primary": m.is_primary, "center": m.center_latlon} for m in rows
+            {"id": m.id, "name": m.name, "primary": m.is_primary, "center": m.center_latlon}
+            for m in rows
         ]
 
 
 def placements_of(app, listing_id: int) -> dict[int, LatLon]:
     """mile id -> public point of each placement of a listing."""
     with app.app_context():
-        rows = db.session.scalars(select(ListingPlacement).where(ListingPlacement.listing_id == listing_id))
+        rows = db.session.scalars(
+            select(ListingPlacement).where(ListingPlacement.listing_id == listing_id)
+        )
         return {p.mile_id: p.latlon for p in rows}
 
 
 def add_mile(client, name: str, point: LatLon):
-    return client.post("/miles/", data={"name": name, "latitude": str(point.lat), "longitude": str(point.lon)})
+    return client.post(
+        "/miles/", data={"name": name, "latitude": str(point.lat), "longitude": str(point.lon)}
+    )
 
 
 def html(response) -> str:
@@ -109,29 +125,38 @@ def test_rename_a_mile_and_refuse_bad_names(app, client, member):
 
 
 def test_moving_a_mile_moves_its_listings(app, client, factory, member):
-    listing_id = factory.listing(member)
-    [old_point] = placements_of(app, listing_id).values()
+    with app.test_request_context():
+        work = add_mile_service(db.session.get(Member, member.id), "Travail", ILLZACH).id
+    only_home = factory.listing(member)
+    home_and_work = factory.listing(member, mile_ids=(member.mile_id, work))
+    [old_point] = placements_of(app, only_home).values()
     assert haversine_m(old_point, MULHOUSE) > 50, "the public point is never the centre"
+    work_point = placements_of(app, home_and_work)[work]
+    new_center = LatLon(47.70, 7.25)
 
     response = client.post(
-        f"/miles/{member.mile_id}/move", data={"latitude": str(ILLZACH.lat), "longitude": str(ILLZACH.lon)}
+        f"/miles/{member.mile_id}/move",
+        data={"latitude": str(new_center.lat), "longitude": str(new_center.lon)},
     )
 
     assert response.status_code == 302
-    [mile] = miles_of(app, member.id)
-    assert haversine_m(mile["center"], ILLZACH) < 1
-    [new_point] = placements_of(app, listing_id).values()
+    assert haversine_m(miles_of(app, member.id)[0]["center"], new_center) < 1
+    [new_point] = placements_of(app, only_home).values()
     assert new_point != old_point
     offset_min, offset_max = app.config["PUBLIC_OFFSET_MIN_M"], app.config["PUBLIC_OFFSET_MAX_M"]
     # Ads scatter up to 80 m around the mile's public anchor, itself 150–300 m from the centre.
-    assert offset_min - 1 <= haversine_m(new_point, ILLZACH) <= offset_max + MAX_SCATTER_M + 1
-    assert haversine_m(new_point, MULHOUSE) > 3000
+    for point in (new_point, placements_of(app, home_and_work)[member.mile_id]):
+        assert offset_min - 1 <= haversine_m(point, new_center) <= offset_max + MAX_SCATTER_M + 1
+        assert haversine_m(point, MULHOUSE) > 5000
+    assert placements_of(app, home_and_work)[work] == work_point, "the other mile's point stays"
 
 
 def test_move_refuses_points_off_the_globe(app, client, member):
     before = miles_of(app, member.id)
     for lat, lon in BAD_POINTS:
-        response = client.post(f"/miles/{member.mile_id}/move", data={"latitude": lat, "longitude": lon})
+        response = client.post(
+            f"/miles/{member.mile_id}/move", data={"latitude": lat, "longitude": lon}
+        )
         assert flashed_error(client, response), (lat, lon)
     assert miles_of(app, member.id) == before
 
@@ -149,7 +174,9 @@ def test_make_primary_keeps_exactly_one(app, client, member):
     assert [m["primary"] for m in miles_of(app, member.id)] == [True, False]
 
 
-def test_delete_moves_orphaned_listings_and_never_removes_the_last_mile(app, client, factory, member):
+def test_delete_moves_orphaned_listings_and_never_removes_the_last_mile(
+    app, client, factory, member
+):
     add_mile(client, "Travail", ILLZACH)
     add_mile(client, "Parents", LatLon(47.80, 7.30))
     home, work, parents = (m["id"] for m in miles_of(app, member.id))
@@ -204,3 +231,23 @@ def test_miles_page_lists_my_miles_only(client, factory, member):
     page = client.get("/miles/")
     assert page.status_code == 200
     assert html(page).count('class="card" data-mile=') == 1
+
+
+def test_mile_ids_out_of_range_are_not_found_not_errors(client, member):
+    for mile_id in (2**31, 10**20):
+        assert client.post(f"/miles/{mile_id}/rename", data={"name": "x"}).status_code == 404
+        assert client.post(f"/miles/{mile_id}/delete").status_code == 404
+
+
+def test_a_mile_can_be_moved_with_decimal_commas(client, auth, factory, app):
+    """French keyboards type "47,76": it means 47.76, with or without JavaScript."""
+    from onemile.extensions import db as _db
+    from onemile.models import Mile
+
+    anne = factory.member()
+    auth.login(anne)
+    response = client.post(f"/miles/{anne.mile_id}/move", data={"latitude": "47,76", "longitude": "7,35"})
+    assert response.status_code == 302
+    with app.app_context():
+        centre = _db.session.get(Mile, anne.mile_id).center_latlon
+    assert (centre.lat, centre.lon) == (47.76, 7.35)

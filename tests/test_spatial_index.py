@@ -113,7 +113,7 @@ def test_nearest_five_uses_the_spatial_index(crowded):
 
 def test_markers_of_the_visible_area_use_the_spatial_index(crowded):
     box = Box.around(MULHOUSE, 2000)
-    (markers, truncated), statements = _captured(
+    (markers, _truncated), statements = _captured(
         lambda: markers_in_box(box, {"offers"}, None, cap=300)
     )
     assert markers

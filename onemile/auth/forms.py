@@ -11,10 +11,10 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from .. import places
-from ..geo import InvalidCoordinates, LatLon
+from ..forms import PointFormMixin, country_choices
 from ..models import MEMBER_KINDS
 from .services import password_problem
 
@@ -23,9 +23,6 @@ KIND_LABELS = {
     "business": _l("A business"),
     "association": _l("An association"),
 }
-OFF_THE_GLOBE = _l(
-    "Give a latitude from -90 to 90 and a longitude from -180 to 180, or pick the place on the map."
-)
 
 
 def _strip(value):
@@ -43,8 +40,11 @@ class StrongPassword:
             raise ValidationError(problem)
 
 
-class SignupForm(FlaskForm):
-    """Everything a member gives to join; the first mile comes from the postal code."""
+class SignupForm(PointFormMixin, FlaskForm):
+    """Everything a member gives to join; the first mile comes from the postal code, or
+    from the point picked on the map when the code is unknown."""
+
+    point_required = False
 
     email = EmailField(
         _l("E-mail"),
@@ -64,13 +64,9 @@ class SignupForm(FlaskForm):
     organisation_name = StringField(_l("Organisation name"), validators=[Length(max=120)])
     postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=16)])
     country = SelectField(_l("Country"), default="FR", validators=[DataRequired()])
-    # Filled by the map picker or the browser's geolocation when the postal code is unknown.
-    latitude = StringField(_l("Latitude"), validators=[Optional(), Length(max=32)])
-    longitude = StringField(_l("Longitude"), validators=[Optional(), Length(max=32)])
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [SelectChoice(code, name) for code, name in places.countries()]
+        self.country.choices = [SelectChoice(code, name) for code, name in country_choices()]
 
     def validate_organisation_name(self, field):
         if self.kind.data in ("business", "association") and not (field.data or "").strip():
@@ -79,18 +75,6 @@ class SignupForm(FlaskForm):
     def validate_postal_code(self, field):
         if self.country.data and not places.is_valid_format(self.country.data, field.data or ""):
             raise ValidationError(_l("This is not a valid postal code for the chosen country."))
-
-    def validate_latitude(self, field):
-        """A picked point must lie on the globe: never ignore it silently."""
-        try:
-            LatLon.parse(field.data, self.longitude.data)
-        except InvalidCoordinates:
-            raise ValidationError(OFF_THE_GLOBE) from None
-
-    def validate_longitude(self, field):
-        """A longitude without its latitude is no point either (the pair is checked above)."""
-        if not self.latitude.data:
-            raise ValidationError(OFF_THE_GLOBE)
 
 
 class LoginForm(FlaskForm):

@@ -6,36 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
-from ..geo import InvalidCoordinates, LatLon
+from ..redirects import local_path
 from . import bp, services
 from .forms import LoginForm, ResetPasswordForm, ResetRequestForm, SignupForm
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths, so a crafted link cannot bounce a member to another site.
-
-    Browsers drop tabs and newlines from URLs (a tab between two slashes turns "/ /evil.example"
-    into "//evil.example") and read backslashes as slashes: refuse all of them.
-    """
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and target.isprintable()
-        and not any(ch.isspace() for ch in target)
-    ):
-        return target
-    return url_for("map.show")
-
-
-def _picked_point(form: SignupForm) -> LatLon | None:
-    if not (form.latitude.data and form.longitude.data):
-        return None
-    try:
-        return LatLon.parse(form.latitude.data, form.longitude.data)
-    except InvalidCoordinates:
-        return None
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -58,7 +31,7 @@ def signup():
             kind=form.kind.data,
             organisation_name=form.organisation_name.data,
             language=str(get_locale() or "fr"),
-            picked_point=_picked_point(form),
+            picked_point=form.point(),
         )
         try:
             member = services.register(data)
@@ -87,7 +60,7 @@ def login():
         member = services.authenticate(form.email.data, form.password.data)
         if member is not None:
             login_user(member, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(local_path(request.args.get("next")) or url_for("map.show"))
         form.password.errors.append(_("Wrong e-mail or password."))
         status = 422
     elif request.method == "POST":

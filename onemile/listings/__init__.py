@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 
-from . import routes  # noqa: E402,F401
+from . import routes  # noqa: F401

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("map", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes  # noqa: F401

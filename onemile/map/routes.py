@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from .. import places
 from ..config import MILE_METRES
+from ..forms import country_choices
 from ..geo import InvalidCoordinates, LatLon
 from ..htmx import page_or_fragment
 from ..models.member import MAP_LAYERS
@@ -73,7 +74,7 @@ def _context() -> dict:
         "nearby": services.nearest_listings(avatar, layers),
         "distance_band": distance_band,
         "radius_m": MILE_METRES,
-        "countries": places.countries() if visitor else [],
+        "countries": country_choices() if visitor else [],
     }
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("miles", __name__, url_prefix="/miles")
 
-from . import routes  # noqa: E402,F401
+from . import routes  # noqa: F401

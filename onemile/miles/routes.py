@@ -1,11 +1,10 @@
 """Mile routes: thin wrappers around miles.services."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import RuleError
-from ..geo import LatLon
 from . import bp, services
 from .forms import MileForm, MoveForm, RenameForm
 
@@ -36,7 +35,7 @@ def add():
     form = MileForm()
     if form.validate_on_submit():
         try:
-            services.add_mile(current_user, form.name.data, LatLon.parse(form.latitude.data, form.longitude.data))
+            services.add_mile(current_user, form.name.data, form.point())
         except RuleError as error:
             (form.name.errors if error.field == "name" else form.form_errors).append(error.message)
         else:
@@ -83,7 +82,7 @@ def move(mile_id: int):
     form = MoveForm()
     if not form.validate_on_submit():
         return _refused(_invalid(form))
-    services.move_mile(current_user, mile_id, LatLon.parse(form.latitude.data, form.longitude.data))
+    services.move_mile(current_user, mile_id, form.point())
     return _done(_("The mile has moved."))
 
 

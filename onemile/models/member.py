@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +49,22 @@ class Member(UserMixin, db.Model):
     listings: Mapped[list[Listing]] = relationship(
         back_populates="author", cascade="all, delete-orphan"
     )
+
+    @property
+    def credential_fingerprint(self) -> str:
+        """A keyed digest of the password hash: it changes whenever the password does.
+
+        Sessions, remember-me cookies and reset links carry it, so a password change ends
+        them all (a stolen phone does not stay logged in).
+        """
+        digest = hmac.new(
+            current_app.config["SECRET_KEY"].encode(), self.password_hash.encode(), hashlib.sha256
+        )
+        return digest.hexdigest()[:20]
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: the member id and the credential fingerprint."""
+        return f"{self.id}:{self.credential_fingerprint}"
 
     @property
     def display_name(self) -> str:

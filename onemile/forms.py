@@ -1,0 +1,57 @@
+"""Form pieces shared by several features."""
+
+import unicodedata
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import Length, ValidationError
+
+from . import places
+from .geo import InvalidCoordinates, LatLon
+
+OFF_THE_GLOBE = _l("Give a latitude from -90 to 90 and a longitude from -180 to 180.")
+
+
+class CoordinateField(StringField):
+    """A latitude or a longitude, typed by hand or filled by the map."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, [Length(max=32), *(validators or [])], **kwargs)
+
+
+class PointFormMixin:
+    """Latitude and longitude fields checked as one point on the globe.
+
+    Subclasses set `point_required`; when it is False both fields may be left empty.
+    """
+
+    point_required = True
+    latitude = CoordinateField(_l("Latitude"))
+    longitude = CoordinateField(_l("Longitude"))
+
+    def point(self) -> LatLon | None:
+        """The point typed, or None when both fields are empty (and that is allowed)."""
+        if not self.latitude.data and not self.longitude.data and not self.point_required:
+            return None
+        return LatLon.parse(self.latitude.data, self.longitude.data)
+
+    def validate_latitude(self, field):
+        try:
+            self.point()
+        except InvalidCoordinates:
+            raise ValidationError(OFF_THE_GLOBE) from None
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name) of every country accepted at sign-up, named and sorted in the
+    interface language."""
+    territories = get_locale().territories if get_locale() else {}
+    named = [(code, territories.get(code, english)) for code, english in places.countries()]
+    return sorted(named, key=lambda pair: _sort_key(pair[1]))
+
+
+def _sort_key(name: str) -> str:
+    """Sort key that ignores accents and case ("Égypte" sorts with "Egypte")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()

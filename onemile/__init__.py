@@ -6,6 +6,7 @@ import sqlean
 from flask import Flask, request, session
 from flask_login import current_user
 from sqlalchemy import event
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -23,6 +24,15 @@ def _load_spatialite(dbapi_connection, _record) -> None:
     init_spatialite(dbapi_connection, transaction=True, init_mode="WGS84")
 
 
+class _DatabaseId(IntegerConverter):
+    """`<int:…>` in URLs, limited to what an INTEGER primary key can hold."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def select_locale() -> str:
     """Language: the explicit choice, then the member's, then the browser's."""
     languages = ["fr", "en"]
@@ -37,6 +47,9 @@ def select_locale() -> str:
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; test_config overrides the environment's settings."""
     app = Flask(__name__, instance_relative_config=True)
+    # Ids are 32-bit integers in both databases: a larger one in a URL must be a 404, not a
+    # driver error (500). Every <int:…> route gets the bound.
+    app.url_map.converters["int"] = _DatabaseId
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)

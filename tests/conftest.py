@@ -365,3 +365,37 @@ def new_page(browser):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def insert_open_offers(points, email: str = "many@example.org") -> list[int]:
+    """Bulk-insert one open offer per point (one member, one mile), bypassing the services
+    so that thousands of rows take a second; return the listing ids in point order.
+    Needs an active app context."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select
+
+    from onemile.geo import LatLon
+    from onemile.models import Listing, ListingPlacement, Member, Mile, utcnow
+
+    member = Member(email=email, password_hash="x", first_name="M", last_name="Any",
+                    postal_code="68100", country="FR", kind="person", language="fr")
+    db.session.add(member)
+    db.session.flush()
+    mile = Mile(member_id=member.id, name="m", center=LatLon(47.7508, 7.3359).wkt(), is_primary=True)
+    db.session.add(mile)
+    db.session.flush()
+    now = utcnow()
+    db.session.execute(
+        insert(Listing),
+        [{"author_id": member.id, "kind": "offer", "offer_type": "give", "category": "goods",
+          "title": f"item {i}", "body": "b", "status": "open", "created_at": now - timedelta(minutes=i),
+          "updated_at": now, "expires_at": now + timedelta(days=30)} for i in range(len(points))],
+    )
+    ids = db.session.scalars(select(Listing.id).where(Listing.author_id == member.id).order_by(Listing.id)).all()
+    db.session.execute(
+        insert(ListingPlacement),
+        [{"listing_id": lid, "mile_id": mile.id, "kind": "offer", "point": p.wkt()} for lid, p in zip(ids, points)],
+    )
+    db.session.commit()
+    return list(ids)

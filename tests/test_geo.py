@@ -5,7 +5,8 @@ import math
 import random
 
 import pytest
-from sqlalchemy import insert, select
+from conftest import insert_open_offers
+from sqlalchemy import select
 
 from onemile.config import MILE_METRES
 from onemile.extensions import db
@@ -68,33 +69,7 @@ def test_stable_offsets_do_not_average_back_to_the_centre_by_bearing_bias():
 
 
 def _seed_points(app, points):
-    """Insert one member, one mile and one listing placement per point; return placement ids."""
-    from datetime import timedelta
-
-    from onemile.models import Listing, Member, Mile, utcnow
-
-    member = Member(email="geo@example.org", password_hash="x", first_name="G", last_name="O",
-                    postal_code="68100", country="FR", kind="person", language="fr")
-    db.session.add(member)
-    db.session.flush()
-    mile = Mile(member_id=member.id, name="m", center=MULHOUSE.wkt(), is_primary=True)
-    db.session.add(mile)
-    db.session.flush()
-    now = utcnow()
-    listing_rows = [
-        {"author_id": member.id, "kind": "offer", "offer_type": "give", "category": "goods",
-         "title": f"item {i}", "body": "b", "status": "open", "created_at": now,
-         "updated_at": now, "expires_at": now + timedelta(days=30)}
-        for i in range(len(points))
-    ]
-    db.session.execute(insert(Listing), listing_rows)
-    ids = db.session.scalars(select(Listing.id).order_by(Listing.id)).all()
-    db.session.execute(
-        insert(ListingPlacement),
-        [{"listing_id": lid, "mile_id": mile.id, "kind": "offer", "point": p.wkt()} for lid, p in zip(ids, points)],
-    )
-    db.session.commit()
-    return ids
+    return insert_open_offers(points)
 
 
 def _ids_within(center, metres):

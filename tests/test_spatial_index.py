@@ -7,16 +7,15 @@ the placements through the SpatialIndex virtual table (no full scan of the table
 """
 
 import random
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, select, text
+from conftest import insert_open_offers
+from sqlalchemy import event, text
 
 from onemile.extensions import db
 from onemile.geo import LatLon, destination
 from onemile.listings.services import SearchFilters, search_mile
 from onemile.map.services import Box, markers_in_box, nearest_listings
-from onemile.models import Listing, ListingPlacement, Member, Mile, utcnow
 
 MULHOUSE = LatLon(47.7508, 7.3359)
 COUNT = 8000
@@ -26,33 +25,13 @@ COUNT = 8000
 def crowded(app, ctx):
     """8,000 open offers scattered within 30 km of Mulhouse."""
     rng = random.Random(1609)
-    member = Member(email="many@example.org", password_hash="x", first_name="M", last_name="Any",
-                    postal_code="68100", country="FR", kind="person", language="fr")
-    db.session.add(member)
-    db.session.flush()
-    mile = Mile(member_id=member.id, name="m", center=MULHOUSE.wkt(), is_primary=True)
-    db.session.add(mile)
-    db.session.flush()
-    now = utcnow()
-    db.session.execute(
-        insert(Listing),
-        [{"author_id": member.id, "kind": "offer", "offer_type": "give", "category": "goods",
-          "title": f"item {i}", "body": "b", "status": "open", "created_at": now - timedelta(minutes=i),
-          "updated_at": now, "expires_at": now + timedelta(days=30)} for i in range(COUNT)],
+    insert_open_offers(
+        [destination(MULHOUSE, rng.uniform(0, 360), 30_000 * rng.random() ** 0.5) for _ in range(COUNT)]
     )
-    ids = db.session.scalars(select(Listing.id)).all()
-    db.session.execute(
-        insert(ListingPlacement),
-        [{"listing_id": lid, "mile_id": mile.id, "kind": "offer",
-          "point": destination(MULHOUSE, rng.uniform(0, 360), 30_000 * rng.random() ** 0.5).wkt()}
-         for lid in ids],
-    )
-    db.session.commit()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("ANALYZE listing_placement"))
         db.session.execute(text("ANALYZE listing"))
         db.session.commit()
-    return mile
 
 
 def _captured(call):

@@ -9,7 +9,6 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon
 from ..listings.placement import place_listing, replace_placements_of_mile
-from ..listings.services import MAX_ID
 from ..models import MAX_MILES, ListingPlacement, Member, Mile
 
 NAME_MAX = 60
@@ -26,7 +25,7 @@ def _clean_name(name: str) -> str:
 
 def own_mile(member: Member, mile_id: int) -> Mile:
     """The member's mile with this id; NotFoundError for anyone else's."""
-    mile = db.session.get(Mile, mile_id) if 0 < mile_id <= MAX_ID else None
+    mile = db.session.get(Mile, mile_id)
     if mile is None or mile.member_id != member.id:
         raise NotFoundError("mile")
     return mile

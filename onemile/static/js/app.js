@@ -63,9 +63,11 @@
     const form = document.getElementById('avatar-form');
     const list = document.getElementById('markers');
     const here = [num(data.lat), num(data.lon)];
-    const map = baseMap(el).setView(here, 15);
-    L.circle([num(data.circleLat), num(data.circleLon)], {radius: num(data.radius), color: GREEN, weight: 2, fillOpacity: 0.05})
+    const map = baseMap(el).setView(here, 14);
+    const mile = L.circle([num(data.circleLat), num(data.circleLon)], {radius: num(data.radius), color: GREEN, weight: 2, fillOpacity: 0.05})
       .bindTooltip(data.circleLabel, {sticky: true}).addTo(map);
+    // Open on the whole mile, unless the avatar explores somewhere outside it.
+    if (mile.getBounds().contains(here)) map.fitBounds(mile.getBounds(), {padding: [6, 6]});
     const group = L.layerGroup().addTo(map);
 
     function popup(li) {

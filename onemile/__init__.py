@@ -97,6 +97,7 @@ def _template_globals(app: Flask) -> None:
 
     from .auth.services import MIN_PASSWORD_LENGTH
     from .listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS, STATUS_LABELS
+    from .privacy import distance_band
 
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "fr"),
@@ -106,6 +107,7 @@ def _template_globals(app: Flask) -> None:
         category_labels=CATEGORY_LABELS,
         status_labels=STATUS_LABELS,
         min_password_length=MIN_PASSWORD_LENGTH,
+        distance_band=distance_band,
     )
 
 

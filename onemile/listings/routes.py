@@ -15,23 +15,13 @@ from . import bp, services
 from .forms import FilterForm, ListingForm
 
 
-def _chosen_mile():
-    """The mile the list is about: ?mile=<id> among the member's, else the primary one."""
-    mile_id = request.args.get("mile", type=int)
-    if mile_id is not None:
-        for mile in current_user.miles:
-            if mile.id == mile_id:
-                return mile
-    return current_user.primary_mile
-
-
 @bp.get("/")
 @login_required
 def index():
     """What is open in my mile, with filters; htmx swaps the results only."""
     form = FilterForm(request.args)
     form.validate()
-    mile = _chosen_mile()
+    mile = current_user.mile_or_primary(request.args.get("mile", type=int))
     page = max(request.args.get("page", 1, type=int), 1)
     filters = services.SearchFilters(
         kind=form.kind.data or None, category=form.category.data or None, words=form.q.data or None
@@ -45,7 +35,6 @@ def index():
         found=found,
         page=page,
         has_more=has_more,
-        distance_band=distance_band,
     )
 
 

@@ -11,7 +11,6 @@ from ..forms import country_choices
 from ..geo import InvalidCoordinates, LatLon
 from ..htmx import page_or_fragment
 from ..models.member import MAP_LAYERS
-from ..privacy import distance_band
 from . import bp, services
 
 # Where visitors start before they pick a place: Mulhouse, the first 1Mile community.
@@ -42,18 +41,13 @@ def _layers() -> set[str]:
     return services.parse_layers(session.get("layers", MAP_LAYERS))
 
 
-def _current_mile():
-    mile_id = request.args.get("mile", type=int)
-    return next((m for m in current_user.miles if m.id == mile_id), current_user.primary_mile)
-
-
 def _context() -> dict:
     """Everything the map page and its fragments need, for members and visitors alike."""
     visitor = not current_user.is_authenticated
     if visitor:
         mile, circle_center = None, _point_from_args(VISITOR_DEFAULT)
     else:
-        mile = _current_mile()
+        mile = current_user.mile_or_primary(request.args.get("mile", type=int))
         circle_center = mile.center_latlon
     avatar = _point_from_args(circle_center)
     layers = _layers()
@@ -72,7 +66,6 @@ def _context() -> dict:
         "markers": markers,
         "truncated": truncated,
         "nearby": services.nearest_listings(avatar, layers),
-        "distance_band": distance_band,
         "radius_m": MILE_METRES,
         "countries": country_choices() if visitor else [],
     }

@@ -55,6 +55,10 @@ class Listing(db.Model):
         """Open and not past its expiry."""
         return self.status == "open" and self.expires_at > now
 
+    def state_at(self, now: datetime) -> str:
+        """The status members see: an open listing past its expiry is "expired"."""
+        return "expired" if self.status == "open" and self.expires_at <= now else self.status
+
 
 class ListingPlacement(db.Model):
     """A listing shown in one of its author's miles, at a public (shifted) point.

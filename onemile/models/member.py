@@ -79,6 +79,10 @@ class Member(UserMixin, db.Model):
         """The map layers this member keeps switched on."""
         return {layer for layer in self.map_layers.split(",") if layer in MAP_LAYERS}
 
+    def mile_or_primary(self, mile_id: int | None) -> Mile | None:
+        """The member's mile with this id, or the primary one (ids of others are ignored)."""
+        return next((m for m in self.miles if m.id == mile_id), self.primary_mile)
+
     @property
     def primary_mile(self) -> Mile | None:
         """The mile the map opens on."""

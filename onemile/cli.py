@@ -43,3 +43,19 @@ def register(app: Flask) -> None:
         _load_demo()
 
     app.cli.add_command(demo_group)
+
+    smiles_group = AppGroup("smiles", help="The smiles ledger.")
+
+    @smiles_group.command("verify")
+    def smiles_verify() -> None:
+        """Recompute every balance from the ledger entries; exit 1 on any mismatch."""
+        from .smiles.services import verify
+
+        problems = verify()
+        for problem in problems:
+            click.echo(problem, err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo("The ledger holds: every balance matches its entries.")
+
+    app.cli.add_command(smiles_group)

@@ -64,6 +64,9 @@ def load(instance_path: str) -> dict:
         "PUBLIC_OFFSET_MAX_M": float(os.environ.get("PUBLIC_OFFSET_MAX_M", "300")),
         "LISTING_LIFETIME_DAYS": int(os.environ.get("LISTING_LIFETIME_DAYS", "30")),
         "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "300")),
+        # Smiles minted for each new member, and for whoever referred them.
+        "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
+        "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),
         "PASSWORD_RESET_MAX_AGE": 3600,
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

@@ -1,6 +1,6 @@
 """Account routes: thin wrappers around auth.services."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -32,6 +32,7 @@ def signup():
             organisation_name=form.organisation_name.data,
             language=str(get_locale() or "fr"),
             picked_point=form.point(),
+            referral_code=session.get("referral_code"),
         )
         try:
             member = services.register(data)
@@ -40,6 +41,7 @@ def signup():
             needs_point = isinstance(error, services.UnknownPostalCode)
             status = 422
         else:
+            session.pop("referral_code", None)
             login_user(member)
             flash(_("Welcome to 1Mile! Here is your mile."), "success")
             return redirect(url_for("map.show"))

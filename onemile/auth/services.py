@@ -19,6 +19,7 @@ from ..geo import LatLon
 from ..mail import send_mail
 from ..miles import services as mile_services
 from ..models import Member
+from ..smiles import services as smile_services
 
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS = frozenset(
@@ -60,6 +61,7 @@ class SignupData:
     organisation_name: str | None
     language: str
     picked_point: LatLon | None = None
+    referral_code: str | None = None
 
 
 def normalise_email(email: str) -> str:
@@ -129,10 +131,14 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
         organisation_name=organisation_name,
         language=data.language,
     )
+    referrer = smile_services.referrer_for_code(data.referral_code)
+    if referrer is not None:
+        member.referred_by_id = referrer.id
     db.session.add(member)
     try:
         db.session.flush()
         mile_services.add_mile(member, mile_name or str(_l("My mile")), center, commit=False)
+        smile_services.grant_signup_bonuses(member)
         db.session.commit()
     except IntegrityError:
         # Two sign-ups with the same address at once: the unique index decides.

@@ -1,18 +1,28 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from ._time import utcnow
+from .conversation import Completion, Conversation, Message
+from .ledger import Account, LedgerEntry, Transfer
 from .listing import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
+from .notification import Notification
 
 __all__ = [
     "CATEGORIES",
     "MAX_MILES",
     "MEMBER_KINDS",
     "OFFER_TYPES",
+    "Account",
+    "Completion",
+    "Conversation",
+    "LedgerEntry",
     "Listing",
     "ListingPlacement",
     "Member",
+    "Message",
     "Mile",
+    "Notification",
+    "Transfer",
     "utcnow",
 ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from .mile import Mile
 
 MEMBER_KINDS = ("person", "business", "association")
+
+
+def new_referral_code() -> str:
+    """A short, unguessable code for referral links."""
+    return secrets.token_urlsafe(9)
+
 MAP_LAYERS = ("requests", "offers", "projects", "mags")
 
 
@@ -41,6 +48,14 @@ class Member(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(5), default="fr")
     # Comma-separated subset of MAP_LAYERS the member keeps switched on.
     map_layers: Mapped[str] = mapped_column(String(64), default=",".join(MAP_LAYERS))
+    # Shared in /join/<code> links; the referrer earns a bonus once per new member.
+    # Nullable in the schema only because SQLite cannot add a NOT NULL column in place;
+    # every member gets one (the default, and the migration for older members).
+    referral_code: Mapped[str] = mapped_column(
+        String(16), nullable=True, default=new_referral_code, index=True, unique=True
+    )
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    email_notifications: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     miles: Mapped[list[Mile]] = relationship(

@@ -1,0 +1,290 @@
+"""Conversation and completion rules.
+
+A responder opens one conversation per listing with its author; only those two read it.
+The author marks the listing done with one responder. The beneficiary confirms: on a
+request the author is the beneficiary (marking is confirming), on an offer the responder
+is. On confirmation exactly one smile moves from the beneficiary to the helper and the
+listing is done, in one transaction; replays and races pay once.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..errors import NotFoundError, RuleError
+from ..extensions import db
+from ..models import Completion, Conversation, Listing, Member, Message, utcnow
+from ..notifications.services import mark_read_for_conversation, notify
+from ..smiles import services as smiles
+
+MESSAGE_MAX = 2000
+SERVICE_PRICE = 1  # 1 service = 1 smile
+
+
+def _clean_body(body: str) -> str:
+    cleaned = (body or "").strip()
+    if not cleaned:
+        raise RuleError(_("Write a message first."), "body")
+    if len(cleaned) > MESSAGE_MAX:
+        raise RuleError(_("Use at most %(n)d characters.", n=MESSAGE_MAX), "body")
+    return cleaned
+
+
+def _is_party(conversation: Conversation, member_id: int) -> bool:
+    return member_id in (conversation.responder_id, conversation.listing.author_id)
+
+
+def conversation_for(member: Member, conversation_id: int) -> Conversation:
+    """A conversation the member takes part in; NotFoundError for anyone else."""
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is None or not _is_party(conversation, member.id):
+        raise NotFoundError("conversation")
+    return conversation
+
+
+def my_conversation_about(member: Member, listing: Listing) -> Conversation | None:
+    """The member's own conversation with the author of a listing, if any."""
+    return db.session.scalar(
+        select(Conversation).where(Conversation.listing_id == listing.id, Conversation.responder_id == member.id)
+    )
+
+
+def conversations_of_listing(author: Member, listing: Listing) -> list[Conversation]:
+    """Every conversation under the author's own listing (one per responder)."""
+    if listing.author_id != author.id:
+        raise NotFoundError("listing")
+    return list(
+        db.session.scalars(
+            select(Conversation)
+            .where(Conversation.listing_id == listing.id)
+            .options(selectinload(Conversation.responder))
+            .order_by(Conversation.last_message_at.desc())
+        )
+    )
+
+
+def answer(responder: Member, listing_id: int, body: str) -> Conversation:
+    """Answer a listing: open (or reuse) the conversation with its author and say something."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or not listing.is_open_at(utcnow()):
+        raise NotFoundError("listing")
+    if listing.author_id == responder.id:
+        raise RuleError(_("This is your own listing."))
+    body = _clean_body(body)
+    conversation = my_conversation_about(responder, listing)
+    first = conversation is None
+    if first:
+        conversation = Conversation(listing=listing, responder_id=responder.id)
+        db.session.add(conversation)
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError:
+            # The same member answered twice at once: join the conversation that won.
+            conversation = my_conversation_about(responder, listing)
+            first = False
+    _add_message(conversation, responder.id, body, first_reply=first)
+    db.session.commit()
+    return conversation
+
+
+def post_message(member: Member, conversation_id: int, body: str) -> Message:
+    """Add a message to a conversation the member takes part in."""
+    conversation = conversation_for(member, conversation_id)
+    message = _add_message(conversation, member.id, _clean_body(body))
+    db.session.commit()
+    return message
+
+
+def _add_message(conversation: Conversation, sender_id: int, body: str, first_reply: bool = False) -> Message:
+    message = Message(conversation=conversation, sender_id=sender_id, body=body)
+    db.session.add(message)
+    db.session.flush()
+    conversation.last_message_at = message.created_at
+    _mark_read(conversation, sender_id, message.id)
+    notify(
+        conversation.other_party_id(sender_id),
+        "first_reply" if first_reply else "message",
+        actor_id=sender_id,
+        listing_id=conversation.listing_id,
+        conversation_id=conversation.id,
+    )
+    return message
+
+
+def _mark_read(conversation: Conversation, member_id: int, message_id: int) -> None:
+    if member_id == conversation.responder_id:
+        conversation.responder_read_id = max(conversation.responder_read_id, message_id)
+    else:
+        conversation.author_read_id = max(conversation.author_read_id, message_id)
+
+
+def messages_after(member: Member, conversation_id: int, after_id: int = 0) -> list[Message]:
+    """Messages newer than after_id, oldest first; reading them marks them read."""
+    conversation = conversation_for(member, conversation_id)
+    messages = list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation.id, Message.id > after_id)
+            .order_by(Message.id)
+        )
+    )
+    if messages:
+        _mark_read(conversation, member.id, messages[-1].id)
+        mark_read_for_conversation(member.id, conversation.id)
+        db.session.commit()
+    return messages
+
+
+def latest_message_id(conversation_id: int) -> int:
+    """Id of the newest message (0 when none): the cheap check behind live updates."""
+    return db.session.scalar(
+        select(Message.id).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(1)
+    ) or 0
+
+
+# --- Finishing a service -------------------------------------------------------------------
+
+
+def roles(conversation: Conversation) -> tuple[int, int]:
+    """(helper_id, beneficiary_id): on a request the responder helps the author; on an
+    offer the author helps the responder."""
+    author_id, responder_id = conversation.listing.author_id, conversation.responder_id
+    if conversation.listing.kind == "request":
+        return responder_id, author_id
+    return author_id, responder_id
+
+
+def active_completion(listing_id: int) -> Completion | None:
+    """The pending or confirmed completion of a listing, if any."""
+    return db.session.scalar(
+        select(Completion).where(Completion.listing_id == listing_id, Completion.status.in_(("pending", "confirmed")))
+    )
+
+
+def mark_done(author: Member, conversation_id: int) -> Completion:
+    """The author marks the listing done with this conversation's responder.
+
+    On a request the author is the beneficiary, so this confirms at once and pays.
+    On an offer the responder is asked to confirm.
+    """
+    conversation = conversation_for(author, conversation_id)
+    listing = conversation.listing
+    if listing.author_id != author.id:
+        raise NotFoundError("conversation")
+    if listing.status != "open":
+        raise RuleError(_("This listing is no longer open."))
+    helper_id, beneficiary_id = roles(conversation)
+    completion = Completion(
+        listing_id=listing.id,
+        conversation_id=conversation.id,
+        helper_id=helper_id,
+        beneficiary_id=beneficiary_id,
+        status="pending",
+    )
+    db.session.add(completion)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # The partial unique index: another completion is already pending or confirmed.
+        raise RuleError(_("This listing is already being finished with someone.")) from None
+    if beneficiary_id == author.id:
+        _confirm(completion, author)
+    else:
+        notify(beneficiary_id, "confirmation_requested", actor_id=author.id,
+               listing_id=listing.id, conversation_id=conversation.id)
+        db.session.commit()
+    return completion
+
+
+def _completion_for(member: Member, completion_id: int) -> Completion:
+    completion = db.session.get(Completion, completion_id)
+    if completion is None or member.id not in (completion.helper_id, completion.beneficiary_id):
+        raise NotFoundError("completion")
+    return completion
+
+
+def confirm(member: Member, completion_id: int) -> Completion:
+    """The beneficiary confirms: one smile to the helper, the listing done. Idempotent."""
+    completion = _completion_for(member, completion_id)
+    if completion.beneficiary_id != member.id:
+        raise RuleError(_("Only the member who was helped can confirm."))
+    if completion.status == "confirmed":
+        return completion
+    if completion.status != "pending":
+        raise RuleError(_("This confirmation is no longer pending."))
+    return _confirm(completion, member)
+
+
+def _confirm(completion: Completion, beneficiary: Member) -> Completion:
+    """Pay and close in one transaction; the conditional update decides who confirms."""
+    won = db.session.execute(
+        update(Completion)
+        .where(Completion.id == completion.id, Completion.status == "pending")
+        .values(status="confirmed", resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not won:
+        # Someone (another tab, a double click) confirmed first: nothing more to pay.
+        db.session.rollback()
+        db.session.refresh(completion)
+        if completion.status == "confirmed":
+            return completion
+        raise RuleError(_("This confirmation is no longer pending."))
+    try:
+        smiles.transfer(
+            smiles.member_account(completion.beneficiary_id),
+            smiles.member_account(completion.helper_id),
+            SERVICE_PRICE,
+            "service",
+            f"service:{completion.id}",
+            listing_id=completion.listing_id,
+        )
+    except RuleError:
+        db.session.rollback()
+        raise
+    db.session.execute(
+        update(Listing).where(Listing.id == completion.listing_id).values(status="done", updated_at=utcnow())
+    )
+    for recipient, actor in ((completion.helper_id, beneficiary.id), (completion.beneficiary_id, completion.helper_id)):
+        notify(recipient, "service_confirmed", actor_id=actor,
+               listing_id=completion.listing_id, conversation_id=completion.conversation_id)
+    db.session.commit()
+    db.session.refresh(completion)
+    return completion
+
+
+def decline(member: Member, completion_id: int) -> Completion:
+    """Either side refuses a pending confirmation; the listing stays open."""
+    completion = _completion_for(member, completion_id)
+    return _resolve(completion, member, "declined", "service_declined")
+
+
+def cancel(author: Member, completion_id: int) -> Completion:
+    """The author withdraws a pending confirmation."""
+    completion = db.session.get(Completion, completion_id)
+    if completion is None or completion.listing.author_id != author.id:
+        raise NotFoundError("completion")
+    return _resolve(completion, author, "cancelled", "completion_cancelled")
+
+
+def _resolve(completion: Completion, member: Member, status: str, kind: str) -> Completion:
+    changed = db.session.execute(
+        update(Completion)
+        .where(Completion.id == completion.id, Completion.status == "pending")
+        .values(status=status, resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not changed:
+        db.session.rollback()
+        raise RuleError(_("This confirmation is no longer pending."))
+    other = completion.beneficiary_id if member.id == completion.helper_id else completion.helper_id
+    notify(other, kind, actor_id=member.id, listing_id=completion.listing_id,
+           conversation_id=completion.conversation_id)
+    db.session.commit()
+    db.session.refresh(completion)
+    return completion

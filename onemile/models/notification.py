@@ -1,0 +1,39 @@
+"""What a member is told about: replies, confirmation requests, smiles received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._time import utcnow
+
+NOTIFICATION_KINDS = (
+    "first_reply",          # someone answered my listing
+    "message",              # a new message in one of my conversations
+    "confirmation_requested",  # the author marked an offer done with me: please confirm
+    "service_confirmed",    # a service was confirmed: a smile moved
+    "service_declined",     # the other side declined
+    "completion_cancelled",  # the author cancelled a pending confirmation
+)
+
+
+class Notification(db.Model):
+    """One thing to tell a member; read once they have seen it."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_member_read", "member_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+    actor = relationship("Member", foreign_keys=[actor_id])
+    listing = relationship("Listing")

@@ -1,0 +1,8 @@
+"""Smiles: the exchange voucher, kept in a double-entry ledger."""
+
+from flask import Blueprint
+
+# No prefix: the ledger pages live under /smiles/, referral links under /join/<code>.
+bp = Blueprint("smiles", __name__)
+
+from . import routes  # noqa: F401

@@ -1,0 +1,1 @@
+"""Smiles routes (history, referral links): see helper work."""

@@ -1,0 +1,242 @@
+"""The smiles ledger: accounts, transfers and their guarantees.
+
+Every transfer moves a positive amount between two accounts in one transaction: a transfer
+row with its reason and a unique idempotency key, two ledger entries that sum to zero, and
+both cached balances. A member's balance can never go below zero: the debit is a
+conditional UPDATE that the database applies atomically (and a CHECK constraint backs it).
+Replaying a key returns the first transfer instead of paying twice, even when two requests
+race: the unique index on the key decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import RuleError
+from ..extensions import db
+from ..models import Account, LedgerEntry, Listing, Member, Transfer
+from ..models.ledger import TRANSFER_REASONS
+
+
+class InsufficientSmiles(RuleError):
+    """The paying member has no smile left."""
+
+
+class ConflictingReplay(RuleError):
+    """An idempotency key was reused for a different transfer."""
+
+
+def member_account(member_id: int) -> Account:
+    """The member's account, opened on first use."""
+    account = db.session.scalar(select(Account).where(Account.member_id == member_id))
+    if account is None:
+        account = Account(kind="member", member_id=member_id, balance=0)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def issuer_account() -> Account:
+    """The account that mints bonuses (its balance is minus everything minted)."""
+    account = db.session.scalar(select(Account).where(Account.kind == "issuer").order_by(Account.id))
+    if account is None:
+        account = Account(kind="issuer", balance=0)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def balance_of(member_id: int) -> int:
+    """How many smiles a member holds."""
+    return db.session.scalar(select(Account.balance).where(Account.member_id == member_id)) or 0
+
+
+def _same(transfer: Transfer, from_id: int, to_id: int, amount: int, reason: str) -> bool:
+    return (transfer.from_account_id, transfer.to_account_id, transfer.amount, transfer.reason) == (
+        from_id, to_id, amount, reason
+    )
+
+
+def transfer(
+    from_account: Account,
+    to_account: Account,
+    amount: int,
+    reason: str,
+    key: str,
+    listing_id: int | None = None,
+) -> Transfer:
+    """Move `amount` smiles; idempotent on `key`. Runs in the caller's transaction (the
+    caller commits), inside a savepoint so that a refused transfer leaves nothing behind.
+
+    Raises InsufficientSmiles when the payer is a member without enough smiles.
+    """
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise RuleError(_("An amount of smiles must be a whole number above zero."))
+    if reason not in TRANSFER_REASONS:
+        raise ValueError(f"unknown transfer reason {reason!r}")
+    if from_account.id == to_account.id:
+        raise RuleError(_("Smiles cannot be sent to the same account."))
+    existing = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
+    if existing is not None:
+        return _replayed(existing, from_account.id, to_account.id, amount, reason)
+    try:
+        with db.session.begin_nested():
+            # Lock the two accounts in id order so that crossing transfers cannot deadlock.
+            for account_id in sorted((from_account.id, to_account.id)):
+                if account_id == from_account.id:
+                    debited = db.session.execute(
+                        update(Account)
+                        .where(Account.id == account_id)
+                        .where(or_(Account.kind == "issuer", Account.balance >= amount))
+                        .values(balance=Account.balance - amount)
+                    )
+                    if debited.rowcount != 1:
+                        raise InsufficientSmiles(
+                            _("You have no smile left to give. Help someone to earn one!")
+                        )
+                else:
+                    db.session.execute(
+                        update(Account).where(Account.id == account_id).values(balance=Account.balance + amount)
+                    )
+            record = Transfer(
+                from_account_id=from_account.id,
+                to_account_id=to_account.id,
+                amount=amount,
+                reason=reason,
+                idempotency_key=key,
+                listing_id=listing_id,
+            )
+            record.entries = [
+                LedgerEntry(account_id=from_account.id, amount=-amount),
+                LedgerEntry(account_id=to_account.id, amount=amount),
+            ]
+            db.session.add(record)
+            db.session.flush()
+    except IntegrityError:
+        # Another request wrote the same key first: that transfer is the one.
+        existing = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
+        if existing is None:
+            raise
+        return _replayed(existing, from_account.id, to_account.id, amount, reason)
+    # The cached balances changed in SQL: reload them.
+    db.session.expire(from_account, ["balance"])
+    db.session.expire(to_account, ["balance"])
+    return record
+
+
+def _replayed(existing: Transfer, from_id: int, to_id: int, amount: int, reason: str) -> Transfer:
+    if not _same(existing, from_id, to_id, amount, reason):
+        raise ConflictingReplay(_("This operation was already recorded differently."))
+    return existing
+
+
+def mint(member_id: int, amount: int, reason: str, key: str) -> Transfer | None:
+    """Pay a bonus from the issuer (nothing when the configured amount is 0)."""
+    if amount <= 0:
+        return None
+    return transfer(issuer_account(), member_account(member_id), amount, reason, key)
+
+
+def grant_signup_bonuses(member: Member) -> None:
+    """The sign-up bonus, and the referral bonus for whoever invited the member
+    (once per new member, never to themself). Runs in the sign-up transaction."""
+    config = current_app.config
+    member_account(member.id)
+    mint(member.id, config["SIGNUP_BONUS"], "signup_bonus", f"signup_bonus:{member.id}")
+    if member.referred_by_id and member.referred_by_id != member.id:
+        mint(member.referred_by_id, config["REFERRAL_BONUS"], "referral_bonus", f"referral_bonus:{member.id}")
+
+
+def referrer_for_code(code: str | None) -> Member | None:
+    """The member whose referral link this is."""
+    if not code or len(code) > 16:
+        return None
+    return db.session.scalar(select(Member).where(Member.referral_code == code))
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One transfer as a member sees it."""
+
+    created_at: datetime
+    amount: int  # positive received, negative given
+    reason: str
+    other_party: str | None  # None: the platform (bonuses)
+    listing_id: int | None
+    listing_title: str | None
+
+
+def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
+    """The member's transfers, newest first, with the other party and the linked ad."""
+    account = db.session.scalar(select(Account).where(Account.member_id == member_id))
+    if account is None:
+        return []
+    other_account = case(
+        (Transfer.from_account_id == account.id, Transfer.to_account_id), else_=Transfer.from_account_id
+    )
+    other = db.aliased(Account)
+    other_member = db.aliased(Member)
+    rows = db.session.execute(
+        select(Transfer, LedgerEntry.amount, other_member, Listing.title)
+        .join(LedgerEntry, (LedgerEntry.transfer_id == Transfer.id) & (LedgerEntry.account_id == account.id))
+        .join(other, other.id == other_account)
+        .outerjoin(other_member, other_member.id == other.member_id)
+        .outerjoin(Listing, Listing.id == Transfer.listing_id)
+        .order_by(Transfer.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        HistoryLine(
+            created_at=row.Transfer.created_at,
+            amount=row.amount,
+            reason=row.Transfer.reason,
+            other_party=row[2].display_name if row[2] is not None else None,
+            listing_id=row.Transfer.listing_id,
+            listing_title=row.title,
+        )
+        for row in rows
+    ]
+
+
+def verify() -> list[str]:
+    """Every inconsistency in the ledger, as sentences; an empty list means it holds."""
+    problems: list[str] = []
+    sums = dict(
+        db.session.execute(select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.account_id)).all()
+    )
+    for account in db.session.scalars(select(Account).order_by(Account.id)):
+        derived = int(sums.get(account.id) or 0)
+        if derived != account.balance:
+            problems.append(f"account {account.id}: balance {account.balance} but entries sum to {derived}")
+        if account.kind != "issuer" and account.balance < 0:
+            problems.append(f"account {account.id}: negative balance {account.balance}")
+    unbalanced = db.session.execute(
+        select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount), func.count())
+        .group_by(LedgerEntry.transfer_id)
+        .having((func.sum(LedgerEntry.amount) != 0) | (func.count() != 2))
+    ).all()
+    for transfer_id, total, count in unbalanced:
+        problems.append(f"transfer {transfer_id}: {count} entries summing to {total}")
+    bare = db.session.scalars(
+        select(Transfer.id).where(~select(LedgerEntry.id).where(LedgerEntry.transfer_id == Transfer.id).exists())
+    ).all()
+    problems.extend(f"transfer {transfer_id}: no entries" for transfer_id in bare)
+    mismatched = db.session.execute(
+        select(Transfer.id)
+        .join(LedgerEntry, LedgerEntry.transfer_id == Transfer.id)
+        .where(
+            ((LedgerEntry.amount < 0) & ((LedgerEntry.account_id != Transfer.from_account_id) | (LedgerEntry.amount != -Transfer.amount)))
+            | ((LedgerEntry.amount > 0) & ((LedgerEntry.account_id != Transfer.to_account_id) | (LedgerEntry.amount != Transfer.amount)))
+        )
+    ).scalars().all()
+    problems.extend(f"transfer {transfer_id}: entries do not match the transfer" for transfer_id in sorted(set(mismatched)))
+    total = db.session.scalar(select(func.coalesce(func.sum(Account.balance), 0)))
+    if total != 0:
+        problems.append(f"balances sum to {total}, not 0: smiles appeared or vanished")
+    return problems

@@ -90,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
 
     _template_globals(app)
+    _header_values(app)
 
     from .cli import register as register_cli
 
@@ -115,6 +116,35 @@ def _template_globals(app: Flask) -> None:
         min_password_length=MIN_PASSWORD_LENGTH,
         distance_band=distance_band,
     )
+
+
+def _header_values(app: Flask) -> None:
+    """The bell's unread count and the smiles balance for the header.
+
+    Lazy and cached per request: a template calls them only where it draws the header, so
+    visitors and htmx fragments cost no query, and a whole page at most one each.
+    """
+    from flask import g
+
+    from .notifications.services import unread_count
+    from .smiles.services import balance_of
+
+    def per_request(name: str, compute):
+        def value() -> int:
+            if not current_user.is_authenticated:
+                return 0
+            if name not in g:
+                setattr(g, name, compute(current_user.id))
+            return getattr(g, name)
+
+        return value
+
+    @app.context_processor
+    def header_values() -> dict:
+        return {
+            "unread_notifications": per_request("_unread_notifications", unread_count),
+            "smiles_balance": per_request("_smiles_balance", balance_of),
+        }
 
 
 def _migrations_dir():

@@ -1050,10 +1050,18 @@ def _load() -> dict:
         listing.created_at, listing.updated_at = plan.created_at, plan.updated_at
         listing.expires_at, listing.status = plan.expires_at, plan.status
     db.session.commit()
+    # Demo addresses are not real: no notification e-mail may leave while the demo plays.
+    for member in members.values():
+        member.email_notifications = False
+    exchanges = _exchanges(members, rng, now)
+    for member in members.values():
+        member.email_notifications = True
+    db.session.commit()
     return {
         "members": db.session.scalar(select(func.count()).select_from(Member)),
         "miles": db.session.scalar(select(func.count()).select_from(Mile)),
         "listings": db.session.scalar(select(func.count()).select_from(Listing)),
+        **exchanges,
     }
 
 
@@ -1169,3 +1177,111 @@ def _timed(author: Member, data: ListingData, status: str, rng: random.Random,
     elif expires <= now:  # only with a lifetime shorter than the spread
         status = "expired"
     return _Plan(author, data, created, updated, expires, status)
+
+
+# --- Conversations, finished services and smiles (the exchange loop) ----------------------
+
+OPENERS = (
+    "Bonjour ! Je peux vous aider ce week-end si ça vous va.",
+    "Bonsoir, c'est toujours d'actualité ?",
+    "Salut, je suis disponible mercredi après-midi.",
+    "Bonjour, ça m'intéresse beaucoup. On peut se retrouver où ?",
+    "Coucou, j'habite à deux rues, je peux passer quand vous voulez.",
+    "Bonjour, j'ai l'habitude de faire ça, je peux venir avec mes outils.",
+    "Hello ! Est-ce que samedi matin vous conviendrait ?",
+    "Bonjour, je suis intéressée. Vous êtes disponible en fin de journée ?",
+)
+REPLIES = (
+    "Oui, parfait ! Samedi 10 h devant la boulangerie ?",
+    "Merci beaucoup, c'est toujours possible.",
+    "Super, mercredi 17 h ça me va très bien.",
+    "Génial, je vous attends. Sonnez au deuxième.",
+    "Avec plaisir ! Je vous dis ça dès que je rentre du travail.",
+    "Oui bien sûr, on se retrouve à l'arrêt de tram ?",
+)
+FOLLOW_UPS = (
+    "C'est noté, à samedi alors !",
+    "Parfait, à tout à l'heure.",
+    "Entendu, je prends de quoi faire.",
+    "Très bien, merci pour votre réponse rapide !",
+)
+THANKS = (
+    "Merci encore, c'était parfait !",
+    "Un grand merci pour le coup de main.",
+    "Top, tout fonctionne. Merci !",
+    "Merci, c'était un plaisir de se rencontrer.",
+)
+CONVERSATION_COUNT = 48
+FINISHED_COUNT = 18
+PENDING_COUNT = 3
+
+
+def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) -> dict:
+    """Conversations under open listings, some services finished and paid in smiles, a few
+    confirmations still pending (one of them waits for the demo account)."""
+    from .conversations import services as conversations
+
+    people = list(members.values())
+    demo = members_by_email(people, DEMO_EMAIL)
+    listings = db.session.scalars(
+        select(Listing).where(Listing.status == "open", Listing.expires_at > now).order_by(Listing.id)
+    ).all()
+    chosen = rng.sample(listings, min(CONVERSATION_COUNT, len(listings)))
+    # The demo account takes part: it answers two offers and a request, and its own ads get
+    # answers. It is thanked with a smile for the request, and one offer waits for it to
+    # confirm, so the whole loop can be tried from that account.
+    others = [item for item in listings if item.author_id != demo.id]
+    demo_offers = [item for item in others if item.kind == "offer"][:2] + [
+        item for item in others if item.kind == "request"
+    ][:1]
+    chosen = demo_offers + [item for item in chosen if item not in demo_offers]
+    threads = []
+    for index, listing in enumerate(chosen):
+        if index < len(demo_offers):
+            responder = demo
+        else:
+            responder = rng.choice([m for m in people if m.id != listing.author_id])
+        author = db.session.get(Member, listing.author_id)
+        start = listing.created_at + timedelta(hours=rng.uniform(1, 48))
+        conversation = conversations.answer(responder, listing.id, rng.choice(OPENERS))
+        lines = [(author, rng.choice(REPLIES)), (responder, rng.choice(FOLLOW_UPS))]
+        for sender, body in lines[: rng.randint(1, 2)]:
+            conversations.post_message(sender, conversation.id, body)
+        for step, message in enumerate(conversation.messages):
+            message.created_at = min(now, start + timedelta(minutes=37 * step + rng.randint(0, 30)))
+        conversation.created_at = conversation.messages[0].created_at
+        conversation.last_message_at = conversation.messages[-1].created_at
+        threads.append((conversation, author, responder))
+    db.session.commit()
+
+    finished = pending = 0
+    waiting: set[int] = set()  # beneficiaries with a confirmation pending (one each)
+    for conversation, author, responder in threads:
+        helper_is_author = conversation.listing.kind == "offer"
+        beneficiary = responder if helper_is_author else author
+        if smiles_balance(beneficiary.id) < 1 or beneficiary.id in waiting:
+            continue
+        if helper_is_author and pending < PENDING_COUNT and (pending > 0 or beneficiary.id == demo.id):
+            conversations.mark_done(author, conversation.id)  # waits for the beneficiary
+            waiting.add(beneficiary.id)
+            pending += 1
+        elif beneficiary.id != demo.id and finished < FINISHED_COUNT:
+            completion = conversations.mark_done(author, conversation.id)
+            if completion.status == "pending":
+                conversations.confirm(beneficiary, completion.id)
+            conversations.post_message(beneficiary, conversation.id, rng.choice(THANKS))
+            finished += 1
+    db.session.commit()
+    return {"conversations": len(threads), "services_finished": finished, "confirmations_pending": pending}
+
+
+def members_by_email(people: list[Member], email: str) -> Member:
+    """The demo member with this address."""
+    return next(member for member in people if member.email == email)
+
+
+def smiles_balance(member_id: int) -> int:
+    """The member's balance (imported late: demo data loads after the app is built)."""
+    from .smiles.services import balance_of
+
+    return balance_of(member_id)

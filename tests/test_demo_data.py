@@ -99,3 +99,27 @@ def test_demo_loads_a_lively_neighbourhood(app):
     assert "Traceback" not in again.output
     with app.test_request_context():
         assert db.session.scalar(select(func.count()).select_from(Member)) == len(members)
+
+
+def test_demo_shows_a_living_exchange(app, outbox):
+    """Conversations, paid services and a confirmation waiting for the demo account."""
+    from onemile.models import Completion, Conversation, Transfer
+    from onemile.smiles.services import balance_of, verify
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with app.test_request_context():
+        assert db.session.scalar(select(func.count()).select_from(Conversation)) >= 40
+        paid = db.session.scalar(select(func.count()).select_from(Transfer).where(Transfer.reason == "service"))
+        confirmed = db.session.scalar(
+            select(func.count()).select_from(Completion).where(Completion.status == "confirmed")
+        )
+        assert paid == confirmed >= 15
+        demo = db.session.scalar(select(Member).where(Member.email == DEMO_EMAIL))
+        waiting = db.session.scalar(
+            select(Completion).where(Completion.beneficiary_id == demo.id, Completion.status == "pending")
+        )
+        assert waiting is not None and balance_of(demo.id) >= 1
+        assert verify() == []
+        assert all(m.email_notifications for m in db.session.scalars(select(Member)))
+    assert not list(outbox.glob("*.eml")), "demo addresses are fake: no e-mail may be written"

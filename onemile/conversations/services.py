@@ -9,8 +9,10 @@ listing is done, in one transaction; replays and races pay once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -25,7 +27,9 @@ SERVICE_PRICE = 1  # 1 service = 1 smile
 
 
 def _clean_body(body: str) -> str:
-    cleaned = (body or "").strip()
+    # Browsers send a textarea's line breaks as CRLF but count them as one character for
+    # maxlength: count them as the member saw them. PostgreSQL refuses NUL in text.
+    cleaned = (body or "").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
     if not cleaned:
         raise RuleError(_("Write a message first."), "body")
     if len(cleaned) > MESSAGE_MAX:
@@ -139,11 +143,54 @@ def messages_after(member: Member, conversation_id: int, after_id: int = 0) -> l
     return messages
 
 
-def latest_message_id(conversation_id: int) -> int:
-    """Id of the newest message (0 when none): the cheap check behind live updates."""
-    return db.session.scalar(
+def latest_message_id(conversation_id: int, *, member: Member | None = None) -> int:
+    """Id of the newest message (0 when none): the cheap check behind live updates.
+
+    With `member`, the same single query also checks that the member takes part in the
+    conversation (NotFoundError otherwise), so that polling cannot tell an outsider whether
+    a conversation exists or when it moves.
+    """
+    newest = (
         select(Message.id).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(1)
-    ) or 0
+    )
+    if member is None:
+        return db.session.scalar(newest) or 0
+    row = db.session.execute(
+        select(newest.scalar_subquery())
+        .select_from(Conversation)
+        .join(Listing, Listing.id == Conversation.listing_id)
+        .where(
+            Conversation.id == conversation_id,
+            or_(Conversation.responder_id == member.id, Listing.author_id == member.id),
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("conversation")
+    return row[0] or 0
+
+
+def unread_counts(member: Member, conversations: list[Conversation]) -> dict[int, int]:
+    """How many messages from the other side the member has not read, per conversation id
+    (one query for the whole list)."""
+    if not conversations:
+        return {}
+    read_id = case(
+        (Conversation.responder_id == member.id, Conversation.responder_read_id),
+        else_=Conversation.author_read_id,
+    )
+    rows = db.session.execute(
+        select(Message.conversation_id, func.count())
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Message.conversation_id.in_([conversation.id for conversation in conversations]),
+            Message.sender_id != member.id,
+            Message.id > read_id,
+        )
+        .group_by(Message.conversation_id)
+    ).all()
+    counts = dict.fromkeys((conversation.id for conversation in conversations), 0)
+    counts.update({conversation_id: count for conversation_id, count in rows})
+    return counts
 
 
 # --- Finishing a service -------------------------------------------------------------------
@@ -201,16 +248,65 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
     return completion
 
 
-def _completion_for(member: Member, completion_id: int) -> Completion:
+def completion_for(member: Member, completion_id: int) -> Completion:
+    """A completion the member is the helper or the beneficiary of; NotFoundError otherwise."""
     completion = db.session.get(Completion, completion_id)
     if completion is None or member.id not in (completion.helper_id, completion.beneficiary_id):
         raise NotFoundError("completion")
     return completion
 
 
+
+@dataclass(frozen=True)
+class FinishState:
+    """Where finishing the service stands in one conversation, for one of its two members."""
+
+    completion: Completion | None  # the conversation's latest completion, whatever its status
+    listing_status: str  # the status the listing is shown with (open, done, closed, expired)
+    helper_name: str
+    beneficiary_name: str
+    other_name: str  # the member on the other side
+    can_mark_done: bool  # the author, listing open, nothing pending or confirmed
+    can_confirm: bool  # the beneficiary of a pending completion (confirm or decline)
+    can_cancel: bool  # the author of a pending completion
+    finished_elsewhere: bool  # done, or being finished, with another responder
+
+    @property
+    def status(self) -> str | None:
+        """The status of the conversation's latest completion, if any."""
+        return self.completion.status if self.completion else None
+
+
+def finish_state(member: Member, conversation: Conversation) -> FinishState:
+    """What the member sees and may do to finish the service in this conversation."""
+    listing = conversation.listing
+    latest = db.session.scalar(
+        select(Completion).where(Completion.conversation_id == conversation.id).order_by(Completion.id.desc()).limit(1)
+    )
+    active = active_completion(listing.id)
+    helper_id, beneficiary_id = roles(conversation)
+    names = {
+        listing.author_id: listing.author.display_name,
+        conversation.responder_id: conversation.responder.display_name,
+    }
+    is_author = member.id == listing.author_id
+    pending = latest is not None and latest.status == "pending"
+    return FinishState(
+        completion=latest,
+        listing_status=listing.state_at(utcnow()),
+        helper_name=names[helper_id],
+        beneficiary_name=names[beneficiary_id],
+        other_name=names[conversation.other_party_id(member.id)],
+        can_mark_done=is_author and listing.status == "open" and active is None,
+        can_confirm=pending and member.id == latest.beneficiary_id,
+        can_cancel=pending and is_author,
+        finished_elsewhere=active is not None and active.conversation_id != conversation.id,
+    )
+
+
 def confirm(member: Member, completion_id: int) -> Completion:
     """The beneficiary confirms: one smile to the helper, the listing done. Idempotent."""
-    completion = _completion_for(member, completion_id)
+    completion = completion_for(member, completion_id)
     if completion.beneficiary_id != member.id:
         raise RuleError(_("Only the member who was helped can confirm."))
     if completion.status == "confirmed":
@@ -260,7 +356,7 @@ def _confirm(completion: Completion, beneficiary: Member) -> Completion:
 
 def decline(member: Member, completion_id: int) -> Completion:
     """Either side refuses a pending confirmation; the listing stays open."""
-    completion = _completion_for(member, completion_id)
+    completion = completion_for(member, completion_id)
     return _resolve(completion, member, "declined", "service_declined")
 
 

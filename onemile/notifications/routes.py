@@ -1,13 +1,88 @@
 """Notification routes: thin wrappers around notifications.services."""
 
-from flask import render_template
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..htmx import page_or_fragment, wants_fragment
 from . import bp, services
+from .forms import EmailSettingsForm, MarkAllReadForm
+
+# htmx stops polling when it gets this status (a member who logged out in another tab).
+STOP_POLLING = 286
+
+
+def _link_for(notification) -> str:
+    """Where a notification leads: its conversation, else its listing."""
+    # conversations.show is being built alongside; until it is registered, the listing.
+    if notification.conversation_id and "conversations.show" in current_app.view_functions:
+        return url_for("conversations.show", conversation_id=notification.conversation_id)
+    if notification.listing_id:
+        return url_for("listings.detail", listing_id=notification.listing_id)
+    return url_for("notifications.index")
+
+
+def _list_page(form: MarkAllReadForm, **context):
+    return page_or_fragment(
+        "notifications/index.html",
+        "list",
+        notifications=services.recent(current_user.id),
+        received_smile=services.received_smile,
+        link_for=_link_for,
+        form=form,
+        **context,
+    )
 
 
 @bp.get("/")
 @login_required
 def index():
-    """My notifications, newest first."""
-    return render_template("notifications/index.html", notifications=services.recent(current_user.id))
+    """My notifications, newest first. Looking does not mark them read: the button does,
+    and opening a conversation reads its own."""
+    return _list_page(MarkAllReadForm())
+
+
+@bp.post("/read")
+@login_required
+def read_all():
+    """Mark every notification read; htmx swaps the list and the bell refreshes itself."""
+    form = MarkAllReadForm()
+    if form.validate_on_submit():
+        services.mark_all_read(current_user.id)
+    if wants_fragment():
+        response = _list_page(form, all_read=True)
+        response.headers["HX-Trigger"] = "notifications-changed"
+        return response
+    flash(_("All notifications are marked as read."), "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.get("/bell")
+def bell():
+    """The bell for htmx polling: 204 when the unread count is still `seen`, else the new
+    bell. Without htmx it is just the way to the notifications page."""
+    if not current_user.is_authenticated:
+        if wants_fragment():
+            return make_response("", STOP_POLLING)
+        return redirect(url_for("auth.login", next=url_for("notifications.index")))
+    if not wants_fragment():
+        return redirect(url_for("notifications.index"))
+    unread = services.unread_count(current_user.id)
+    if request.args.get("seen", type=int) == unread:
+        response = make_response("", 204)
+        response.vary.add("HX-Request")
+        return response
+    return page_or_fragment("base.html", "bell", unread_notifications=lambda: unread)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Notification e-mails on or off."""
+    form = EmailSettingsForm(obj=current_user)
+    if form.validate_on_submit():
+        services.set_email_notifications(current_user.id, form.email_notifications.data)
+        flash(_("Your e-mail preference is saved."), "success")
+        return redirect(url_for("notifications.settings"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("notifications/settings.html", form=form), status

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..mail import send_mail
@@ -54,15 +55,34 @@ def unread_count(member_id: int) -> int:
 
 
 def recent(member_id: int, limit: int = 50) -> list[Notification]:
-    """The member's latest notifications, newest first."""
+    """The member's latest notifications, newest first, with their actor and listing
+    loaded in the same query (the page names both in every sentence)."""
     return list(
         db.session.scalars(
             select(Notification)
             .where(Notification.member_id == member_id)
+            .options(joinedload(Notification.actor), joinedload(Notification.listing))
             .order_by(Notification.id.desc())
             .limit(limit)
         )
     )
+
+
+def received_smile(notification: Notification) -> bool:
+    """For a confirmed service: True when the recipient was the helper (they got the
+    smile), False when they were the beneficiary (they gave it). On a request the author
+    is the beneficiary; on an offer the author helps."""
+    listing = notification.listing
+    if notification.kind != "service_confirmed" or listing is None:
+        return False
+    recipient_is_author = listing.author_id == notification.member_id
+    return recipient_is_author == (listing.kind == "offer")
+
+
+def set_email_notifications(member_id: int, enabled: bool) -> None:
+    """Turn the member's notification e-mails on or off."""
+    db.session.execute(update(Member).where(Member.id == member_id).values(email_notifications=enabled))
+    db.session.commit()
 
 
 def mark_all_read(member_id: int) -> None:
@@ -95,7 +115,8 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
         return None
     actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
     listing_title = notification.listing.title if notification.listing else ""
-    link = url_for("notifications.index", _external=True)
+    link = _external_url("notifications.index")
+    settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
         if notification.kind == "first_reply":
@@ -110,12 +131,23 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
             )
         body = _(
             "Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n"
-            "You can turn these e-mails off in your account settings.\n\n1Mile",
+            "You can turn these e-mails off in your settings: %(settings_link)s\n\n1Mile",
             first_name=member.first_name,
             lead=lead,
             link=link,
+            settings_link=settings_link,
         )
     return member.email, subject, body
+
+
+def _external_url(endpoint: str) -> str:
+    """An absolute link for an e-mail. Outside a request (a CLI command such as the demo
+    loader) without SERVER_NAME, Flask cannot build one: the e-mail goes without it
+    rather than failing the commit that caused it."""
+    try:
+        return url_for(endpoint, _external=True)
+    except RuntimeError:
+        return ""
 
 
 @event.listens_for(db.session, "before_commit")
@@ -124,7 +156,9 @@ def _prepare_pending_mail(session) -> None:
     pending = session.info.pop(_PENDING, [])
     if pending:
         session.flush()
-        session.info[_READY] = [email for email in map(_email_for, pending) if email]
+        # A savepoint rolled back after notify() took its notification with it: no e-mail.
+        kept = [notification for notification in pending if inspect(notification).persistent]
+        session.info[_READY] = [email for email in map(_email_for, kept) if email]
 
 
 @event.listens_for(db.session, "after_commit")
@@ -137,7 +171,11 @@ def _send_ready_mail(session) -> None:
             current_app.logger.exception("could not send a notification e-mail to %s", email[0])
 
 
-@event.listens_for(db.session, "after_rollback")
-def _drop_pending_mail(session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_READY, None)
+@event.listens_for(db.session, "after_transaction_end")
+def _drop_pending_mail(session, transaction) -> None:
+    # Only the outermost transaction decides. `after_rollback` also fires when a savepoint
+    # rolls back (a refused transfer, a lost race caught with begin_nested), which dropped
+    # the e-mails of notifications the outer transaction then committed.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_READY, None)

@@ -9,7 +9,7 @@ from .. import places
 from ..config import MILE_METRES
 from ..forms import country_choices
 from ..geo import InvalidCoordinates, LatLon
-from ..htmx import page_or_fragment
+from ..htmx import page_or_fragment, wants_fragment
 from ..models.member import MAP_LAYERS
 from . import bp, services
 
@@ -41,8 +41,12 @@ def _layers() -> set[str]:
     return services.parse_layers(session.get("layers", MAP_LAYERS))
 
 
-def _context() -> dict:
-    """Everything the map page and its fragments need, for members and visitors alike."""
+def _context(markers: bool = True, nearby: bool = True) -> dict:
+    """Everything the map page and its fragments need, for members and visitors alike.
+
+    A fragment asks only for its own part: the markers fragment does not run the nearest
+    query, and the reverse.
+    """
     visitor = not current_user.is_authenticated
     if visitor:
         mile, circle_center = None, _point_from_args(VISITOR_DEFAULT)
@@ -52,8 +56,10 @@ def _context() -> dict:
     avatar = _point_from_args(circle_center)
     layers = _layers()
     box = _box_from_args(services.Box.around(avatar, MILE_METRES))
-    markers, truncated = services.markers_in_box(
-        box, layers, None if visitor else current_user.id, current_app.config["MAP_MARKER_CAP"]
+    found, truncated = (
+        services.markers_in_box(box, layers, None if visitor else current_user.id, current_app.config["MAP_MARKER_CAP"])
+        if markers
+        else ([], False)
     )
     return {
         "visitor": visitor,
@@ -63,9 +69,9 @@ def _context() -> dict:
         "layers": layers,
         "all_layers": MAP_LAYERS,
         "box": box,
-        "markers": markers,
+        "markers": found,
         "truncated": truncated,
-        "nearby": services.nearest_listings(avatar, layers),
+        "nearby": services.nearest_listings(avatar, layers) if nearby else [],
         "radius_m": MILE_METRES,
         "countries": country_choices() if visitor else [],
     }
@@ -95,13 +101,13 @@ def explore():
 @bp.get("/map/markers")
 def markers():
     """Markers of the visible area (fragment for htmx, the whole map otherwise)."""
-    return page_or_fragment("map/page.html", "markers", **_context())
+    return page_or_fragment("map/page.html", "markers", **_context(nearby=not wants_fragment()))
 
 
 @bp.get("/map/nearest")
 def nearest():
     """The five nearest requests and offers from the avatar."""
-    return page_or_fragment("map/page.html", "nearest", **_context())
+    return page_or_fragment("map/page.html", "nearest", **_context(markers=not wants_fragment()))
 
 
 @bp.post("/map/layers")
@@ -113,7 +119,9 @@ def layers():
     else:
         session["layers"] = sorted(chosen)
     if request.headers.get("HX-Request") == "true":
-        response = page_or_fragment("map/page.html", "layer_toggles", **_context())
+        response = page_or_fragment(
+            "map/page.html", "layer_toggles", **_context(markers=False, nearby=False)
+        )
         response.headers["HX-Trigger"] = "layers-changed"
         return response
     return redirect(request.referrer if _same_site(request.referrer) else url_for("main.home"))

@@ -100,7 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _template_globals(app: Flask) -> None:
     """Labels and formatters every template may use."""
-    from flask_babel import format_date, get_locale
+    from flask_babel import format_date, format_datetime, get_locale
 
     from .auth.services import MIN_PASSWORD_LENGTH
     from .listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS, STATUS_LABELS
@@ -109,6 +109,8 @@ def _template_globals(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_locale=lambda: str(get_locale() or "fr"),
         format_date=format_date,
+        # Messages show their time of day, not only their date.
+        format_datetime=format_datetime,
         kind_labels=KIND_LABELS,
         offer_type_labels=OFFER_TYPE_LABELS,
         category_labels=CATEGORY_LABELS,

@@ -18,6 +18,10 @@ def _tile_origin() -> str:
 
 
 def _set_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.status_code in (204, 304):
+        # Nothing to render: the page policy would only add bytes to every idle poll.
+        return response
     tiles = _tile_origin()
     response.headers["Content-Security-Policy"] = "; ".join(
         [
@@ -35,7 +39,6 @@ def _set_headers(response):
             "worker-src 'self'",
         ]
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"

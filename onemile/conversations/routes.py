@@ -1,1 +1,263 @@
-"""Conversation routes."""
+"""Conversation routes: answer a listing, talk under it, follow it live, finish the service.
+
+Thin: each route parses, calls conversations.services, then renders a block of
+conversations/show.html (htmx) or redirects (plain forms, which all work without JS).
+"""
+
+from __future__ import annotations
+
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..errors import RuleError
+from ..extensions import limiter
+from ..htmx import page_or_fragment, wants_fragment
+from ..listings.services import visible_listing
+from ..models import Conversation, Listing, utcnow
+from . import bp, services
+from .forms import MessageForm
+
+TEMPLATE = "conversations/show.html"
+MAX_ID = 2**31 - 1
+
+def _vary(response: Response) -> Response:
+    response.vary.add("HX-Request")
+    return response
+
+
+def _redirect(endpoint: str, **values) -> Response:
+    # 303: after a POST the browser must GET the next page (a reload does not post again).
+    return _vary(redirect(url_for(endpoint, **values), 303))
+
+
+def _after(values) -> int:
+    """The newest message id the page already shows (bounded: it goes into SQL)."""
+    return min(max(values.get("after", 0, type=int) or 0, 0), MAX_ID)
+
+
+def _names(conversation: Conversation) -> dict[int, str]:
+    return {
+        conversation.listing.author_id: conversation.listing.author.display_name,
+        conversation.responder_id: conversation.responder.display_name,
+    }
+
+
+def _reply_form(conversation: Conversation, **kwargs) -> MessageForm:
+    """The reply form of a conversation, with ids that stay the same across swaps (htmx puts
+    the focus back in the textarea by its id)."""
+    form = MessageForm(**kwargs)
+    form.body.id = f"reply-body-{conversation.id}"
+    return form
+
+
+def _refuse(form: MessageForm, error: RuleError) -> None:
+    """Show a refusal on the form, under the message or above it."""
+    if error.field == "body":
+        form.body.errors = [*form.body.errors, error.message]
+    else:
+        form.form_errors = [*form.form_errors, error.message]
+
+
+def _thread(conversation: Conversation, after: int = 0, form: MessageForm | None = None) -> dict:
+    """The messages after `after` (reading them marks them read), and the reply form."""
+    messages = services.messages_after(current_user, conversation.id, after)
+    return {
+        "conversation": conversation,
+        "listing": conversation.listing,
+        "messages": messages,
+        "last_id": messages[-1].id if messages else after,
+        "names": _names(conversation),
+        "form": form or _reply_form(conversation, formdata=None),
+        "now": utcnow(),
+    }
+
+
+def _page(conversation: Conversation, block: str, *, status: int = 200, after: int = 0,
+          form: MessageForm | None = None, **extra) -> Response:
+    """The conversation page, or one of its blocks for htmx."""
+    fragment = wants_fragment()
+    whole = not fragment or block == "content"  # the whole thread, not only what is new
+    if fragment and block == "completion":
+        context = {"conversation": conversation, "listing": conversation.listing, "now": utcnow()}
+    else:
+        context = _thread(conversation, 0 if whole else after, form)
+    if whole or block == "completion":
+        context["finish"] = services.finish_state(current_user, conversation)
+    return page_or_fragment(TEMPLATE, block, status=status, **context, **extra)
+
+
+def listing_exchange(listing: Listing) -> dict:
+    """What the listing page shows under the ad for the current member.
+
+    mode "author": the conversations under my listing, one per responder, with unread counts;
+    "thread": my conversation about someone else's listing (messages and reply form);
+    "answer": the form to answer it; None: nothing (a visitor, or a listing no longer open).
+    """
+    if not current_user.is_authenticated:
+        return {"mode": None}
+    if listing.author_id == current_user.id:
+        conversations = services.conversations_of_listing(current_user, listing)
+        return {
+            "mode": "author",
+            "conversations": conversations,
+            "unread": services.unread_counts(current_user, conversations),
+        }
+    mine = services.my_conversation_about(current_user, listing)
+    if mine is not None:
+        return {"mode": "thread", **_thread(mine)}
+    if listing.is_open_at(utcnow()):
+        form = MessageForm(formdata=None)
+        form.body.id = "answer-body"
+        return {"mode": "answer", "form": form}
+    return {"mode": None}
+
+
+@bp.post("/answer/<int:listing_id>")
+@login_required
+@limiter.limit("30 per hour; 100 per day")
+def answer(listing_id: int):
+    """Answer a listing: the conversation with its author opens (or goes on) with this message."""
+    form = MessageForm()
+    form.body.id = "answer-body"
+    try:
+        conversation = services.answer(current_user, listing_id, form.body.data or "")
+    except RuleError as error:
+        _refuse(form, error)
+    else:
+        return _redirect("conversations.show", conversation_id=conversation.id, _anchor="reply")
+    listing = visible_listing(current_user, listing_id)
+    return render_template("conversations/answer.html", listing=listing, form=form, now=utcnow()), 422
+
+
+@bp.get("/<int:conversation_id>")
+@login_required
+def show(conversation_id: int):
+    """The conversation page: the ad, the messages, the reply form and finishing the service."""
+    conversation = services.conversation_for(current_user, conversation_id)
+    return _page(conversation, "content")
+
+
+@bp.get("/<int:conversation_id>/poll")
+@login_required
+def poll(conversation_id: int):
+    """Live updates: 204 No Content while nothing is new (htmx swaps nothing), else the new
+    messages to append and the poller again with the newest id."""
+    after = _after(request.args)
+    # One indexed query decides, and it checks membership too: an idle page costs no more.
+    latest = services.latest_message_id(conversation_id, member=current_user)
+    if latest <= after and wants_fragment():
+        idle = make_response("", 204)
+        del idle.headers["Content-Type"]  # nothing to type: every idle byte counts
+        return _vary(idle)
+    conversation = services.conversation_for(current_user, conversation_id)
+    return _page(conversation, "poll", after=after)
+
+
+@bp.post("/<int:conversation_id>/messages")
+@login_required
+@limiter.limit("20 per minute; 500 per day")
+def post_message(conversation_id: int):
+    """Say something. htmx gets the form back empty, with the messages the page misses;
+    without JS, the page again."""
+    conversation = services.conversation_for(current_user, conversation_id)
+    form = _reply_form(conversation)
+    after = _after(request.form)
+    try:
+        message = services.post_message(current_user, conversation_id, form.body.data or "")
+    except RuleError as error:
+        _refuse(form, error)
+        # htmx swaps only 2xx answers: the form with its error must come back as 200.
+        status = 200 if wants_fragment() else 422
+        return _page(conversation, "reply", status=status, after=after or MAX_ID, form=form)
+    if not wants_fragment():
+        return _redirect("conversations.show", conversation_id=conversation_id, _anchor=f"message-{message.id}")
+    return _page(conversation, "reply", after=after or message.id - 1)
+
+
+# --- Finishing the service ---------------------------------------------------------------
+
+
+def _finished(conversation: Conversation, notice: str | None, error: str | None, paid: bool = False) -> Response:
+    """Answer a finishing action: the completion block for htmx, else a flash and the page."""
+    if not wants_fragment():
+        if notice:
+            flash(notice, "success")
+        if error:
+            flash(error, "error")
+        return _redirect("conversations.show", conversation_id=conversation.id, _anchor="finish")
+    response = _page(conversation, "completion", notice=notice, error=error)
+    if paid:
+        # Both members were notified and a smile moved: the header's bell listens for the
+        # first event; "smiles-changed" is there for whatever shows a balance.
+        response.headers["HX-Trigger"] = "notifications-changed, smiles-changed"
+    return response
+
+
+def _replayed(completion_id: int, wanted: str) -> bool:
+    """True when the completion already is where the action would have taken it: a double
+    click, a reload of the form, or the other tab got there first."""
+    return services.completion_for(current_user, completion_id).status == wanted
+
+
+@bp.post("/<int:conversation_id>/done")
+@login_required
+def mark_done(conversation_id: int):
+    """The author marks the listing done with this responder."""
+    conversation = services.conversation_for(current_user, conversation_id)
+    try:
+        completion = services.mark_done(current_user, conversation_id)
+    except RuleError as error:
+        active = services.active_completion(conversation.listing_id)
+        if active is not None and active.conversation_id == conversation.id:
+            return _finished(conversation, None, None)  # already marked with this member
+        return _finished(conversation, None, error.message)
+    finish = services.finish_state(current_user, conversation)
+    if completion.status == "confirmed":
+        return _finished(conversation, _("Thank you! %(name)s received 1 smile.", name=finish.helper_name), None, paid=True)
+    return _finished(
+        conversation, _("Done. %(name)s is asked to confirm the service.", name=finish.beneficiary_name), None
+    )
+
+
+def _completion_action(completion_id: int, action, wanted: str, notice) -> Response:
+    """Run a confirm, decline or cancel, then answer with the current state; `notice` makes
+    the success message from the new FinishState."""
+    completion = services.completion_for(current_user, completion_id)
+    conversation = services.conversation_for(current_user, completion.conversation_id)
+    try:
+        action(current_user, completion_id)
+    except RuleError as error:
+        if _replayed(completion_id, wanted):
+            return _finished(conversation, None, None)
+        return _finished(conversation, None, error.message)
+    finish = services.finish_state(current_user, conversation)
+    return _finished(conversation, notice(finish), None, paid=wanted == "confirmed")
+
+
+@bp.post("/completions/<int:completion_id>/confirm")
+@login_required
+def confirm(completion_id: int):
+    """The beneficiary confirms: one smile goes to the helper. A replay answers the same."""
+    return _completion_action(
+        completion_id, services.confirm, "confirmed",
+        lambda finish: _("Thank you! %(name)s received 1 smile.", name=finish.helper_name),
+    )
+
+
+@bp.post("/completions/<int:completion_id>/decline")
+@login_required
+def decline(completion_id: int):
+    """Either side declines a pending confirmation."""
+    return _completion_action(
+        completion_id, services.decline, "declined", lambda finish: _("Declined. The listing stays open.")
+    )
+
+
+@bp.post("/completions/<int:completion_id>/cancel")
+@login_required
+def cancel(completion_id: int):
+    """The author withdraws a pending confirmation."""
+    return _completion_action(
+        completion_id, services.cancel, "cancelled", lambda finish: _("Cancelled. The listing stays open.")
+    )

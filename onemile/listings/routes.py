@@ -109,7 +109,10 @@ def edit(listing_id: int):
 @bp.get("/<int:listing_id>")
 @login_required
 def detail(listing_id: int):
-    """A listing's page."""
+    """A listing's page, with the conversations under the ad."""
+    # Imported here: the conversations feature itself builds on listings.
+    from ..conversations.routes import listing_exchange
+
     listing = services.visible_listing(current_user, listing_id)
     here = current_user.primary_mile.center_latlon
     distance = min(haversine_m(here, placement.latlon) for placement in listing.placements) if listing.placements else None
@@ -118,6 +121,7 @@ def detail(listing_id: int):
         listing=listing,
         now=utcnow(),
         distance=distance_band(distance) if distance is not None else None,
+        exchange=listing_exchange(listing),
     )
 
 

@@ -1,6 +1,6 @@
 """Notification routes: thin wrappers around notifications.services."""
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,9 +13,8 @@ STOP_POLLING = 286
 
 
 def _link_for(notification) -> str:
-    """Where a notification leads: its conversation, else its listing."""
-    # conversations.show is being built alongside; until it is registered, the listing.
-    if notification.conversation_id and "conversations.show" in current_app.view_functions:
+    """Where a notification leads: its conversation (which reads its notifications)."""
+    if notification.conversation_id:
         return url_for("conversations.show", conversation_id=notification.conversation_id)
     if notification.listing_id:
         return url_for("listings.detail", listing_id=notification.listing_id)
@@ -54,7 +53,7 @@ def read_all():
         response.headers["HX-Trigger"] = "notifications-changed"
         return response
     flash(_("All notifications are marked as read."), "success")
-    return redirect(url_for("notifications.index"))
+    return _vary(redirect(url_for("notifications.index")))
 
 
 @bp.get("/bell")
@@ -63,23 +62,31 @@ def bell():
     bell. Without htmx it is just the way to the notifications page."""
     if not current_user.is_authenticated:
         if wants_fragment():
-            return make_response("", STOP_POLLING)
-        return redirect(url_for("auth.login", next=url_for("notifications.index")))
+            return _vary(make_response("", STOP_POLLING))
+        return _vary(redirect(url_for("auth.login", next=url_for("notifications.index"))))
     if not wants_fragment():
-        return redirect(url_for("notifications.index"))
+        return _vary(redirect(url_for("notifications.index")))
     unread = services.unread_count(current_user.id)
     if request.args.get("seen", type=int) == unread:
-        response = make_response("", 204)
-        response.vary.add("HX-Request")
-        return response
+        unchanged = make_response("", 204)
+        del unchanged.headers["Content-Type"]  # polled every 30 s: every idle byte counts
+        return _vary(unchanged)
     return page_or_fragment("base.html", "bell", unread_notifications=lambda: unread)
+
+
+def _vary(response):
+    """The same URL answers htmx and plain requests differently."""
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
     """Notification e-mails on or off."""
-    form = EmailSettingsForm(obj=current_user)
+    # An unticked box sends nothing: read the POST even when it is otherwise empty, or
+    # the form would fall back to the stored value.
+    form = EmailSettingsForm(formdata=request.form if request.method == "POST" else None, obj=current_user)
     if form.validate_on_submit():
         services.set_email_notifications(current_user.id, form.email_notifications.data)
         flash(_("Your e-mail preference is saved."), "success")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import RuleError
 from ..extensions import db
-from ..models import Account, LedgerEntry, Listing, Member, Transfer
+from ..models import Account, Completion, LedgerEntry, Listing, Member, Transfer
 from ..models.ledger import TRANSFER_REASONS
 
 
@@ -169,7 +169,10 @@ class HistoryLine:
     reason: str
     other_party: str | None  # None: the platform (bonuses)
     listing_id: int | None
-    listing_title: str | None
+    listing_title: str | None  # None: no listing, or it was deleted
+    # For a service: the conversation it was agreed in. Its two members can always open
+    # it, whereas the listing page of a done listing is its author's alone.
+    conversation_id: int | None = None
 
 
 def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
@@ -183,11 +186,18 @@ def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
     other = db.aliased(Account)
     other_member = db.aliased(Member)
     rows = db.session.execute(
-        select(Transfer, LedgerEntry.amount, other_member, Listing.title)
+        select(Transfer, LedgerEntry.amount, other_member, Listing.title, Completion.conversation_id)
         .join(LedgerEntry, (LedgerEntry.transfer_id == Transfer.id) & (LedgerEntry.account_id == account.id))
         .join(other, other.id == other_account)
         .outerjoin(other_member, other_member.id == other.member_id)
         .outerjoin(Listing, Listing.id == Transfer.listing_id)
+        # At most one confirmed completion per listing (a partial unique index): one row.
+        .outerjoin(
+            Completion,
+            (Transfer.reason == "service")
+            & (Completion.listing_id == Transfer.listing_id)
+            & (Completion.status == "confirmed"),
+        )
         .order_by(Transfer.id.desc())
         .limit(limit)
     ).all()
@@ -199,6 +209,7 @@ def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
             other_party=row[2].display_name if row[2] is not None else None,
             listing_id=row.Transfer.listing_id,
             listing_title=row.title,
+            conversation_id=row.conversation_id,
         )
         for row in rows
     ]

@@ -77,6 +77,11 @@
       link.href = li.dataset.url;
       link.textContent = li.querySelector('a').textContent.trim();
       box.appendChild(document.createElement('p')).textContent = li.dataset.label;
+      if (li.dataset.answerUrl) { // members only, never on their own listings
+        const answer = box.appendChild(document.createElement('p')).appendChild(document.createElement('a'));
+        answer.href = li.dataset.answerUrl;
+        answer.textContent = data.answerLabel;
+      }
       return box;
     }
     function draw() {
@@ -208,6 +213,12 @@
       if (!next.hasAttribute('tabindex')) next.setAttribute('tabindex', '-1');
     }
     if (next) next.focus();
+  });
+
+  // A conversation's live updates (.poller, hx-trigger="every 3s") pause while the page is
+  // hidden: a phone in a pocket pays nothing. The next tick after it shows again catches up.
+  body.addEventListener('htmx:beforeRequest', (e) => {
+    if (document.hidden && e.detail.elt.classList.contains('poller')) e.preventDefault();
   });
 
   all('button[data-geolocate]').forEach(geolocate);

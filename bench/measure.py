@@ -1,0 +1,220 @@
+"""Timings of one query three ways: the raw SQL the service builds, the service function,
+and the real Flask view returning its htmx fragment through the test client."""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from onemile.extensions import db
+from onemile.geo import LatLon
+from onemile.listings.services import SearchFilters, search_mile
+from onemile.map.services import nearest_listings
+
+from .load import VIEWER_PASSWORD, Plan, viewer_email
+
+LAYERS = {"requests", "offers"}
+# A statement is the spatial query itself when it holds the index path of either backend.
+SPATIAL_MARKERS = ("SpatialIndex", "ST_DWithin", "<->")
+# Sessions are bound to the address and User-Agent (Flask-Login "strong" protection): the
+# session handed to the HTTP load generator is made with the agent it sends.
+USER_AGENT = "onemile-bench"
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def summary_ms(samples: list[float]) -> tuple[float, float]:
+    """(p50, p95) in milliseconds of samples in seconds."""
+    return percentile(samples, 0.50) * 1000, percentile(samples, 0.95) * 1000
+
+
+def search_service(point: LatLon):
+    return search_mile(point, SearchFilters())
+
+
+def nearest_service(point: LatLon):
+    return nearest_listings(point, LAYERS)
+
+
+SERVICES = {"within": search_service, "nearest": nearest_service}
+
+
+@contextmanager
+def recorded_statements(engine):
+    """Every (statement, parameters) the engine sends to the driver inside the block."""
+    calls: list[tuple[str, object]] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        calls.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield calls
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+
+
+class Bench:
+    """Measures both queries on one loaded database."""
+
+    def __init__(self, app, plan: Plan, reps: int, warmup: int):
+        self.app, self.plan, self.reps, self.warmup = app, plan, reps, warmup
+        self.points = [LatLon(lat, lon) for lat, lon in plan.points]
+        self.clients = []
+
+    def _schedule(self):
+        """Warm-up then measured iterations, cycling over the query points."""
+        for i in range(self.warmup + self.reps):
+            yield i >= self.warmup, i % len(self.points)
+
+    # --- raw SQL ---------------------------------------------------------------------------
+    def spatial_statements(self, query: str) -> list[list[tuple[str, object]]]:
+        """For each query point, the spatial SQL statements the service sends (SpatiaLite's
+        nearest may send several while its search box grows), as the driver receives them."""
+        service = SERVICES[query]
+        found = []
+        with self.app.app_context():
+            for point in self.points:
+                with recorded_statements(db.engine) as calls:
+                    service(point)
+                db.session.remove()
+                spatial = [c for c in calls if any(m in c[0] for m in SPATIAL_MARKERS)]
+                if not spatial:
+                    raise RuntimeError(f"no spatial statement found for {query}")
+                found.append(spatial)
+        return found
+
+    def raw(self, query: str) -> list[float]:
+        """Seconds per query point to execute its spatial statements on a driver cursor and
+        fetch every row: the database's work alone, no ORM, no Flask."""
+        statements = self.spatial_statements(query)
+        samples = []
+        with self.app.app_context():
+            connection = db.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                for measured, k in self._schedule():
+                    start = time.perf_counter()
+                    for statement, parameters in statements[k]:
+                        cursor.execute(statement, parameters)
+                        cursor.fetchall()
+                    elapsed = time.perf_counter() - start
+                    if measured:
+                        samples.append(elapsed)
+                cursor.close()
+                connection.rollback()
+            finally:
+                connection.close()
+        return samples
+
+    # --- service ---------------------------------------------------------------------------
+    def service(self, query: str) -> list[float]:
+        """Seconds per call of the service function (a fresh session each time, like a request)."""
+        service = SERVICES[query]
+        samples = []
+        with self.app.app_context():
+            for measured, k in self._schedule():
+                start = time.perf_counter()
+                service(self.points[k])
+                elapsed = time.perf_counter() - start
+                db.session.remove()
+                if measured:
+                    samples.append(elapsed)
+        return samples
+
+    # --- view ------------------------------------------------------------------------------
+    def _logged_in_client(self, viewer: int, agent: str | None = None):
+        """A test client logged in as a viewer through the real login form."""
+        client = self.app.test_client()
+        headers = {"User-Agent": agent} if agent else {}
+        response = client.post("/auth/login", data={"email": viewer_email(viewer), "password": VIEWER_PASSWORD},
+                               headers=headers)
+        if response.status_code != 302:
+            raise RuntimeError(f"bench viewer {viewer} could not log in ({response.status_code})")
+        # A visitor gets the nearest fragment too, with sign-up links: make sure we are a member.
+        lat, lon = self.plan.points[0]
+        check = client.get(f"/map/nearest?lat={lat}&lon={lon}", headers={"HX-Request": "true", **headers})
+        if check.status_code != 200 or b"/auth/signup" in check.get_data():
+            raise RuntimeError(f"bench viewer {viewer} is not seen as logged in")
+        return client
+
+    def login_viewers(self) -> None:
+        """One test client per viewer member."""
+        self.clients = [self._logged_in_client(v) for v in range(self.plan.viewers)]
+
+    def view_request(self, query: str, k: int) -> tuple[object, str]:
+        """(client, path) of the htmx request that shows query k's results."""
+        client = self.clients[self.plan.point_viewer[k]]
+        if query == "within":
+            return client, f"/listings/?mile={self.plan.point_mile[k]}"
+        lat, lon = self.plan.points[k]
+        return client, f"/map/nearest?lat={lat}&lon={lon}"
+
+    def view(self, query: str) -> list[float]:
+        """Seconds per whole request through the test client (routing, login, session,
+        queries, template), as htmx sends it."""
+        if not self.clients:
+            self.login_viewers()
+        samples = []
+        headers = {"HX-Request": "true"}
+        for measured, k in self._schedule():
+            client, path = self.view_request(query, k)
+            start = time.perf_counter()
+            response = client.get(path, headers=headers)
+            body = response.get_data()
+            elapsed = time.perf_counter() - start
+            if response.status_code != 200 or not body:
+                raise RuntimeError(f"GET {path} answered {response.status_code}")
+            if measured:
+                samples.append(elapsed)
+        return samples
+
+    def all(self) -> dict[str, dict[str, list[float]]]:
+        """Samples of every query in every mode."""
+        return {
+            query: {"raw": self.raw(query), "service": self.service(query), "view": self.view(query)}
+            for query in SERVICES
+        }
+
+    def session_cookie(self) -> str:
+        """A session cookie of the first viewer, for requests sent with USER_AGENT from
+        outside the test client."""
+        cookie = self._logged_in_client(0, USER_AGENT).get_cookie("session")
+        return f"session={cookie.value}"
+
+
+def profile_view(bench: Bench, query: str, requests: int = 100, top: int = 14) -> str:
+    """cProfile of `requests` view requests: the functions with the most cumulative time,
+    in ms per request, to say where a view spends what the raw SQL does not."""
+    import cProfile
+    import pstats
+
+    saved = bench.warmup, bench.reps
+    bench.warmup, bench.reps = 0, requests
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        bench.view(query)
+    finally:
+        profiler.disable()
+        bench.warmup, bench.reps = saved
+    stats = pstats.Stats(profiler).stats
+    interesting = ("/onemile/", "sqlalchemy/engine/", "sqlalchemy/orm/session.py", "jinja2/environment.py",
+                   "jinja2_fragments", "flask/app.py", "flask_login/", "werkzeug/test.py")
+    rows = []
+    for (filename, line, name), (_cc, calls, _tt, cumulative, _callers) in stats.items():
+        builtin_execute = filename == "~" and ("execute" in name or "fetch" in name)
+        if builtin_execute or any(part in filename for part in interesting):
+            where = filename.split("/site-packages/")[-1].split("/work/main/")[-1]
+            rows.append((cumulative, calls, f"{where}:{line}({name})" if filename != "~" else name))
+    rows.sort(reverse=True)
+    lines = [f"    {ct / requests * 1000:8.3f} ms/req  {calls / requests:6.1f} calls/req  {label}"
+             for ct, calls, label in rows[:top]]
+    return "\n".join(lines)

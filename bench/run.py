@@ -1,0 +1,182 @@
+"""Orchestration: for each backend and size, a fresh migrated database, bulk load, timings,
+HTTP for the largest size, page weight once; then the table, the targets and the JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .measure import summary_ms
+
+HERE = Path(__file__).resolve().parent
+
+
+def _ints(value: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+
+
+@dataclass
+class Settings:
+    """What to run; every field has an environment variable (BENCH_…)."""
+
+    sizes: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
+    backends: list[str] = field(default_factory=lambda: ["spatialite", "postgis"])
+    reps: int = 200
+    warmup: int = 20
+    points: int = 50
+    seed: int = 1
+    http: bool = True
+    http_seconds: float = 10.0
+    http_connections: int = 4
+    page_weight: bool = True
+    profile: bool = True  # profile the views whose target is missed
+    output: Path = HERE / "results.json"
+    workdir: Path | None = None
+
+    @classmethod
+    def from_env(cls, env=os.environ) -> Settings:
+        s = cls()
+        sizes = env.get("BENCH_SIZES") or env.get("BENCH_N")
+        if sizes:
+            s.sizes = _ints(sizes)
+        if env.get("BENCH_BACKENDS"):
+            s.backends = [b.strip() for b in env["BENCH_BACKENDS"].split(",") if b.strip()]
+        for name, convert in (("reps", int), ("warmup", int), ("points", int), ("seed", int),
+                              ("http_seconds", float), ("http_connections", int)):
+            if env.get(f"BENCH_{name.upper()}"):
+                setattr(s, name, convert(env[f"BENCH_{name.upper()}"]))
+        for name in ("http", "page_weight", "profile"):
+            if env.get(f"BENCH_{name.upper()}"):
+                setattr(s, name, env[f"BENCH_{name.upper()}"].lower() in ("1", "true", "yes", "on"))
+        if env.get("BENCH_OUTPUT"):
+            s.output = Path(env["BENCH_OUTPUT"])
+        if env.get("BENCH_WORKDIR"):
+            s.workdir = Path(env["BENCH_WORKDIR"])
+        return s
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def bench_one(backend: str, size: int, data, settings: Settings, workdir: Path, extras: dict) -> dict:
+    """Create, load and measure one database; drop it whatever happens."""
+    from onemile.extensions import db
+
+    from . import loadtest, page_weight
+    from .databases import open_database
+    from .load import Plan
+    from .measure import Bench, profile_view
+
+    from .dataset import query_points
+
+    plan = Plan(data, query_points(settings.points, settings.seed))
+    database = open_database(backend, size, workdir)
+    database.create()
+    try:
+        app = database.migrate()
+        log(f"[{backend} {size}] loading…")
+        load = database.load(app, plan)
+        log(f"[{backend} {size}] loaded in {load['total'] + load.get('analyze', 0):.1f} s; measuring…")
+        bench = Bench(app, plan, settings.reps, settings.warmup)
+        run = {"load": load, **bench.all()}
+        largest = size == max(settings.sizes)
+        if largest and settings.profile:
+            for query in ("within", "nearest"):
+                raw50, _ = summary_ms(run[query]["raw"])
+                view50, _ = summary_ms(run[query]["view"])
+                if view50 > 2 * raw50:
+                    extras.setdefault("profiles", []).append(
+                        (f"{backend} {size} {query} view (cProfile, cumulative)", profile_view(bench, query)))
+        if largest and settings.page_weight and "page_weight" not in extras:
+            extras["page_weight"] = page_weight.measure(bench.clients[0] if bench.clients else _client(bench))
+        if largest and settings.http:
+            if loadtest.gunicorn_path() is None:
+                log("gunicorn is not installed: HTTP skipped (pip install -e '.[dev]')")
+            else:
+                log(f"[{backend} {size}] HTTP load for {settings.http_seconds:.0f} s…")
+                paths = [f"/map/nearest?lat={lat}&lon={lon}" for lat, lon in plan.points]
+                result = loadtest.load_test(database.uri, paths, bench.session_cookie(),
+                                            settings.http_seconds, settings.http_connections)
+                run["http"] = {**result, "connections": settings.http_connections,
+                               "seconds": settings.http_seconds}
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+        return run
+    finally:
+        database.drop()
+
+
+def _client(bench):
+    bench.login_viewers()
+    return bench.clients[0]
+
+
+def run(settings: Settings) -> dict:
+    """Run everything; return the JSON document (also written to settings.output)."""
+    from . import report
+    from .databases import pg_admin_url, postgis_unavailable
+    from .dataset import generate
+
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
+    backends = list(settings.backends)
+    if "postgis" in backends:
+        reason = postgis_unavailable(pg_admin_url())
+        if reason:
+            if os.environ.get("CI", "").lower() == "true":
+                raise RuntimeError(f"PostGIS is required under CI=true: {reason}")
+            log(f"PostGIS skipped: {reason}")
+            backends.remove("postgis")
+    own_workdir = settings.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="onemile-bench-")) if own_workdir else settings.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: dict = {backend: {} for backend in backends}
+    extras: dict = {}
+    started = time.perf_counter()
+    try:
+        for size in sorted(settings.sizes):
+            data = generate(size, settings.seed)
+            for backend in backends:
+                results[backend][size] = bench_one(backend, size, data, settings, workdir, extras)
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    document = report.results_json(results, extras.get("page_weight"))
+    settings.output.parent.mkdir(parents=True, exist_ok=True)
+    settings.output.write_text(json.dumps(document, indent=2) + "\n")
+
+    print(report.table(results, settings.reps, settings.points))
+    weight = extras.get("page_weight")
+    if weight:
+        print(f"\nMap page, logged-in member, at the largest size: first visit {weight['first_kb_gz']} KB "
+              f"(HTML {weight['html_kb_gz']} KB gzip + {len(weight['assets'])} same-origin assets incl. "
+              f"the service worker's precache; text gzip -6, images as is, no tiles); repeat visit "
+              f"{weight['repeat_kb']} KB (HTML gzip"
+              f"{'' if weight['sw_revalidates'] else ' + service worker script, which has no validator'}; "
+              f"the service worker serves the shell)")
+    print("\nTargets (issue 8)")
+    for description, met in report.targets(results):
+        print(f"  {'PASS' if met else 'MISS'}  {description}")
+    if weight:
+        for description, met in (
+            (f"first visit {weight['first_kb_gz']} KB <= 80 KB gzip", weight["first_kb_gz"] <= 80),
+            (f"repeat visit {weight['repeat_kb']} KB <= 5 KB", weight["repeat_kb"] <= 5),
+        ):
+            print(f"  {'PASS' if met else 'MISS'}  {description} (DESIGN.md budget)")
+    for title, text in extras.get("profiles", []):
+        print(f"\nProfile: {title}\n{text}")
+    print(f"\nWrote {settings.output} in {time.perf_counter() - started:.0f} s")
+    return document
+
+
+def main() -> int:
+    run(Settings.from_env())
+    return 0

@@ -1,0 +1,61 @@
+"""Where the synthetic listings cluster: French towns, weighted roughly by the size of
+their urban area, each with a Gaussian spread that grows with the town."""
+
+from __future__ import annotations
+
+# name, latitude, longitude, weight (urban area, thousands of inhabitants, rounded)
+TOWNS: tuple[tuple[str, float, float, float], ...] = (
+    ("Paris", 48.8566, 2.3522, 10_000),
+    ("Lyon", 45.7640, 4.8357, 1_700),
+    ("Marseille", 43.2965, 5.3698, 1_600),
+    ("Toulouse", 43.6047, 1.4442, 1_100),
+    ("Bordeaux", 44.8378, -0.5792, 1_000),
+    ("Lille", 50.6292, 3.0573, 1_000),
+    ("Nice", 43.7102, 7.2620, 900),
+    ("Nantes", 47.2184, -1.5536, 800),
+    ("Strasbourg", 48.5734, 7.7521, 600),
+    ("Montpellier", 43.6108, 3.8767, 600),
+    ("Rennes", 48.1173, -1.6778, 550),
+    ("Grenoble", 45.1885, 5.7245, 450),
+    ("Rouen", 49.4432, 1.0999, 450),
+    ("Toulon", 43.1242, 5.9280, 400),
+    ("Aix-en-Provence", 43.5297, 5.4474, 350),
+    ("Saint-Étienne", 45.4397, 4.3872, 350),
+    ("Tours", 47.3941, 0.6848, 300),
+    ("Nancy", 48.6921, 6.1844, 300),
+    ("Clermont-Ferrand", 45.7772, 3.0870, 300),
+    ("Orléans", 47.9030, 1.9093, 280),
+    ("Metz", 49.1193, 6.1757, 280),
+    ("Caen", 49.1829, -0.3707, 270),
+    ("Angers", 47.4784, -0.5632, 260),
+    ("Dijon", 47.3220, 5.0415, 250),
+    ("Mulhouse", 47.7508, 7.3359, 250),
+    ("Reims", 49.2583, 4.0317, 250),
+    ("Brest", 48.3904, -4.4861, 220),
+    ("Le Havre", 49.4944, 0.1079, 220),
+    ("Le Mans", 48.0061, 0.1996, 210),
+    ("Avignon", 43.9493, 4.8055, 200),
+    ("Perpignan", 42.6887, 2.8948, 200),
+    ("Amiens", 49.8941, 2.2958, 180),
+    ("Limoges", 45.8336, 1.2611, 180),
+    ("Nîmes", 43.8367, 4.3601, 180),
+    ("Besançon", 47.2378, 6.0241, 170),
+    ("Pau", 43.2951, -0.3708, 160),
+    ("Bayonne", 43.4929, -1.4748, 160),
+    ("Annecy", 45.8992, 6.1294, 150),
+    ("Poitiers", 46.5802, 0.3404, 130),
+    ("La Rochelle", 46.1603, -1.1511, 130),
+    ("Dunkerque", 51.0343, 2.3768, 130),
+    ("Valence", 44.9334, 4.8924, 120),
+    ("Chambéry", 45.5646, 5.9178, 120),
+    ("Troyes", 48.2973, 4.0744, 110),
+    ("Lorient", 47.7486, -3.3700, 100),
+    ("Calais", 50.9513, 1.8587, 100),
+    ("Colmar", 48.0794, 7.3585, 90),
+    ("Vannes", 47.6582, -2.7608, 90),
+    ("Quimper", 47.9960, -4.1024, 80),
+    ("Ajaccio", 41.9192, 8.7386, 80),
+)
+
+# Metropolitan France's bounding box, for the scattered countryside part.
+FRANCE_BOX = (42.33, -4.80, 51.09, 8.23)  # south, west, north, east

@@ -1,0 +1,546 @@
+"""Notifications, on both backends: the header (bell and smiles balance) and what it costs,
+the bell's polling endpoint, the notifications page and its sentences, "mark all as read",
+the e-mail preference, and the e-mails themselves (who gets one, in which language, and
+only once the transaction has committed).
+
+Members are created with `language="en"` and pages asked in English, so assertions on
+sentences hold whatever the French catalog says. Notifications come from the real
+conversation services (answer, mark done, confirm, decline, cancel).
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from pathlib import Path
+
+import pytest
+from conftest import Factory
+from sqlalchemy import event, func, select, text
+
+from onemile.conversations import services as conversations
+from onemile.extensions import db
+from onemile.models import Member, Notification
+from onemile.notifications.services import notify, unread_count
+
+XSS = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def logged_in(app, ref):
+    """A client of its own, logged in as `ref`, asking for English pages."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
+    assert response.status_code == 302
+    return client
+
+
+def act(app, action, *member_ids, **kwargs):
+    """Call a conversation service as the given members (loaded in a fresh context)."""
+    with app.test_request_context():
+        members = [db.session.get(Member, member_id) for member_id in member_ids]
+        result = action(*members, **kwargs)
+        return result.id if hasattr(result, "id") else result
+
+
+def unread_of(app, member_id: int) -> int:
+    with app.app_context():
+        return unread_count(member_id)
+
+
+def mails(outbox: Path) -> list[email.message.EmailMessage]:
+    """E-mails written to the outbox, oldest first."""
+    if not outbox.exists():
+        return []
+    files = sorted(outbox.glob("*.eml"), key=lambda path: path.stat().st_mtime_ns)
+    return [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in files]
+
+
+@pytest.fixture
+def anne(factory):
+    return factory.member(language="en", first_name="Anne", last_name="Martin")
+
+
+@pytest.fixture
+def bruno(factory):
+    return factory.member(language="en", first_name="Bruno", last_name="Durand")
+
+
+@pytest.fixture
+def request_answered(app, factory, anne, bruno):
+    """Anne asks for a ladder; Bruno answers (Anne gets a first reply)."""
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder", body="For Saturday.")
+    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    return listing_id, conversation_id
+
+
+# --- Header ---------------------------------------------------------------------------------
+
+
+def test_header_shows_the_bell_and_the_balance_to_members(app, anne, request_answered):
+    client = logged_in(app, anne)
+    page = html(client.get("/listings/mine"))
+    bell = re.search(r'<a id="bell".*?</a>', page, re.DOTALL).group(0)
+    assert 'href="/notifications/"' in bell
+    assert "Notifications, 1 unread" in bell  # the accessible name, visually hidden
+    assert re.search(r'<span class="badge bell-count" aria-hidden="true">1</span>', bell)
+    assert 'hx-get="/notifications/bell?seen=1"' in bell
+    assert 'hx-swap="outerHTML"' in bell and "every 30s" in bell
+    # The sign-up bonus (1 by default), linking to the history.
+    assert re.search(r'<a class="smiles-balance" href="/smiles/">.*1 smile</a>', page)
+
+
+def test_header_without_unread_has_no_badge(app, anne):
+    page = html(logged_in(app, anne).get("/listings/mine"))
+    bell = re.search(r'<a id="bell".*?</a>', page, re.DOTALL).group(0)
+    assert ">Notifications</span>" in bell
+    assert "bell-count" not in bell
+    assert 'seen=0"' in bell
+
+
+def test_visitors_get_no_bell_and_no_balance(client):
+    page = html(client.get("/"))
+    assert 'id="bell"' not in page
+    assert "smiles-balance" not in page
+
+
+class StatementLog:
+    """Every SQL statement the app sends while the log is open."""
+
+    def __init__(self, app):
+        self.app = app
+        self.statements: list[str] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement.lower())
+
+    def __enter__(self):
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def touching(self, table: str) -> list[str]:
+        pattern = re.compile(rf'\b(from|join|update)\s+"?{table}"?\b')
+        return [statement for statement in self.statements if pattern.search(statement)]
+
+
+def test_header_costs_one_query_each_and_nothing_for_visitors_or_fragments(app, client, anne, request_answered):
+    member = logged_in(app, anne)
+    member.get("/listings/mine")  # warm up: the first request loads more than usual
+    with StatementLog(app) as log:
+        assert member.get("/listings/mine").status_code == 200
+    assert len(log.touching("notification")) == 1
+    assert len(log.touching("account")) == 1
+
+    # The notifications page shows the count in the header and in its own content: still one.
+    with StatementLog(app) as log:
+        assert member.get("/notifications/").status_code == 200
+    counts = [s for s in log.touching("notification") if "count(" in s]
+    assert len(counts) == 1
+
+    # The history page shows the balance twice (header and page): one query.
+    with StatementLog(app) as log:
+        assert member.get("/smiles/").status_code == 200
+    assert len([s for s in log.touching("account") if re.match(r"select account\.balance\s+from", s)]) == 1
+
+    # An htmx fragment draws no header.
+    with StatementLog(app) as log:
+        response = member.get("/listings/", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<header" not in html(response)
+    assert log.touching("notification") == [] and log.touching("account") == []
+
+    with StatementLog(app) as log:
+        assert client.get("/").status_code == 200
+    assert log.touching("notification") == [] and log.touching("account") == []
+
+
+# --- The bell's polling endpoint ---------------------------------------------------------------
+
+
+def test_bell_answers_204_while_the_count_has_not_changed(app, anne, request_answered):
+    client = logged_in(app, anne)
+    response = client.get("/notifications/bell?seen=1", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_bell_answers_the_new_bell_when_the_count_changed(app, anne, bruno, request_answered):
+    client = logged_in(app, anne)
+    _, conversation_id = request_answered
+    act(app, lambda b: conversations.post_message(b, conversation_id, "Still need it?"), bruno.id)
+    response = client.get("/notifications/bell?seen=1", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["Vary"]
+    body = html(response).strip()
+    assert body.startswith('<a id="bell"') and body.endswith("</a>")
+    assert "<html" not in body and "<header" not in body
+    assert "Notifications, 2 unread" in body
+    assert 'hx-get="/notifications/bell?seen=2"' in body
+    # A missing or garbled `seen` is "changed": the bell is redrawn.
+    assert client.get("/notifications/bell?seen=x", headers={"HX-Request": "true"}).status_code == 200
+
+
+def test_bell_without_htmx_is_the_way_to_the_notifications_page(app, anne):
+    response = logged_in(app, anne).get("/notifications/bell?seen=0")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/notifications/")
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_bell_stops_polling_for_visitors(client):
+    response = client.get("/notifications/bell?seen=0", headers={"HX-Request": "true"})
+    assert response.status_code == 286  # htmx stops polling on 286
+    assert response.get_data() == b""
+    plain = client.get("/notifications/bell?seen=0")
+    assert plain.status_code == 302 and "/auth/login" in plain.headers["Location"]
+
+
+# --- The notifications page ----------------------------------------------------------------------
+
+
+def test_notifications_are_sentences_that_lead_to_the_conversation(app, factory, anne, bruno, request_answered):
+    _, conversation_id = request_answered
+    act(app, lambda a: conversations.post_message(a, conversation_id, "Great, thanks!"), anne.id)
+    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)  # a request: confirms at once
+
+    # An offer: Bruno is asked to confirm, declines; Anne asks again, then cancels.
+    offer_id = factory.listing(anne, kind="offer", offer_type="service", category="lessons",
+                               title="Guitar lessons", body="Beginners welcome.")
+    offer_conversation = act(app, lambda b: conversations.answer(b, offer_id, "Me please!"), bruno.id)
+    completion = act(app, lambda a: conversations.mark_done(a, offer_conversation), anne.id)
+    act(app, lambda b: conversations.decline(b, completion), bruno.id)
+    completion = act(app, lambda a: conversations.mark_done(a, offer_conversation), anne.id)
+    act(app, lambda a: conversations.cancel(a, completion), anne.id)
+
+    anne_page = html(logged_in(app, anne).get("/notifications/"))
+    assert "Bruno D. answered “Lend me a ladder”" in anne_page
+    assert "1 smile went to Bruno D. for “Lend me a ladder”" in anne_page
+    assert "Bruno D. answered “Guitar lessons”" in anne_page
+    assert "Bruno D. declined the service “Guitar lessons”" in anne_page
+
+    bruno_page = html(logged_in(app, bruno).get("/notifications/"))
+    assert "Anne M. sent you a message about “Lend me a ladder”" in bruno_page
+    assert "Anne M. confirmed “Lend me a ladder”: you received 1 smile" in bruno_page
+    assert bruno_page.count("Anne M. asks you to confirm the service “Guitar lessons”") == 2
+    assert "Anne M. cancelled the confirmation request for “Guitar lessons”" in bruno_page
+    # Newest first.
+    assert bruno_page.index("cancelled the confirmation") < bruno_page.index("sent you a message")
+
+    assert re.search(
+        rf'<a href="/conversations/{conversation_id}"><span class="visually-hidden">Unread: </span>'
+        r"Bruno D. answered “Lend me a ladder”</a>",
+        anne_page,
+    )
+    assert f'href="/conversations/{offer_conversation}"' in bruno_page
+
+
+def test_unread_notifications_are_marked_and_the_page_does_not_read_them(app, anne, request_answered):
+    client = logged_in(app, anne)
+    page = html(client.get("/notifications/"))
+    item = re.search(r'<li class="notification unread">.*?</li>', page, re.DOTALL).group(0)
+    assert '<span class="visually-hidden">Unread: </span>' in item
+    assert "Mark all as read" in page
+    client.get("/notifications/")
+    assert unread_of(app, anne.id) == 1
+
+
+def test_opening_the_conversation_reads_its_notifications_only(app, factory, anne, bruno, request_answered):
+    _, conversation_id = request_answered
+    other_listing = factory.listing(anne, kind="request", category="diy", title="Hold my cat")
+    act(app, lambda b: conversations.answer(b, other_listing, "Meow"), bruno.id)
+    client = logged_in(app, anne)
+    assert unread_of(app, anne.id) == 2
+    link = re.search(r'<a href="([^"]+)"><span class="visually-hidden">Unread: </span>Bruno D\. answered “Lend me',
+                     html(client.get("/notifications/"))).group(1)
+    assert link == f"/conversations/{conversation_id}"
+    assert client.get(link).status_code == 200
+    assert unread_of(app, anne.id) == 1
+    page = html(client.get("/notifications/"))
+    assert page.count("Unread: ") == 1 and "Unread: </span>Bruno D. answered “Hold my cat”" in page
+
+
+def test_mark_all_as_read_without_htmx(app, anne, bruno, request_answered):
+    _, conversation_id = request_answered
+    act(app, lambda a: conversations.post_message(a, conversation_id, "Thanks"), anne.id)  # Bruno's
+    client = logged_in(app, anne)
+    response = client.post("/notifications/read")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notifications/")
+    assert unread_of(app, anne.id) == 0
+    assert unread_of(app, bruno.id) == 1  # only mine
+    page = html(client.get("/notifications/"))
+    assert "All notifications are marked as read." in page
+    assert 'class="notification unread"' not in page and "Unread:" not in page
+    assert "Mark all as read" not in page
+    assert "Bruno D. answered “Lend me a ladder”" in page  # still listed, now read
+
+
+def test_mark_all_as_read_with_htmx_swaps_the_list_and_refreshes_the_bell(app, anne, request_answered):
+    client = logged_in(app, anne)
+    response = client.post("/notifications/read", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "notifications-changed"
+    assert "HX-Request" in response.headers["Vary"]
+    body = html(response).strip()
+    assert body.startswith('<div id="notification-list">') and "<html" not in body
+    assert "All notifications are marked as read." in body
+    assert "Bruno D. answered" in body and "Unread:" not in body
+    assert unread_of(app, anne.id) == 0
+
+
+def test_notifications_list_as_a_fragment_and_as_a_page(app, anne, request_answered):
+    client = logged_in(app, anne)
+    page = client.get("/notifications/")
+    fragment = client.get("/notifications/", headers={"HX-Request": "true"})
+    for response in (page, fragment):
+        assert response.status_code == 200
+        assert "HX-Request" in response.headers["Vary"]
+        assert "Bruno D. answered “Lend me a ladder”" in html(response)
+    assert "<html" in html(page) and "<h1>Notifications</h1>" in html(page)
+    assert html(fragment).strip().startswith('<div id="notification-list">')
+    # Boosted navigation and history restores need the whole page.
+    boosted = client.get("/notifications/", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in html(boosted)
+
+
+def test_empty_notifications_page(app, bruno):
+    page = html(logged_in(app, bruno).get("/notifications/"))
+    assert "Nothing new." in page
+    assert "Mark all as read" not in page
+
+
+def test_members_only_ever_see_their_own_notifications(app, factory, anne, request_answered):
+    carol = factory.member(language="en", first_name="Carol")
+    client = logged_in(app, carol)
+    page = html(client.get("/notifications/"))
+    assert "Lend me a ladder" not in page and "Nothing new." in page
+    assert "Lend me a ladder" not in html(client.get("/notifications/", headers={"HX-Request": "true"}))
+    assert client.get("/notifications/bell?seen=5", headers={"HX-Request": "true"}).status_code == 200
+    assert "Notifications, " not in html(client.get("/notifications/bell?seen=5", headers={"HX-Request": "true"}))
+    client.post("/notifications/read")
+    assert unread_of(app, anne.id) == 1
+
+
+def test_notification_pages_need_a_member(client):
+    for path in ("/notifications/", "/notifications/settings"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert client.post("/notifications/read").status_code == 302
+
+
+def test_titles_and_names_are_escaped_in_sentences(app, factory, anne):
+    mallory = factory.member(language="en", first_name="<b>Mal</b>", last_name="Lory")
+    listing_id = factory.listing(anne, kind="request", category="diy", title=XSS)
+    act(app, lambda m: conversations.answer(m, listing_id, "hello"), mallory.id)
+    client = logged_in(app, anne)
+    for response in (client.get("/notifications/"), client.get("/notifications/", headers={"HX-Request": "true"})):
+        body = html(response)
+        assert XSS not in body and "<b>Mal</b>" not in body
+        assert f"&lt;b&gt;Mal&lt;/b&gt; L. answered “{ESCAPED}”" in body
+
+
+def test_posts_need_a_csrf_token(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    factory = Factory(app)
+    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
+    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+
+    client = app.test_client()
+    page = html(client.get("/auth/login"))
+    token = CSRF_INPUT.search(page).group(1)
+    client.post("/auth/login", data={"email": anne.email, "password": anne.password, "csrf_token": token})
+
+    assert client.post("/notifications/read").status_code == 400
+    assert client.post("/notifications/read", headers={"HX-Request": "true"}).status_code == 400
+    assert unread_of(app, anne.id) == 1
+    assert client.post("/notifications/settings", data={}).status_code == 400
+    with app.app_context():
+        assert db.session.get(Member, anne.id).email_notifications is True
+
+    # The page's own forms carry the token.
+    token = CSRF_INPUT.search(html(client.get("/notifications/"))).group(1)
+    assert client.post("/notifications/read", data={"csrf_token": token}).status_code == 302
+    assert unread_of(app, anne.id) == 0
+    token = CSRF_INPUT.search(html(client.get("/notifications/settings"))).group(1)
+    assert client.post("/notifications/settings", data={"csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Member, anne.id).email_notifications is False
+
+
+# --- E-mail preference and e-mails -------------------------------------------------------------------
+
+
+def test_settings_page_has_a_labelled_checkbox(app, anne):
+    page = html(logged_in(app, anne).get("/notifications/settings"))
+    checkbox = re.search(r'<input[^>]*id="email_notifications"[^>]*>', page).group(0)
+    assert 'type="checkbox"' in checkbox and " checked " in checkbox
+    assert 'aria-describedby="email-notifications-hint"' in checkbox
+    assert '<label for="email_notifications">Send me e-mails for first replies and confirmation requests</label>' in page
+    assert "<h1>E-mail settings</h1>" in page
+
+
+def test_turning_e_mails_off_and_on(app, anne):
+    client = logged_in(app, anne)
+    response = client.post("/notifications/settings", data={})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notifications/settings")
+    with app.app_context():
+        assert db.session.get(Member, anne.id).email_notifications is False
+    page = html(client.get("/notifications/settings"))
+    assert "Your e-mail preference is saved." in page
+    assert not re.search(r'<input[^>]*checked[^>]*name="email_notifications"', page)
+    client.post("/notifications/settings", data={"email_notifications": "y"})
+    with app.app_context():
+        assert db.session.get(Member, anne.id).email_notifications is True
+
+
+def test_first_replies_and_confirmation_requests_are_e_mailed_in_english(app, factory, outbox, anne, bruno):
+    listing_id = factory.listing(anne, kind="offer", offer_type="lend", category="diy", title="Ladder to lend")
+    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "Could I borrow it?"), bruno.id)
+    act(app, lambda a: conversations.post_message(a, conversation_id, "Sure"), anne.id)  # no e-mail
+    act(app, lambda b: conversations.post_message(b, conversation_id, "Thanks"), bruno.id)  # no e-mail
+    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)
+
+    sent = mails(outbox)
+    assert [(m["To"], m["Subject"]) for m in sent] == [
+        (anne.email, "Bruno D. answered your listing"),
+        (bruno.email, "Please confirm the service with Anne M."),
+    ]
+    first = sent[0].get_content()
+    assert "Hello Anne," in first and "Bruno D. answered “Ladder to lend”." in first
+    assert "http://localhost/notifications/" in first
+    assert "http://localhost/notifications/settings" in first
+    assert "Anne M. marked “Ladder to lend” as done with you." in sent[1].get_content()
+
+
+def test_no_e_mail_once_turned_off_on_the_settings_page(app, factory, outbox, anne, bruno):
+    logged_in(app, anne).post("/notifications/settings", data={})
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    assert mails(outbox) == []
+    assert unread_of(app, anne.id) == 1  # the notification itself is kept
+
+
+def test_e_mails_leave_only_after_commit(app, factory, outbox, anne, bruno):
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    with app.test_request_context():
+        notify(anne.id, "first_reply", actor_id=bruno.id, listing_id=listing_id)
+        db.session.flush()
+        assert mails(outbox) == []  # written to the database, not committed: nothing sent
+        db.session.rollback()
+        assert mails(outbox) == []
+        db.session.commit()  # a later commit does not resurrect it
+        assert mails(outbox) == []
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+
+        notify(anne.id, "first_reply", actor_id=bruno.id, listing_id=listing_id)
+        assert mails(outbox) == []
+        db.session.commit()
+    assert [m["Subject"] for m in mails(outbox)] == ["Bruno D. answered your listing"]
+
+
+def test_a_rolled_back_savepoint_keeps_the_e_mails_of_the_outer_transaction(app, factory, outbox, anne, bruno):
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    with app.test_request_context():
+        notify(anne.id, "first_reply", actor_id=bruno.id, listing_id=listing_id)
+        try:
+            with db.session.begin_nested():
+                # Notified inside a savepoint that then fails: that one must not be mailed.
+                notify(bruno.id, "confirmation_requested", actor_id=anne.id, listing_id=listing_id)
+                db.session.execute(text("SELECT 1"))
+                raise RuntimeError("refused")
+        except RuntimeError:
+            pass
+        db.session.commit()
+    assert [(m["To"], m["Subject"]) for m in mails(outbox)] == [(anne.email, "Bruno D. answered your listing")]
+
+
+def test_e_mails_are_written_in_the_recipients_language(app, factory, outbox, bruno):
+    francoise = factory.member(language="fr", first_name="Françoise", last_name="Petit")
+    listing_id = factory.listing(francoise, kind="request", category="diy", title="Une échelle")
+    act(app, lambda b: conversations.answer(b, listing_id, "J'en ai une."), bruno.id)
+    (sent,) = mails(outbox)
+    assert sent["To"] == francoise.email
+    with app.test_request_context():
+        from flask_babel import force_locale
+        from flask_babel import gettext as _
+
+        with force_locale("fr"):
+            expected = _("%(name)s answered your listing", name="Bruno D.")
+    assert sent["Subject"] == expected
+
+
+# --- In Chromium ------------------------------------------------------------------------------------
+
+
+def _log_in(page, base: str, member) -> None:
+    page.goto(f"{base}/auth/login")
+    page.fill("#email", member.email)
+    page.fill("#password", member.password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"/map"))
+
+
+@pytest.mark.browser
+def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, new_page):
+    from playwright.sync_api import expect
+
+    app = live_server.app
+    factory = Factory(app)
+    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
+    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+
+    page = new_page(locale="en-GB")
+    _log_in(page, live_server.url, anne)
+    bell = page.locator("#bell")
+    expect(bell).to_have_accessible_name("Notifications")
+
+    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    # What the 30-second poll does, without waiting 30 seconds: the same request, now.
+    page.evaluate("document.body.dispatchEvent(new Event('notifications-changed'))")
+    expect(page.get_by_role("link", name="Notifications, 1 unread")).to_be_visible()
+    expect(bell.locator(".bell-count")).to_have_text("1")
+
+    bell.click()
+    page.wait_for_url(re.compile(r"/notifications/$"))
+    expect(page.locator(".notification.unread")).to_contain_text("Bruno D. answered “Lend me a ladder”")
+    page.get_by_role("button", name="Mark all as read").click()
+    expect(page.get_by_role("status")).to_contain_text("All notifications are marked as read.")
+    expect(page.locator(".notification.unread")).to_have_count(0)
+    expect(page.locator("#bell")).to_have_accessible_name("Notifications")
+    assert page.url.endswith("/notifications/")  # swapped in place, no reload
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_without_javascript_the_bell_and_the_button_still_work(live_server, new_page):
+    from playwright.sync_api import expect
+
+    app = live_server.app
+    factory = Factory(app)
+    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
+    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+
+    page = new_page(locale="en-GB", java_script_enabled=False)
+    _log_in(page, live_server.url, anne)
+    page.get_by_role("link", name="Notifications, 1 unread").click()
+    page.wait_for_url(re.compile(r"/notifications/$"))
+    page.get_by_role("button", name="Mark all as read").click()
+    page.wait_for_url(re.compile(r"/notifications/$"))
+    expect(page.locator(".flash-success")).to_contain_text("All notifications are marked as read.")
+    expect(page.locator("#bell")).to_have_accessible_name("Notifications")

@@ -1,0 +1,310 @@
+"""Smiles pages and flows, on both backends: the history page (balance, table of transfers,
+empty state, invitation link), referral links through /join/<code> and the sign-up form,
+configurable bonuses, a referrer paid once per new member and never for themself, and
+`flask smiles verify` before and after the ledger is tampered with.
+
+The ledger's own rules (transfers, idempotency, overdrafts, races) are tested in
+test_smiles.py; here everything goes through pages, sign-up and the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import Factory
+from sqlalchemy import func, select, text
+
+from onemile.conversations import services as conversations
+from onemile.extensions import db
+from onemile.listings.services import delete_listing
+from onemile.models import Account, Member, Transfer
+from onemile.smiles.services import balance_of, grant_signup_bonuses, member_account
+
+XSS = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+SIGNUP = {
+    "email": "newcomer@example.org",
+    "password": "correct horse battery staple",
+    "first_name": "Nina",
+    "last_name": "Newcomer",
+    "kind": "person",
+    "organisation_name": "",
+    "postal_code": "68100",
+    "country": "FR",
+    "latitude": "",
+    "longitude": "",
+}
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def english(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def logged_in(app, ref):
+    client = english(app.test_client())
+    assert client.post("/auth/login", data={"email": ref.email, "password": ref.password}).status_code == 302
+    return client
+
+
+def act(app, action, *member_ids):
+    with app.test_request_context():
+        result = action(*[db.session.get(Member, member_id) for member_id in member_ids])
+        return getattr(result, "id", result)
+
+
+def balance(app, member_id: int) -> int:
+    with app.app_context():
+        return balance_of(member_id)
+
+
+def transfers(app, reason: str) -> list[tuple[int, int, int]]:
+    """(from member, to member, amount) of every transfer with this reason (None: issuer)."""
+    with app.app_context():
+        rows = db.session.execute(select(Transfer).where(Transfer.reason == reason).order_by(Transfer.id)).scalars()
+        accounts = {a.id: a.member_id for a in db.session.scalars(select(Account))}
+        return [(accounts[t.from_account_id], accounts[t.to_account_id], t.amount) for t in rows]
+
+
+def referral_code(app, member_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Member, member_id).referral_code
+
+
+def newcomer(app) -> Member | None:
+    with app.app_context():
+        member = db.session.scalar(select(Member).where(Member.email == SIGNUP["email"]))
+        if member is not None:
+            db.session.expunge(member)
+        return member
+
+
+def rows_of(page: str) -> list[list[str]]:
+    """The history table's body rows as lists of cell texts (tags stripped)."""
+    body = re.search(r"<tbody>(.*?)</tbody>", page, re.DOTALL).group(1)
+    return [
+        [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    ]
+
+
+@pytest.fixture
+def anne(factory):
+    return factory.member(language="en", first_name="Anne", last_name="Martin")
+
+
+@pytest.fixture
+def bruno(factory):
+    return factory.member(language="en", first_name="Bruno", last_name="Durand")
+
+
+@pytest.fixture
+def ladder_service(app, factory, anne, bruno):
+    """Anne asked for a ladder, Bruno lent it; Anne marked it done, which pays him 1 smile."""
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)
+    return listing_id, conversation_id
+
+
+# --- History page ---------------------------------------------------------------------------------
+
+
+def test_history_shows_balance_and_transfers(app, anne, bruno, ladder_service):
+    page = html(logged_in(app, bruno).get("/smiles/"))
+    assert "<h1>My smiles</h1>" in page
+    assert "You have 2 smiles." in page
+    assert "<caption>My smiles, newest first</caption>" in page
+    for header in ("Date", "With", "Reason", "Listing", "Smiles"):
+        assert re.search(rf'<th scope="col"[^>]*>{header}</th>', page)
+    service, bonus = rows_of(page)
+    assert service[1:] == ["Anne M.", "Service", "Lend me a ladder", "+1"]
+    assert bonus[1:] == ["1Mile", "Sign-up bonus", "–none", "+1"]
+    assert service[0]  # a formatted date
+
+    anne_page = html(logged_in(app, anne).get("/smiles/"))
+    assert "You have 0 smiles." in anne_page
+    assert rows_of(anne_page)[0][1:] == ["Bruno D.", "Service", "Lend me a ladder", "−1"]
+
+
+def test_a_service_links_to_its_conversation_which_both_members_can_open(app, anne, bruno, ladder_service):
+    # The listing is done: its page is its author's alone, the conversation shows it to both.
+    _, conversation_id = ladder_service
+    for member in (anne, bruno):
+        client = logged_in(app, member)
+        page = html(client.get("/smiles/"))
+        link = f'<a href="/conversations/{conversation_id}">Lend me a ladder</a>'
+        assert link in page
+        shown = client.get(f"/conversations/{conversation_id}")
+        assert shown.status_code == 200 and "Lend me a ladder" in html(shown)
+
+
+def test_a_deleted_listing_is_no_longer_linked(app, anne, bruno, ladder_service):
+    listing_id, conversation_id = ladder_service
+    act(app, lambda a: delete_listing(a, listing_id), anne.id)
+    page = html(logged_in(app, bruno).get("/smiles/"))
+    assert rows_of(page)[0][1:] == ["Anne M.", "Service", "–none", "+1"]
+    assert f"/listings/{listing_id}" not in page and f"/conversations/{conversation_id}" not in page
+
+
+def test_listing_titles_are_escaped_in_the_history(app, factory, anne, bruno):
+    listing_id = factory.listing(anne, kind="request", category="diy", title=XSS)
+    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "hi"), bruno.id)
+    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)
+    page = html(logged_in(app, bruno).get("/smiles/"))
+    assert XSS not in page and ESCAPED in page
+
+
+def test_empty_history(make_app):
+    app = make_app(SIGNUP_BONUS=0)
+    member = Factory(app).member(language="en")
+    page = html(logged_in(app, member).get("/smiles/"))
+    assert "You have 0 smiles." in page
+    assert "No smiles moved yet." in page
+    assert "<table" not in page
+
+
+def test_members_only_ever_see_their_own_history(app, factory, ladder_service):
+    carol = factory.member(language="en", first_name="Carol")
+    page = html(logged_in(app, carol).get("/smiles/"))
+    assert "Lend me a ladder" not in page and "Service" not in page
+    assert [row[1:] for row in rows_of(page)] == [["1Mile", "Sign-up bonus", "–none", "+1"]]
+    assert "You have 1 smile." in page
+
+
+def test_history_needs_a_member(client):
+    response = client.get("/smiles/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_history_shows_my_invitation_link(app, anne):
+    page = html(logged_in(app, anne).get("/smiles/"))
+    link = f"http://localhost/join/{referral_code(app, anne.id)}"
+    assert '<label for="referral-link">My invitation link</label>' in page
+    assert re.search(rf'<input id="referral-link" type="url" value="{re.escape(link)}" readonly', page)
+    assert "you receive 1 smile (once per new member)" in page
+
+
+def test_no_bonus_promised_when_referrals_pay_nothing(make_app):
+    app = make_app(REFERRAL_BONUS=0)
+    page = html(logged_in(app, Factory(app).member(language="en")).get("/smiles/"))
+    assert 'id="referral-link"' in page
+    assert "you receive" not in page
+
+
+# --- Referral links ----------------------------------------------------------------------------
+
+
+def sign_up_through(client, path: str):
+    """Follow an invitation link, then fill in the sign-up form."""
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/auth/signup")
+    return client.post("/auth/signup", data=SIGNUP)
+
+
+@pytest.mark.parametrize(("signup_bonus", "referral_bonus"), [(1, 1), (3, 2)])
+def test_signing_up_through_a_referral_link_pays_both(make_app, signup_bonus, referral_bonus):
+    app = make_app(SIGNUP_BONUS=signup_bonus, REFERRAL_BONUS=referral_bonus)
+    referrer = Factory(app).member(language="en")
+    client = english(app.test_client())
+    response = sign_up_through(client, f"/join/{referral_code(app, referrer.id)}")
+    assert response.status_code == 302
+    nina = newcomer(app)
+    assert nina.referred_by_id == referrer.id
+    assert balance(app, referrer.id) == signup_bonus + referral_bonus
+    assert balance(app, nina.id) == signup_bonus
+    assert transfers(app, "referral_bonus") == [(None, referrer.id, referral_bonus)]
+    with client.session_transaction() as session:
+        assert "referral_code" not in session  # used once
+
+    page = html(logged_in(app, referrer).get("/smiles/"))
+    assert ["1Mile", "Referral bonus", "–none", f"+{referral_bonus}"] in [row[1:] for row in rows_of(page)]
+
+
+def test_a_bonus_of_zero_pays_nothing(make_app):
+    app = make_app(SIGNUP_BONUS=0, REFERRAL_BONUS=0)
+    referrer = Factory(app).member(language="en")
+    sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
+    nina = newcomer(app)
+    assert nina.referred_by_id == referrer.id
+    assert balance(app, referrer.id) == 0 and balance(app, nina.id) == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
+
+
+def test_a_new_member_pays_the_referrer_only_once(app, factory):
+    referrer = factory.member(language="en")
+    sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
+    nina = newcomer(app)
+    for _ in range(2):
+        act(app, grant_signup_bonuses, nina.id)
+    # The same link again, by someone already signed up: the address is taken, nothing paid.
+    again = sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
+    assert again.status_code == 422
+    assert transfers(app, "referral_bonus") == [(None, referrer.id, 1)]
+    assert transfers(app, "signup_bonus").count((None, nina.id, 1)) == 1
+    assert balance(app, referrer.id) == 2 and balance(app, nina.id) == 1
+
+
+def test_a_member_cannot_refer_themself(app, factory):
+    member = factory.member(language="en")
+    client = logged_in(app, member)
+    response = client.get(f"/join/{referral_code(app, member.id)}")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/map")
+    with client.session_transaction() as session:
+        assert "referral_code" not in session
+
+    # Even a member pointing at themself in the database earns nothing.
+    with app.test_request_context():
+        db.session.get(Member, member.id).referred_by_id = member.id
+        db.session.commit()
+    act(app, grant_signup_bonuses, member.id)
+    assert transfers(app, "referral_bonus") == []
+    assert balance(app, member.id) == 1
+
+
+@pytest.mark.parametrize("code", ["unknown-code", "x" * 40, "%3Cscript%3E"])
+def test_an_unknown_code_goes_to_sign_up_without_a_referral(app, factory, code):
+    factory.member(language="en")
+    client = english(app.test_client())
+    response = client.get(f"/join/{code}")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/auth/signup")
+    with client.session_transaction() as session:
+        assert "referral_code" not in session
+    assert client.post("/auth/signup", data=SIGNUP).status_code == 302
+    assert newcomer(app).referred_by_id is None
+    assert transfers(app, "referral_bonus") == []
+
+
+def test_a_visitor_sees_the_same_answer_for_known_and_unknown_codes(app, factory):
+    member = factory.member(language="en")
+    known = app.test_client().get(f"/join/{referral_code(app, member.id)}")
+    unknown = app.test_client().get("/join/nobody-has-it")
+    assert (known.status_code, known.headers["Location"], known.get_data()) == (
+        unknown.status_code, unknown.headers["Location"], unknown.get_data()
+    )
+
+
+# --- flask smiles verify ----------------------------------------------------------------------------
+
+
+def test_verify_holds_after_bonuses_and_services_and_fails_on_a_corrupted_balance(app, factory, anne, bruno, ladder_service):
+    sign_up_through(english(app.test_client()), f"/join/{referral_code(app, anne.id)}")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["smiles", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "The ledger holds" in result.output
+
+    with app.app_context():
+        account_id = member_account(bruno.id).id
+        db.session.execute(text("UPDATE account SET balance = balance + 1 WHERE id = :id"), {"id": account_id})
+        db.session.commit()
+    result = runner.invoke(args=["smiles", "verify"])
+    assert result.exit_code != 0
+    assert f"account {account_id}: balance 3 but entries sum to 2" in result.output
+    assert "balances sum to 1, not 0" in result.output

@@ -640,3 +640,20 @@ def test_the_map_offers_an_answer_link_to_members_on_others_listings_only(app, c
         assert response.status_code == 200, path
         assert "#answer" not in html(response) and "data-answer-url" not in html(response), path
         assert "/conversations/" not in html(response), path
+
+
+def test_a_finished_listing_stays_readable_to_both_sides_only(app, client, auth, factory):
+    """After the service, the helper can still open the ad; a third member cannot."""
+    from onemile.conversations import services as conversation_services
+    from onemile.models import Member
+
+    author, helper, stranger = factory.member(), factory.member(), factory.member()
+    listing_id = factory.listing(author, kind="request", offer_type=None, title="Monter une étagère")
+    with app.test_request_context():
+        conversation = conversation_services.answer(db.session.get(Member, helper.id), listing_id, "Je viens !")
+        conversation_services.mark_done(db.session.get(Member, author.id), conversation.id)
+    auth.login(helper)
+    assert client.get(f"/listings/{listing_id}").status_code == 200
+    auth.logout()
+    auth.login(stranger)
+    assert client.get(f"/listings/{listing_id}").status_code == 404

@@ -61,7 +61,7 @@ def test_two_hundred_avatar_positions_cannot_locate_a_home(app, client, auth, fa
         box = f"south={avatar.lat - 0.02}&west={avatar.lon - 0.03}&north={avatar.lat + 0.02}&east={avatar.lon + 0.03}"
         html = client.get(f"/map/markers?{box}&lat={avatar.lat}&lon={avatar.lon}", headers=HX).get_data(as_text=True)
         for lat, lon, title in re.findall(
-            r'data-lat="([-\d.]+)" data-lon="([-\d.]+)".*?<a [^>]*>([^<]+)</a>', html, flags=re.S
+            r'data-lat="([-\d.]+)" data-lon="([-\d.]+)".*?<a [^>]*>([^<]+)</a>', html, flags=re.DOTALL
         ):
             markers[title] = LatLon(float(lat), float(lon))
         panel = client.get(f"/map/nearest?lat={avatar.lat}&lon={avatar.lon}", headers=HX).get_data(as_text=True)

@@ -308,3 +308,14 @@ def test_verify_holds_after_bonuses_and_services_and_fails_on_a_corrupted_balanc
     assert result.exit_code != 0
     assert f"account {account_id}: balance 3 but entries sum to 2" in result.output
     assert "balances sum to 1, not 0" in result.output
+
+
+def test_the_header_balance_refreshes_as_a_fragment(client, auth, factory):
+    """After a payment the page asks for the balance again (HX-Trigger: smiles-changed)."""
+    auth.login(factory.member())
+    fragment = client.get("/smiles/balance", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "HX-Request" in fragment.headers["Vary"]
+    html = fragment.get_data(as_text=True)
+    assert 'id="balance"' in html and "<html" not in html and "1" in html
+    page = client.get("/smiles/balance")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/smiles/")

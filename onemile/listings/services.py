@@ -14,7 +14,16 @@ from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, within_metres
-from ..models import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement, Member, Mile, utcnow
+from ..models import (
+    CATEGORIES,
+    OFFER_TYPES,
+    Conversation,
+    Listing,
+    ListingPlacement,
+    Member,
+    Mile,
+    utcnow,
+)
 from .placement import place_listing
 
 TITLE_MAX = 120
@@ -93,15 +102,22 @@ def own_listing(member: Member, listing_id: int) -> Listing:
 
 
 def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
-    """A listing the viewer may read: any open one, or one of their own."""
+    """A listing the viewer may read: any open one, one of their own, or one they talked
+    about with its author (so a finished service stays readable to both sides)."""
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         raise NotFoundError("listing")
-    if viewer is not None and listing.author_id == viewer.id:
+    if listing.is_open_at(utcnow()):
         return listing
-    if not listing.is_open_at(utcnow()):
-        raise NotFoundError("listing")
-    return listing
+    if viewer is not None and (listing.author_id == viewer.id or _answered(viewer, listing)):
+        return listing
+    raise NotFoundError("listing")
+
+
+def _answered(viewer: Member, listing: Listing) -> bool:
+    return db.session.scalar(
+        select(Conversation.id).where(Conversation.listing_id == listing.id, Conversation.responder_id == viewer.id)
+    ) is not None
 
 
 def update_listing(author: Member, listing_id: int, data: ListingData) -> Listing:

@@ -3,6 +3,7 @@
 from flask import current_app, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
+from ..htmx import page_or_fragment, wants_fragment
 from . import bp, services
 
 
@@ -17,6 +18,15 @@ def history():
         referral_link=url_for("smiles.join", code=code, _external=True) if code else None,
         referral_bonus=current_app.config["REFERRAL_BONUS"],
     )
+
+
+@bp.get("/smiles/balance")
+@login_required
+def balance():
+    """The balance in the header, for htmx after a payment; the history page otherwise."""
+    if not wants_fragment():
+        return redirect(url_for("smiles.history"))
+    return page_or_fragment("base.html", "balance")
 
 
 @bp.get("/join/<code>")

@@ -176,13 +176,6 @@ class Bench:
                 samples.append(elapsed)
         return samples
 
-    def all(self) -> dict[str, dict[str, list[float]]]:
-        """Samples of every query in every mode."""
-        return {
-            query: {"raw": self.raw(query), "service": self.service(query), "view": self.view(query)}
-            for query in SERVICES
-        }
-
     def session_cookie(self) -> str:
         """A session cookie of the first viewer, for requests sent with USER_AGENT from
         outside the test client."""

@@ -30,7 +30,7 @@ from .extensions import db
 from .geo import LatLon, destination
 from .listings.services import ListingData, create_listing
 from .miles.services import add_mile, move_mile, rename_mile
-from .models import Listing, Member, Mile, utcnow
+from .models import Listing, Member, Mile, Transfer, utcnow
 
 DEMO_PASSWORD = "entraide-mulhouse"
 DEMO_EMAIL = "demo@1mile.local"
@@ -1266,10 +1266,17 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
             waiting.add(beneficiary.id)
             pending += 1
         elif beneficiary.id != demo.id and finished < FINISHED_COUNT:
+            talked_until = conversation.last_message_at
             completion = conversations.mark_done(author, conversation.id)
             if completion.status == "pending":
                 conversations.confirm(beneficiary, completion.id)
-            conversations.post_message(beneficiary, conversation.id, rng.choice(THANKS))
+            thanks = conversations.post_message(beneficiary, conversation.id, rng.choice(THANKS))
+            # Dated like the rest of the story: the service happened after the talk.
+            done_at = min(now, talked_until + timedelta(hours=rng.uniform(4, 48)))
+            completion.created_at = completion.resolved_at = done_at
+            paid = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == f"service:{completion.id}"))
+            paid.created_at = done_at
+            thanks.created_at = conversation.last_message_at = min(now, done_at + timedelta(minutes=20))
             finished += 1
     db.session.commit()
     return {"conversations": len(threads), "services_finished": finished, "confirmations_pending": pending}

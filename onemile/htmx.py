@@ -17,6 +17,12 @@ def wants_fragment() -> bool:
     )
 
 
+def vary_on_htmx(response: Response) -> Response:
+    """Mark a response that differs for htmx and plain requests (caches must not mix them)."""
+    response.vary.add("HX-Request")
+    return response
+
+
 def page_or_fragment(template: str, block: str, status: int = 200, **context) -> Response:
     """Render `template` whole, or only its `block` for htmx; the page and the fragment
     come from the same template so they never drift apart."""
@@ -24,6 +30,4 @@ def page_or_fragment(template: str, block: str, status: int = 200, **context) ->
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)
-    response = make_response(body, status)
-    response.vary.add("HX-Request")
-    return response
+    return vary_on_htmx(make_response(body, status))

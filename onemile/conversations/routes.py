@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from ..errors import RuleError
 from ..extensions import limiter
-from ..htmx import page_or_fragment, wants_fragment
+from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
 from ..listings.services import visible_listing
 from ..models import Conversation, Listing, utcnow
 from . import bp, services
@@ -21,14 +21,11 @@ from .forms import MessageForm
 TEMPLATE = "conversations/show.html"
 MAX_ID = 2**31 - 1
 
-def _vary(response: Response) -> Response:
-    response.vary.add("HX-Request")
-    return response
 
 
 def _redirect(endpoint: str, **values) -> Response:
     # 303: after a POST the browser must GET the next page (a reload does not post again).
-    return _vary(redirect(url_for(endpoint, **values), 303))
+    return vary_on_htmx(redirect(url_for(endpoint, **values), 303))
 
 
 def _after(values) -> int:
@@ -149,7 +146,7 @@ def poll(conversation_id: int):
     if latest <= after and wants_fragment():
         idle = make_response("", 204)
         del idle.headers["Content-Type"]  # nothing to type: every idle byte counts
-        return _vary(idle)
+        return vary_on_htmx(idle)
     conversation = services.conversation_for(current_user, conversation_id)
     return _page(conversation, "poll", after=after)
 

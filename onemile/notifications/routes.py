@@ -4,7 +4,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..htmx import page_or_fragment, wants_fragment
+from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
 from . import bp, services
 from .forms import EmailSettingsForm, MarkAllReadForm
 
@@ -53,7 +53,7 @@ def read_all():
         response.headers["HX-Trigger"] = "notifications-changed"
         return response
     flash(_("All notifications are marked as read."), "success")
-    return _vary(redirect(url_for("notifications.index")))
+    return vary_on_htmx(redirect(url_for("notifications.index")))
 
 
 @bp.get("/bell")
@@ -62,22 +62,18 @@ def bell():
     bell. Without htmx it is just the way to the notifications page."""
     if not current_user.is_authenticated:
         if wants_fragment():
-            return _vary(make_response("", STOP_POLLING))
-        return _vary(redirect(url_for("auth.login", next=url_for("notifications.index"))))
+            return vary_on_htmx(make_response("", STOP_POLLING))
+        return vary_on_htmx(redirect(url_for("auth.login", next=url_for("notifications.index"))))
     if not wants_fragment():
-        return _vary(redirect(url_for("notifications.index")))
+        return vary_on_htmx(redirect(url_for("notifications.index")))
     unread = services.unread_count(current_user.id)
     if request.args.get("seen", type=int) == unread:
         unchanged = make_response("", 204)
         del unchanged.headers["Content-Type"]  # polled every 30 s: every idle byte counts
-        return _vary(unchanged)
+        return vary_on_htmx(unchanged)
     return page_or_fragment("base.html", "bell", unread_notifications=lambda: unread)
 
 
-def _vary(response):
-    """The same URL answers htmx and plain requests differently."""
-    response.vary.add("HX-Request")
-    return response
 
 
 @bp.route("/settings", methods=["GET", "POST"])

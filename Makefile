@@ -27,8 +27,14 @@ test: $(INSTALLED) translations
 	scripts/system-deps.sh test
 	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+# BENCH_SIZES=10000,100000 (listings; default 10k,100k,1M), BENCH_BACKENDS, BENCH_REPS, BENCH_HTTP=0 …
+# see bench/run.py. wrk drives the HTTP load when Debian's package is there (installed here as
+# root), else Python threads do.
 bench: $(INSTALLED) translations
 	scripts/system-deps.sh test
+	@command -v wrk >/dev/null || [ "$$(id -u)" -ne 0 ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
+	  || echo "wrk not installed: Python threads will drive the HTTP load"
 	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
 
 lint: $(INSTALLED)

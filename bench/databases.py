@@ -92,8 +92,9 @@ class BenchDatabase:
 class SpatiaLiteDatabase(BenchDatabase):
     backend = "spatialite"
 
-    def __init__(self, size: int, workdir: Path):
+    def __init__(self, size: int, workdir: Path, analyze: bool = True):
         super().__init__(size, workdir)
+        self.analyze = analyze
         self.path = workdir / f"bench-{size}.sqlite"
         self.uri = f"sqlite:///{self.path}"
 
@@ -105,7 +106,7 @@ class SpatiaLiteDatabase(BenchDatabase):
             # A pooled connection: SpatiaLite is loaded by the app's connect hook.
             raw = db.engine.raw_connection()
             try:
-                return load_spatialite(raw.dbapi_connection, plan)
+                return load_spatialite(raw.dbapi_connection, plan, self.analyze)
             finally:
                 raw.close()
                 db.engine.dispose()
@@ -138,7 +139,7 @@ class PostGISDatabase(BenchDatabase):
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def open_database(backend: str, size: int, workdir: Path) -> BenchDatabase:
+def open_database(backend: str, size: int, workdir: Path, sqlite_analyze: bool = True) -> BenchDatabase:
     if backend == "spatialite":
-        return SpatiaLiteDatabase(size, workdir)
+        return SpatiaLiteDatabase(size, workdir, sqlite_analyze)
     return PostGISDatabase(size, workdir, pg_admin_url())

@@ -89,7 +89,7 @@ def generate(size: int, seed: int) -> Dataset:
     listings, shown at a public point 150-300 m from the author's mile centre."""
     rng = np.random.default_rng(seed)
     authors = max(1, size // LISTINGS_PER_AUTHOR)
-    clustered = int(round(authors * CLUSTERED_SHARE))
+    clustered = round(authors * CLUSTERED_SHARE)
     c_lat, c_lon = clustered_points(rng, clustered)
     s_lat, s_lon = scattered_points(rng, authors - clustered)
     author_lat, author_lon = np.concatenate([c_lat, s_lat]), np.concatenate([c_lon, s_lon])

@@ -3,7 +3,7 @@
 PostgreSQL: COPY into every table, indexes live (GiST on the column and on the geography
 expression are maintained row by row, as in production), then VACUUM ANALYZE.
 SpatiaLite: executemany inside one transaction, geometry built by MakePoint, with
-SpatiaLite's own triggers (type checks and R*Tree index) active.
+SpatiaLite's own triggers (type checks and R*Tree index) active, then ANALYZE.
 """
 
 from __future__ import annotations
@@ -105,10 +105,12 @@ def _timed(timings: dict, name: str, action) -> None:
     timings[name] = time.perf_counter() - start
 
 
-def load_spatialite(raw_connection, plan: Plan) -> dict[str, float]:
-    """Insert everything in one transaction; return seconds per step."""
-    fmt = lambda value: value.strftime(SQLITE_TIME)  # noqa: E731
-    as_pair = lambda lon, lat: (float(lon), float(lat))  # noqa: E731
+def load_spatialite(raw_connection, plan: Plan, analyze: bool = True) -> dict[str, float]:
+    """Insert everything in one transaction, then ANALYZE (unless told not to); return
+    seconds per step. Without ANALYZE's statistics SQLite drives the spatial queries from
+    the listing status index instead of the R*Tree (see the README's Benchmarks)."""
+    fmt = lambda value: value.strftime(SQLITE_TIME)
+    as_pair = lambda lon, lat: (float(lon), float(lat))
     cur = raw_connection.cursor()
     timings: dict[str, float] = {}
 
@@ -130,21 +132,22 @@ def load_spatialite(raw_connection, plan: Plan) -> dict[str, float]:
         "listing_placement", PLACEMENT_COLUMNS, plan.placements(as_pair), "point"))
     _timed(timings, "commit", raw_connection.commit)
     timings["total"] = time.perf_counter() - start
+    if analyze:
+        _timed(timings, "analyze", lambda: (cur.execute("ANALYZE"), raw_connection.commit()))
     cur.close()
     return timings
 
 
 def load_postgis(pg_connection, plan: Plan) -> dict[str, float]:
     """COPY everything in one transaction, fix the id sequences, VACUUM ANALYZE."""
-    fmt = lambda value: value  # noqa: E731  (psycopg dumps datetimes itself)
-    ewkt = lambda lon, lat: f"SRID=4326;POINT({float(lon)!r} {float(lat)!r})"  # noqa: E731
+    fmt = lambda value: value
+    ewkt = lambda lon, lat: f"SRID=4326;POINT({float(lon)!r} {float(lat)!r})"
     timings: dict[str, float] = {}
 
     def copy(table, columns, rows):
-        with pg_connection.cursor() as cur:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as out:
-                for row in rows:
-                    out.write_row(row)
+        with pg_connection.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as out:
+            for row in rows:
+                out.write_row(row)
 
     start = time.perf_counter()
     _timed(timings, "members", lambda: copy("member", MEMBER_COLUMNS, plan.members(fmt)))

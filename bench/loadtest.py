@@ -57,7 +57,7 @@ class Gunicorn:
     def __init__(self, uri: str, workers: int = 2):
         self.uri, self.workers, self.port = uri, workers, _free_port()
         self.process: subprocess.Popen | None = None
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
 
     def __enter__(self):
         env = dict(os.environ, DATABASE_URL=self.uri, SECRET_KEY=BENCH_SECRET_KEY, RATELIMIT_ENABLED="false")

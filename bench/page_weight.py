@@ -88,7 +88,7 @@ def measure(client, path: str = "/map") -> dict:
             pending += [(icon["src"], here) for icon in json.loads(body).get("icons", [])]
         elif refs.service_worker and asset == _same_origin_path(refs.service_worker, BASE):
             sw_revalidates = bool(response.headers.get("ETag") or response.headers.get("Last-Modified"))
-            shell = re.search(r"SHELL\s*=\s*\[(.*?)\]", body.decode(), re.S)
+            shell = re.search(r"SHELL\s*=\s*\[(.*?)\]", body.decode(), re.DOTALL)
             pending += [(u, here) for u in QUOTED_PATH.findall(shell.group(1) if shell else "")]
             # The precache list holds the offline page too: a page, fetched at install.
     first = html_bytes + sum(fetched.values())

@@ -35,6 +35,7 @@ class Settings:
     http_seconds: float = 10.0
     http_connections: int = 4
     page_weight: bool = True
+    sqlite_analyze: bool = True  # 0 measures SpatiaLite as the app leaves it: no statistics
     profile: bool = True  # profile the views whose target is missed
     output: Path = HERE / "results.json"
     workdir: Path | None = None
@@ -51,7 +52,7 @@ class Settings:
                               ("http_seconds", float), ("http_connections", int)):
             if env.get(f"BENCH_{name.upper()}"):
                 setattr(s, name, convert(env[f"BENCH_{name.upper()}"]))
-        for name in ("http", "page_weight", "profile"):
+        for name in ("http", "page_weight", "profile", "sqlite_analyze"):
             if env.get(f"BENCH_{name.upper()}"):
                 setattr(s, name, env[f"BENCH_{name.upper()}"].lower() in ("1", "true", "yes", "on"))
         if env.get("BENCH_OUTPUT"):
@@ -71,13 +72,12 @@ def bench_one(backend: str, size: int, data, settings: Settings, workdir: Path, 
 
     from . import loadtest, page_weight
     from .databases import open_database
+    from .dataset import query_points
     from .load import Plan
     from .measure import Bench, profile_view
 
-    from .dataset import query_points
-
     plan = Plan(data, query_points(settings.points, settings.seed))
-    database = open_database(backend, size, workdir)
+    database = open_database(backend, size, workdir, settings.sqlite_analyze)
     database.create()
     try:
         app = database.migrate()
@@ -152,6 +152,7 @@ def run(settings: Settings) -> dict:
     results: dict = {backend: {} for backend in backends}
     extras: dict = {}
     started = time.perf_counter()
+    loadavg_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
         for size in sorted(settings.sizes):
             data = generate(size, settings.seed)
@@ -173,6 +174,8 @@ def run(settings: Settings) -> dict:
               f"{weight['repeat_kb']} KB (HTML gzip"
               f"{'' if weight['sw_revalidates'] else ' + service worker script, which has no validator'}; "
               f"the service worker serves the shell)")
+        biggest = sorted(weight["assets"].items(), key=lambda item: -item[1])
+        print("  " + ", ".join(f"{path.rsplit('/', 1)[-1]} {size / 1024:.1f}" for path, size in biggest) + " (KB)")
     print("\nTargets (issue 8)")
     for description, met in report.targets(results):
         print(f"  {'PASS' if met else 'MISS'}  {description}")
@@ -184,7 +187,9 @@ def run(settings: Settings) -> dict:
             print(f"  {'PASS' if met else 'MISS'}  {description} (DESIGN.md budget)")
     for title, text in extras.get("profiles", []):
         print(f"\nProfile: {title}\n{text}")
-    print(f"\nWrote {settings.output} in {time.perf_counter() - started:.0f} s")
+    print(f"\nWrote {settings.output} in {time.perf_counter() - started:.0f} s; load average "
+          f"{loadavg_start} at the start, {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end "
+          f"({os.cpu_count()} CPUs: anything else running skews the figures)")
     return document
 
 

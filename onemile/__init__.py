@@ -22,6 +22,11 @@ def _load_spatialite(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA foreign_keys = ON")
     dbapi_connection.execute("PRAGMA busy_timeout = 5000")
     init_spatialite(dbapi_connection, transaction=True, init_mode="WGS84")
+    # Without table statistics SQLite walks every open listing through the status index and
+    # uses the R*Tree only as a filter (208 ms instead of 2.6 ms for the nearest five at 10k,
+    # measured by make bench). SQLite's own advice for short-lived connections: let
+    # `optimize` run ANALYZE, with a work limit, on tables whose statistics are missing or stale.
+    dbapi_connection.execute("PRAGMA optimize = 0x10002")
 
 
 class _DatabaseId(IntegerConverter):

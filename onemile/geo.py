@@ -33,6 +33,7 @@ METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
 # The R*Tree keeps 32-bit floats: widen every search frame so no candidate is lost.
 FRAME_PADDING_DEG = 1e-4
 HALF_EARTH_M = math.pi * EARTH_RADIUS_M
+NEAREST_FIRST_RADIUS_M = 250.0
 
 __all__ = ["MILE_METRES", "SRID"]
 
@@ -235,8 +236,8 @@ def nearest(
     """The `limit` rows of `base` nearest to point, each with a trailing `distance_m`.
 
     PostGIS walks its GiST index with the KNN operator. SpatiaLite has no usable KNN here
-    (VirtualKNN crashed once and is slow), so the search box starts at one mile and grows
-    until it holds `limit` rows whose exact distance is inside the box's circle.
+    (VirtualKNN crashed once and is slow), so the search circle starts at 250 m and grows
+    fourfold until it holds `limit` rows whose exact distance lies inside it.
     """
     dialect = dialect_of(session)
     distance = distance_m(dialect, geom_col, point).label("distance_m")
@@ -244,7 +245,9 @@ def nearest(
         knn = geography(geom_col).op("<->")(_geog_point(point))
         stmt = base.add_columns(distance).order_by(knn).limit(limit)
         return list(session.execute(stmt))
-    radius = MILE_METRES
+    # Start small: in a dense town a whole mile holds hundreds of listings, each needing an
+    # exact distance (make bench measured 7x from 100k to 1M with a one-mile start).
+    radius = NEAREST_FIRST_RADIUS_M
     while True:
         stmt = (
             base.add_columns(distance)

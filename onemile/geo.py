@@ -237,7 +237,8 @@ def nearest(
 
     PostGIS walks its GiST index with the KNN operator. SpatiaLite has no usable KNN here
     (VirtualKNN crashed once and is slow), so the search circle starts at 250 m and grows
-    fourfold until it holds `limit` rows whose exact distance lies inside it.
+    (4x, or 16x while still empty) until it holds `limit` rows whose exact distance lies
+    inside it.
     """
     dialect = dialect_of(session)
     distance = distance_m(dialect, geom_col, point).label("distance_m")
@@ -258,4 +259,5 @@ def nearest(
         rows = list(session.execute(stmt))
         if len(rows) >= limit or radius >= HALF_EARTH_M:
             return rows
-        radius = min(radius * 4, HALF_EARTH_M)
+        # Nothing yet: the neighbourhood is empty, leap further.
+        radius = min(radius * (4 if rows else 16), HALF_EARTH_M)

@@ -74,3 +74,10 @@ def test_no_asset_comes_from_a_cdn():
         text = path.read_text()
         for host in ("unpkg.com", "jsdelivr", "cdnjs", "googleapis.com"):
             assert host not in text, f"{host} in {path}"
+
+
+def test_an_unchanged_service_worker_revalidates_with_a_304(client):
+    first = _fetch(client, "/service-worker.js")
+    assert first.headers["ETag"]
+    with client.get("/service-worker.js", headers={"If-None-Match": first.headers["ETag"]}) as again:
+        assert again.status_code == 304 and again.get_data() == b""

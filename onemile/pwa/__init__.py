@@ -4,7 +4,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template, send_file
+from flask import Blueprint, current_app, render_template, request, send_file
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
@@ -37,11 +37,14 @@ def _service_worker_source() -> str:
 @bp.get("/service-worker.js")
 def service_worker():
     """The service worker, served from the root so that its scope is the whole site."""
-    response = current_app.response_class(_service_worker_source(), mimetype="text/javascript")
-    # Browsers must see a new worker as soon as it is deployed.
+    source = _service_worker_source()
+    response = current_app.response_class(source, mimetype="text/javascript")
+    # Browsers must see a new worker as soon as it is deployed, but revalidating an
+    # unchanged one should cost a 304, not the whole script.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
-    return response
+    response.set_etag(hashlib.sha256(source.encode()).hexdigest()[:16])
+    return response.make_conditional(request)
 
 
 @bp.get("/offline")

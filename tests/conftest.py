@@ -279,6 +279,18 @@ def factory(app) -> Factory:
     return Factory(app)
 
 
+@pytest.fixture
+def anne(factory) -> MemberRef:
+    """A member who reads the site in English."""
+    return factory.member(language="en", first_name="Anne", last_name="Martin")
+
+
+@pytest.fixture
+def bruno(factory) -> MemberRef:
+    """Another member, in the same mile as Anne."""
+    return factory.member(language="en", first_name="Bruno", last_name="Durand")
+
+
 class AuthActions:
     """Log a test client in and out."""
 

@@ -64,16 +64,6 @@ def mails(outbox: Path) -> list[email.message.EmailMessage]:
 
 
 @pytest.fixture
-def anne(factory):
-    return factory.member(language="en", first_name="Anne", last_name="Martin")
-
-
-@pytest.fixture
-def bruno(factory):
-    return factory.member(language="en", first_name="Bruno", last_name="Durand")
-
-
-@pytest.fixture
 def request_answered(app, factory, anne, bruno):
     """Anne asks for a ladder; Bruno answers (Anne gets a first reply)."""
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder", body="For Saturday.")

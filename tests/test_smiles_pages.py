@@ -94,16 +94,6 @@ def rows_of(page: str) -> list[list[str]]:
 
 
 @pytest.fixture
-def anne(factory):
-    return factory.member(language="en", first_name="Anne", last_name="Martin")
-
-
-@pytest.fixture
-def bruno(factory):
-    return factory.member(language="en", first_name="Bruno", last_name="Durand")
-
-
-@pytest.fixture
 def ladder_service(app, factory, anne, bruno):
     """Anne asked for a ladder, Bruno lent it; Anne marked it done, which pays him 1 smile."""
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")

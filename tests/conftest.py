@@ -291,6 +291,21 @@ def bruno(factory) -> MemberRef:
     return factory.member(language="en", first_name="Bruno", last_name="Durand")
 
 
+# What a complete, valid sign-up form sends (tests override single fields).
+SIGNUP = {
+    "email": "anne.martin@example.org",
+    "password": "violet harbour kettle 42",
+    "first_name": "Anne",
+    "last_name": "Martin",
+    "kind": "person",
+    "organisation_name": "",
+    "postal_code": "68100",
+    "country": "FR",
+    "latitude": "",
+    "longitude": "",
+}
+
+
 class AuthActions:
     """Log a test client in and out."""
 
@@ -411,3 +426,12 @@ def insert_open_offers(points, email: str = "many@example.org") -> list[int]:
     )
     db.session.commit()
     return list(ids)
+
+
+def log_in_browser(page, base: str, member) -> None:
+    """Log a Playwright page in as `member` through the real form; waits for the map."""
+    page.goto(f"{base}/auth/login")
+    page.fill("#email", member.email)
+    page.fill("#password", member.password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r"/map"))

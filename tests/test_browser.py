@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from conftest import log_in_browser
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -22,14 +23,6 @@ def _sign_up(page, base: str, email: str) -> None:
     page.wait_for_url(re.compile(r"/map$"))
 
 
-def _log_in(page, base: str, member) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("#email", member.email)
-    page.fill("#password", member.password)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(re.compile(r"/map"))
-
-
 def _post_offer(page, base: str, title: str) -> None:
     page.goto(f"{base}/listings/new")
     page.check("input[name=kind][value=offer]")
@@ -43,7 +36,7 @@ def _post_offer(page, base: str, title: str) -> None:
 
 
 def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
-    from conftest import Factory
+    from conftest import Factory, log_in_browser
 
     base = live_server.url
     bruno = Factory(live_server.app).member(first_name="Bruno", postal_code="68200")
@@ -56,7 +49,7 @@ def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
     _post_offer(anne_page, base, TITLE)
 
     page = new_page()
-    _log_in(page, base, bruno)
+    log_in_browser(page, base, bruno)
     expect(page.locator("#nearest")).to_contain_text(TITLE)
     expect(page.locator("#markers")).to_contain_text(TITLE)
     # The marker is drawn on the map, and its popup shows the title as text.
@@ -90,7 +83,7 @@ def test_dragging_the_avatar_refreshes_the_nearest_panel(live_server, new_page):
     anne = factory.member()
     factory.listing(anne, title=TITLE)
     page = new_page()
-    _log_in(page, live_server.url, anne)
+    log_in_browser(page, live_server.url, anne)
     panel = page.locator("#nearest ol.nearest")
     before = panel.get_attribute("data-lat")
     avatar = page.locator("#map .leaflet-marker-icon").first

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Factory
+from conftest import Factory, log_in_browser
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -18,14 +18,6 @@ from onemile.smiles.services import balance_of
 pytestmark = pytest.mark.browser
 
 TITLE = "Help me carry a sofa upstairs"
-
-
-def _log_in(page, base: str, member) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("#email", member.email)
-    page.fill("#password", member.password)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(re.compile(r"/map"))
 
 
 def _balances(app, *members) -> list[int]:
@@ -43,7 +35,7 @@ def test_two_neighbours_answer_talk_live_and_finish_with_a_smile(live_server, ne
 
     # B finds the request on the map's nearest panel and answers it from the listing page.
     b = new_page(locale="en-GB")
-    _log_in(b, base, bruno)
+    log_in_browser(b, base, bruno)
     # The marker's popup offers to answer too (built with textContent only).
     b.locator("#map path.leaflet-interactive").nth(1).click(force=True)
     popup_answer = b.locator(".leaflet-popup-content").get_by_role("link", name="Answer")
@@ -61,7 +53,7 @@ def test_two_neighbours_answer_talk_live_and_finish_with_a_smile(live_server, ne
 
     # A opens the conversation from the answers under her listing.
     a = new_page(locale="en-GB")
-    _log_in(a, base, anne)
+    log_in_browser(a, base, anne)
     a.goto(f"{base}/listings/{listing_id}")
     a.locator("#answers").get_by_role("link", name="Bruno P.").click()
     a.wait_for_url(re.compile(rf"/conversations/{conversation_id}$"))

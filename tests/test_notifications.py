@@ -16,7 +16,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from conftest import Factory
+from conftest import Factory, log_in_browser
 from sqlalchemy import event, func, select, text
 
 from onemile.conversations import services as conversations
@@ -476,14 +476,6 @@ def test_e_mails_are_written_in_the_recipients_language(app, factory, outbox, br
 # --- In Chromium ------------------------------------------------------------------------------------
 
 
-def _log_in(page, base: str, member) -> None:
-    page.goto(f"{base}/auth/login")
-    page.fill("#email", member.email)
-    page.fill("#password", member.password)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(re.compile(r"/map"))
-
-
 @pytest.mark.browser
 def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, new_page):
     from playwright.sync_api import expect
@@ -495,7 +487,7 @@ def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, 
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
 
     page = new_page(locale="en-GB")
-    _log_in(page, live_server.url, anne)
+    log_in_browser(page, live_server.url, anne)
     bell = page.locator("#bell")
     expect(bell).to_have_accessible_name("Notifications")
 
@@ -528,7 +520,7 @@ def test_without_javascript_the_bell_and_the_button_still_work(live_server, new_
     act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
 
     page = new_page(locale="en-GB", java_script_enabled=False)
-    _log_in(page, live_server.url, anne)
+    log_in_browser(page, live_server.url, anne)
     page.get_by_role("link", name="Notifications, 1 unread").click()
     page.wait_for_url(re.compile(r"/notifications/$"))
     page.get_by_role("button", name="Mark all as read").click()

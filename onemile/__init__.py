@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .models import MAX_DATABASE_ID
 
 
 def _load_spatialite(dbapi_connection, _record) -> None:
@@ -33,8 +34,9 @@ class _DatabaseId(IntegerConverter):
     """`<int:…>` in URLs, limited to what an INTEGER primary key can hold."""
 
     def __init__(self, url_map, *args, **kwargs):
+
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_DATABASE_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -14,12 +14,11 @@ from ..errors import RuleError
 from ..extensions import limiter
 from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
 from ..listings.services import visible_listing
-from ..models import Conversation, Listing, utcnow
+from ..models import MAX_DATABASE_ID, Conversation, Listing, utcnow
 from . import bp, services
 from .forms import MessageForm
 
 TEMPLATE = "conversations/show.html"
-MAX_ID = 2**31 - 1
 
 
 
@@ -30,7 +29,7 @@ def _redirect(endpoint: str, **values) -> Response:
 
 def _after(values) -> int:
     """The newest message id the page already shows (bounded: it goes into SQL)."""
-    return min(max(values.get("after", 0, type=int) or 0, 0), MAX_ID)
+    return min(max(values.get("after", 0, type=int) or 0, 0), MAX_DATABASE_ID)
 
 
 def _names(conversation: Conversation) -> dict[int, str]:
@@ -166,7 +165,7 @@ def post_message(conversation_id: int):
         _refuse(form, error)
         # htmx swaps only 2xx answers: the form with its error must come back as 200.
         status = 200 if wants_fragment() else 422
-        return _page(conversation, "reply", status=status, after=after or MAX_ID, form=form)
+        return _page(conversation, "reply", status=status, after=after or MAX_DATABASE_ID, form=form)
     if not wants_fragment():
         return _redirect("conversations.show", conversation_id=conversation_id, _anchor=f"message-{message.id}")
     return _page(conversation, "reply", after=after or message.id - 1)

@@ -70,7 +70,9 @@ def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
     assert page.errors == []
 
     # The choice of layers is remembered for the member.
-    page.locator("#layers input[value=requests]").uncheck()
+    # Reload only once the choice is saved: the toggle posts in the background.
+    with page.expect_response(lambda r: r.url.endswith("/map/layers") and r.request.method == "POST"):
+        page.locator("#layers input[value=requests]").uncheck()
     expect(page.locator("#nearest")).to_contain_text(TITLE)
     page.reload()
     expect(page.locator("#layers input[value=requests]")).not_to_be_checked()

@@ -63,7 +63,7 @@ def test_second_member_sees_the_offer_as_marker_and_in_nearest(client, auth, fac
     listing_id = factory.listing(anne, title="Donne un canapé")
     auth.login(bruno)
     markers = client.get("/map/markers", headers=HX).get_data(as_text=True)
-    assert f'data-id="{listing_id}"' in markers and "Donne un canapé" in markers
+    assert f'data-id="offers-{listing_id}"' in markers and "Donne un canapé" in markers
     nearest = client.get("/map/nearest", headers=HX).get_data(as_text=True)
     assert "Donne un canapé" in nearest
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from ..geo import (
     latlon_columns,
     nearest,
 )
+from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
 from ..listings.services import open_listings_filter
 from ..models import Listing, ListingPlacement, Member, utcnow
 from ..models.member import MAP_LAYERS
@@ -49,17 +51,37 @@ class Box:
 
 @dataclass(frozen=True)
 class Marker:
-    """One listing at its public point, with what a popup shows (no author, ever)."""
+    """One thing on the map at its public point, with what its popup shows.
 
-    listing_id: int
+    Every layer speaks this shape, so the fragment, the list and the glue JavaScript draw
+    listings, projects and mags alike. `label` is text (never HTML); `endpoint` and
+    `url_args` build the link; `answerable` adds the "Answer" link of listings.
+    """
+
+    id: int
     layer: str
-    kind: str
-    offer_type: str | None
-    category: str
     title: str
+    label: str
     lat: float
     lon: float
-    is_own: bool
+    endpoint: str
+    url_args: dict = field(default_factory=dict)
+    is_own: bool = False
+    answerable: bool = False
+    public: bool = False  # its page is readable by visitors (else visitors are sent to sign up)
+
+
+# A layer source answers the markers of its layer in the box: (box, viewer id, cap) -> up to
+# cap + 1 markers, so that the caller knows whether some were left out.
+LayerSource = Callable[[Box, "int | None", int], list[Marker]]
+_layer_sources: dict[str, LayerSource] = {}
+
+
+def register_layer(layer: str, source: LayerSource) -> None:
+    """Let a feature (projects, mags) put its markers on the map under `layer`."""
+    if layer not in MAP_LAYERS:
+        raise ValueError(f"unknown map layer {layer!r}")
+    _layer_sources[layer] = source
 
 
 @dataclass(frozen=True)
@@ -88,14 +110,18 @@ def _listing_kinds(layers: set[str]) -> list[str]:
 
 
 def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> tuple[list[Marker], bool]:
-    """Open listings shown in the box for the enabled layers, at most `cap`.
+    """Markers shown in the box for the enabled layers, at most `cap` per layer.
 
     Returns the markers and whether some were left out (the member should zoom in).
-    Projects and mags have no data yet: their layers add nothing.
     """
-    kinds = _listing_kinds(layers)
-    if not kinds:
-        return [], False
+    per_layer = [_listing_markers(box, layers, viewer_id, cap)] if _listing_kinds(layers) else []
+    per_layer += [source(box, viewer_id, cap) for layer, source in _layer_sources.items() if layer in layers]
+    markers = [marker for found in per_layer for marker in found[:cap]]
+    return markers, any(len(found) > cap for found in per_layer)
+
+
+def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> list[Marker]:
+    """Open listings of the enabled listing layers in the box: up to cap + 1, newest first."""
     session = db.session
     lat, lon = latlon_columns(ListingPlacement.point)
     stmt = (
@@ -104,27 +130,33 @@ def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) 
         )
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
-        .where(ListingPlacement.kind.in_(kinds))
+        .where(ListingPlacement.kind.in_(_listing_kinds(layers)))
         .where(open_listings_filter(utcnow()))
         .order_by(Listing.created_at.desc())
         .limit(cap + 1)
     )
-    rows = session.execute(stmt).all()
-    markers = [
-        Marker(
-            listing_id=row.id,
-            layer="requests" if row.kind == "request" else "offers",
-            kind=row.kind,
-            offer_type=row.offer_type,
-            category=row.category,
-            title=row.title,
-            lat=round(row.lat, 6),
-            lon=round(row.lon, 6),
-            is_own=viewer_id is not None and row.author_id == viewer_id,
+    markers = []
+    for row in session.execute(stmt):
+        is_own = viewer_id is not None and row.author_id == viewer_id
+        label = [KIND_LABELS[row.kind]]
+        if row.offer_type:
+            label.append(OFFER_TYPE_LABELS[row.offer_type])
+        label.append(CATEGORY_LABELS[row.category])
+        markers.append(
+            Marker(
+                id=row.id,
+                layer="requests" if row.kind == "request" else "offers",
+                title=row.title,
+                label=" · ".join(str(part) for part in label),
+                lat=round(row.lat, 6),
+                lon=round(row.lon, 6),
+                endpoint="listings.detail",
+                url_args={"listing_id": row.id},
+                is_own=is_own,
+                answerable=viewer_id is not None and not is_own,
+            )
         )
-        for row in rows[:cap]
-    ]
-    return markers, len(rows) > cap
+    return markers
 
 
 def nearest_listings(point: LatLon, layers: set[str], count: int = NEAREST_COUNT) -> list[Nearby]:

@@ -59,3 +59,29 @@ def register(app: Flask) -> None:
         click.echo("The ledger holds: every balance matches its entries.")
 
     app.cli.add_command(smiles_group)
+
+    moderators_group = AppGroup("moderators", help="Who may moderate projects and reports.")
+
+    def _set_moderator(email: str, value: bool) -> None:
+        from .auth.services import find_member_by_email
+
+        member = find_member_by_email(email)
+        if member is None:
+            raise click.ClickException(f"No member with the e-mail {email}.")
+        member.is_moderator = value
+        db.session.commit()
+        click.echo(f"{member.email} {'is now' if value else 'is no longer'} a moderator.")
+
+    @moderators_group.command("grant")
+    @click.argument("email")
+    def moderators_grant(email: str) -> None:
+        """Make the member with this e-mail a moderator."""
+        _set_moderator(email, True)
+
+    @moderators_group.command("revoke")
+    @click.argument("email")
+    def moderators_revoke(email: str) -> None:
+        """Take moderation rights away from the member with this e-mail."""
+        _set_moderator(email, False)
+
+    app.cli.add_command(moderators_group)

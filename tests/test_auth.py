@@ -564,3 +564,17 @@ def test_a_password_reset_ends_sessions_opened_before_it(app, factory, outbox):
     reset_path = re.search(r"http://localhost(/auth/reset/\S+)", message.get_content()).group(1)
     assert owner.post(reset_path, data={"password": "granite lantern orchard 7"}).status_code == 302
     assert stolen.get("/map").status_code == 302
+
+
+def test_moderators_are_granted_and_revoked_from_the_command_line(app, factory):
+    anne = factory.member(email="Anne@Example.org")
+    runner = app.test_cli_runner()
+    granted = runner.invoke(args=["moderators", "grant", "anne@EXAMPLE.org"])
+    assert granted.exit_code == 0, granted.output
+    with app.app_context():
+        assert db.session.get(Member, anne.id).is_moderator
+    assert runner.invoke(args=["moderators", "revoke", "anne@example.org"]).exit_code == 0
+    with app.app_context():
+        assert not db.session.get(Member, anne.id).is_moderator
+    unknown = runner.invoke(args=["moderators", "grant", "nobody@example.org"])
+    assert unknown.exit_code != 0 and "No member" in unknown.output

@@ -88,6 +88,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
+def find_member_by_email(email: str) -> Member | None:
+    """The member using this address (any case), or None."""
+    return db.session.scalar(select(Member).where(Member.email == normalise_email(email)))
+
+
 def email_taken(email: str) -> bool:
     """True when a member already uses this address (any case)."""
     return db.session.scalar(
@@ -149,7 +154,7 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
 
 def authenticate(email: str, password: str) -> Member | None:
     """The member with these credentials, or None."""
-    member = db.session.scalar(select(Member).where(Member.email == normalise_email(email)))
+    member = find_member_by_email(email)
     if member is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -167,7 +172,7 @@ def reset_token(member: Member) -> str:
 
 def send_password_reset(email: str, reset_url_for) -> None:
     """E-mail a reset link if the address is known; say nothing either way."""
-    member = db.session.scalar(select(Member).where(Member.email == normalise_email(email)))
+    member = find_member_by_email(email)
     if member is None:
         return
     link = reset_url_for(reset_token(member))

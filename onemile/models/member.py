@@ -56,6 +56,8 @@ class Member(UserMixin, db.Model):
     )
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     email_notifications: Mapped[bool] = mapped_column(default=True)
+    # Moderators approve projects and handle reports; made with `flask moderators grant`.
+    is_moderator: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     miles: Mapped[list[Mile]] = relationship(

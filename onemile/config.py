@@ -63,7 +63,8 @@ def load(instance_path: str) -> dict:
         "PUBLIC_OFFSET_MIN_M": float(os.environ.get("PUBLIC_OFFSET_MIN_M", "150")),
         "PUBLIC_OFFSET_MAX_M": float(os.environ.get("PUBLIC_OFFSET_MAX_M", "300")),
         "LISTING_LIFETIME_DAYS": int(os.environ.get("LISTING_LIFETIME_DAYS", "30")),
-        "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "300")),
+        # Individual markers per layer in one fragment (~350 bytes each); past it, listings cluster.
+        "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "100")),
         # Smiles minted for each new member, and for whoever referred them.
         "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
         "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),

@@ -152,7 +152,7 @@ def test_unknown_layers_are_ignored(client, auth, factory, app):
         assert db.session.get(Member, anne.id).map_layers == "offers"
 
 
-def test_marker_cap_asks_to_zoom_in(make_app):
+def test_past_the_marker_cap_listings_come_as_clusters(make_app):
     app = make_app(MAP_MARKER_CAP=3)
     from conftest import AuthActions, Factory
 
@@ -163,8 +163,9 @@ def test_marker_cap_asks_to_zoom_in(make_app):
     client = app.test_client()
     AuthActions(client).login(anne)
     html = client.get("/map/markers", headers=HX).get_data(as_text=True)
-    assert 'data-count="3"' in html
-    assert "zoom" in html.lower()
+    assert 'data-id="' not in html
+    assert sum(int(n) for n in re.findall(r'data-cluster="(\d+)"', html)) == 5
+    assert "zoom in" in html.lower()
 
 
 @pytest.mark.parametrize(

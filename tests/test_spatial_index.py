@@ -16,7 +16,13 @@ from sqlalchemy import event, text
 from onemile.extensions import db
 from onemile.geo import LatLon, destination
 from onemile.listings.services import SearchFilters, search_mile
-from onemile.map.services import Box, markers_in_box, nearest_listings
+from onemile.map.services import (
+    Box,
+    clusters_wanted,
+    listing_clusters,
+    markers_in_box,
+    nearest_listings,
+)
 
 MULHOUSE = LatLon(47.7508, 7.3359)
 COUNT = 8000
@@ -100,9 +106,17 @@ def test_nearest_five_uses_the_spatial_index(crowded):
 
 def test_markers_of_the_visible_area_use_the_spatial_index(crowded):
     box = Box.around(MULHOUSE, 2000)
-    (markers, _truncated), statements = _captured(
-        lambda: markers_in_box(box, {"offers"}, None, cap=300)
-    )
-    assert markers
+    shown, statements = _captured(lambda: markers_in_box(box, {"offers"}, None, cap=300))
+    assert shown.markers and not shown.clusters
+    for statement, parameters in statements:
+        _assert_uses_index(statement, parameters, "idx_listing_placement_point")
+
+
+def test_clusters_of_a_zoomed_out_map_use_the_spatial_index(crowded):
+    # A box about 30 km tall whose corner only touches the crowd: zoomed out, and selective.
+    box = Box.around(destination(MULHOUSE, 45, 32_000), 15_000)
+    assert clusters_wanted(box)
+    clusters, statements = _captured(lambda: listing_clusters(box, {"offers"}))
+    assert clusters and all(cluster.offers > 0 and cluster.requests == 0 for cluster in clusters)
     for statement, parameters in statements:
         _assert_uses_index(statement, parameters, "idx_listing_placement_point")

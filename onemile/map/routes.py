@@ -56,10 +56,10 @@ def _context(markers: bool = True, nearby: bool = True) -> dict:
     avatar = _point_from_args(circle_center)
     layers = _layers()
     box = _box_from_args(services.Box.around(avatar, MILE_METRES))
-    found, truncated = (
+    shown = (
         services.markers_in_box(box, layers, None if visitor else current_user.id, current_app.config["MAP_MARKER_CAP"])
         if markers
-        else ([], False)
+        else services.MapMarkers([], [], False)
     )
     return {
         "visitor": visitor,
@@ -69,8 +69,9 @@ def _context(markers: bool = True, nearby: bool = True) -> dict:
         "layers": layers,
         "all_layers": MAP_LAYERS,
         "box": box,
-        "markers": found,
-        "truncated": truncated,
+        "markers": shown.markers,
+        "clusters": shown.clusters,
+        "truncated": shown.truncated,
         "nearby": services.nearest_listings(avatar, layers) if nearby else [],
         "radius_m": MILE_METRES,
         "countries": country_choices() if visitor else [],

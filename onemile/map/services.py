@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ..extensions import db
 from ..geo import (
@@ -25,6 +25,14 @@ from ..models.member import MAP_LAYERS
 
 LISTING_LAYERS = {"requests": "request", "offers": "offer"}
 NEAREST_COUNT = 5
+# Zoomed out past about a town (a box taller than ~28 km, or wider than twice that), listings
+# are counted per grid cell in the database instead of being sent one by one: the fragment
+# stays small whatever the density. The grid has about CLUSTER_ROWS cells across the box's
+# larger side, on a ladder of powers of two so that cells stay put while the member pans.
+CLUSTER_ABOVE_DEGREES = 0.25
+CLUSTER_ROWS = 8
+# Projects and mags are few next to listings; zoomed out they keep individual markers, fewer.
+ZOOMED_OUT_CAP = 50
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,36 @@ def register_layer(layer: str, source: LayerSource) -> None:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """The open listings of one grid cell, counted in the database (zoomed-out maps).
+
+    Its point is the mean of the listings' public points, so it reveals no more than they do.
+    """
+
+    requests: int
+    offers: int
+    lat: float
+    lon: float
+    south: float
+    west: float
+    north: float
+    east: float
+
+    @property
+    def count(self) -> int:
+        return self.requests + self.offers
+
+
+@dataclass(frozen=True)
+class MapMarkers:
+    """What the markers fragment draws: individual markers, clusters, and whether to zoom in."""
+
+    markers: list[Marker]
+    clusters: list[Cluster]
+    truncated: bool
+
+
+@dataclass(frozen=True)
 class Nearby:
     """A listing near the avatar, with its distance in metres (shown only as a band)."""
 
@@ -109,15 +147,82 @@ def _listing_kinds(layers: set[str]) -> list[str]:
     return [kind for layer, kind in LISTING_LAYERS.items() if layer in layers]
 
 
-def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> tuple[list[Marker], bool]:
-    """Markers shown in the box for the enabled layers, at most `cap` per layer.
+def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> MapMarkers:
+    """What the map shows in the box for the enabled layers.
 
-    Returns the markers and whether some were left out (the member should zoom in).
+    Zoomed in, every layer sends individual markers, at most `cap` per layer (truncated
+    tells the member to zoom in). Listings come as clusters counted in the database instead
+    when zoomed out (`clusters_wanted`) or when more than `cap` of them are in the box; the
+    other layers send at most ZOOMED_OUT_CAP markers each when zoomed out.
     """
-    per_layer = [_listing_markers(box, layers, viewer_id, cap)] if _listing_kinds(layers) else []
-    per_layer += [source(box, viewer_id, cap) for layer, source in _layer_sources.items() if layer in layers]
-    markers = [marker for found in per_layer for marker in found[:cap]]
-    return markers, any(len(found) > cap for found in per_layer)
+    zoomed_out = clusters_wanted(box)
+    per_layer: list[list[Marker]] = []
+    clusters: list[Cluster] = []
+    if _listing_kinds(layers):
+        listing_markers = [] if zoomed_out else _listing_markers(box, layers, viewer_id, cap)
+        if zoomed_out or len(listing_markers) > cap:
+            # Too many to send one by one (or too far out): counts per cell instead.
+            clusters = listing_clusters(box, layers)
+        else:
+            per_layer.append(listing_markers)
+    layer_cap = min(cap, ZOOMED_OUT_CAP) if zoomed_out else cap
+    per_layer += [source(box, viewer_id, layer_cap) for layer, source in _layer_sources.items() if layer in layers]
+    markers = [marker for found in per_layer for marker in found[:layer_cap]]
+    return MapMarkers(markers, clusters, any(len(found) > layer_cap for found in per_layer))
+
+
+def clusters_wanted(box: Box) -> bool:
+    """True when the box is zoomed out enough for listings to be shown as clusters."""
+    return box.north - box.south > CLUSTER_ABOVE_DEGREES or box.east - box.west > 2 * CLUSTER_ABOVE_DEGREES
+
+
+def cluster_cell_degrees(box: Box) -> float:
+    """The grid step for this box: a power of two, about CLUSTER_ROWS cells across."""
+    span = max(box.north - box.south, (box.east - box.west) / 2, 1e-9)
+    return 2.0 ** math.ceil(math.log2(span / CLUSTER_ROWS))
+
+
+def listing_clusters(box: Box, layers: set[str]) -> list[Cluster]:
+    """Open listings of the enabled listing layers in the box, counted per grid cell.
+
+    One grouped query through the spatial index; at most about (CLUSTER_ROWS + 1) ×
+    (2 × CLUSTER_ROWS + 1) cells whatever the number of listings.
+    """
+    session = db.session
+    cell = cluster_cell_degrees(box)
+    lat, lon = func.ST_Y(ListingPlacement.point), func.ST_X(ListingPlacement.point)
+    row, col = func.floor(lat / cell).label("row"), func.floor(lon / cell).label("col")
+    stmt = (
+        select(
+            row,
+            col,
+            func.sum(case((ListingPlacement.kind == "request", 1), else_=0)).label("requests"),
+            func.count().label("total"),
+            func.avg(lat).label("lat"),
+            func.avg(lon).label("lon"),
+        )
+        .join(Listing, Listing.id == ListingPlacement.listing_id)
+        .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
+        .where(ListingPlacement.kind.in_(_listing_kinds(layers)))
+        .where(open_listings_filter(utcnow()))
+        .group_by(row, col)
+    )
+    clusters = []
+    for found in session.execute(stmt):
+        south, west = found.row * cell, found.col * cell
+        clusters.append(
+            Cluster(
+                requests=int(found.requests),
+                offers=int(found.total - found.requests),
+                lat=round(float(found.lat), 5),
+                lon=round(float(found.lon), 5),
+                south=max(-90.0, south),
+                west=max(-180.0, west),
+                north=min(90.0, south + cell),
+                east=min(180.0, west + cell),
+            )
+        )
+    return sorted(clusters, key=lambda c: (-c.count, c.lat, c.lon))
 
 
 def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> list[Marker]:

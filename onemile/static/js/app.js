@@ -94,6 +94,18 @@
           bubblingMouseEvents: false, // opening a popup must not also move the avatar
         }).bindPopup(() => popup(li)).addTo(group);
       });
+      // Zoomed out, the server sends counts per grid cell: a click (or Enter) zooms into the cell.
+      all('li[data-cluster]', list).forEach((li) => {
+        const count = document.createElement('span');
+        count.textContent = li.dataset.cluster;
+        const label = li.querySelector('a').textContent.trim();
+        L.marker([num(li.dataset.lat), num(li.dataset.lon)], {
+          icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [36, 36]}),
+          title: label, alt: label, keyboard: true, bubblingMouseEvents: false,
+        }).on('click', () => map.fitBounds([
+          [num(li.dataset.south), num(li.dataset.west)], [num(li.dataset.north), num(li.dataset.east)],
+        ])).addTo(group);
+      });
     }
     function refresh() {
       const box = map.getBounds();

@@ -116,3 +116,40 @@ def test_service_worker_serves_the_offline_page(live_server, new_page):
     expect(page.locator("h1")).to_have_text(re.compile("hors ligne|offline", re.IGNORECASE))
     assert page.url.endswith("/map")
     page.context.set_offline(False)
+
+
+def test_zooming_out_groups_ads_and_a_group_opens_on_click(live_server, new_page):
+    from conftest import Factory, insert_open_offers
+
+    from onemile.geo import LatLon, destination
+
+    factory = Factory(live_server.app)
+    anne = factory.member()
+    # Ads in three towns: Mulhouse (Anne's mile), Colmar and Strasbourg.
+    towns = [LatLon(47.7508, 7.3359), LatLon(48.0794, 7.3585), LatLon(48.5734, 7.7521)]
+    with live_server.app.app_context():
+        insert_open_offers([destination(town, 45 * k, 400 + 40 * k) for town in towns for k in range(6)])
+    page = new_page()
+    log_in_browser(page, live_server.url, anne)
+    expect(page.locator("#markers li[data-id]").first).to_be_attached()
+    for _ in range(6):  # out to the scale of a region, one step and one refresh at a time
+        with page.expect_response(lambda r: "/map/markers" in r.url):
+            page.click(".leaflet-control-zoom-out")
+        page.wait_for_timeout(100)  # htmx swaps right after the response
+    groups = page.locator("#map .cluster-icon")
+    expect(groups.first).to_be_visible()
+    expect(page.locator("#markers li[data-id]")).to_have_count(0)
+    # The list says how many ads each group holds; together, all 18.
+    expect(page.locator("#markers li[data-cluster]").first).to_be_attached()
+    counts = [int(li.get_attribute("data-cluster")) for li in page.locator("#markers li[data-cluster]").all()]
+    assert sum(counts) == 18
+    # Opening a group zooms into it; a few levels down the ads come one by one again.
+    single = page.locator("#markers li[data-id]")
+    for _ in range(5):
+        if single.count():
+            break
+        with page.expect_response(lambda r: "/map/markers" in r.url):
+            groups.first.click()
+        page.wait_for_timeout(200)
+    expect(single.first).to_be_attached()
+    assert page.errors == []

@@ -19,7 +19,7 @@ from ..geo import (
     nearest,
 )
 from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
-from ..listings.services import open_listings_filter
+from ..listings.services import not_hidden_from, open_listings_filter
 from ..models import Listing, ListingPlacement, Member, utcnow
 from ..models.member import MAP_LAYERS
 
@@ -132,6 +132,9 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
         .where(ListingPlacement.kind.in_(_listing_kinds(layers)))
         .where(open_listings_filter(utcnow()))
+        # "Mile only" listings have no marker: their point is never sent (see listings.placement).
+        .where(Listing.location_mode != "mile_only")
+        .where(not_hidden_from(viewer_id))
         .order_by(Listing.created_at.desc())
         .limit(cap + 1)
     )
@@ -159,8 +162,11 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
     return markers
 
 
-def nearest_listings(point: LatLon, layers: set[str], count: int = NEAREST_COUNT) -> list[Nearby]:
-    """The `count` open listings nearest to point, among the enabled listing layers.
+def nearest_listings(
+    point: LatLon, layers: set[str], count: int = NEAREST_COUNT, viewer_id: int | None = None
+) -> list[Nearby]:
+    """The `count` open listings nearest to point, among the enabled listing layers, leaving
+    out members the viewer blocked or was blocked by.
 
     A listing shown in two miles appears once, at its nearest placement.
     """
@@ -174,6 +180,7 @@ def nearest_listings(point: LatLon, layers: set[str], count: int = NEAREST_COUNT
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(ListingPlacement.kind.in_(kinds))
         .where(open_listings_filter(utcnow()))
+        .where(not_hidden_from(viewer_id))
     )
     # A listing has at most one placement per mile (5 miles): over-fetch, then keep the first.
     rows = nearest(session, base, ListingPlacement.point, ListingPlacement.id, point, count * 5)

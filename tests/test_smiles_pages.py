@@ -17,12 +17,17 @@ from conftest import SIGNUP as BASE_SIGNUP
 from conftest import Factory, verification_link
 from sqlalchemy import func, select, text
 
+from onemile.auth.services import mark_verified
 from onemile.conversations import services as conversations
 from onemile.extensions import db
 from onemile.listings.services import delete_listing
 from onemile.models import Account, Member, Transfer
-from onemile.auth.services import mark_verified
-from onemile.smiles.services import balance_of, grant_referral_bonus, grant_signup_bonus, member_account
+from onemile.smiles.services import (
+    balance_of,
+    grant_referral_bonus,
+    grant_signup_bonus,
+    member_account,
+)
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

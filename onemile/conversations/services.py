@@ -245,6 +245,8 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
         raise NotFoundError("conversation")
     if listing.status != "open":
         raise RuleError(_("This listing is no longer open."))
+    if conversation.responder.is_deleted:
+        raise RuleError(_("This member has left 1Mile: the conversation is closed."))
     helper_id, beneficiary_id = roles(conversation)
     completion = Completion(
         listing_id=listing.id,
@@ -318,7 +320,8 @@ def finish_state(member: Member, conversation: Conversation) -> FinishState:
         helper_name=names[helper_id],
         beneficiary_name=names[beneficiary_id],
         other_name=names[conversation.other_party_id(member.id)],
-        can_mark_done=is_author and listing.status == "open" and active is None,
+        can_mark_done=is_author and listing.status == "open" and active is None
+        and not conversation.responder.is_deleted,
         can_confirm=pending and member.id == latest.beneficiary_id,
         can_cancel=pending and is_author,
         finished_elsewhere=active is not None and active.conversation_id != conversation.id,

@@ -474,6 +474,19 @@ def balance_of_in(app, ref) -> int:
         return balance_of(ref.id)
 
 
+def test_a_deleted_authors_answered_listing_stays_closed_without_text_for_the_others(app, pair):
+    anne, bruno, annes, _brunos, conversation_id = pair
+    assert logged_in(app, anne).post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 302
+    with app.app_context():
+        listing = db.session.get(Listing, annes)
+        assert (listing.status, listing.body, listing.placements) == ("closed", "", [])
+        assert db.session.get(Conversation, conversation_id) is not None
+    b = logged_in(app, bruno)
+    page = html(b.get(f"/conversations/{conversation_id}"))
+    assert "Conversation with Former member" in page and "Is it still there?" in page
+    assert "Annes lamp" not in markers(b, home_of(app, bruno))
+
+
 def test_deleting_cancels_a_pending_confirmation(app, factory, pair):
     anne, bruno, annes, _brunos, conversation_id = pair
     # Anne's offer: she marks it done with Bruno, who is asked to confirm; he leaves instead.

@@ -3,8 +3,8 @@
 Deleting keeps the member row as an anonymous tombstone ("Former member"): the smiles
 ledger keeps both legs of every transfer (so `flask smiles verify` still holds) and the
 other side of a conversation keeps its history. Everything that identifies the person goes:
-e-mail (freed for a new account), names, postal code, miles (exact points), listings,
-notifications, blocks, and the password.
+e-mail (freed for a new account), names, postal code, miles (exact points), listings (the
+text of those others answered), notifications, blocks, and the password.
 """
 
 from __future__ import annotations
@@ -224,7 +224,8 @@ def delete_account(member: Member, password: str) -> None:
     """Delete the member's account for good, after checking their password.
 
     In one transaction: pending confirmations involving them are cancelled; their listings
-    (and the conversations under them), miles, notifications and blocks are deleted; the
+    are deleted (one that others answered is kept closed, off the map and without its text,
+    so that their conversations stay); miles, notifications and blocks are deleted; the
     member row becomes an anonymous tombstone that keeps the smiles account and the
     messages they wrote in others' conversations, shown as "Former member".
     """
@@ -240,8 +241,21 @@ def delete_account(member: Member, password: str) -> None:
         .values(status="cancelled", resolved_at=now)
         .execution_options(synchronize_session=False)
     )
+    answered = set(
+        db.session.scalars(
+            select(Conversation.listing_id).join(Listing, Listing.id == Conversation.listing_id)
+            .where(Listing.author_id == member.id)
+        )
+    )
     for listing in list(member.listings):
-        db.session.delete(listing)
+        if listing.id in answered:
+            # Others talked under it: their conversations stay, so the listing row stays
+            # too, closed, off the map, without its text (its title names the exchange).
+            listing.body = ""
+            listing.status = "closed" if listing.status == "open" else listing.status
+            listing.placements.clear()
+        else:
+            db.session.delete(listing)
     for mile in list(member.miles):
         db.session.delete(mile)
     db.session.execute(delete(Notification).where(Notification.member_id == member.id))

@@ -80,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import security, views
+    from .account import bp as account_bp
     from .auth import bp as auth_bp
     from .conversations import bp as conversations_bp
     from .listings import bp as listings_bp
@@ -91,7 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (
         views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp,
+        conversations_bp, notifications_bp, smiles_bp, account_bp,
     ):
         app.register_blueprint(blueprint)
     security.init_app(app)

@@ -69,5 +69,7 @@ def load(instance_path: str) -> dict:
         "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
         "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # A verification link sent at sign-up stays valid three days (a new one can be asked for).
+        "EMAIL_VERIFY_MAX_AGE": 3 * 24 * 3600,
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

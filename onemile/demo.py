@@ -1107,6 +1107,8 @@ def _create_member(spec: DemoMember, rng: random.Random, now: datetime, password
         add_mile(member, name, _near(place, rng))
     joined = now - timedelta(days=rng.uniform(35, 180), minutes=rng.randrange(24 * 60))
     member.created_at = joined
+    # Demo members confirmed their address when they joined: they can post and answer.
+    member.email_verified_at = joined
     for mile in member.miles:
         mile.created_at = joined + timedelta(minutes=rng.randrange(5, 60 * 24 * 7))
     return member

@@ -236,8 +236,11 @@ class Factory:
         self._emails = itertools.count(1)
 
     def member(self, postal_code: str = "68100", country: str = "FR", kind: str = "person",
-               email: str | None = None, first_name: str = "Camille", **extra) -> MemberRef:
-        from onemile.auth.services import SignupData, register
+               email: str | None = None, first_name: str = "Camille", verified: bool = True,
+               **extra) -> MemberRef:
+        """A member signed up through the real service; verified (as if they had opened the
+        e-mailed link) unless `verified=False`."""
+        from onemile.auth.services import SignupData, mark_verified, register
 
         email = email or f"member{next(self._emails)}@example.org"
         with self.app.test_request_context():
@@ -253,13 +256,17 @@ class Factory:
                     organisation_name=extra.pop("organisation_name", None),
                     language=extra.pop("language", "fr"),
                     picked_point=extra.pop("picked_point", None),
+                    referral_code=extra.pop("referral_code", None),
                 )
             )
+            if verified:
+                mark_verified(member)
             return MemberRef(member.id, member.email, PASSWORD, member.miles[0].id)
 
     def listing(self, author: MemberRef, kind: str = "offer", offer_type: str | None = "give",
                 category: str = "goods", title: str = "Donne un vélo", body: str = "En bon état.",
-                mile_ids: tuple[int, ...] | None = None) -> int:
+                mile_ids: tuple[int, ...] | None = None, location_mode: str = "approximate",
+                meeting_point=None) -> int:
         from onemile.listings.services import ListingData, create_listing
         from onemile.models import Member
 
@@ -268,7 +275,7 @@ class Factory:
             listing = create_listing(
                 member,
                 ListingData(kind, offer_type if kind == "offer" else None, category, title, body,
-                            mile_ids or (author.mile_id,)),
+                            mile_ids or (author.mile_id,), location_mode, meeting_point),
             )
             return listing.id
 
@@ -426,6 +433,21 @@ def insert_open_offers(points, email: str = "many@example.org") -> list[int]:
     )
     db.session.commit()
     return list(ids)
+
+
+def verification_link(outbox: Path, email: str) -> str:
+    """The path of the newest verification link e-mailed to `email` (from the outbox)."""
+    from email import message_from_bytes, policy
+
+    found = []
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if message["To"] == email:
+            match = re.search(r"https?://[^/\s]+(/auth/verify/\S+)", message.get_content())
+            if match:
+                found.append(match.group(1))
+    assert found, f"no verification e-mail to {email}"
+    return found[-1]
 
 
 def log_in_browser(page, base: str, member) -> None:

@@ -1,9 +1,10 @@
 """Key journeys in real Chromium (Playwright, Debian's /usr/bin/chromium)."""
 
 import re
+from pathlib import Path
 
 import pytest
-from conftest import log_in_browser
+from conftest import log_in_browser, verification_link
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -46,6 +47,11 @@ def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
     # Landed on the map, with the mile drawn as a circle (an SVG path in Leaflet's overlay).
     expect(anne_page.locator("h1")).to_contain_text("Mulhouse")
     expect(anne_page.locator("#map .leaflet-overlay-pane path.leaflet-interactive").first).to_be_visible()
+    # Posting waits for the e-mail address to be confirmed: open the link that was e-mailed.
+    anne_page.goto(f"{base}/listings/new")
+    expect(anne_page.locator("h1")).to_have_text("Confirmez votre adresse e-mail")
+    anne_page.goto(base + verification_link(Path(live_server.app.config["MAIL_OUTBOX"]), "anne.martin@example.org"))
+    anne_page.wait_for_url(re.compile(r"/map$"))
     _post_offer(anne_page, base, TITLE)
 
     page = new_page()

@@ -10,17 +10,24 @@ test_smiles.py; here everything goes through pages, sign-up and the CLI.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from conftest import SIGNUP as BASE_SIGNUP
-from conftest import Factory
+from conftest import Factory, verification_link
 from sqlalchemy import func, select, text
 
+from onemile.auth.services import mark_verified
 from onemile.conversations import services as conversations
 from onemile.extensions import db
 from onemile.listings.services import delete_listing
 from onemile.models import Account, Member, Transfer
-from onemile.smiles.services import balance_of, grant_signup_bonuses, member_account
+from onemile.smiles.services import (
+    balance_of,
+    grant_referral_bonus,
+    grant_signup_bonus,
+    member_account,
+)
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -196,11 +203,21 @@ def test_signing_up_through_a_referral_link_pays_both(make_app, signup_bonus, re
     assert response.status_code == 302
     nina = newcomer(app)
     assert nina.referred_by_id == referrer.id
+    with client.session_transaction() as session:
+        assert "referral_code" not in session  # used once
+    # The sign-up bonus at once; the referral bonus waits for the e-mail to be confirmed.
+    assert balance(app, nina.id) == signup_bonus
+    assert balance(app, referrer.id) == signup_bonus
+    assert transfers(app, "referral_bonus") == []
+
+    link = verification_link(Path(app.config["MAIL_OUTBOX"]), SIGNUP["email"])
+    assert client.get(link).status_code == 302
     assert balance(app, referrer.id) == signup_bonus + referral_bonus
     assert balance(app, nina.id) == signup_bonus
     assert transfers(app, "referral_bonus") == [(None, referrer.id, referral_bonus)]
-    with client.session_transaction() as session:
-        assert "referral_code" not in session  # used once
+    # The link works once: opening it again pays nothing more.
+    client.get(link)
+    assert transfers(app, "referral_bonus") == [(None, referrer.id, referral_bonus)]
 
     page = html(logged_in(app, referrer).get("/smiles/"))
     assert ["1Mile", "Referral bonus", "–none", f"+{referral_bonus}"] in [row[1:] for row in rows_of(page)]
@@ -212,6 +229,7 @@ def test_a_bonus_of_zero_pays_nothing(make_app):
     sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
     nina = newcomer(app)
     assert nina.referred_by_id == referrer.id
+    act(app, mark_verified, nina.id)
     assert balance(app, referrer.id) == 0 and balance(app, nina.id) == 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
@@ -222,7 +240,9 @@ def test_a_new_member_pays_the_referrer_only_once(app, factory):
     sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
     nina = newcomer(app)
     for _ in range(2):
-        act(app, grant_signup_bonuses, nina.id)
+        act(app, mark_verified, nina.id)
+        act(app, grant_signup_bonus, nina.id)
+        act(app, grant_referral_bonus, nina.id)
     # The same link again, by someone already signed up: the address is taken, nothing paid.
     again = sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
     assert again.status_code == 422
@@ -243,7 +263,7 @@ def test_a_member_cannot_refer_themself(app, factory):
     with app.test_request_context():
         db.session.get(Member, member.id).referred_by_id = member.id
         db.session.commit()
-    act(app, grant_signup_bonuses, member.id)
+    act(app, grant_referral_bonus, member.id)
     assert transfers(app, "referral_bonus") == []
     assert balance(app, member.id) == 1
 

@@ -23,18 +23,38 @@ from onemile.map.services import (
     markers_in_box,
     nearest_listings,
 )
+from onemile.models import Block, Member
 
 MULHOUSE = LatLon(47.7508, 7.3359)
 COUNT = 8000
 
 
+@pytest.fixture(params=["visitor", "member"])
+def viewer_id(request):
+    """Who looks: a visitor (no block filter), or a member who blocked someone (the views
+    of logged-in members always carry the block filter, so it must not cost the index)."""
+    return request.param
+
+
 @pytest.fixture
-def crowded(app, ctx):
-    """8,000 open offers scattered within 30 km of Mulhouse."""
+def crowded(app, ctx, viewer_id):
+    """8,000 open offers scattered within 30 km of Mulhouse; returns the viewer's id."""
     rng = random.Random(1609)
     insert_open_offers(
         [destination(MULHOUSE, rng.uniform(0, 360), 30_000 * rng.random() ** 0.5) for _ in range(COUNT)]
     )
+    viewer = None
+    if viewer_id == "member":
+        people = [
+            Member(email=f"{name}@example.org", password_hash="x", first_name=name, last_name="X",
+                   postal_code="68100", country="FR", kind="person", language="fr")
+            for name in ("viewer", "blocked")
+        ]
+        db.session.add_all(people)
+        db.session.flush()
+        db.session.add(Block(blocker_id=people[0].id, blocked_id=people[1].id))
+        db.session.commit()
+        viewer = people[0].id
     if db.session.get_bind().dialect.name == "postgresql":
         # Autovacuum would do it in its own time; the test cannot wait for it.
         db.session.execute(text("ANALYZE listing_placement"))
@@ -44,6 +64,7 @@ def crowded(app, ctx):
         # As after a restart: new connections, which keep SQLite's statistics fresh.
         db.session.remove()
         db.engine.dispose()
+    return viewer
 
 
 def _captured(call):
@@ -88,7 +109,7 @@ def _assert_uses_index(statement, parameters, postgres_index: str):
 
 
 def test_within_the_mile_uses_the_spatial_index(crowded):
-    (found, _more), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters()))
+    (found, _more), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters(), viewer_id=crowded))
     assert found, "the crowded mile should have open listings"
     for statement, parameters in statements:
         _assert_uses_index(statement, parameters, "ix_listing_placement_point_geog")
@@ -96,7 +117,7 @@ def test_within_the_mile_uses_the_spatial_index(crowded):
 
 def test_nearest_five_uses_the_spatial_index(crowded):
     here = destination(MULHOUSE, 10, 800)
-    nearby, statements = _captured(lambda: nearest_listings(here, {"requests", "offers"}))
+    nearby, statements = _captured(lambda: nearest_listings(here, {"requests", "offers"}, viewer_id=crowded))
     assert len(nearby) == 5
     distances = [item.distance_m for item in nearby]
     assert distances == sorted(distances)
@@ -106,7 +127,7 @@ def test_nearest_five_uses_the_spatial_index(crowded):
 
 def test_markers_of_the_visible_area_use_the_spatial_index(crowded):
     box = Box.around(MULHOUSE, 2000)
-    shown, statements = _captured(lambda: markers_in_box(box, {"offers"}, None, cap=300))
+    shown, statements = _captured(lambda: markers_in_box(box, {"offers"}, crowded, cap=300))
     assert shown.markers and not shown.clusters
     for statement, parameters in statements:
         _assert_uses_index(statement, parameters, "idx_listing_placement_point")
@@ -116,7 +137,7 @@ def test_clusters_of_a_zoomed_out_map_use_the_spatial_index(crowded):
     # A box about 30 km tall whose corner only touches the crowd: zoomed out, and selective.
     box = Box.around(destination(MULHOUSE, 45, 32_000), 15_000)
     assert clusters_wanted(box)
-    clusters, statements = _captured(lambda: listing_clusters(box, {"offers"}))
+    clusters, statements = _captured(lambda: listing_clusters(box, {"offers"}, crowded))
     assert clusters and all(cluster.offers > 0 and cluster.requests == 0 for cluster in clusters)
     for statement, parameters in statements:
         _assert_uses_index(statement, parameters, "idx_listing_placement_point")

@@ -99,3 +99,7 @@ class ResetPasswordForm(FlaskForm):
     """Choose a new password from a reset link."""
 
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200), StrongPassword()])
+
+
+class ResendVerificationForm(FlaskForm):
+    """The "send the e-mail again" button (a form only for its CSRF token)."""

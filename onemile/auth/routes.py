@@ -3,12 +3,25 @@
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..htmx import wants_fragment
 from ..redirects import local_path
 from . import bp, services
-from .forms import LoginForm, ResetPasswordForm, ResetRequestForm, SignupForm
+from .forms import (
+    LoginForm,
+    ResendVerificationForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignupForm,
+)
+from .gate import EmailNotVerified
+
+
+def _verify_url(token: str) -> str:
+    return url_for("auth.verify_email", token=token, _external=True)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -42,8 +55,12 @@ def signup():
             status = 422
         else:
             session.pop("referral_code", None)
+            services.send_verification(member, _verify_url)
             login_user(member)
-            flash(_("Welcome to 1Mile! Here is your mile."), "success")
+            flash(
+                _("Welcome to 1Mile! Here is your mile. We sent you an e-mail: open its link to post and answer."),
+                "success",
+            )
             return redirect(url_for("map.show"))
     elif request.method == "POST":
         status = 422
@@ -110,3 +127,57 @@ def reset_password(token: str):
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/reset_password.html", form=form, token=token), status
+
+
+# --- E-mail verification -------------------------------------------------------------------
+
+
+def _member_key() -> str:
+    """Rate limits of the re-send count per member (several members may share one address)."""
+    return f"member:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
+@bp.app_errorhandler(EmailNotVerified)
+def not_verified(error):
+    """Any action refused for want of verification lands on the page that explains it."""
+    if wants_fragment():
+        # htmx would not swap a 403: send the browser to the page instead.
+        return "", 204, {"HX-Redirect": url_for("auth.verify_needed")}
+    return render_template("auth/verify.html", form=ResendVerificationForm(), refused=True), 403
+
+
+@bp.get("/verify")
+@login_required
+def verify_needed():
+    """Why posting and answering wait, and a button to get the e-mail again."""
+    if current_user.is_verified:
+        return redirect(url_for("map.show"))
+    return render_template("auth/verify.html", form=ResendVerificationForm(), refused=False)
+
+
+@bp.post("/verify")
+@login_required
+@limiter.limit("3 per hour; 10 per day", key_func=_member_key)
+def resend_verification():
+    """Send the verification e-mail again (rate limited: it goes to someone's inbox)."""
+    form = ResendVerificationForm()
+    if current_user.is_verified:
+        return redirect(url_for("map.show"))
+    if form.validate_on_submit():
+        services.send_verification(current_user, _verify_url)
+        flash(_("We sent the e-mail again to %(email)s.", email=current_user.email), "info")
+    return redirect(url_for("auth.verify_needed"))
+
+
+@bp.get("/verify/<token>")
+@limiter.limit("30 per hour")
+def verify_email(token: str):
+    """The link from the e-mail: the address is verified (once; the link then stops working)."""
+    member = services.verify_email(token)
+    if member is None:
+        flash(_("This link is invalid, has expired or was already used."), "error")
+        if current_user.is_authenticated and not current_user.is_verified:
+            return redirect(url_for("auth.verify_needed"))
+        return redirect(url_for("map.show" if current_user.is_authenticated else "auth.login"))
+    flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")
+    return redirect(url_for("map.show" if current_user.is_authenticated else "auth.login"))

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..geo import LatLon
 from ..mail import send_mail
 from ..miles import services as mile_services
-from ..models import Member
+from ..models import Member, utcnow
 from ..smiles import services as smile_services
 
 MIN_PASSWORD_LENGTH = 10
@@ -32,6 +32,7 @@ COMMON_PASSWORDS = frozenset(
 # A hash that can never match, checked when the e-mail is unknown so timing does not tell.
 _DUMMY_HASH = generate_password_hash("never-a-real-password")
 _RESET_SALT = "password-reset"
+_VERIFY_SALT = "email-verification"
 
 
 class SignupError(ValueError):
@@ -143,7 +144,9 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
     try:
         db.session.flush()
         mile_services.add_mile(member, mile_name or str(_l("My mile")), center, commit=False)
-        smile_services.grant_signup_bonuses(member)
+        # The referral bonus waits for the e-mail verification (verify_email): a throwaway
+        # address must not earn the referrer anything.
+        smile_services.grant_signup_bonus(member)
         db.session.commit()
     except IntegrityError:
         # Two sign-ups with the same address at once: the unique index decides.
@@ -161,8 +164,13 @@ def authenticate(email: str, password: str) -> Member | None:
     return member if check_password_hash(member.password_hash, password) else None
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+def password_matches(member: Member, password: str) -> bool:
+    """True when `password` is the member's current password."""
+    return check_password_hash(member.password_hash, password or "")
+
+
+def _serializer(salt: str = _RESET_SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
 def reset_token(member: Member) -> str:
@@ -206,4 +214,57 @@ def member_for_reset_token(token: str) -> Member | None:
 def set_password(member: Member, password: str) -> None:
     """Replace the member's password."""
     member.password_hash = hash_password(password)
+    db.session.commit()
+
+
+# --- E-mail verification -------------------------------------------------------------------
+
+
+def verification_token(member: Member) -> str:
+    """A signed, expiring token for the member's current address.
+
+    Single use: once the address is verified the token is refused, and it dies when the
+    address changes (the address is inside, checked on use).
+    """
+    return _serializer(_VERIFY_SALT).dumps({"id": member.id, "email": member.email})
+
+
+def send_verification(member: Member, verify_url_for) -> None:
+    """E-mail the member a link that proves they read this address."""
+    send_mail(
+        member.email,
+        _("Confirm your 1Mile e-mail address"),
+        _(
+            "Hello %(name)s,\n\nWelcome to 1Mile! Open this link within three days to confirm "
+            "your e-mail address; then you can post, answer and message your neighbours:\n\n"
+            "%(link)s\n\nIf you did not sign up, ignore this message.\n\n1Mile",
+            name=member.first_name,
+            link=verify_url_for(verification_token(member)),
+        ),
+    )
+
+
+def verify_email(token: str) -> Member | None:
+    """Mark the address of a valid, unexpired, unused token as verified, and pay the
+    referral bonus it was waiting for. None when the token is bad, expired or used."""
+    try:
+        payload = _serializer(_VERIFY_SALT).loads(token, max_age=current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        return None
+    member = db.session.get(Member, payload["id"])
+    if member is None or member.is_deleted or member.is_verified:
+        return None
+    if not hmac.compare_digest(member.email, str(payload.get("email"))):
+        return None
+    mark_verified(member)
+    return member
+
+
+def mark_verified(member: Member) -> None:
+    """Record the verification and pay the referrer (idempotent: the bonus key is per
+    new member, so a second call pays nothing more)."""
+    member.email_verified_at = member.email_verified_at or utcnow()
+    smile_services.grant_referral_bonus(member)
     db.session.commit()

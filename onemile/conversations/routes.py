@@ -10,6 +10,7 @@ from flask import Response, flash, make_response, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.access import verified_required
 from ..errors import RuleError
 from ..extensions import limiter
 from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
@@ -80,6 +81,9 @@ def _page(conversation: Conversation, block: str, *, status: int = 200, after: i
         context = _thread(conversation, 0 if whole else after, form)
     if whole or block == "completion":
         context["finish"] = services.finish_state(current_user, conversation)
+    if whole:
+        # Only the whole thread draws the reply form or says why it is gone.
+        context["refusal"] = services.reply_refusal(current_user, conversation)
     return page_or_fragment(TEMPLATE, block, status=status, **context, **extra)
 
 
@@ -101,7 +105,7 @@ def listing_exchange(listing: Listing) -> dict:
         }
     mine = services.my_conversation_about(current_user, listing)
     if mine is not None:
-        return {"mode": "thread", **_thread(mine)}
+        return {"mode": "thread", **_thread(mine), "refusal": services.reply_refusal(current_user, mine)}
     if listing.is_open_at(utcnow()):
         form = MessageForm(formdata=None)
         form.body.id = "answer-body"
@@ -110,7 +114,7 @@ def listing_exchange(listing: Listing) -> dict:
 
 
 @bp.post("/answer/<int:listing_id>")
-@login_required
+@verified_required
 @limiter.limit("30 per hour; 100 per day")
 def answer(listing_id: int):
     """Answer a listing: the conversation with its author opens (or goes on) with this message."""
@@ -151,7 +155,7 @@ def poll(conversation_id: int):
 
 
 @bp.post("/<int:conversation_id>/messages")
-@login_required
+@verified_required
 @limiter.limit("20 per minute; 500 per day")
 def post_message(conversation_id: int):
     """Say something. htmx gets the form back empty, with the messages the page misses;

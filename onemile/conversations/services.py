@@ -16,8 +16,10 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..auth.gate import require_verified
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
+from ..listings.services import blocked_between
 from ..models import Completion, Conversation, Listing, Member, Message, utcnow
 from ..notifications.services import mark_read_for_conversation, notify
 from ..smiles import services as smiles
@@ -72,11 +74,15 @@ def conversations_of_listing(author: Member, listing: Listing) -> list[Conversat
 
 def answer(responder: Member, listing_id: int, body: str) -> Conversation:
     """Answer a listing: open (or reuse) the conversation with its author and say something."""
+    require_verified(responder)
     listing = db.session.get(Listing, listing_id)
     if listing is None or not listing.is_open_at(utcnow()):
         raise NotFoundError("listing")
     if listing.author_id == responder.id:
         raise RuleError(_("This is your own listing."))
+    if blocked_between(responder.id, listing.author_id):
+        # Blocked either way, the listing does not exist for them.
+        raise NotFoundError("listing")
     body = _clean_body(body)
     conversation = my_conversation_about(responder, listing)
     first = conversation is None
@@ -97,10 +103,25 @@ def answer(responder: Member, listing_id: int, body: str) -> Conversation:
 
 def post_message(member: Member, conversation_id: int, body: str) -> Message:
     """Add a message to a conversation the member takes part in."""
+    require_verified(member)
     conversation = conversation_for(member, conversation_id)
+    refusal = reply_refusal(member, conversation)
+    if refusal:
+        raise RuleError(refusal)
     message = _add_message(conversation, member.id, _clean_body(body))
     db.session.commit()
     return message
+
+
+def reply_refusal(member: Member, conversation: Conversation) -> str | None:
+    """Why the member can no longer write in this conversation, or None when they can: the
+    other side left 1Mile, or one of the two blocked the other."""
+    other = db.session.get(Member, conversation.other_party_id(member.id))
+    if other is None or other.is_deleted:
+        return _("This member has left 1Mile: the conversation is closed.")
+    if blocked_between(member.id, other.id):
+        return _("You can no longer write in this conversation.")
+    return None
 
 
 def _add_message(conversation: Conversation, sender_id: int, body: str, first_reply: bool = False) -> Message:
@@ -224,6 +245,8 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
         raise NotFoundError("conversation")
     if listing.status != "open":
         raise RuleError(_("This listing is no longer open."))
+    if conversation.responder.is_deleted:
+        raise RuleError(_("This member has left 1Mile: the conversation is closed."))
     helper_id, beneficiary_id = roles(conversation)
     completion = Completion(
         listing_id=listing.id,
@@ -297,7 +320,8 @@ def finish_state(member: Member, conversation: Conversation) -> FinishState:
         helper_name=names[helper_id],
         beneficiary_name=names[beneficiary_id],
         other_name=names[conversation.other_party_id(member.id)],
-        can_mark_done=is_author and listing.status == "open" and active is None,
+        can_mark_done=is_author and listing.status == "open" and active is None
+        and not conversation.responder.is_deleted,
         can_confirm=pending and member.id == latest.beneficiary_id,
         can_cancel=pending and is_author,
         finished_elsewhere=active is not None and active.conversation_id != conversation.id,

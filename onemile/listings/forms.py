@@ -13,8 +13,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import CATEGORIES, OFFER_TYPES
-from .labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
+from ..forms import PointFormMixin
+from ..models import CATEGORIES, LOCATION_MODES, OFFER_TYPES
+from .labels import CATEGORY_LABELS, KIND_LABELS, LOCATION_MODE_LABELS, OFFER_TYPE_LABELS
 from .services import BODY_MAX, TITLE_MAX
 
 
@@ -25,8 +26,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ListingForm(FlaskForm):
-    """Post or edit a request or an offer."""
+class ListingForm(PointFormMixin, FlaskForm):
+    """Post or edit a request or an offer; latitude/longitude are the meeting place, asked
+    for only when the author chooses to be shown there."""
+
+    point_required = False
 
     kind = RadioField(
         _l("I am posting"),
@@ -50,6 +54,21 @@ class ListingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)])
     miles = MultiCheckboxField(_l("Post in my miles"), coerce=int)
+    location_mode = RadioField(
+        _l("Where it shows on the map"),
+        choices=[SelectChoice(mode, LOCATION_MODE_LABELS[mode]) for mode in LOCATION_MODES],
+        default="approximate",
+        validators=[DataRequired()],
+    )
+
+    def meeting_point(self):
+        """The meeting place typed or picked, only when that mode is chosen."""
+        return self.point() if self.location_mode.data == "meeting_place" else None
+
+    def validate_latitude(self, field):
+        # Coordinates left over from another choice must not block an approximate listing.
+        if self.location_mode.data == "meeting_place":
+            super().validate_latitude(field)
 
 
 class FilterForm(FlaskForm):

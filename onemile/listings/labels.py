@@ -24,3 +24,8 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
     "expired": _l("Expired"),
 }
+LOCATION_MODE_LABELS = {
+    "approximate": _l("Approximately: near my mile, never at my address"),
+    "meeting_place": _l("At a public meeting place I pick (a café, a library, a station)"),
+    "mile_only": _l("No marker: only listed, with its distance from my mile"),
+}

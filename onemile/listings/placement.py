@@ -1,4 +1,14 @@
-"""Where a listing is shown: one public point per mile it is posted in."""
+"""Where a listing is shown: one public point per mile it is posted in.
+
+The point depends on the listing's location mode:
+- approximate: the mile's centre moved by a stable offset (privacy.listing_point);
+- meeting_place: the public place the author picked, exactly (it is public by nature);
+- mile_only: the same shifted point as approximate. It is stored so that lists and the
+  nearest panel still find and sort the listing with the spatial index, but it is never
+  sent: the map leaves such listings out and the panels show a distance band only.
+"""
+
+from __future__ import annotations
 
 from ..extensions import db
 from ..geo import LatLon, point_latlon
@@ -6,15 +16,32 @@ from ..models import Listing, ListingPlacement, Mile
 from ..privacy import listing_point
 
 
-def place_listing(listing: Listing, mile: Mile) -> ListingPlacement:
-    """Show the listing in the mile at its stable public point (listing must have an id)."""
-    point = listing_point(point_latlon(mile.center), mile.id, listing.id)
+def meeting_point_of(listing: Listing) -> LatLon | None:
+    """The meeting place of a listing in meeting_place mode (all its placements share it)."""
+    if listing.location_mode != "meeting_place" or not listing.placements:
+        return None
+    return listing.placements[0].latlon
+
+
+def public_point(listing: Listing, mile: Mile, meeting_point: LatLon | None = None) -> LatLon:
+    """Where the listing is shown in this mile, by its location mode."""
+    if listing.location_mode == "meeting_place":
+        point = meeting_point or meeting_point_of(listing)
+        if point is not None:
+            return point
+    return listing_point(point_latlon(mile.center), mile.id, listing.id)
+
+
+def place_listing(listing: Listing, mile: Mile, meeting_point: LatLon | None = None) -> ListingPlacement:
+    """Show the listing in the mile at its public point (listing must have an id)."""
+    point = public_point(listing, mile, meeting_point)
     placement = ListingPlacement(listing=listing, mile=mile, kind=listing.kind, point=point.wkt())
     db.session.add(placement)
     return placement
 
 
 def replace_placements_of_mile(mile: Mile, center: LatLon) -> None:
-    """After a mile moved, move every listing shown in it."""
+    """After a mile moved, move every listing shown in it (a meeting place stays put)."""
     for placement in db.session.query(ListingPlacement).filter_by(mile_id=mile.id):
-        placement.point = listing_point(center, mile.id, placement.listing_id).wkt()
+        if placement.listing.location_mode != "meeting_place":
+            placement.point = listing_point(center, mile.id, placement.listing_id).wkt()

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from ..auth.access import verified_required
 from ..errors import RuleError
 from ..extensions import limiter
 from ..geo import haversine_m
@@ -13,6 +14,7 @@ from ..models import utcnow
 from ..privacy import distance_band
 from . import bp, services
 from .forms import FilterForm, ListingForm
+from .placement import meeting_point_of
 
 
 @bp.get("/")
@@ -26,7 +28,7 @@ def index():
     filters = services.SearchFilters(
         kind=form.kind.data or None, category=form.category.data or None, words=form.q.data or None
     )
-    found, has_more = services.search_mile(mile.center_latlon, filters, page)
+    found, has_more = services.search_mile(mile.center_latlon, filters, page, viewer_id=current_user.id)
     return page_or_fragment(
         "listings/index.html",
         "results",
@@ -53,6 +55,8 @@ def _form_data(form: ListingForm) -> services.ListingData:
         title=form.title.data or "",
         body=form.body.data or "",
         mile_ids=tuple(form.miles.data or ()),
+        location_mode=form.location_mode.data,
+        meeting_point=form.meeting_point(),
     )
 
 
@@ -72,11 +76,11 @@ def _save(form: ListingForm, template: str, action, **context):
         else:
             return redirect(url_for("listings.detail", listing_id=listing.id))
     status = 422 if request.method == "POST" else 200
-    return render_template(template, form=form, **context), status
+    return render_template(template, form=form, map_center=current_user.primary_mile.center_latlon, **context), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@verified_required
 @limiter.limit("20 per hour; 60 per day", methods=["POST"])
 def new():
     """Post a request or an offer."""
@@ -98,6 +102,9 @@ def edit(listing_id: int):
     form = ListingForm(obj=listing if request.method == "GET" else None)
     if request.method == "GET":
         form.miles.data = [placement.mile_id for placement in listing.placements]
+        meeting = meeting_point_of(listing)
+        if meeting is not None:
+            form.latitude.data, form.longitude.data = str(meeting.lat), str(meeting.lon)
     return _save(
         form,
         "listings/form.html",

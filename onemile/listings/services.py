@@ -7,24 +7,28 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
+from ..auth.gate import require_verified
 from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
-from ..geo import LatLon, dialect_of, distance_m, within_metres
+from ..geo import LatLon, dialect_of, distance_m, haversine_m, within_metres
 from ..models import (
     CATEGORIES,
+    LOCATION_MODES,
     OFFER_TYPES,
+    Block,
     Conversation,
     Listing,
     ListingPlacement,
     Member,
     Mile,
+    blocked_either_way,
     utcnow,
 )
-from .placement import place_listing
+from .placement import place_listing, public_point
 
 TITLE_MAX = 120
 BODY_MAX = 5000
@@ -43,6 +47,8 @@ class ListingData:
     title: str
     body: str
     mile_ids: tuple[int, ...]
+    location_mode: str = "approximate"
+    meeting_point: LatLon | None = None  # only for location_mode "meeting_place"
 
 
 def _lifetime() -> timedelta:
@@ -68,12 +74,32 @@ def _checked(author: Member, data: ListingData) -> tuple[ListingData, list[Mile]
         raise RuleError(_("Choose at least one of your miles."), "mile_ids")
     if any(mile_id not in own for mile_id in data.mile_ids):
         raise RuleError(_("You can only post in your own miles."), "mile_ids")
-    cleaned = ListingData(data.kind, offer_type, data.category, title, body, tuple(sorted(set(data.mile_ids))))
-    return cleaned, [own[mile_id] for mile_id in cleaned.mile_ids]
+    miles = [own[mile_id] for mile_id in sorted(set(data.mile_ids))]
+    meeting_point = _checked_meeting_point(data, miles)
+    cleaned = ListingData(
+        data.kind, offer_type, data.category, title, body, tuple(mile.id for mile in miles),
+        data.location_mode, meeting_point,
+    )
+    return cleaned, miles
+
+
+def _checked_meeting_point(data: ListingData, miles: list[Mile]) -> LatLon | None:
+    """The meeting place, required in meeting_place mode and ignored otherwise. It must lie
+    within one of the chosen miles: an ad is about the neighbourhood it is posted in."""
+    if data.location_mode not in LOCATION_MODES:
+        raise RuleError(_("Choose how precisely your listing is shown."), "location_mode")
+    if data.location_mode != "meeting_place":
+        return None
+    if data.meeting_point is None:
+        raise RuleError(_("Pick the meeting place on the map."), "latitude")
+    if not any(haversine_m(mile.center_latlon, data.meeting_point) <= MILE_METRES for mile in miles):
+        raise RuleError(_("Pick a meeting place inside one of the miles you post in."), "latitude")
+    return data.meeting_point
 
 
 def create_listing(author: Member, data: ListingData) -> Listing:
     """Post a listing in the chosen miles; it expires after the configured lifetime."""
+    require_verified(author)
     data, miles = _checked(author, data)
     listing = Listing(
         author=author,
@@ -84,11 +110,12 @@ def create_listing(author: Member, data: ListingData) -> Listing:
         body=data.body,
         status="open",
         expires_at=utcnow() + _lifetime(),
+        location_mode=data.location_mode,
     )
     db.session.add(listing)
     db.session.flush()
     for mile in miles:
-        place_listing(listing, mile)
+        place_listing(listing, mile, data.meeting_point)
     db.session.commit()
     return listing
 
@@ -107,11 +134,32 @@ def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         raise NotFoundError("listing")
+    if viewer is not None and viewer.id != listing.author_id and blocked_between(viewer.id, listing.author_id):
+        raise NotFoundError("listing")
     if listing.is_open_at(utcnow()):
         return listing
     if viewer is not None and (listing.author_id == viewer.id or _answered(viewer, listing)):
         return listing
     raise NotFoundError("listing")
+
+
+def blocked_between(member_id: int, other_id: int) -> bool:
+    """True when either member blocked the other."""
+    return db.session.scalar(
+        select(Block.id).where(
+            or_(
+                (Block.blocker_id == member_id) & (Block.blocked_id == other_id),
+                (Block.blocker_id == other_id) & (Block.blocked_id == member_id),
+            )
+        ).limit(1)
+    ) is not None
+
+
+def not_hidden_from(viewer_id: int | None):
+    """SQL condition: the listing's author has not blocked the viewer, nor the reverse."""
+    if viewer_id is None:
+        return true()
+    return Listing.author_id.notin_(blocked_either_way(viewer_id))
 
 
 def _answered(viewer: Member, listing: Listing) -> bool:
@@ -126,17 +174,20 @@ def update_listing(author: Member, listing_id: int, data: ListingData) -> Listin
     data, miles = _checked(author, data)
     listing.kind, listing.offer_type, listing.category = data.kind, data.offer_type, data.category
     listing.title, listing.body = data.title, data.body
-    wanted = {mile.id for mile in miles}
+    listing.location_mode = data.location_mode
+    wanted = {mile.id: mile for mile in miles}
     for placement in list(listing.placements):
         if placement.mile_id not in wanted:
             listing.placements.remove(placement)
         else:
             placement.kind = data.kind
+            # The mode or the meeting place may have changed: every point follows.
+            placement.point = public_point(listing, wanted[placement.mile_id], data.meeting_point).wkt()
     db.session.flush()
     present = {placement.mile_id for placement in listing.placements}
     for mile in miles:
         if mile.id not in present:
-            place_listing(listing, mile)
+            place_listing(listing, mile, data.meeting_point)
     db.session.commit()
     return listing
 
@@ -208,8 +259,11 @@ class FoundListing:
     distance_m: float
 
 
-def search_mile(center: LatLon, filters: SearchFilters, page: int = 1) -> tuple[list[FoundListing], bool]:
-    """Open listings shown within the mile around center, newest first.
+def search_mile(
+    center: LatLon, filters: SearchFilters, page: int = 1, viewer_id: int | None = None
+) -> tuple[list[FoundListing], bool]:
+    """Open listings shown within the mile around center, newest first, leaving out the
+    members the viewer blocked or was blocked by.
 
     Returns one page and whether there is a next page.
     """
@@ -221,6 +275,7 @@ def search_mile(center: LatLon, filters: SearchFilters, page: int = 1) -> tuple[
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))
         .where(open_listings_filter(utcnow()))
+        .where(not_hidden_from(viewer_id))
         .group_by(ListingPlacement.listing_id, Listing.created_at)
         .order_by(Listing.created_at.desc(), ListingPlacement.listing_id.desc())
         .limit(PAGE_SIZE + 1)

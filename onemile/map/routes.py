@@ -72,7 +72,9 @@ def _context(markers: bool = True, nearby: bool = True) -> dict:
         "markers": shown.markers,
         "clusters": shown.clusters,
         "truncated": shown.truncated,
-        "nearby": services.nearest_listings(avatar, layers) if nearby else [],
+        "nearby": services.nearest_listings(avatar, layers, viewer_id=None if visitor else current_user.id)
+        if nearby
+        else [],
         "radius_m": MILE_METRES,
         "countries": country_choices() if visitor else [],
     }

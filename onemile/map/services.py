@@ -19,7 +19,7 @@ from ..geo import (
     nearest,
 )
 from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
-from ..listings.services import open_listings_filter
+from ..listings.services import not_hidden_from, open_listings_filter
 from ..models import Listing, ListingPlacement, Member, utcnow
 from ..models.member import MAP_LAYERS
 
@@ -162,7 +162,7 @@ def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) 
         listing_markers = [] if zoomed_out else _listing_markers(box, layers, viewer_id, cap)
         if zoomed_out or len(listing_markers) > cap:
             # Too many to send one by one (or too far out): counts per cell instead.
-            clusters = listing_clusters(box, layers)
+            clusters = listing_clusters(box, layers, viewer_id)
         else:
             per_layer.append(listing_markers)
     layer_cap = min(cap, ZOOMED_OUT_CAP) if zoomed_out else cap
@@ -182,7 +182,7 @@ def cluster_cell_degrees(box: Box) -> float:
     return 2.0 ** math.ceil(math.log2(span / CLUSTER_ROWS))
 
 
-def listing_clusters(box: Box, layers: set[str]) -> list[Cluster]:
+def listing_clusters(box: Box, layers: set[str], viewer_id: int | None) -> list[Cluster]:
     """Open listings of the enabled listing layers in the box, counted per grid cell.
 
     One grouped query through the spatial index; at most about (CLUSTER_ROWS + 1) ×
@@ -203,8 +203,7 @@ def listing_clusters(box: Box, layers: set[str]) -> list[Cluster]:
         )
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
-        .where(ListingPlacement.kind.in_(_listing_kinds(layers)))
-        .where(open_listings_filter(utcnow()))
+        .where(*_on_the_map(layers, viewer_id))
         .group_by(row, col)
     )
     clusters = []
@@ -225,6 +224,17 @@ def listing_clusters(box: Box, layers: set[str]) -> list[Cluster]:
     return sorted(clusters, key=lambda c: (-c.count, c.lat, c.lon))
 
 
+def _on_the_map(layers: set[str], viewer_id: int | None) -> tuple:
+    """Conditions on listing placements shown on the map, as markers or in clusters alike."""
+    return (
+        ListingPlacement.kind.in_(_listing_kinds(layers)),
+        open_listings_filter(utcnow()),
+        # "Mile only" listings have no marker: their point is never sent (see listings.placement).
+        Listing.location_mode != "mile_only",
+        not_hidden_from(viewer_id),
+    )
+
+
 def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> list[Marker]:
     """Open listings of the enabled listing layers in the box: up to cap + 1, newest first."""
     session = db.session
@@ -235,8 +245,7 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
         )
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
-        .where(ListingPlacement.kind.in_(_listing_kinds(layers)))
-        .where(open_listings_filter(utcnow()))
+        .where(*_on_the_map(layers, viewer_id))
         .order_by(Listing.created_at.desc())
         .limit(cap + 1)
     )
@@ -264,8 +273,11 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
     return markers
 
 
-def nearest_listings(point: LatLon, layers: set[str], count: int = NEAREST_COUNT) -> list[Nearby]:
-    """The `count` open listings nearest to point, among the enabled listing layers.
+def nearest_listings(
+    point: LatLon, layers: set[str], count: int = NEAREST_COUNT, viewer_id: int | None = None
+) -> list[Nearby]:
+    """The `count` open listings nearest to point, among the enabled listing layers, leaving
+    out members the viewer blocked or was blocked by.
 
     A listing shown in two miles appears once, at its nearest placement.
     """
@@ -279,6 +291,7 @@ def nearest_listings(point: LatLon, layers: set[str], count: int = NEAREST_COUNT
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(ListingPlacement.kind.in_(kinds))
         .where(open_listings_filter(utcnow()))
+        .where(not_hidden_from(viewer_id))
     )
     # A listing has at most one placement per mile (5 miles): over-fetch, then keep the first.
     rows = nearest(session, base, ListingPlacement.point, ListingPlacement.id, point, count * 5)

@@ -5,20 +5,23 @@ from ._time import utcnow
 # Primary keys are 32-bit integers on both backends: larger numbers from URLs or queries
 # must find nothing rather than make the driver raise.
 MAX_DATABASE_ID = 2**31 - 1
+from .block import Block, blocked_either_way
 from .conversation import Completion, Conversation, Message
 from .ledger import Account, LedgerEntry, Transfer
-from .listing import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement
+from .listing import CATEGORIES, LOCATION_MODES, OFFER_TYPES, Listing, ListingPlacement
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
 from .notification import Notification
 
 __all__ = [
     "CATEGORIES",
+    "LOCATION_MODES",
     "MAX_DATABASE_ID",
     "MAX_MILES",
     "MEMBER_KINDS",
     "OFFER_TYPES",
     "Account",
+    "Block",
     "Completion",
     "Conversation",
     "LedgerEntry",
@@ -29,5 +32,6 @@ __all__ = [
     "Mile",
     "Notification",
     "Transfer",
+    "blocked_either_way",
     "utcnow",
 ]

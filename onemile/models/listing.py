@@ -21,6 +21,11 @@ LISTING_KINDS = ("request", "offer")
 OFFER_TYPES = ("give", "lend", "barter", "service")
 CATEGORIES = ("carpooling", "diy", "repairs", "lessons", "leisure", "goods", "other")
 STATUSES = ("open", "done", "closed", "expired")
+# How precisely a listing is shown on the map (see listings.placement):
+# approximate = near the author's mile, shifted by a stable offset (the default);
+# meeting_place = exactly at a public place the author picked (a café, a library, a station);
+# mile_only = no marker at all, only listed (lists, nearest panel) with a distance band.
+LOCATION_MODES = ("approximate", "meeting_place", "mile_only")
 
 
 class Listing(db.Model):
@@ -40,11 +45,17 @@ class Listing(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]
+    location_mode: Mapped[str] = mapped_column(String(16), default="approximate", server_default="approximate")
 
     author: Mapped[Member] = relationship(back_populates="listings")
     placements: Mapped[list[ListingPlacement]] = relationship(
         back_populates="listing", cascade="all, delete-orphan", order_by="ListingPlacement.id"
     )
+
+    @property
+    def on_map(self) -> bool:
+        """False when the author asked for no marker (mile only)."""
+        return self.location_mode != "mile_only"
 
     @property
     def layer(self) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -59,6 +60,12 @@ class Member(UserMixin, db.Model):
     # Moderators approve projects and handle reports; made with `flask moderators grant`.
     is_moderator: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the member opened the link e-mailed at sign-up; until then they may browse
+    # but not post, answer or message (auth.services.require_verified).
+    email_verified_at: Mapped[datetime | None]
+    # Set when the member deleted their account: the row stays as an anonymous tombstone so
+    # that ledger entries and the other side of conversations keep their counterpart.
+    deleted_at: Mapped[datetime | None]
 
     miles: Mapped[list[Mile]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="Mile.id"
@@ -84,8 +91,25 @@ class Member(UserMixin, db.Model):
         return f"{self.id}:{self.credential_fingerprint}"
 
     @property
+    def is_verified(self) -> bool:
+        """True once the member proved they read the e-mail address they signed up with."""
+        return self.email_verified_at is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        """True for the tombstone of a deleted account."""
+        return self.deleted_at is not None
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses to log a deleted account in."""
+        return not self.is_deleted
+
+    @property
     def display_name(self) -> str:
         """Name shown to other members: the organisation, or first name and initial."""
+        if self.is_deleted:
+            return str(_l("Former member"))
         if self.kind != "person" and self.organisation_name:
             return self.organisation_name
         initial = f" {self.last_name[:1]}." if self.last_name else ""

@@ -143,14 +143,25 @@ def mint(member_id: int, amount: int, reason: str, key: str) -> Transfer | None:
     return transfer(issuer_account(), member_account(member_id), amount, reason, key)
 
 
-def grant_signup_bonuses(member: Member) -> None:
-    """The sign-up bonus, and the referral bonus for whoever invited the member
-    (once per new member, never to themself). Runs in the sign-up transaction."""
-    config = current_app.config
+def grant_signup_bonus(member: Member) -> None:
+    """The sign-up bonus. Runs in the sign-up transaction.
+
+    It stays at sign-up: an unverified member cannot spend it (every way to pay goes through
+    the verification gate), and it pays nobody else.
+    """
     member_account(member.id)
-    mint(member.id, config["SIGNUP_BONUS"], "signup_bonus", f"signup_bonus:{member.id}")
+    mint(member.id, current_app.config["SIGNUP_BONUS"], "signup_bonus", f"signup_bonus:{member.id}")
+
+
+def grant_referral_bonus(member: Member) -> None:
+    """The referral bonus for whoever invited the member, once per new member and never to
+    themself. Paid when the new member verifies their address, not at sign-up, so that
+    made-up addresses earn nothing."""
     if member.referred_by_id and member.referred_by_id != member.id:
-        mint(member.referred_by_id, config["REFERRAL_BONUS"], "referral_bonus", f"referral_bonus:{member.id}")
+        referrer = db.session.get(Member, member.referred_by_id)
+        if referrer is not None and not referrer.is_deleted:
+            mint(member.referred_by_id, current_app.config["REFERRAL_BONUS"], "referral_bonus",
+                 f"referral_bonus:{member.id}")
 
 
 def referrer_for_code(code: str | None) -> Member | None:

@@ -173,12 +173,18 @@
     if (add) pickInto(map, add, null, {radius, opacity: 0.8});
   }
 
-  // Sign-up: pick the centre of the first mile when the postal code is unknown.
+  // Sign-up: pick the centre of the first mile when the postal code is unknown; a listing:
+  // pick its meeting place.
   function picker(el) {
     const form = el.closest('form');
     const map = baseMap(el).setView([num(el.dataset.lat), num(el.dataset.lon)], num(el.dataset.zoom) || 5);
     const lat = num(form.elements.latitude.value), lon = num(form.elements.longitude.value);
     pickInto(map, form, onGlobe(lat, lon) && [lat, lon], {});
+    if (el.dataset.picker === 'meeting') {
+      // Picking a place on the map means: show my listing at this meeting place.
+      const choice = form.querySelector('input[name="location_mode"][value="meeting_place"]');
+      form.addEventListener('point-picked', () => { if (choice) choice.checked = true; });
+    }
     // A closed <details> has no size: Leaflet must measure again once it opens.
     const details = el.closest('details');
     if (details) details.addEventListener('toggle', () => map.invalidateSize());

@@ -1,0 +1,7 @@
+"""My account: the page that gathers my settings, my data (download, delete) and blocks."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+from . import routes  # noqa: F401

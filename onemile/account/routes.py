@@ -1,0 +1,93 @@
+"""Account routes: thin wrappers around account.services."""
+
+import json
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from ..errors import RuleError
+from ..extensions import limiter
+from ..models import utcnow
+from . import bp, services
+from .forms import DeleteAccountForm
+
+
+def _page(delete_form: DeleteAccountForm | None = None, status: int = 200):
+    return (
+        render_template(
+            "account/index.html",
+            blocks=services.blocks_of(current_user),
+            delete_form=delete_form or DeleteAccountForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.get("/")
+@login_required
+def index():
+    """My account: settings pages, blocked members, my data."""
+    return _page()
+
+
+@bp.get("/export")
+@login_required
+@limiter.limit("10 per hour")
+def export():
+    """Download everything about me as one JSON file."""
+    body = json.dumps(services.export_data(current_user), ensure_ascii=False, indent=2)
+    filename = f"1mile-{utcnow():%Y-%m-%d}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            # Personal data: no cache, shared or private, keeps a copy.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.post("/delete")
+@login_required
+@limiter.limit("5 per hour")
+def delete():
+    """Delete my account for good, after my password."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_account(current_user, form.password.data)
+        except RuleError as error:
+            form.password.errors.append(error.message)
+        else:
+            logout_user()
+            flash(_("Your account is deleted. Thank you for the help you gave."), "info")
+            return redirect(url_for("main.home"))
+    return _page(form, 422)
+
+
+@bp.post("/blocks/<int:member_id>")
+@login_required
+def block(member_id: int):
+    """Block a member, from their listing or a conversation with them."""
+    try:
+        other = services.block(current_user, member_id)
+    except RuleError as error:
+        flash(error.message, "error")
+        return redirect(url_for("account.index"))
+    flash(
+        _("You blocked %(name)s. You no longer see each other's listings and they cannot write to you.",
+          name=other.display_name),
+        "success",
+    )
+    return redirect(url_for("account.index", _anchor="blocks"))
+
+
+@bp.post("/blocks/<int:member_id>/delete")
+@login_required
+def unblock(member_id: int):
+    """Lift one of my blocks."""
+    services.unblock(current_user, member_id)
+    flash(_("The block is lifted."), "success")
+    return redirect(url_for("account.index", _anchor="blocks"))

@@ -8,22 +8,29 @@ MAX_DATABASE_ID = 2**31 - 1
 from .conversation import Completion, Conversation, Message
 from .ledger import Account, LedgerEntry, Transfer
 from .listing import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement
+from .mag import MAG_KINDS, Article, ArticlePhoto, Comment, Mag, MagFollow
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
 from .notification import Notification
 
 __all__ = [
     "CATEGORIES",
+    "MAG_KINDS",
     "MAX_DATABASE_ID",
     "MAX_MILES",
     "MEMBER_KINDS",
     "OFFER_TYPES",
     "Account",
+    "Article",
+    "ArticlePhoto",
+    "Comment",
     "Completion",
     "Conversation",
     "LedgerEntry",
     "Listing",
     "ListingPlacement",
+    "Mag",
+    "MagFollow",
     "Member",
     "Message",
     "Mile",

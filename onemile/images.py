@@ -128,7 +128,15 @@ def _decode(data: bytes) -> Image.Image:
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:
-    """Flatten transparency on white and convert any mode to 8-bit RGB."""
+    """Pixels only: flatten transparency on white, convert any mode to 8-bit RGB, and
+    forget everything the decoder read besides pixels (Pillow's JPEG writer would copy a
+    comment segment from `info`, which is where a polyglot hides its script)."""
+    rgb = _rgb_pixels(image)
+    rgb.info = {}
+    return rgb
+
+
+def _rgb_pixels(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

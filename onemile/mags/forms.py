@@ -11,6 +11,7 @@ from wtforms import (
     Form,
     FormField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -31,7 +32,7 @@ class MagForm(PointFormMixin, FlaskForm):
     """Create or edit a mag."""
 
     title = StringField(_l("Title"), render_kw={"required": True, "maxlength": TITLE_MAX})
-    kind = SelectField(_l("Kind of mag"), choices=[(kind, MAG_KIND_LABELS[kind]) for kind in MAG_KINDS],
+    kind = SelectField(_l("Kind of mag"), choices=[SelectChoice(kind, MAG_KIND_LABELS[kind]) for kind in MAG_KINDS],
                        validators=[DataRequired()])
     about = TextAreaField(_l("About"), render_kw={"required": True, "maxlength": ABOUT_MAX, "rows": 5})
     cover = FileField(_l("Cover picture"), render_kw={"accept": IMAGE_ACCEPT})
@@ -54,7 +55,7 @@ class ArticleForm(FlaskForm):
     photos = FieldList(FormField(PhotoSlotForm), min_entries=PHOTO_SLOTS, max_entries=PHOTO_SLOTS)
     status = RadioField(
         _l("State"),
-        choices=[("draft", ARTICLE_STATUS_LABELS["draft"]), ("published", ARTICLE_STATUS_LABELS["published"])],
+        choices=[SelectChoice(status, label) for status, label in ARTICLE_STATUS_LABELS.items()],
         default="draft",
         validators=[DataRequired()],
     )

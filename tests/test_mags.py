@@ -646,3 +646,29 @@ def test_commenting_is_rate_limited(make_app, auth_for):
     statuses = [client.post(url, data={"body": f"Commentaire {i}"}).status_code for i in range(21)]
     assert statuses[:20] == [302] * 20 and statuses[20] == 429
     assert count(app, Comment) == 20
+
+
+# --- demo data ----------------------------------------------------------------------------
+
+
+def test_demo_mags_are_illustrated_and_keep_their_draft(app, factory, outbox):
+    from onemile.mags.demo import MAGS, load_demo_mags
+    from onemile.models import Member, utcnow
+
+    keys = {spec.owner for spec in MAGS} | {key for spec in MAGS for key in spec.followers} | {
+        key for spec in MAGS for article in spec.articles for key, _ in article.comments}
+    refs = {key: factory.member(first_name=key.capitalize()) for key in sorted(keys)}
+    with app.test_request_context():
+        members = {key: db.session.get(Member, ref.id) for key, ref in refs.items()}
+        counts = load_demo_mags(members, utcnow())
+        assert counts == {"mags": 3, "articles": 6, "photos": 5, "comments": 7}
+        assert {mag.kind for mag in db.session.scalars(select(Mag))} == {"shop", "association", "event"}
+        assert all(mag.cover_image for mag in db.session.scalars(select(Mag)))
+        drafts = db.session.scalars(select(Article).where(Article.status == "draft")).all()
+        assert [draft.title for draft in drafts] == ["Bientôt : le pain de la Fonderie"]
+        demo_notes = db.session.scalars(select(Notification).where(Notification.member_id == refs["demo"].id)).all()
+        assert {note.kind for note in demo_notes} == {"new_article"} and len(demo_notes) == 5
+        assert all(member.email_notifications for member in members.values())
+    # 3 covers and 5 photos, two sizes each; no e-mail to fake addresses.
+    assert len(files_in(app)) == 16
+    assert not list(outbox.glob("*.eml"))

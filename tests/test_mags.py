@@ -19,8 +19,6 @@ from werkzeug.test import encode_multipart
 from onemile.extensions import db
 from onemile.models import Article, ArticlePhoto, Comment, Mag, MagFollow, Notification
 
-
-
 # --- pictures made here, never downloaded ----------------------------------------------
 
 
@@ -159,7 +157,7 @@ def test_a_shop_creates_a_mag_and_publishes_an_illustrated_article(app, client, 
 
     page = client.get(article_url).get_data(as_text=True)
     assert "<strong>kougelhopf</strong>" in page
-    assert f'alt="Un kougelhopf doré"' in page
+    assert 'alt="Un kougelhopf doré"' in page
     assert re.search(r'srcset="/images/[0-9a-f]{32}_1600x1067/phone\.jpg 720w, /images/[0-9a-f]{32}_1600x1067/large\.jpg 1600w"', page)
     assert 'width="720" height="480"' in page
 
@@ -238,7 +236,7 @@ def test_hostile_photos_are_refused_and_nothing_is_half_saved(app, client, auth,
 
 def test_a_heavy_photo_is_refused_before_decoding(make_app, auth_for):
     app = make_app(IMAGE_MAX_BYTES=300_000)
-    client, anne = auth_for(app)
+    client, _anne = auth_for(app)
     mag_id = create_mag(client)
     response = post_article(client, mag_id, photos=[(upload(noise_png(400), "big.png"), "Du bruit")])
     assert response.status_code == 422
@@ -248,7 +246,7 @@ def test_a_heavy_photo_is_refused_before_decoding(make_app, auth_for):
 
 def test_a_request_larger_than_the_upload_allowance_is_refused(make_app, auth_for):
     app = make_app(IMAGE_MAX_BYTES=100_000)
-    client, anne = auth_for(app)
+    client, _anne = auth_for(app)
     mag_id = create_mag(client)
     huge = b"\xff\xd8" + os.urandom(1_200_000)
     response = post_article(client, mag_id, photos=[(upload(huge), "Trop gros")])
@@ -334,12 +332,12 @@ def test_article_bodies_are_rendered_and_sanitised(app, client, auth, anne):
     mag_id = create_mag(client)
     article_id = create_article(client, mag_id, body=ATTACKS)
     html = client.get(f"/mags/{mag_id}/articles/{article_id}").get_data(as_text=True)
-    prose = re.search(r'<div class="prose">(.*?)</div>\s*</article>', html, re.S).group(1)
+    prose = re.search(r'<div class="prose">(.*?)</div>\s*</article>', html, re.DOTALL).group(1)
     assert "<script" not in prose and "<style" not in prose and "<iframe" not in prose and "<svg" not in prose
     assert "<img" not in prose and "<div" not in prose
     # Event handlers only survive as escaped text, never as attributes of real tags.
     assert not re.search(r"<[^>]*\son\w+\s*=", prose)
-    assert not re.search(r'<a[^>]+href="\s*(javascript|data|vbscript):', prose, re.I)
+    assert not re.search(r'<a[^>]+href="\s*(javascript|data|vbscript):', prose, re.IGNORECASE)
     assert not re.search(r"<[^>]*\sstyle\s*=", prose)
     assert '<a href="https://www.mulhouse.fr" title="Mulhouse" rel="nofollow noopener noreferrer ugc">vrai lien</a>' in prose
     assert "<strong>gras</strong>" in prose and "<em>italique</em>" in prose

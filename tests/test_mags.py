@@ -524,7 +524,7 @@ def test_followers_are_told_once_about_a_new_article(app, client, auth, anne, br
     assert client.post(f"/mags/{mag_id}/follow").status_code == 302
     assert client.post(f"/mags/{mag_id}/follow").status_code == 302  # twice changes nothing
     assert count(app, MagFollow) == 1
-    assert "Following" in client.get(f"/mags/{mag_id}").get_data(as_text=True)
+    assert "Stop following" in client.get(f"/mags/{mag_id}").get_data(as_text=True)
     auth.logout()
 
     auth.login(anne)
@@ -670,3 +670,68 @@ def test_demo_mags_are_illustrated_and_keep_their_draft(app, factory, outbox):
     # 3 covers and 5 photos, two sizes each; no e-mail to fake addresses.
     assert len(files_in(app)) == 16
     assert not list(outbox.glob("*.eml"))
+
+
+# --- the spatial index --------------------------------------------------------------------
+
+
+def test_mag_queries_use_the_spatial_index(app, ctx, factory):
+    """The map layer (a box) and "mags in my mile" (metres) reach the mags through the
+    spatial index on both backends, among 3,000 mags around Mulhouse."""
+    import random
+
+    from sqlalchemy import event, insert, text
+
+    from onemile.geo import LatLon, destination
+    from onemile.mags.services import mag_markers, mags_near
+    from onemile.map.services import Box
+    from onemile.models import utcnow
+
+    mulhouse = LatLon(47.7508, 7.3359)
+    owner = factory.member()
+    rng = random.Random(1609)
+    now = utcnow()
+    db.session.execute(insert(Mag), [
+        {"owner_id": owner.id, "title": f"mag {i}", "about": "a", "kind": "shop", "created_at": now, "updated_at": now,
+         "point": destination(mulhouse, rng.uniform(0, 360), 30_000 * rng.random() ** 0.5).wkt()}
+        for i in range(3000)
+    ])
+    db.session.commit()
+    postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        db.session.execute(text("ANALYZE mag"))
+        db.session.commit()
+    else:
+        db.session.remove()
+        db.engine.dispose()
+
+    def plans(call):
+        seen = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if " mag" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert call()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert seen
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        found = []
+        for statement, parameters in seen:
+            cursor.execute(("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters)
+            found.append("\n".join(" | ".join(str(col) for col in row) for row in cursor.fetchall()))
+        return found
+
+    for plan in plans(lambda: mag_markers(Box.around(mulhouse, 2000), None, 300)):
+        if postgres:
+            assert "idx_mag_point" in plan and "Seq Scan on mag" not in plan, plan
+        else:
+            assert "SpatialIndex" in plan and "SCAN mag" not in plan.replace("SCAN mag_", ""), plan
+    for plan in plans(lambda: mags_near(mulhouse)):
+        if postgres:
+            assert "ix_mag_point_geog" in plan and "Seq Scan on mag" not in plan, plan
+        else:
+            assert "SpatialIndex" in plan and "SCAN mag" not in plan.replace("SCAN mag_", ""), plan

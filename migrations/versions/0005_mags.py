@@ -98,5 +98,12 @@ def downgrade():
         # notification table (nothing references it).
         with op.batch_alter_table("notification") as batch:
             batch.drop_column("article_id")
-    for table in ("mag_follow", "comment", "article_photo", "article", "mag"):
+    for table in ("mag_follow", "comment", "article_photo", "article"):
         op.drop_table(table)
+    if op.get_bind().dialect.name == "sqlite":
+        # SpatiaLite keeps the R*Tree and the geometry registration outside the table:
+        # without this a later upgrade finds idx_mag_point still there.
+        op.execute("SELECT DisableSpatialIndex('mag', 'point')")
+        op.execute("DROP TABLE IF EXISTS idx_mag_point")
+        op.execute("SELECT DiscardGeometryColumn('mag', 'point')")
+    op.drop_table("mag")

@@ -16,8 +16,9 @@ One way for every feature to take a picture from a member and show it:
 - ``image_url(name, size)``, ``image_srcset(name)`` and ``image_dimensions(name, size)`` are
   template globals; ``bp`` serves ``/images/<name>/<size>.jpg`` with a one-year immutable
   cache (a name never changes content).
-- ``allow_upload_request(file_count)`` lifts the request body limit of one route so that
-  several pictures fit (the site-wide MAX_CONTENT_LENGTH stays small).
+- ``@accepts_uploads(file_count)`` marks a view that receives pictures: its requests may
+  carry that many (the site-wide MAX_CONTENT_LENGTH stays small everywhere else). The
+  allowance is known from the matched route, before CSRF protection reads the form.
 
 Files live under ``UPLOAD_FOLDER`` (default ``instance/uploads``), in ``images/``.
 """
@@ -31,7 +32,7 @@ import secrets
 import warnings
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, request, send_from_directory, url_for
+from flask import Blueprint, Request, abort, current_app, send_from_directory, url_for
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -44,6 +45,8 @@ DEFAULT_SIZE = "phone"
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 JPEG_QUALITY = 82
 CACHE_SECONDS = 365 * 24 * 3600
+# Room for the text fields of a form that also carries pictures.
+FORM_TEXT_ALLOWANCE = 256 * 1024
 _NAME = re.compile(r"^(?P<token>[0-9a-f]{32})_(?P<width>[1-9][0-9]{0,4})x(?P<height>[1-9][0-9]{0,4})$")
 
 bp = Blueprint("images", __name__)
@@ -66,13 +69,36 @@ def is_image_name(name: str | None) -> bool:
     return bool(name) and _NAME.match(name) is not None
 
 
-def allow_upload_request(file_count: int) -> None:
-    """Let the current request carry up to `file_count` pictures (plus the form's text).
+def accepts_uploads(file_count: int):
+    """Decorator (put it right under the route decorator): this view receives up to
+    `file_count` pictures, plus the form's text."""
 
-    Must run before the form is read. The site-wide MAX_CONTENT_LENGTH stays small for
-    every other route.
+    def mark(view):
+        view.upload_file_count = file_count
+        return view
+
+    return mark
+
+
+class UploadAwareRequest(Request):
+    """A request whose body limit is larger on views marked with ``accepts_uploads``.
+
+    Setting ``request.max_content_length`` in the view would be too late: CSRFProtect
+    reads the form in ``before_request``, under the small site-wide limit.
     """
-    request.max_content_length = file_count * current_app.config["IMAGE_MAX_BYTES"] + 256 * 1024
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and current_app and self.endpoint:
+            view = current_app.view_functions.get(self.endpoint)
+            file_count = getattr(view, "upload_file_count", None)
+            if file_count:
+                return file_count * current_app.config["IMAGE_MAX_BYTES"] + FORM_TEXT_ALLOWANCE
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
 
 def _read_upload(file_storage) -> bytes:
@@ -235,7 +261,8 @@ def serve(name: str, size: str):
 
 
 def init_app(app) -> None:
-    """Register the serving route and the template helpers."""
+    """Register the serving route, the upload-aware request and the template helpers."""
+    app.request_class = UploadAwareRequest
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         image_url=image_url, image_srcset=image_srcset, image_dimensions=image_dimensions

@@ -52,7 +52,8 @@ class ArticleForm(FlaskForm):
 
     title = StringField(_l("Title"), render_kw={"required": True, "maxlength": TITLE_MAX})
     body = TextAreaField(_l("Text"), render_kw={"required": True, "maxlength": BODY_MAX, "rows": 14})
-    photos = FieldList(FormField(PhotoSlotForm), min_entries=PHOTO_SLOTS, max_entries=PHOTO_SLOTS)
+    # Not named "photos": filled from an Article (obj=), it would take the existing photos.
+    new_photos = FieldList(FormField(PhotoSlotForm), min_entries=PHOTO_SLOTS, max_entries=PHOTO_SLOTS)
     status = RadioField(
         _l("State"),
         choices=[SelectChoice(status, label) for status, label in ARTICLE_STATUS_LABELS.items()],

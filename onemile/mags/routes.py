@@ -13,12 +13,12 @@ from flask_login import current_user, login_required
 from ..errors import RuleError
 from ..extensions import limiter
 from ..geo import InvalidCoordinates, LatLon
-from ..images import allow_upload_request
+from ..images import accepts_uploads
 from ..map.services import Box
 from ..privacy import distance_band
 from . import bp, services
 from .forms import PHOTO_SLOTS, ArticleForm, ButtonForm, CommentForm, MagForm
-from .labels import ARTICLE_STATUS_LABELS, MAG_KIND_LABELS
+from .labels import MAG_KIND_LABELS
 from .markup import plain_excerpt, render_markdown
 
 PUBLISH_LIMIT = "30 per hour; 100 per day"
@@ -45,6 +45,23 @@ def _show_error(form, error: RuleError) -> None:
         target.errors.append(error.message)
     else:
         form.form_errors.append(error.message)
+
+
+def _submitted(form, action):
+    """On a valid POST, run the service and return what it made. None when nothing was
+    sent, the form is invalid, or a rule refused it (the refusal is then on the form)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return action()
+    except RuleError as error:
+        _show_error(form, error)
+        return None
+
+
+def _form_status() -> int:
+    """200 for a form shown, 422 for a form sent back with errors."""
+    return 422 if request.method == "POST" else 200
 
 
 def _box_from_args() -> Box | None:
@@ -89,50 +106,44 @@ def _mag_data(form: MagForm) -> services.MagData:
     )
 
 
-def _mag_form_page(form: MagForm, mag=None, status: int = 200):
-    return render_template("mags/mag_form.html", form=form, mag=mag), status
+def _mag_form_page(form: MagForm, mag=None):
+    return render_template("mags/mag_form.html", form=form, mag=mag), _form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@accepts_uploads(1)
 @login_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def new():
     """Create a mag."""
-    allow_upload_request(1)
     form = MagForm()
     if request.method == "GET":
         point = current_user.primary_mile.center_latlon
         form.latitude.data, form.longitude.data = str(point.lat), str(point.lon)
-    if form.validate_on_submit():
-        try:
-            mag = services.create_mag(current_user, _mag_data(form), _upload(form.cover))
-        except RuleError as error:
-            _show_error(form, error)
-        else:
-            flash(_("Your mag is online. Write its first article!"), "success")
-            return redirect(url_for("mags.show", mag_id=mag.id))
-    return _mag_form_page(form, status=422 if request.method == "POST" else 200)
+    mag = _submitted(form, lambda: services.create_mag(current_user, _mag_data(form), _upload(form.cover)))
+    if mag is not None:
+        flash(_("Your mag is online. Write its first article!"), "success")
+        return redirect(url_for("mags.show", mag_id=mag.id))
+    return _mag_form_page(form)
 
 
 @bp.route("/<int:mag_id>/edit", methods=["GET", "POST"])
+@accepts_uploads(1)
 @login_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def edit(mag_id: int):
     """Edit one of my mags."""
-    allow_upload_request(1)
     mag = services.own_mag(current_user, mag_id)
     form = MagForm(obj=mag if request.method == "GET" else None)
     if request.method == "GET":
         form.latitude.data, form.longitude.data = str(mag.latlon.lat), str(mag.latlon.lon)
-    if form.validate_on_submit():
-        try:
-            services.update_mag(current_user, mag_id, _mag_data(form), _upload(form.cover), form.remove_cover.data)
-        except RuleError as error:
-            _show_error(form, error)
-        else:
-            flash(_("The mag is saved."), "success")
-            return redirect(url_for("mags.show", mag_id=mag_id))
-    return _mag_form_page(form, mag, status=422 if request.method == "POST" else 200)
+    saved = _submitted(form, lambda: services.update_mag(
+        current_user, mag_id, _mag_data(form), _upload(form.cover), form.remove_cover.data
+    ))
+    if saved is not None:
+        flash(_("The mag is saved."), "success")
+        return redirect(url_for("mags.show", mag_id=mag_id))
+    return _mag_form_page(form, mag)
 
 
 @bp.post("/<int:mag_id>/delete")
@@ -158,7 +169,6 @@ def show(mag_id: int):
         followers=services.follower_count(mag.id),
         button_form=ButtonForm(),
         kind_names=MAG_KIND_LABELS,
-        status_names=ARTICLE_STATUS_LABELS,
         excerpt=plain_excerpt,
     )
 
@@ -188,7 +198,7 @@ def unfollow(mag_id: int):
 def _article_data(form: ArticleForm) -> services.ArticleData:
     photos = tuple(
         services.NewPhoto(_upload(slot.form.file), slot.form.alt.data or "")
-        for slot in form.photos
+        for slot in form.new_photos
         if _upload(slot.form.file) is not None
     )
     return services.ArticleData(
@@ -197,59 +207,50 @@ def _article_data(form: ArticleForm) -> services.ArticleData:
     )
 
 
-def _article_saved(article, was_published: bool) -> None:
+def _article_saved(article, was_published: bool):
+    """Say what happened to the article and open it."""
     if article.is_published and not was_published:
         flash(_("The article is published."), "success")
     elif article.is_published:
         flash(_("The article is saved."), "success")
     else:
         flash(_("The draft is saved. Only you can see it."), "success")
+    return redirect(url_for("mags.article", mag_id=article.mag_id, article_id=article.id))
 
 
 @bp.route("/<int:mag_id>/articles/new", methods=["GET", "POST"])
+@accepts_uploads(PHOTO_SLOTS)
 @login_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def new_article(mag_id: int):
     """Write an article in one of my mags."""
-    allow_upload_request(PHOTO_SLOTS)
     mag = services.own_mag(current_user, mag_id)
     form = ArticleForm()
-    if form.validate_on_submit():
-        try:
-            article = services.create_article(current_user, mag_id, _article_data(form))
-        except RuleError as error:
-            _show_error(form, error)
-        else:
-            _article_saved(article, False)
-            return redirect(url_for("mags.article", mag_id=mag_id, article_id=article.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("mags/article_form.html", form=form, mag=mag, article=None), status
+    article = _submitted(form, lambda: services.create_article(current_user, mag_id, _article_data(form)))
+    if article is not None:
+        return _article_saved(article, False)
+    return render_template("mags/article_form.html", form=form, mag=mag, article=None), _form_status()
 
 
 @bp.route("/<int:mag_id>/articles/<int:article_id>/edit", methods=["GET", "POST"])
+@accepts_uploads(PHOTO_SLOTS)
 @login_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def edit_article(mag_id: int, article_id: int):
     """Edit one of my articles: text, new photos, published or draft."""
-    allow_upload_request(PHOTO_SLOTS)
     article = services.own_article(current_user, article_id)
     if article.mag_id != mag_id:
         abort(404)
     was_published = article.is_published
     form = ArticleForm(obj=article if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            article = services.update_article(current_user, article_id, _article_data(form))
-        except RuleError as error:
-            _show_error(form, error)
-        else:
-            _article_saved(article, was_published)
-            return redirect(url_for("mags.article", mag_id=mag_id, article_id=article.id))
-    status = 422 if request.method == "POST" else 200
+    saved = _submitted(form, lambda: services.update_article(current_user, article_id, _article_data(form)))
+    if saved is not None:
+        return _article_saved(saved, was_published)
+    # A refused save rolled back: read the article again for the page.
     article = services.own_article(current_user, article_id)
     return render_template(
         "mags/article_form.html", form=form, mag=article.mag, article=article, button_form=ButtonForm()
-    ), status
+    ), _form_status()
 
 
 @bp.post("/<int:mag_id>/articles/<int:article_id>/delete")
@@ -289,7 +290,6 @@ def _article_page(article, comment_form: CommentForm, status: int = 200):
         comment_form=comment_form,
         button_form=ButtonForm(),
         kind_names=MAG_KIND_LABELS,
-        status_names=ARTICLE_STATUS_LABELS,
     ), status
 
 
@@ -305,14 +305,9 @@ def article(mag_id: int, article_id: int):
 def comment(mag_id: int, article_id: int):
     """Comment an article."""
     form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            services.add_comment(current_user, mag_id, article_id, form.body.data or "")
-        except RuleError as error:
-            _show_error(form, error)
-        else:
-            flash(_("Your comment is online."), "success")
-            return redirect(url_for("mags.article", mag_id=mag_id, article_id=article_id, _anchor="comments"))
+    if _submitted(form, lambda: services.add_comment(current_user, mag_id, article_id, form.body.data or "")):
+        flash(_("Your comment is online."), "success")
+        return redirect(url_for("mags.article", mag_id=mag_id, article_id=article_id, _anchor="comments"))
     article = services.readable_article(current_user.id, mag_id, article_id)
     return _article_page(article, form, status=422)
 

@@ -550,6 +550,20 @@ def test_followers_are_told_once_about_a_new_article(app, client, auth, anne, br
     assert f'href="/mags/{mag_id}/articles/{draft_id}"' in page
     assert client.post(f"/mags/{mag_id}/unfollow").status_code == 302
     assert count(app, MagFollow) == 0
+    auth.logout()
+
+    # Taken back to draft (and renamed), the article leaves Bruno's notifications.
+    auth.login(anne)
+    send(client, f"/mags/{mag_id}/articles/{draft_id}/edit", article_form(title="Secret", status="draft"))
+    assert count(app, Notification) == 0
+
+
+def test_excerpts_are_plain_text():
+    from onemile.mags.markup import plain_excerpt
+
+    assert plain_excerpt("## Horaires\n\nOuvert **lundi**.") == "Horaires – Ouvert lundi."
+    assert plain_excerpt("<b>x</b> & y") == "<b>x</b> & y"  # text, escaped where it is shown
+    assert plain_excerpt("mot " * 100, 20) == "mot mot mot mot…"
 
 
 # --- lists and the map -------------------------------------------------------------------

@@ -28,6 +28,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
     "strikethrough"
 ).disable("image")
 _HEADING = re.compile(r"<(/?)h1>")
+_HEADING_END = re.compile(r"</h\d>")
 _SPACES = re.compile(r"\s+")
 
 
@@ -48,7 +49,9 @@ def render_markdown(text: str) -> Markup:
 
 def plain_excerpt(text: str, length: int = 200) -> str:
     """The article's first words as plain text, for Open Graph descriptions and lists."""
-    words = html.unescape(nh3.clean(_markdown.render(text or ""), tags=set()))
+    # A heading runs into the next paragraph once tags are gone: keep a dash between them.
+    rendered = _HEADING_END.sub(" – ", _markdown.render(text or ""))
+    words = html.unescape(nh3.clean(rendered, tags=set()))
     words = _SPACES.sub(" ", words).strip()
     if len(words) <= length:
         return words

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -23,7 +23,7 @@ from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import ImageError, discard_images, store_image
 from ..map.services import Box, Marker, register_layer
-from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, utcnow
+from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification, utcnow
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..notifications.services import notify
 from .labels import MAG_KIND_LABELS
@@ -320,8 +320,16 @@ def _add_photos(article: Article, photos: tuple[NewPhoto, ...], stored: list[str
 
 
 def _set_status(article: Article, publish: bool) -> bool:
-    """Publish or unpublish; True when this is the article's first publication."""
+    """Publish or unpublish; True when this is the article's first publication.
+
+    Taken back to draft, the article also leaves its followers' notifications: their
+    sentence would show a title (perhaps rewritten since) that is no longer public.
+    """
     first = publish and article.published_at is None
+    if not publish and article.is_published:
+        db.session.execute(
+            delete(Notification).where(Notification.article_id == article.id, Notification.kind == "new_article")
+        )
     article.status = "published" if publish else "draft"
     if first:
         article.published_at = utcnow()

@@ -586,6 +586,8 @@ def test_mags_show_on_the_map_and_in_the_lists(app, client, auth, anne, bruno):
                          headers={"HX-Request": "true"}).get_data(as_text=True)
     assert f'data-id="mags-{mag_id}"' in markers and f'data-url="/mags/{mag_id}"' in markers
     assert f"mags-{far}" not in markers
+    area = re.search(r'href="(/mags/\?[^"]+)">Mags of this area', markers).group(1).replace("&amp;", "&")
+    assert "Boulangerie du Rebberg" in client.get(area).get_data(as_text=True)
     send(client, "/map/layers", {"layer": ["offers"]})
     markers = client.get("/map/markers?south=47.70&west=7.25&north=47.80&east=7.40",
                          headers={"HX-Request": "true"}).get_data(as_text=True)

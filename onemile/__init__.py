@@ -79,11 +79,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    from . import security, views
+    from . import images, security, views
     from .account import bp as account_bp
     from .auth import bp as auth_bp
     from .conversations import bp as conversations_bp
     from .listings import bp as listings_bp
+    from .mags import bp as mags_bp
     from .map import bp as map_bp
     from .miles import bp as miles_bp
     from .notifications import bp as notifications_bp
@@ -92,9 +93,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (
         views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp, account_bp,
+        conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp,
     ):
         app.register_blueprint(blueprint)
+    images.init_app(app)
     security.init_app(app)
 
     _template_globals(app)

@@ -71,5 +71,11 @@ def load(instance_path: str) -> dict:
         "PASSWORD_RESET_MAX_AGE": 3600,
         # A verification link sent at sign-up stays valid three days (a new one can be asked for).
         "EMAIL_VERIFY_MAX_AGE": 3 * 24 * 3600,
+        # Uploaded pictures (see onemile.images): where the re-encoded sizes are stored, and
+        # what an upload may weigh and measure before it is even decoded.
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
+        "IMAGE_MAX_BYTES": int(os.environ.get("IMAGE_MAX_BYTES", str(8 * 1024 * 1024))),
+        "IMAGE_MAX_SIDE": int(os.environ.get("IMAGE_MAX_SIDE", "8000")),
+        "IMAGE_MAX_PIXELS": int(os.environ.get("IMAGE_MAX_PIXELS", "40000000")),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

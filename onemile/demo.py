@@ -29,6 +29,7 @@ from .auth.services import SignupData, hash_password, register
 from .extensions import db
 from .geo import LatLon, destination
 from .listings.services import ListingData, create_listing
+from .mags.demo import load_demo_mags
 from .miles.services import add_mile, move_mile, rename_mile
 from .models import Listing, Member, Mile, Transfer, utcnow
 
@@ -1062,6 +1063,7 @@ def _load() -> dict:
         "miles": db.session.scalar(select(func.count()).select_from(Mile)),
         "listings": db.session.scalar(select(func.count()).select_from(Listing)),
         **exchanges,
+        **load_demo_mags(members, now),
     }
 
 

@@ -170,6 +170,7 @@ def make_app(templates, backend, tmp_path):
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
             "MAIL_OUTBOX": str(tmp_path / "outbox"),
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "SERVER_NAME": "localhost",
             # The real KDF at a lower cost: hashing dominates sign-up, and tests sign up a lot.
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",

@@ -9,6 +9,7 @@ from .block import Block, blocked_either_way
 from .conversation import Completion, Conversation, Message
 from .ledger import Account, LedgerEntry, Transfer
 from .listing import CATEGORIES, LOCATION_MODES, OFFER_TYPES, Listing, ListingPlacement
+from .mag import MAG_KINDS, Article, ArticlePhoto, Comment, Mag, MagFollow
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
 from .notification import Notification
@@ -16,17 +17,23 @@ from .notification import Notification
 __all__ = [
     "CATEGORIES",
     "LOCATION_MODES",
+    "MAG_KINDS",
     "MAX_DATABASE_ID",
     "MAX_MILES",
     "MEMBER_KINDS",
     "OFFER_TYPES",
     "Account",
+    "Article",
+    "ArticlePhoto",
     "Block",
+    "Comment",
     "Completion",
     "Conversation",
     "LedgerEntry",
     "Listing",
     "ListingPlacement",
+    "Mag",
+    "MagFollow",
     "Member",
     "Message",
     "Mile",

@@ -17,6 +17,7 @@ NOTIFICATION_KINDS = (
     "service_confirmed",    # a service was confirmed: a smile moved
     "service_declined",     # the other side declined
     "completion_cancelled",  # the author cancelled a pending confirmation
+    "new_article",          # a mag I follow published an article
 )
 
 
@@ -32,8 +33,10 @@ class Notification(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
     actor = relationship("Member", foreign_keys=[actor_id])
     listing = relationship("Listing")
+    article = relationship("Article")

@@ -16,6 +16,9 @@ def _link_for(notification) -> str:
     """Where a notification leads: its conversation (which reads its notifications)."""
     if notification.conversation_id:
         return url_for("conversations.show", conversation_id=notification.conversation_id)
+    if notification.article is not None:
+        article = notification.article
+        return url_for("mags.article", mag_id=article.mag_id, article_id=article.id)
     if notification.listing_id:
         return url_for("listings.detail", listing_id=notification.listing_id)
     return url_for("notifications.index")

@@ -11,11 +11,11 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..mail import send_mail
-from ..models import Member, Notification, utcnow
+from ..models import Article, Member, Notification, utcnow
 from ..models.notification import NOTIFICATION_KINDS
 
 # Kinds that also send an e-mail (when the member has not turned e-mails off).
-EMAILED_KINDS = frozenset({"first_reply", "confirmation_requested"})
+EMAILED_KINDS = frozenset({"first_reply", "confirmation_requested", "new_article"})
 _PENDING = "onemile_pending_mail"
 _READY = "onemile_ready_mail"
 
@@ -27,6 +27,7 @@ def notify(
     actor_id: int | None = None,
     listing_id: int | None = None,
     conversation_id: int | None = None,
+    article_id: int | None = None,
 ) -> Notification:
     """Record a notification in the current transaction (the caller commits) and queue its
     e-mail, if any, for after the commit."""
@@ -38,6 +39,7 @@ def notify(
         actor_id=actor_id,
         listing_id=listing_id,
         conversation_id=conversation_id,
+        article_id=article_id,
     )
     db.session.add(notification)
     if kind in EMAILED_KINDS:
@@ -61,7 +63,11 @@ def recent(member_id: int, limit: int = 50) -> list[Notification]:
         db.session.scalars(
             select(Notification)
             .where(Notification.member_id == member_id)
-            .options(joinedload(Notification.actor), joinedload(Notification.listing))
+            .options(
+                joinedload(Notification.actor),
+                joinedload(Notification.listing),
+                joinedload(Notification.article).joinedload(Article.mag),
+            )
             .order_by(Notification.id.desc())
             .limit(limit)
         )
@@ -119,7 +125,14 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
-        if notification.kind == "first_reply":
+        if notification.kind == "new_article" and notification.article is not None:
+            article = notification.article
+            link = _external_url("mags.article", mag_id=article.mag_id, article_id=article.id) or link
+            subject = _("New in %(mag)s: %(title)s", mag=article.mag.title, title=article.title)
+            lead = _(
+                "%(mag)s, a mag you follow, published “%(title)s”.", mag=article.mag.title, title=article.title
+            )
+        elif notification.kind == "first_reply":
             subject = _("%(name)s answered your listing", name=who)
             lead = _("%(name)s answered “%(title)s”.", name=who, title=listing_title)
         else:
@@ -140,12 +153,12 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     return member.email, subject, body
 
 
-def _external_url(endpoint: str) -> str:
+def _external_url(endpoint: str, **values) -> str:
     """An absolute link for an e-mail. Outside a request (a CLI command such as the demo
     loader) without SERVER_NAME, Flask cannot build one: the e-mail goes without it
     rather than failing the commit that caused it."""
     try:
-        return url_for(endpoint, _external=True)
+        return url_for(endpoint, _external=True, **values)
     except RuntimeError:
         return ""
 

@@ -5,7 +5,7 @@
   const body = document.body;
   const GREEN = '#0b6e4f';
   // Same hues as .tag-request / .tag-offer in app.css: the map and the lists agree.
-  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8'};
+  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', mags: '#7a5a00'};
   const TEXT = {
     fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.'},
     en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.'},
@@ -239,7 +239,29 @@
     if (document.hidden && e.detail.elt.classList.contains('poller')) e.preventDefault();
   });
 
+  // Share an article: the phone's share sheet where the browser has one, else copy the link.
+  // The button stays hidden without JavaScript; the link is always in the field next to it.
+  function shareButton(button) {
+    const status = button.closest('section').querySelector('[data-share-status]');
+    const say = (text) => { if (status) status.textContent = text; };
+    const data = {title: button.dataset.shareTitle, text: button.dataset.shareText, url: button.dataset.shareUrl};
+    const canShare = navigator.share && (!navigator.canShare || navigator.canShare(data));
+    if (!canShare && !(navigator.clipboard && window.isSecureContext)) return; // the field is enough
+    button.hidden = false;
+    button.addEventListener('click', () => {
+      if (canShare) {
+        // AbortError: the member closed the sheet; nothing to say.
+        navigator.share(data).catch(() => {});
+        return;
+      }
+      navigator.clipboard.writeText(data.url).then(
+        () => say(button.dataset.copied),
+        () => say(button.dataset.copyFailed));
+    });
+  }
+
   all('button[data-geolocate]').forEach(geolocate);
+  all('button[data-share]').forEach(shareButton);
   if (!window.L) return; // Leaflet is only loaded on pages with a map
   const leaflet = document.querySelector('script[src*="leaflet.js"]');
   if (leaflet) L.Icon.Default.imagePath = leaflet.src.replace(/leaflet\.js.*$/, 'images/');

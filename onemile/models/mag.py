@@ -1,0 +1,124 @@
+"""Mags: small local web magazines on the map, their articles, photos, comments and followers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from geoalchemy2 import Geometry
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..geo import LatLon, point_latlon
+from ._time import utcnow
+
+if TYPE_CHECKING:
+    from .member import Member
+
+MAG_KINDS = ("shop", "business", "association", "event", "person")
+ARTICLE_STATUSES = ("draft", "published")
+MAX_PHOTOS_PER_ARTICLE = 10
+
+
+class Mag(db.Model):
+    """A member's or an organisation's magazine, placed at a point the owner chose to make public."""
+
+    __tablename__ = "mag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    about: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    point = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # A stored picture name from onemile.images (never a path, never the upload).
+    cover_image: Mapped[str | None] = mapped_column(String(64))
+    cover_alt: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[Member] = relationship()
+    articles: Mapped[list[Article]] = relationship(
+        back_populates="mag", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Article.id.desc()",
+    )
+
+    @property
+    def latlon(self) -> LatLon:
+        """The mag's public point."""
+        return point_latlon(self.point)
+
+
+class Article(db.Model):
+    """An article of a mag: a draft only its owner sees, or published for everyone."""
+
+    __tablename__ = "article"
+    __table_args__ = (Index("ix_article_mag_status", "mag_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mag_id: Mapped[int] = mapped_column(ForeignKey("mag.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(120))
+    # Markdown as the author typed it; rendered and sanitised when shown.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set the first time it is published: followers are told once, and it dates the article.
+    published_at: Mapped[datetime | None]
+
+    mag: Mapped[Mag] = relationship(back_populates="articles")
+    photos: Mapped[list[ArticlePhoto]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="ArticlePhoto.position, ArticlePhoto.id",
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Comment.id",
+    )
+
+    @property
+    def is_published(self) -> bool:
+        """Readable by everyone."""
+        return self.status == "published"
+
+
+class ArticlePhoto(db.Model):
+    """A photo of an article, with the text that describes it to people who cannot see it."""
+
+    __tablename__ = "article_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), index=True)
+    image: Mapped[str] = mapped_column(String(64))
+    alt: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+
+    article: Mapped[Article] = relationship(back_populates="photos")
+
+
+class Comment(db.Model):
+    """A reader's comment under a published article."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="comments")
+    author: Mapped[Member] = relationship()
+
+
+class MagFollow(db.Model):
+    """A member who wants to hear about a mag's new articles."""
+
+    __tablename__ = "mag_follow"
+    __table_args__ = (UniqueConstraint("mag_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mag_id: Mapped[int] = mapped_column(ForeignKey("mag.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,6 +11,7 @@ from .listing import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
 from .notification import Notification
+from .project import Pledge, Project, ProjectTask, ProjectUpdate, Volunteer
 
 __all__ = [
     "CATEGORIES",
@@ -28,6 +29,11 @@ __all__ = [
     "Message",
     "Mile",
     "Notification",
+    "Pledge",
+    "Project",
+    "ProjectTask",
+    "ProjectUpdate",
     "Transfer",
+    "Volunteer",
     "utcnow",
 ]

@@ -82,16 +82,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import security, views
     from .auth import bp as auth_bp
     from .conversations import bp as conversations_bp
+    from .images import bp as images_bp
     from .listings import bp as listings_bp
     from .map import bp as map_bp
     from .miles import bp as miles_bp
     from .notifications import bp as notifications_bp
+    from .projects import bp as projects_bp
     from .pwa import bp as pwa_bp
     from .smiles import bp as smiles_bp
 
     for blueprint in (
         views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp,
+        conversations_bp, notifications_bp, smiles_bp, projects_bp, images_bp,
     ):
         app.register_blueprint(blueprint)
     security.init_app(app)

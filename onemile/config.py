@@ -41,7 +41,10 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
-        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Phone photos weigh a few MB; onemile.images refuses anything over 8 MB itself.
+        "MAX_CONTENT_LENGTH": 9 * 1024 * 1024,
+        # Re-encoded photos (onemile.images); never the originals.
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance / "uploads"),
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ["fr", "en"],
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),

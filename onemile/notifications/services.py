@@ -15,7 +15,9 @@ from ..models import Member, Notification, utcnow
 from ..models.notification import NOTIFICATION_KINDS
 
 # Kinds that also send an e-mail (when the member has not turned e-mails off).
-EMAILED_KINDS = frozenset({"first_reply", "confirmation_requested"})
+EMAILED_KINDS = frozenset(
+    {"first_reply", "confirmation_requested", "project_approved", "project_rejected", "project_update"}
+)
 _PENDING = "onemile_pending_mail"
 _READY = "onemile_ready_mail"
 
@@ -27,6 +29,7 @@ def notify(
     actor_id: int | None = None,
     listing_id: int | None = None,
     conversation_id: int | None = None,
+    project_id: int | None = None,
 ) -> Notification:
     """Record a notification in the current transaction (the caller commits) and queue its
     e-mail, if any, for after the commit."""
@@ -38,6 +41,7 @@ def notify(
         actor_id=actor_id,
         listing_id=listing_id,
         conversation_id=conversation_id,
+        project_id=project_id,
     )
     db.session.add(notification)
     if kind in EMAILED_KINDS:
@@ -61,7 +65,9 @@ def recent(member_id: int, limit: int = 50) -> list[Notification]:
         db.session.scalars(
             select(Notification)
             .where(Notification.member_id == member_id)
-            .options(joinedload(Notification.actor), joinedload(Notification.listing))
+            .options(
+                joinedload(Notification.actor), joinedload(Notification.listing), joinedload(Notification.project)
+            )
             .order_by(Notification.id.desc())
             .limit(limit)
         )
@@ -115,11 +121,24 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
         return None
     actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
     listing_title = notification.listing.title if notification.listing else ""
+    project_title = notification.project.title if notification.project else ""
     link = _external_url("notifications.index")
     settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
-        if notification.kind == "first_reply":
+        if notification.kind == "project_approved":
+            subject = _("Your project is online")
+            lead = _("A moderator approved “%(title)s”: it is now on the map.", title=project_title)
+        elif notification.kind == "project_rejected":
+            subject = _("Your project was not approved")
+            lead = _(
+                "A moderator did not approve “%(title)s”. Read why on its page, edit it and send it again.",
+                title=project_title,
+            )
+        elif notification.kind == "project_update":
+            subject = _("News from “%(title)s”", title=project_title)
+            lead = _("%(name)s posted news about “%(title)s”, a project you support.", name=who, title=project_title)
+        elif notification.kind == "first_reply":
             subject = _("%(name)s answered your listing", name=who)
             lead = _("%(name)s answered “%(title)s”.", name=who, title=listing_title)
         else:

@@ -40,11 +40,15 @@ def _see_other(endpoint: str, **values):
     return redirect(url_for(endpoint, **values), 303)
 
 
-def _refuse(form, error: RuleError) -> None:
-    """Put a refusal next to its field, or above the form."""
+def _refuse(form, error: RuleError, flash_general: bool = False) -> None:
+    """Put a refusal next to its field, or above the form. On the project page a general
+    refusal (the project closed meanwhile, the owner's own project) is flashed instead:
+    the form it came from may not be shown any more."""
     target = getattr(form, error.field, None) if error.field else None
     if target is not None and hasattr(target, "errors"):
         target.errors = [*target.errors, error.message]
+    elif flash_general:
+        flash(error.message, "error")
     else:
         form.form_errors = [*form.form_errors, error.message]
 
@@ -215,7 +219,7 @@ def _act(project_id: int, form, action, success: str, anchor: str | None = None,
         try:
             action()
         except RuleError as error:
-            _refuse(form, error)
+            _refuse(form, error, flash_general=True)
         else:
             flash(success, "success")
             return _see_other("projects.detail", project_id=project_id, _anchor=anchor)
@@ -337,7 +341,10 @@ def pass_smiles(project_id: int, volunteer_id: int):
         try:
             services.pass_smiles(current_user, project_id, volunteer_id, form.amount.data, form.key.data)
         except RuleError as error:
-            return _page(project, 422, pass_error=(volunteer_id, error.message))
+            if error.field:
+                return _page(project, 422, pass_error=(volunteer_id, error.message))
+            flash(error.message, "error")
+            return _page(project, 422)
         flash(_("The smiles went to the volunteer."), "success")
     return _see_other("projects.detail", project_id=project_id, _anchor="owner")
 

@@ -477,7 +477,7 @@ def test_a_photo_is_reencoded_without_metadata_and_served(uploads_app, tmp_path)
     from conftest import Factory
 
     app = uploads_app
-    anne = Factory(app).member()
+    anne = Factory(app).member(language="en")
     client = app.test_client()
     client.post("/auth/login", data={"email": anne.email, "password": anne.password})
     original = _jpeg_with_gps()
@@ -526,7 +526,7 @@ def test_a_bad_photo_is_refused_with_the_form_kept(uploads_app, tmp_path, payloa
     from conftest import Factory
 
     app = uploads_app
-    anne = Factory(app).member()
+    anne = Factory(app).member(language="en")
     client = app.test_client()
     client.post("/auth/login", data={"email": anne.email, "password": anne.password})
     response = client.post(

@@ -29,8 +29,9 @@ from .errors import RuleError
 bp = Blueprint("images", __name__)
 
 MAX_SIDE = 1600
-# Uploaded file size, and decoded size: a small PNG can unpack to gigabytes (a
-# "decompression bomb"), so the pixel count is checked before the pixels are decoded.
+# Uploaded file size (config IMAGE_MAX_BYTES overrides), and decoded size: a small PNG can
+# unpack to gigabytes (a "decompression bomb"), so the pixel count is checked before the
+# pixels are decoded.
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
@@ -54,10 +55,11 @@ def store_image(file_storage, field: str | None = "photo") -> str:
     Raises ImageRejected (with `field` for the form) for anything that is not a JPEG, PNG,
     WebP or GIF image, is larger than MAX_BYTES, or has more than MAX_PIXELS pixels.
     """
-    stream = file_storage.stream
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise ImageRejected(_("This photo is too large: send one under %(n)d MB.", n=MAX_BYTES // 2**20), field)
+    limit = current_app.config.get("IMAGE_MAX_BYTES", MAX_BYTES)
+    data = file_storage.stream.read(limit + 1)
+    if len(data) > limit:
+        megabytes = max(1, round(limit / 2**20))
+        raise ImageRejected(_("This photo is too large: send one under %(n)d MB.", n=megabytes), field)
     if not data:
         raise ImageRejected(_("This file is empty."), field)
     try:

@@ -540,3 +540,35 @@ def test_a_bad_photo_is_refused_with_the_form_kept(uploads_app, tmp_path, payloa
         assert db.session.scalar(select(func.count()).select_from(Project)) == 0
     assert not (tmp_path / "uploads").exists() or not list((tmp_path / "uploads").iterdir())
 
+
+
+def test_the_project_page_runs_a_fixed_number_of_queries(make_app):
+    """No N+1 on the owner's page, whatever the number of pledges and volunteers."""
+    from conftest import AuthActions, Factory
+    from test_query_counts import counted
+
+    counts = []
+    for supporters in (1, 6):
+        app = make_app()
+        factory = Factory(app)
+        owner, modo = factory.member(), _moderator(app, factory)
+        client = app.test_client()
+        auth = AuthActions(client)
+        project_id = _project_id(_propose(client, auth, owner))
+        auth.login(modo)
+        client.post(f"/projects/{project_id}/approve")
+        auth.logout()
+        with app.app_context():
+            task_ids = [task.id for task in db.session.get(Project, project_id).tasks]
+        for i in range(supporters):
+            member = factory.member(first_name=f"Soutien{i}")
+            auth.login(member)
+            client.post(f"/projects/{project_id}/pledge", data={"amount": "5"})
+            for task_id in task_ids:
+                client.post(f"/projects/{project_id}/tasks/{task_id}/volunteer", data={f"task-{task_id}-message": "Oui"})
+            auth.logout()
+        auth.login(owner)
+        with counted(app) as statements:
+            assert client.get(f"/projects/{project_id}").status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1] <= 18, counts

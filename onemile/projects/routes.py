@@ -89,7 +89,7 @@ def mine():
 def moderation():
     """The queue of projects waiting for a moderator."""
     return render_template(
-        "projects/moderation.html", projects=services.moderation_queue(current_user), reject_form=RejectForm()
+        "projects/moderation.html", projects=services.moderation_queue(current_user)
     )
 
 
@@ -208,13 +208,13 @@ def _page(project, status: int = 200, **forms):
 @bp.get("/<int:project_id>")
 def detail(project_id: int):
     """A project's page: readable by everyone once approved, by its owner and moderators before."""
-    return _page(services.visible_project(current_user, project_id))
+    return _page(services.visible_project(current_user, project_id, whole=True))
 
 
 def _act(project_id: int, form, action, success: str, anchor: str | None = None, **page_forms):
     """Run a support action from a form of the project page; on refusal show the page
     again with `page_forms` (the submitted form among them) keeping what was typed."""
-    project = services.visible_project(current_user, project_id)
+    project = services.visible_project(current_user, project_id, whole=True)
     if form.validate_on_submit():
         try:
             action()

@@ -100,10 +100,24 @@ def can_see(viewer: Member | None, project: Project) -> bool:
     )
 
 
-def visible_project(viewer: Member | None, project_id: int) -> Project:
-    """The project if the viewer may read it; NotFoundError otherwise (never say which)."""
-    project = _project(project_id)
-    if not can_see(viewer, project):
+def visible_project(viewer: Member | None, project_id: int, whole: bool = False) -> Project:
+    """The project if the viewer may read it; NotFoundError otherwise (never say which).
+
+    `whole` loads what its page shows (tasks, volunteers, pledges, their members, news) in a
+    fixed number of queries, however many supporters it has.
+    """
+    options = (
+        [
+            selectinload(Project.owner),
+            selectinload(Project.tasks).selectinload(ProjectTask.volunteers).selectinload(Volunteer.member),
+            selectinload(Project.pledges).selectinload(Pledge.member),
+            selectinload(Project.updates),
+        ]
+        if whole
+        else []
+    )
+    project = db.session.get(Project, project_id, options=options)
+    if project is None or not can_see(viewer, project):
         raise NotFoundError("project")
     return project
 

@@ -390,7 +390,7 @@ def test_volunteers_offer_skills_and_are_thanked_with_the_projects_smiles(app, c
     assert refused.status_code == 422 and "accepted volunteers only" in refused.get_data(as_text=True)
     assert client.post(f"/projects/{approved}/volunteers/{offer.id}/accept").status_code == 303
     page = client.get(f"/projects/{approved}").get_data(as_text=True)
-    assert "Volunteers: Bruno D." in page and "1 of 2 tasks have a volunteer" in page
+    assert "Volunteers: Bruno D." in page and "1 of 2 tasks has a volunteer" in page
     too_many = client.post(f"/projects/{approved}/volunteers/{offer.id}/smiles", data={"amount": "2", "key": "b" * 22})
     assert too_many.status_code == 422 and "does not hold that many" in too_many.get_data(as_text=True)
     for _ in range(2):

@@ -92,7 +92,7 @@ def test_propose_approve_pledge_smile_and_volunteer(live_server, new_page):
     expect(owner).to_contain_text("For the hinges")
     owner.get_by_role("button", name="Accept").click()
     expect(a.locator(f"#task-{_task_id(app, project_id)}")).to_contain_text("Volunteers: Bruno P.")
-    expect(a.locator("#support")).to_contain_text("1 of 1 tasks have a volunteer")
+    expect(a.locator("#support")).to_contain_text("1 of 1 tasks has a volunteer")
 
     with app.app_context():
         assert db.session.get(Project, project_id).status == "approved"

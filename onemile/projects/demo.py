@@ -48,9 +48,10 @@ PROJECTS: tuple[DemoProject, ...] = (
         "repair", "Un atelier mobile pour le Repair Café",
         "Un triporteur équipé pour réparer au pied des immeubles, un samedi par mois.",
         "Le Repair Café Mulhouse veut aller vers celles et ceux qui ne viennent pas à la salle : un "
-        "triporteur équipé (établi pliant, outillage, multimètre, machine à coudre) pour réparer au pied "
-        "des immeubles de Drouot et de Bourtzwiller. Objectif : 80 objets sauvés de la poubelle par mois.",
-        (47.7572, 7.3561), 1200, (("Réparer le petit électroménager", "Électronique"),
+        "triporteur équipé (établi pliant, outillage, multimètre, machine à coudre) qui part de la place "
+        "de la Réunion pour réparer au pied des immeubles de Drouot et de Bourtzwiller. Objectif : 80 objets "
+        "sauvés de la poubelle par mois.",
+        (47.7471, 7.3379), 1200, (("Réparer le petit électroménager", "Électronique"),
                                   ("Accueillir et noter les réparations", "Accueil"),
                                   ("Recoudre les vêtements", "Couture")), 16,
     ),

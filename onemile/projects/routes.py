@@ -193,6 +193,7 @@ def _page(project, status: int = 200, **forms):
         "progress": services.progress(project),
         "is_owner": viewer is not None and viewer.id == project.owner_id,
         "mine": services.viewer_volunteering(viewer, project),
+        "my_pledges": [p for p in project.pledges if viewer is not None and p.member_id == viewer.id],
         "pledge_form": forms.pop("pledge_form", None) or PledgeForm(formdata=None),
         "smiles_form": smiles_form,
         "volunteer_forms": forms.pop("volunteer_forms", {}),

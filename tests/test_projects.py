@@ -312,6 +312,26 @@ def test_a_pledge_is_a_promise_the_owner_settles(app, client, auth, anne, bruno,
         assert db.session.get(Pledge, first.id).received_at is not None
 
 
+def test_a_double_submitted_pledge_is_recorded_once(app, client, auth, anne, bruno, approved):
+    auth.login(bruno)
+    page = client.get(f"/projects/{approved}").get_data(as_text=True)
+    key = re.search(r'id="pledge-key" name="key" type="hidden" value="([^"]+)"', page).group(1)
+    for _ in range(2):
+        assert client.post(f"/projects/{approved}/pledge", data={"amount": "10", "key": key}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Pledge)) == 1
+        assert db.session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.kind == "project_pledge")
+        ) == 1
+    # A fresh form is a new promise.
+    page = client.get(f"/projects/{approved}").get_data(as_text=True)
+    assert "You pledged €10.00" in page
+    key = re.search(r'id="pledge-key" name="key" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(f"/projects/{approved}/pledge", data={"amount": "10", "key": key})
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Pledge)) == 2
+
+
 def test_the_owner_cannot_support_their_own_project(app, client, auth, anne, approved):
     auth.login(anne)
     response = client.post(f"/projects/{approved}/pledge", data={"amount": "10"})
@@ -323,7 +343,7 @@ def test_the_owner_cannot_support_their_own_project(app, client, auth, anne, app
 
 def _key(client, project_id) -> str:
     page = client.get(f"/projects/{project_id}").get_data(as_text=True)
-    return re.search(r'id="key" name="key" type="hidden" value="([^"]+)"', page).group(1)
+    return re.search(r'id="smiles-key" name="key" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def test_smiles_go_to_the_project_once_per_form(app, client, auth, anne, bruno, approved):
@@ -422,7 +442,8 @@ def test_updates_notify_supporters_and_closing_takes_it_off_the_map(app, client,
         told = db.session.scalars(select(Notification.kind).where(Notification.member_id == bruno.id)).all()
         assert {"project_update", "project_closed"} <= set(told)
         assert not db.session.scalar(select(Notification.id).where(Notification.member_id == claire.id))
-    assert any("Les bacs" in p.read_text() or "News from" in p.read_text() for p in outbox.glob("*.eml"))
+    news = [p.read_text() for p in outbox.glob("*.eml") if "News from" in p.read_text()]
+    assert len(news) == 1 and f"/projects/{approved}" in news[0]  # Bruno's, linking to the project
 
     auth.login(bruno)
     notifications = client.get("/notifications/").get_data(as_text=True)

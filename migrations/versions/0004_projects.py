@@ -72,6 +72,7 @@ def upgrade():
         sa.Column("message", sa.String(500), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("received_at", sa.DateTime(), nullable=True),
+        sa.Column("submission_key", sa.String(80), nullable=True, unique=True),
         sa.CheckConstraint("amount_cents > 0", name="ck_pledge_positive"),
     )
     op.create_index("ix_pledge_project_id", "pledge", ["project_id"])

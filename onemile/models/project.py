@@ -105,6 +105,8 @@ class Pledge(db.Model):
     message: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime | None]
+    # "<member id>:<form key>": a double submit of the same form records one promise.
+    submission_key: Mapped[str | None] = mapped_column(String(80), unique=True)
 
     project: Mapped[Project] = relationship(back_populates="pledges")
     member: Mapped[Member] = relationship()

@@ -122,7 +122,11 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
     listing_title = notification.listing.title if notification.listing else ""
     project_title = notification.project.title if notification.project else ""
-    link = _external_url("notifications.index")
+    link = (
+        _external_url("projects.detail", project_id=notification.project_id)
+        if notification.project_id
+        else _external_url("notifications.index")
+    )
     settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
@@ -159,12 +163,12 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     return member.email, subject, body
 
 
-def _external_url(endpoint: str) -> str:
+def _external_url(endpoint: str, **values) -> str:
     """An absolute link for an e-mail. Outside a request (a CLI command such as the demo
     loader) without SERVER_NAME, Flask cannot build one: the e-mail goes without it
     rather than failing the commit that caused it."""
     try:
-        return url_for(endpoint, _external=True)
+        return url_for(endpoint, _external=True, **values)
     except RuntimeError:
         return ""
 

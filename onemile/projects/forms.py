@@ -58,13 +58,15 @@ class PledgeForm(FlaskForm):
 
     amount = StringField(_l("Amount in euros"), validators=[Length(max=20)])
     message = TextAreaField(_l("Message to the project (optional)"), validators=[Length(max=MESSAGE_MAX)])
+    key = HiddenField(id="pledge-key")  # new each time the form is shown: a double submit pledges once
 
 
 class SmilesForm(FlaskForm):
     """Give smiles; `key` is new each time the form is shown, so a double submit pays once."""
 
-    amount = StringField(_l("Number of smiles"), default="1", validators=[Length(max=6)])
-    key = HiddenField()
+    # Own ids: this form shares the project page with the pledge form.
+    amount = StringField(_l("Number of smiles"), default="1", validators=[Length(max=6)], id="smiles-amount")
+    key = HiddenField(id="smiles-key")
 
 
 class VolunteerForm(FlaskForm):

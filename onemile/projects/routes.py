@@ -194,7 +194,7 @@ def _page(project, status: int = 200, **forms):
         "is_owner": viewer is not None and viewer.id == project.owner_id,
         "mine": services.viewer_volunteering(viewer, project),
         "my_pledges": [p for p in project.pledges if viewer is not None and p.member_id == viewer.id],
-        "pledge_form": forms.pop("pledge_form", None) or PledgeForm(formdata=None),
+        "pledge_form": forms.pop("pledge_form", None) or PledgeForm(formdata=None, key=_fresh_key()),
         "smiles_form": smiles_form,
         "volunteer_forms": forms.pop("volunteer_forms", {}),
         "update_form": forms.pop("update_form", None) or UpdateForm(formdata=None),
@@ -235,7 +235,7 @@ def pledge(project_id: int):
     form = PledgeForm()
     return _act(
         project_id, form,
-        lambda: services.pledge(current_user, project_id, form.amount.data, form.message.data),
+        lambda: services.pledge(current_user, project_id, form.amount.data, form.message.data, form.key.data),
         _("Thank you for your pledge! The project's owner will contact you."), "support", pledge_form=form,
     )
 

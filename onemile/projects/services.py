@@ -482,9 +482,15 @@ def _supportable(member: Member, project_id: int) -> Project:
     return project
 
 
-def pledge(member: Member, project_id: int, amount: str | None, message: str | None) -> Pledge:
+def pledge(
+    member: Member, project_id: int, amount: str | None, message: str | None, key: str | None = None
+) -> Pledge:
     """Promise an amount of money. Nothing is paid through 1Mile: the owner sees the
-    pledger's contact and they settle it between themselves."""
+    pledger's contact and they settle it between themselves.
+
+    `key` comes from the form (one per form shown): submitting the same form twice returns
+    the first promise instead of recording a second one.
+    """
     project = _supportable(member, project_id)
     cents = parse_euros(amount, "amount", PLEDGE_MAX_CENTS)
     if cents is None:
@@ -492,9 +498,20 @@ def pledge(member: Member, project_id: int, amount: str | None, message: str | N
     message = (message or "").strip() or None
     if message and len(message) > MESSAGE_MAX:
         raise RuleError(_("A message is at most %(n)d characters.", n=MESSAGE_MAX), "message")
-    promise = Pledge(project_id=project.id, member_id=member.id, amount_cents=cents, message=message)
-    db.session.add(promise)
-    db.session.flush()
+    submission = f"{member.id}:{_checked_key(key)}" if key else None
+    if submission:
+        earlier = db.session.scalar(select(Pledge).where(Pledge.submission_key == submission))
+        if earlier is not None:
+            return earlier
+    promise = Pledge(
+        project_id=project.id, member_id=member.id, amount_cents=cents, message=message, submission_key=submission
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(promise)
+    except IntegrityError:
+        # The same form won a race a moment ago: that promise is the one.
+        return db.session.scalar(select(Pledge).where(Pledge.submission_key == submission))
     notify(project.owner_id, "project_pledge", actor_id=member.id, project_id=project.id)
     db.session.commit()
     return promise

@@ -151,9 +151,11 @@ def test_a_bad_proposal_is_refused_with_the_form_kept(app, client, auth, anne, c
         assert db.session.scalar(select(func.count()).select_from(Project)) == 0
 
 
-def test_proposing_is_rate_limited(make_app, factory):
+def test_proposing_is_rate_limited(make_app):
+    from conftest import Factory
+
     app = make_app(RATELIMIT_ENABLED=True)
-    member = factory.__class__(app).member()
+    member = Factory(app).member()
     client = app.test_client()
     client.post("/auth/login", data={"email": member.email, "password": member.password})
     codes = [client.post("/projects/new", data=GARDEN).status_code for _ in range(6)]

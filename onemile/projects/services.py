@@ -123,8 +123,8 @@ def visible_project(viewer: Member | None, project_id: int, whole: bool = False)
 
 
 def own_project(member: Member, project_id: int) -> Project:
-    """The member's own project; NotFoundError for anyone else's that they cannot see, and
-    a RuleError-free 404 as well for a public project of someone else (no hint either way)."""
+    """The member's own project; NotFoundError for anyone else's, public or not, so that an
+    owner-only page tells nothing about a project that is not yours."""
     project = _project(project_id)
     if project.owner_id != member.id:
         raise NotFoundError("project")

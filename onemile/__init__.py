@@ -88,12 +88,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .map import bp as map_bp
     from .miles import bp as miles_bp
     from .notifications import bp as notifications_bp
+    from .projects import bp as projects_bp
     from .pwa import bp as pwa_bp
     from .smiles import bp as smiles_bp
 
     for blueprint in (
         views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp,
+        conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp, projects_bp,
     ):
         app.register_blueprint(blueprint)
     images.init_app(app)

@@ -41,6 +41,7 @@ def load(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # Forms are small; views that take photos raise it per photo (images.accepts_uploads).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "fr",
         "LANGUAGES": ["fr", "en"],

@@ -32,6 +32,7 @@ from .listings.services import ListingData, create_listing
 from .mags.demo import load_demo_mags
 from .miles.services import add_mile, move_mile, rename_mile
 from .models import Listing, Member, Mile, Transfer, utcnow
+from .projects.demo import load_projects
 
 DEMO_PASSWORD = "entraide-mulhouse"
 DEMO_EMAIL = "demo@1mile.local"
@@ -1055,6 +1056,7 @@ def _load() -> dict:
     for member in members.values():
         member.email_notifications = False
     exchanges = _exchanges(members, rng, now)
+    exchanges.update(load_projects(members, now))  # projects of general interest (onemile.projects.demo)
     for member in members.values():
         member.email_notifications = True
     db.session.commit()

@@ -122,4 +122,16 @@ def test_demo_shows_a_living_exchange(app, outbox):
         assert waiting is not None and balance_of(demo.id) >= 1
         assert verify() == []
         assert all(m.email_notifications for m in db.session.scalars(select(Member)))
+        # Projects: approved ones with pledges, smiles and volunteers; one waits for the demo
+        # account, a moderator.
+        from onemile.models import Pledge, Project, Volunteer
+
+        assert demo.is_moderator
+        statuses = db.session.scalars(select(Project.status)).all()
+        assert statuses.count("approved") >= 4 and statuses.count("pending") == 1
+        assert db.session.scalar(select(func.count()).select_from(Pledge)) >= 8
+        assert db.session.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.status == "accepted")) >= 4
+        assert db.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.reason == "project_support")
+        ) >= 3
     assert not list(outbox.glob("*.eml")), "demo addresses are fake: no e-mail may be written"

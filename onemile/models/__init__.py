@@ -13,6 +13,7 @@ from .mag import MAG_KINDS, Article, ArticlePhoto, Comment, Mag, MagFollow
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
 from .notification import Notification
+from .project import Pledge, Project, ProjectTask, ProjectUpdate, Volunteer
 
 __all__ = [
     "CATEGORIES",
@@ -38,7 +39,12 @@ __all__ = [
     "Message",
     "Mile",
     "Notification",
+    "Pledge",
+    "Project",
+    "ProjectTask",
+    "ProjectUpdate",
     "Transfer",
+    "Volunteer",
     "blocked_either_way",
     "utcnow",
 ]

@@ -18,6 +18,17 @@ NOTIFICATION_KINDS = (
     "service_declined",     # the other side declined
     "completion_cancelled",  # the author cancelled a pending confirmation
     "new_article",          # a mag I follow published an article
+    "project_submitted",    # to moderators: a project waits for approval
+    "project_approved",     # to the owner
+    "project_rejected",     # to the owner, with the moderator's reason on the page
+    "project_pledge",       # to the owner: someone pledged money
+    "project_smiles",       # to the owner: someone gave smiles
+    "project_volunteer",    # to the owner: someone offered to help with a task
+    "volunteer_accepted",   # to the volunteer
+    "volunteer_declined",   # to the volunteer
+    "project_smiles_passed",  # to a volunteer: the project passed smiles on to them
+    "project_update",       # to supporters: the owner posted news
+    "project_closed",       # to supporters: completed or abandoned
 )
 
 
@@ -34,9 +45,11 @@ class Notification(db.Model):
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
     actor = relationship("Member", foreign_keys=[actor_id])
     listing = relationship("Listing")
     article = relationship("Article")
+    project = relationship("Project")

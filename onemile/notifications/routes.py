@@ -21,6 +21,8 @@ def _link_for(notification) -> str:
         return url_for("mags.article", mag_id=article.mag_id, article_id=article.id)
     if notification.listing_id:
         return url_for("listings.detail", listing_id=notification.listing_id)
+    if notification.project_id:
+        return url_for("projects.detail", project_id=notification.project_id)
     return url_for("notifications.index")
 
 

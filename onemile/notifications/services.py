@@ -15,7 +15,9 @@ from ..models import Article, Member, Notification, utcnow
 from ..models.notification import NOTIFICATION_KINDS
 
 # Kinds that also send an e-mail (when the member has not turned e-mails off).
-EMAILED_KINDS = frozenset({"first_reply", "confirmation_requested", "new_article"})
+EMAILED_KINDS = frozenset(
+    {"first_reply", "confirmation_requested", "new_article", "project_approved", "project_rejected", "project_update"}
+)
 _PENDING = "onemile_pending_mail"
 _READY = "onemile_ready_mail"
 
@@ -28,6 +30,7 @@ def notify(
     listing_id: int | None = None,
     conversation_id: int | None = None,
     article_id: int | None = None,
+    project_id: int | None = None,
 ) -> Notification:
     """Record a notification in the current transaction (the caller commits) and queue its
     e-mail, if any, for after the commit."""
@@ -40,6 +43,7 @@ def notify(
         listing_id=listing_id,
         conversation_id=conversation_id,
         article_id=article_id,
+        project_id=project_id,
     )
     db.session.add(notification)
     if kind in EMAILED_KINDS:
@@ -67,6 +71,7 @@ def recent(member_id: int, limit: int = 50) -> list[Notification]:
                 joinedload(Notification.actor),
                 joinedload(Notification.listing),
                 joinedload(Notification.article).joinedload(Article.mag),
+                joinedload(Notification.project),
             )
             .order_by(Notification.id.desc())
             .limit(limit)
@@ -121,7 +126,12 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
         return None
     actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
     listing_title = notification.listing.title if notification.listing else ""
-    link = _external_url("notifications.index")
+    project_title = notification.project.title if notification.project else ""
+    link = (
+        _external_url("projects.detail", project_id=notification.project_id)
+        if notification.project_id
+        else _external_url("notifications.index")
+    )
     settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
@@ -132,6 +142,18 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
             lead = _(
                 "%(mag)s, a mag you follow, published “%(title)s”.", mag=article.mag.title, title=article.title
             )
+        elif notification.kind == "project_approved":
+            subject = _("Your project is online")
+            lead = _("A moderator approved “%(title)s”: it is now on the map.", title=project_title)
+        elif notification.kind == "project_rejected":
+            subject = _("Your project was not approved")
+            lead = _(
+                "A moderator did not approve “%(title)s”. Read why on its page, edit it and send it again.",
+                title=project_title,
+            )
+        elif notification.kind == "project_update":
+            subject = _("News from “%(title)s”", title=project_title)
+            lead = _("%(name)s posted news about “%(title)s”, a project you support.", name=who, title=project_title)
         elif notification.kind == "first_reply":
             subject = _("%(name)s answered your listing", name=who)
             lead = _("%(name)s answered “%(title)s”.", name=who, title=listing_title)

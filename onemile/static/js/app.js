@@ -5,7 +5,7 @@
   const body = document.body;
   const GREEN = '#0b6e4f';
   // Same hues as .tag-request / .tag-offer in app.css: the map and the lists agree.
-  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', mags: '#7a5a00'};
+  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', projects: '#7a3fa0', mags: '#7a5a00'};
   const TEXT = {
     fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.'},
     en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.'},

@@ -1,0 +1,397 @@
+"""Project routes: thin wrappers around projects.services.
+
+Every POST comes from a Flask-WTF form or the post_button macro (CSRF). A refused action
+shows the same page again with the message next to the field and what was typed kept (422);
+an accepted one redirects (303) so that a reload does not post again.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..auth.access import moderator_required
+from ..errors import RuleError
+from ..extensions import limiter
+from ..geo import InvalidCoordinates
+from ..htmx import page_or_fragment
+from ..images import ImageError, accepts_uploads, delete_image, store_image
+from ..map.routes import _box_from_args
+from ..map.services import Box, register_layer
+from . import bp, services
+from .forms import (
+    EMPTY_TASK_ROWS,
+    CloseForm,
+    PledgeForm,
+    ProjectForm,
+    RejectForm,
+    SmilesForm,
+    UpdateForm,
+    VolunteerForm,
+)
+
+register_layer("projects", services.map_markers)
+
+
+def _see_other(endpoint: str, **values):
+    return redirect(url_for(endpoint, **values), 303)
+
+
+def _refuse(form, error: RuleError, flash_general: bool = False) -> None:
+    """Put a refusal next to its field, or above the form. On the project page a general
+    refusal (the project closed meanwhile, the owner's own project) is flashed instead:
+    the form it came from may not be shown any more."""
+    target = getattr(form, error.field, None) if error.field else None
+    if target is not None and hasattr(target, "errors"):
+        target.errors = [*target.errors, error.message]
+    elif flash_general:
+        flash(error.message, "error")
+    else:
+        form.form_errors = [*form.form_errors, error.message]
+
+
+# --- Lists ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Approved projects in my mile, or in the visible map area when a box is given."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    mile = current_user.mile_or_primary(request.args.get("mile", type=int))
+    in_area = all(key in request.args for key in ("south", "west", "north", "east"))
+    if in_area:
+        box = _box_from_args(Box.around(mile.center_latlon, 1609.344))
+        found, has_more = services.projects_in_box(box, page)
+        paging = {"south": box.south, "west": box.west, "north": box.north, "east": box.east}
+    else:
+        box = None
+        found, has_more = services.projects_near(mile.center_latlon, page)
+        paging = {"mile": mile.id}
+    return page_or_fragment(
+        "projects/index.html", "results", found=found, mile=mile, box=box, page=page, has_more=has_more,
+        paging=paging,
+    )
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """My projects, whatever their state (rejected ones show the moderator's reason)."""
+    return render_template("projects/mine.html", projects=services.my_projects(current_user))
+
+
+@bp.get("/moderation")
+@moderator_required
+def moderation():
+    """The queue of projects waiting for a moderator."""
+    return render_template(
+        "projects/moderation.html", projects=services.moderation_queue(current_user)
+    )
+
+
+# --- Proposing and editing -----------------------------------------------------------------
+
+
+def _form_data(form: ProjectForm, photo: str | None) -> services.ProjectData:
+    try:
+        point = form.point()
+    except InvalidCoordinates:
+        point = None
+    return services.ProjectData(
+        title=form.title.data or "",
+        summary=form.summary.data or "",
+        description=form.description.data or "",
+        point=point,
+        money_target=form.money_target.data,
+        tasks=tuple(
+            services.TaskData(entry.form.title.data or "", entry.form.skill.data or "") for entry in form.tasks
+        ),
+        charter_accepted=bool(form.charter.data),
+        photo=photo,
+        remove_photo=bool(form.remove_photo.data),
+    )
+
+
+def _save(form: ProjectForm, action, project=None):
+    """Store the photo, call the service; on refusal forget the new photo and show the form."""
+    if form.validate_on_submit():
+        photo = None
+        try:
+            upload = form.photo.data
+            if upload and getattr(upload, "filename", ""):
+                try:
+                    photo = store_image(upload)
+                except ImageError as error:
+                    error.field = "photo"
+                    raise
+            saved = action(_form_data(form, photo))
+        except RuleError as error:
+            delete_image(photo)  # nothing half-written stays behind
+            _refuse(form, error)
+        else:
+            return saved
+    while len(form.tasks) < EMPTY_TASK_ROWS:
+        form.tasks.append_entry()
+    return render_template("projects/form.html", form=form, project=project), (422 if request.method == "POST" else 200)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@accepts_uploads(1)
+@login_required
+@limiter.limit("5 per hour; 20 per day", methods=["POST"])
+def new():
+    """Propose a project; it waits for a moderator."""
+    form = ProjectForm()
+    if request.method == "GET" and current_user.primary_mile is not None:
+        here = current_user.primary_mile.center_latlon
+        form.latitude.data, form.longitude.data = f"{here.lat:.6f}", f"{here.lon:.6f}"
+    result = _save(form, lambda data: services.propose(current_user, data))
+    if isinstance(result, tuple):
+        return result
+    flash(_("Thank you! A moderator will read your project soon; it stays visible only to you until then."), "success")
+    return _see_other("projects.detail", project_id=result.id)
+
+
+@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
+@accepts_uploads(1)
+@login_required
+@limiter.limit("20 per hour", methods=["POST"])
+def edit(project_id: int):
+    """Edit a pending or rejected project of mine (a rejected one is sent again)."""
+    project = services.own_project(current_user, project_id)
+    if project.status not in ("pending", "rejected"):
+        flash(_("An approved project is not edited any more: post an update instead."), "error")
+        return _see_other("projects.detail", project_id=project.id)
+    form = ProjectForm(obj=None if request.method == "POST" else project)
+    if request.method == "GET":
+        here = project.latlon
+        form.latitude.data, form.longitude.data = f"{here.lat:.6f}", f"{here.lon:.6f}"
+        form.money_target.data = str(project.money_target) if project.money_target else ""
+        form.charter.data = False
+        while len(form.tasks):
+            form.tasks.pop_entry()
+        for task in project.tasks:
+            form.tasks.append_entry({"title": task.title, "skill": task.skill})
+    result = _save(form, lambda data: services.update_project(current_user, project_id, data), project)
+    if isinstance(result, tuple):
+        return result
+    flash(_("Your project is saved and waits for a moderator."), "success")
+    return _see_other("projects.detail", project_id=project_id)
+
+
+# --- The project page ----------------------------------------------------------------------
+
+
+def _fresh_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _page(project, status: int = 200, **forms):
+    """The project page with its support forms (those passed keep what was typed)."""
+    smiles_form = forms.pop("smiles_form", None) or SmilesForm(formdata=None, key=_fresh_key())
+    viewer = current_user if current_user.is_authenticated else None
+    context = {
+        "project": project,
+        "progress": services.progress(project),
+        "is_owner": viewer is not None and viewer.id == project.owner_id,
+        "mine": services.viewer_volunteering(viewer, project),
+        "my_pledges": [p for p in project.pledges if viewer is not None and p.member_id == viewer.id],
+        "pledge_form": forms.pop("pledge_form", None) or PledgeForm(formdata=None, key=_fresh_key()),
+        "smiles_form": smiles_form,
+        "volunteer_forms": forms.pop("volunteer_forms", {}),
+        "update_form": forms.pop("update_form", None) or UpdateForm(formdata=None),
+        "close_form": forms.pop("close_form", None) or CloseForm(formdata=None),
+        "reject_form": forms.pop("reject_form", None) or RejectForm(formdata=None),
+        "pass_key": _fresh_key(),
+        "pass_error": forms.pop("pass_error", None),
+    }
+    return render_template("projects/detail.html", **context), status
+
+
+@bp.get("/<int:project_id>")
+def detail(project_id: int):
+    """A project's page: readable by everyone once approved, by its owner and moderators before."""
+    return _page(services.visible_project(current_user, project_id, whole=True))
+
+
+def _act(project_id: int, form, action, success: str, anchor: str | None = None, **page_forms):
+    """Run a support action from a form of the project page; on refusal show the page
+    again with `page_forms` (the submitted form among them) keeping what was typed."""
+    project = services.visible_project(current_user, project_id, whole=True)
+    if form.validate_on_submit():
+        try:
+            action()
+        except RuleError as error:
+            _refuse(form, error, flash_general=True)
+        else:
+            flash(success, "success")
+            return _see_other("projects.detail", project_id=project_id, _anchor=anchor)
+    return _page(project, 422, **page_forms)
+
+
+@bp.post("/<int:project_id>/pledge")
+@login_required
+@limiter.limit("20 per hour; 50 per day")
+def pledge(project_id: int):
+    """Promise an amount of money."""
+    form = PledgeForm()
+    return _act(
+        project_id, form,
+        lambda: services.pledge(current_user, project_id, form.amount.data, form.message.data, form.key.data),
+        _("Thank you for your pledge! The project's owner will contact you."), "support", pledge_form=form,
+    )
+
+
+@bp.post("/<int:project_id>/smiles")
+@login_required
+@limiter.limit("30 per hour")
+def give_smiles(project_id: int):
+    """Give smiles to the project."""
+    form = SmilesForm()
+    return _act(
+        project_id, form,
+        lambda: services.give_smiles(current_user, project_id, form.amount.data, form.key.data),
+        _("Thank you! Your smiles went to the project."), "support", smiles_form=form,
+    )
+
+
+@bp.post("/<int:project_id>/tasks/<int:task_id>/volunteer")
+@login_required
+@limiter.limit("30 per hour")
+def volunteer(project_id: int, task_id: int):
+    """Offer my skill for a task."""
+    form = VolunteerForm(prefix=f"task-{task_id}")
+    return _act(
+        project_id, form,
+        lambda: services.volunteer(current_user, project_id, task_id, form.message.data),
+        _("Thank you! The project's owner will answer your offer."), f"task-{task_id}",
+        volunteer_forms={task_id: form},
+    )
+
+
+@bp.post("/<int:project_id>/updates")
+@login_required
+def post_update(project_id: int):
+    """Post news to the supporters."""
+    form = UpdateForm()
+    return _act(
+        project_id, form, lambda: services.post_update(current_user, project_id, form.body.data),
+        _("Your news is posted; your supporters are told."), "updates", update_form=form,
+    )
+
+
+@bp.post("/<int:project_id>/close")
+@login_required
+def close(project_id: int):
+    """Close my project as completed or abandoned."""
+    form = CloseForm()
+    return _act(
+        project_id, form, lambda: services.close_project(current_user, project_id, form.outcome.data or ""),
+        _("The project is closed. Thank you for what you did!"), close_form=form,
+    )
+
+
+def _owner_button(project_id: int, action, message: str):
+    """A one-click owner action (accept, decline, received): errors come back as a flash."""
+    try:
+        action()
+    except RuleError as error:
+        flash(error.message, "error")
+    else:
+        flash(message, "success")
+    return _see_other("projects.detail", project_id=project_id, _anchor="owner")
+
+
+@bp.post("/<int:project_id>/pledges/<int:pledge_id>/received")
+@login_required
+def pledge_received(project_id: int, pledge_id: int):
+    """Mark a pledge as received (or not, with received=0)."""
+    received = request.form.get("received", "1") != "0"
+    return _owner_button(
+        project_id,
+        lambda: services.mark_pledge_received(current_user, project_id, pledge_id, received),
+        _("The pledge is marked as received.") if received else _("The pledge is marked as not received."),
+    )
+
+
+@bp.post("/<int:project_id>/volunteers/<int:volunteer_id>/accept")
+@login_required
+def accept_volunteer(project_id: int, volunteer_id: int):
+    """Accept a volunteer."""
+    return _owner_button(
+        project_id, lambda: services.answer_volunteer(current_user, project_id, volunteer_id, True),
+        _("The volunteer is accepted and told."),
+    )
+
+
+@bp.post("/<int:project_id>/volunteers/<int:volunteer_id>/decline")
+@login_required
+def decline_volunteer(project_id: int, volunteer_id: int):
+    """Decline a volunteer."""
+    return _owner_button(
+        project_id, lambda: services.answer_volunteer(current_user, project_id, volunteer_id, False),
+        _("The offer is declined; the volunteer is told."),
+    )
+
+
+@bp.post("/<int:project_id>/volunteers/<int:volunteer_id>/smiles")
+@login_required
+def pass_smiles(project_id: int, volunteer_id: int):
+    """Thank an accepted volunteer with some of the project's smiles."""
+    form = SmilesForm()
+    project = services.own_project(current_user, project_id)
+    if form.validate_on_submit():
+        try:
+            services.pass_smiles(current_user, project_id, volunteer_id, form.amount.data, form.key.data)
+        except RuleError as error:
+            if error.field:
+                return _page(project, 422, pass_error=(volunteer_id, error.message))
+            flash(error.message, "error")
+            return _page(project, 422)
+        flash(_("The smiles went to the volunteer."), "success")
+    return _see_other("projects.detail", project_id=project_id, _anchor="owner")
+
+
+# --- Moderation ----------------------------------------------------------------------------
+
+
+@bp.post("/<int:project_id>/approve")
+@moderator_required
+def approve(project_id: int):
+    """Publish a pending project."""
+    try:
+        services.approve(current_user, project_id)
+    except RuleError as error:
+        flash(error.message, "error")
+        return _see_other("projects.moderation")
+    flash(_("The project is approved and on the map."), "success")
+    return _see_other("projects.moderation")
+
+
+@bp.post("/<int:project_id>/reject")
+@moderator_required
+def reject(project_id: int):
+    """Refuse a pending project, with a reason for its proposer."""
+    form = RejectForm()
+    project = services.visible_project(current_user, project_id)
+    if form.validate_on_submit():
+        try:
+            services.reject(current_user, project_id, form.reason.data)
+        except RuleError as error:
+            _refuse(form, error)
+        else:
+            flash(_("The project is rejected; its proposer can read your reason."), "success")
+            return _see_other("projects.moderation")
+    return _page(project, 422, reject_form=form)
+
+
+@bp.app_template_filter("euros")
+def euros(cents: int | None) -> str:
+    """Cents as money in the reader's locale ("12,50 €" in French)."""
+    from flask_babel import format_currency
+
+    return format_currency((cents or 0) / 100, "EUR")

@@ -85,13 +85,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .listings import bp as listings_bp
     from .map import bp as map_bp
     from .miles import bp as miles_bp
+    from .moderation import bp as moderation_bp
     from .notifications import bp as notifications_bp
     from .pwa import bp as pwa_bp
     from .smiles import bp as smiles_bp
 
     for blueprint in (
         views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp,
+        conversations_bp, notifications_bp, smiles_bp, moderation_bp,
     ):
         app.register_blueprint(blueprint)
     security.init_app(app)

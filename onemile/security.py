@@ -82,6 +82,9 @@ def init_app(app: Flask) -> None:
         member = db.session.get(Member, int(member_id))
         if member is None or not hmac.compare_digest(member.credential_fingerprint, fingerprint):
             return None
+        if member.is_suspended:
+            # A suspension ends every open session and remember-me cookie at once.
+            return None
         return member
 
     app.after_request(_set_headers)

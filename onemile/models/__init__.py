@@ -10,6 +10,7 @@ from .ledger import Account, LedgerEntry, Transfer
 from .listing import CATEGORIES, OFFER_TYPES, Listing, ListingPlacement
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
+from .moderation import MODERATION_ACTIONS, REPORT_REASONS, ModerationAction, Report
 from .notification import Notification
 
 __all__ = [
@@ -17,7 +18,9 @@ __all__ = [
     "MAX_DATABASE_ID",
     "MAX_MILES",
     "MEMBER_KINDS",
+    "MODERATION_ACTIONS",
     "OFFER_TYPES",
+    "REPORT_REASONS",
     "Account",
     "Completion",
     "Conversation",
@@ -27,7 +30,9 @@ __all__ = [
     "Member",
     "Message",
     "Mile",
+    "ModerationAction",
     "Notification",
+    "Report",
     "Transfer",
     "utcnow",
 ]

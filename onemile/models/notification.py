@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -17,6 +17,7 @@ NOTIFICATION_KINDS = (
     "service_confirmed",    # a service was confirmed: a smile moved
     "service_declined",     # the other side declined
     "completion_cancelled",  # the author cancelled a pending confirmation
+    "moderation_warning",   # a moderator warned the member (the reason is in `detail`)
 )
 
 
@@ -32,6 +33,8 @@ class Notification(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
+    # Free text some kinds carry (a moderator's warning).
+    detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 

@@ -15,7 +15,9 @@ from ..models import Member, Notification, utcnow
 from ..models.notification import NOTIFICATION_KINDS
 
 # Kinds that also send an e-mail (when the member has not turned e-mails off).
-EMAILED_KINDS = frozenset({"first_reply", "confirmation_requested"})
+EMAILED_KINDS = frozenset({"first_reply", "confirmation_requested", "moderation_warning"})
+# Kinds about the account itself: e-mailed even to members who turned e-mails off.
+ACCOUNT_KINDS = frozenset({"moderation_warning"})
 _PENDING = "onemile_pending_mail"
 _READY = "onemile_ready_mail"
 
@@ -27,6 +29,7 @@ def notify(
     actor_id: int | None = None,
     listing_id: int | None = None,
     conversation_id: int | None = None,
+    detail: str | None = None,
 ) -> Notification:
     """Record a notification in the current transaction (the caller commits) and queue its
     e-mail, if any, for after the commit."""
@@ -38,6 +41,7 @@ def notify(
         actor_id=actor_id,
         listing_id=listing_id,
         conversation_id=conversation_id,
+        detail=detail,
     )
     db.session.add(notification)
     if kind in EMAILED_KINDS:
@@ -111,7 +115,7 @@ def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
 def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     """(address, subject, body) in the recipient's language, or None if they opted out."""
     member = db.session.get(Member, notification.member_id)
-    if member is None or not member.email_notifications:
+    if member is None or not (member.email_notifications or notification.kind in ACCOUNT_KINDS):
         return None
     actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
     listing_title = notification.listing.title if notification.listing else ""
@@ -119,7 +123,14 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
-        if notification.kind == "first_reply":
+        if notification.kind == "moderation_warning":
+            subject = _("A warning from the 1Mile moderators")
+            lead = _(
+                "The moderators reviewed reports about your activity on 1Mile and ask you to "
+                "respect the community rules. Their message:\n\n%(reason)s",
+                reason=notification.detail or "",
+            )
+        elif notification.kind == "first_reply":
             subject = _("%(name)s answered your listing", name=who)
             lead = _("%(name)s answered “%(title)s”.", name=who, title=listing_title)
         else:

@@ -60,6 +60,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Python builds without enable_load_extension are common (pyenv's): sqlean.py is a
         # drop-in sqlite3 that can load mod_spatialite everywhere.

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from onemile.extensions import db
-from onemile.models import Listing, Member, Message, ModerationAction, Notification, Report
+from onemile.models import Member, Message, ModerationAction, Notification, Report
 from onemile.moderation import services as moderation
 
 

@@ -203,7 +203,8 @@ def test_miles_forms_never_fail_nor_half_write(app, anne):
             with app.app_context():
                 mile = db.session.get(Mile, anne.mile_id)
                 if action == "rename" and (mile.name, mile.center_latlon) != snapshot:
-                    assert mile.name == " ".join(name.split()) or mile.name == name.strip()
+                    typed = name.replace("\x00", "")  # dropped at the edge (security.NulFreeRequest)
+                    assert mile.name in (" ".join(typed.split()), typed.strip())
                     mile.name = snapshot[0]
                     db.session.commit()
 

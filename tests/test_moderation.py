@@ -192,6 +192,16 @@ def test_a_warning_notifies_and_emails_the_member_and_needs_a_reason(app, world,
     mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox.glob("*.eml")]
     [warning] = [m for m in mails if m["To"] == world["bruno"].email and "moderators" in m["Subject"]]
     assert "Please stay polite." in warning.get_content()
+    assert "turn these e-mails off" not in warning.get_content()
+
+
+def test_a_warning_is_emailed_even_to_members_who_turned_emails_off(app, world, outbox):
+    with app.app_context():
+        db.session.execute(update(Member).where(Member.id == world["bruno"].id).values(email_notifications=False))
+        db.session.commit()
+    world["chloe_client"].post(f"/moderation/member/{world['bruno'].id}", data={"action": "warn", "reason": "Last call."})
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox.glob("*.eml")]
+    assert any(m["To"] == world["bruno"].email and "Last call." in m.get_content() for m in mails)
 
 
 def test_a_suspended_member_is_logged_out_cannot_log_in_and_their_ads_hide(app, world, factory):

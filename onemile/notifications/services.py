@@ -140,14 +140,19 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
                 name=who,
                 title=listing_title,
             )
-        body = _(
-            "Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n"
-            "You can turn these e-mails off in your settings: %(settings_link)s\n\n1Mile",
-            first_name=member.first_name,
-            lead=lead,
-            link=link,
-            settings_link=settings_link,
-        )
+        if notification.kind in ACCOUNT_KINDS:
+            # Not something the settings turn off: do not offer to.
+            body = _("Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n1Mile",
+                     first_name=member.first_name, lead=lead, link=link)
+        else:
+            body = _(
+                "Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n"
+                "You can turn these e-mails off in your settings: %(settings_link)s\n\n1Mile",
+                first_name=member.first_name,
+                lead=lead,
+                link=link,
+                settings_link=settings_link,
+            )
     return member.email, subject, body
 
 

@@ -223,3 +223,21 @@ def test_an_unknown_id_argument_fails_loudly(app, world):
 
     with pytest.raises(pytest.fail.Exception, match=r"Add 'gizmo_id' to ID_ARGS"):
         _cases(app, world)
+
+
+def test_ids_in_query_strings_do_not_reach_the_victims_miles(app, world, callers):
+    """Pages without an id in the path may take one in the query (`?mile=`): another
+    member's mile id falls back to the caller's own mile, never shows the victim's."""
+    from onemile.miles.services import rename_mile
+
+    with app.test_request_context():
+        rename_mile(db.session.get(Member, world.ids["victim"]), world.ids["mile"], "Victim secret mile")
+    pages = [rule for rule in app.url_map.iter_rules()
+             if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"]
+    assert any(rule.endpoint == "map.show" for rule in pages)
+    for rule in pages:
+        for caller, client in callers.items():
+            with client.get(rule.rule, query_string={"mile": world.ids["mile"]}) as response:
+                body = response.get_data(as_text=True)
+            assert response.status_code < 500, (caller, rule.rule)
+            assert "Victim secret mile" not in body, (caller, rule.rule)

@@ -262,6 +262,33 @@ def test_report_form_never_fails_nor_half_writes(app, factory, anne, bruno):
     check()
 
 
+def test_moderation_form_never_fails_nor_half_writes(app, factory, anne, bruno):
+    from sqlalchemy import update
+
+    from onemile.models import Member
+
+    listing_id = factory.listing(anne)
+    with app.app_context():
+        db.session.execute(update(Member).where(Member.id == bruno.id).values(is_moderator=True))
+        db.session.commit()
+    client = login(app, bruno)
+
+    @PROPERTY
+    @given(action=mostly("warn", st.one_of(st.sampled_from(["hide", "dismiss", "suspend"]), any_text)),
+           reason=st.one_of(field_value, with_controls),
+           target=st.sampled_from([f"listing/{listing_id}", f"member/{anne.id}", f"message/{listing_id}"]))
+    def check(action, reason, target):
+        before = counts(app)
+        response = client.post(f"/moderation/{target}", data={"action": action, "reason": reason})
+        assert response.status_code in (303, 404, 422), response.status_code
+        if response.status_code == 303:
+            return
+        kept = {"reason": reason} if len(reason) <= 1000 and response.status_code == 422 else {}
+        assert_refusal_kept_nothing(app, before, response, kept)
+
+    check()
+
+
 map_params = st.dictionaries(
     st.sampled_from(["lat", "lon", "south", "west", "north", "east", "mile", "page", "kind", "category", "q"]),
     st.one_of(numberish, any_text.map(lambda s: s[:100])),

@@ -50,7 +50,7 @@ def _queue_page(failed: tuple[str, int] | None = None, failed_form: ModerationFo
         suspended=services.suspended_members(),
         reason_labels=REASON_LABELS,
         action_labels=ACTION_LABELS,
-        failed=failed,
+        failed_item=services.queue_item(*failed) if failed else None,
         failed_form=failed_form,
         blank_form=ModerationForm(formdata=None),
     ), status

@@ -184,6 +184,17 @@ class QueueItem:
     reports: list[Report]
 
 
+def queue_item(target_type: str, target_id: int) -> QueueItem:
+    """One target as the queue shows it, with its open reports (there may be none)."""
+    kind = reportable(target_type)
+    reports = db.session.scalars(
+        select(Report)
+        .where(Report.target_type == target_type, Report.target_id == target_id, Report.status == "open")
+        .order_by(Report.id)
+    ).all()
+    return _item(kind, target_id, list(reports))
+
+
 def _item(kind: Reportable, target_id: int, reports: list[Report]) -> QueueItem:
     target = kind.fetch(target_id)
     described = kind.describe(target) if target is not None else None

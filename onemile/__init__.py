@@ -60,6 +60,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Python builds without enable_load_extension are common (pyenv's): sqlean.py is a
         # drop-in sqlite3 that can load mod_spatialite everywhere.
@@ -87,6 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mags import bp as mags_bp
     from .map import bp as map_bp
     from .miles import bp as miles_bp
+    from .moderation import bp as moderation_bp
     from .notifications import bp as notifications_bp
     from .projects import bp as projects_bp
     from .pwa import bp as pwa_bp
@@ -94,7 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (
         views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp, projects_bp,
+        conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp, projects_bp, moderation_bp,
     ):
         app.register_blueprint(blueprint)
     images.init_app(app)

@@ -29,6 +29,10 @@ def load(instance_path: str) -> dict:
     instance = Path(instance_path)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'onemile.sqlite'}"
     redis_url = os.environ.get("REDIS_URL")
+    # Reverse proxies in front of the app (TLS ends there): their X-Forwarded-* headers are
+    # trusted, so that request.is_secure, HSTS, external links and the rate limits' client
+    # address are right. Behind HTTPS, cookies are Secure unless said otherwise.
+    trusted_proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -37,10 +41,12 @@ def load(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "TRUSTED_PROXIES": trusted_proxies,
+        "PREFERRED_URL_SCHEME": "https" if trusted_proxies else "http",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", trusted_proxies > 0),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", trusted_proxies > 0),
         # Forms are small; views that take photos raise it per photo (images.accepts_uploads).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "fr",

@@ -77,10 +77,14 @@ def login():
     status = 200
     if form.validate_on_submit():
         member = services.authenticate(form.email.data, form.password.data)
-        if member is not None:
+        if member is not None and not member.is_suspended:
             login_user(member, remember=form.remember.data)
             return redirect(local_path(request.args.get("next")) or url_for("map.show"))
-        form.password.errors.append(_("Wrong e-mail or password."))
+        if member is not None:
+            # Said only to whoever knows the password: it tells nothing about who has an account.
+            form.password.errors.append(_("This account is suspended by the moderators."))
+        else:
+            form.password.errors.append(_("Wrong e-mail or password."))
         status = 422
     elif request.method == "POST":
         status = 422

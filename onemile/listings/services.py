@@ -130,9 +130,15 @@ def own_listing(member: Member, listing_id: int) -> Listing:
 
 def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
     """A listing the viewer may read: any open one, one of their own, or one they talked
-    about with its author (so a finished service stays readable to both sides)."""
+    about with its author (so a finished service stays readable to both sides).
+
+    A listing hidden by moderation is gone for everyone but moderators."""
     listing = db.session.get(Listing, listing_id)
     if listing is None:
+        raise NotFoundError("listing")
+    if listing.hidden_at is not None:
+        if viewer is not None and viewer.is_moderator:
+            return listing
         raise NotFoundError("listing")
     if viewer is not None and viewer.id != listing.author_id and blocked_between(viewer.id, listing.author_id):
         raise NotFoundError("listing")
@@ -218,8 +224,8 @@ def delete_listing(author: Member, listing_id: int) -> None:
 
 
 def open_listings_filter(now: datetime):
-    """Condition for listings others can see."""
-    return (Listing.status == "open") & (Listing.expires_at > now)
+    """Condition for listings others can see (open, not expired, not hidden by moderation)."""
+    return (Listing.status == "open") & (Listing.expires_at > now) & Listing.hidden_at.is_(None)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .listing import CATEGORIES, LOCATION_MODES, OFFER_TYPES, Listing, ListingPl
 from .mag import MAG_KINDS, Article, ArticlePhoto, Comment, Mag, MagFollow
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
+from .moderation import MODERATION_ACTIONS, REPORT_REASONS, ModerationAction, Report
 from .notification import Notification
 from .project import Pledge, Project, ProjectTask, ProjectUpdate, Volunteer
 
@@ -22,7 +23,9 @@ __all__ = [
     "MAX_DATABASE_ID",
     "MAX_MILES",
     "MEMBER_KINDS",
+    "MODERATION_ACTIONS",
     "OFFER_TYPES",
+    "REPORT_REASONS",
     "Account",
     "Article",
     "ArticlePhoto",
@@ -38,11 +41,13 @@ __all__ = [
     "Member",
     "Message",
     "Mile",
+    "ModerationAction",
     "Notification",
     "Pledge",
     "Project",
     "ProjectTask",
     "ProjectUpdate",
+    "Report",
     "Transfer",
     "Volunteer",
     "blocked_either_way",

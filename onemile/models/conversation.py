@@ -55,6 +55,8 @@ class Message(db.Model):
     sender_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Hidden by moderation: both members see "message hidden by moderation" instead.
+    hidden_at: Mapped[datetime | None]
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     sender: Mapped[Member] = relationship()

@@ -46,6 +46,11 @@ class Listing(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]
     location_mode: Mapped[str] = mapped_column(String(16), default="approximate", server_default="approximate")
+    # Hidden by moderation: gone for everyone but moderators. `hidden_reason` is
+    # "moderation" (a moderator hid it) or "suspension" (its author was suspended: it comes
+    # back when they are reinstated).
+    hidden_at: Mapped[datetime | None]
+    hidden_reason: Mapped[str | None] = mapped_column(String(12))
 
     author: Mapped[Member] = relationship(back_populates="listings")
     placements: Mapped[list[ListingPlacement]] = relationship(
@@ -63,8 +68,8 @@ class Listing(db.Model):
         return "requests" if self.kind == "request" else "offers"
 
     def is_open_at(self, now: datetime) -> bool:
-        """Open and not past its expiry."""
-        return self.status == "open" and self.expires_at > now
+        """Open, not past its expiry and not hidden by moderation."""
+        return self.status == "open" and self.expires_at > now and self.hidden_at is None
 
     def state_at(self, now: datetime) -> str:
         """The status members see: an open listing past its expiry is "expired"."""

@@ -59,6 +59,9 @@ class Member(UserMixin, db.Model):
     email_notifications: Mapped[bool] = mapped_column(default=True)
     # Moderators approve projects and handle reports; made with `flask moderators grant`.
     is_moderator: Mapped[bool] = mapped_column(default=False)
+    # Set by a moderator: the member cannot log in, their open sessions stop working and
+    # their listings are hidden until they are reinstated.
+    suspended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when the member opened the link e-mailed at sign-up; until then they may browse
     # but not post, answer or message (auth.services.require_verified).
@@ -85,6 +88,11 @@ class Member(UserMixin, db.Model):
             current_app.config["SECRET_KEY"].encode(), self.password_hash.encode(), hashlib.sha256
         )
         return digest.hexdigest()[:20]
+
+    @property
+    def is_suspended(self) -> bool:
+        """A moderator suspended this member."""
+        return self.suspended_at is not None
 
     def get_id(self) -> str:
         """Flask-Login's session id: the member id and the credential fingerprint."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -29,6 +29,7 @@ NOTIFICATION_KINDS = (
     "project_smiles_passed",  # to a volunteer: the project passed smiles on to them
     "project_update",       # to supporters: the owner posted news
     "project_closed",       # to supporters: completed or abandoned
+    "moderation_warning",   # a moderator warned the member (the reason is in `detail`)
 )
 
 
@@ -46,6 +47,8 @@ class Notification(db.Model):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    # Free text some kinds carry (a moderator's warning).
+    detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 

@@ -16,8 +16,18 @@ from ..models.notification import NOTIFICATION_KINDS
 
 # Kinds that also send an e-mail (when the member has not turned e-mails off).
 EMAILED_KINDS = frozenset(
-    {"first_reply", "confirmation_requested", "new_article", "project_approved", "project_rejected", "project_update"}
+    {
+        "first_reply",
+        "confirmation_requested",
+        "new_article",
+        "project_approved",
+        "project_rejected",
+        "project_update",
+        "moderation_warning",
+    }
 )
+# Kinds about the account itself: e-mailed even to members who turned e-mails off.
+ACCOUNT_KINDS = frozenset({"moderation_warning"})
 _PENDING = "onemile_pending_mail"
 _READY = "onemile_ready_mail"
 
@@ -31,6 +41,7 @@ def notify(
     conversation_id: int | None = None,
     article_id: int | None = None,
     project_id: int | None = None,
+    detail: str | None = None,
 ) -> Notification:
     """Record a notification in the current transaction (the caller commits) and queue its
     e-mail, if any, for after the commit."""
@@ -44,6 +55,7 @@ def notify(
         conversation_id=conversation_id,
         article_id=article_id,
         project_id=project_id,
+        detail=detail,
     )
     db.session.add(notification)
     if kind in EMAILED_KINDS:
@@ -122,7 +134,7 @@ def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
 def _email_for(notification: Notification) -> tuple[str, str, str] | None:
     """(address, subject, body) in the recipient's language, or None if they opted out."""
     member = db.session.get(Member, notification.member_id)
-    if member is None or not member.email_notifications:
+    if member is None or not (member.email_notifications or notification.kind in ACCOUNT_KINDS):
         return None
     actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
     listing_title = notification.listing.title if notification.listing else ""
@@ -154,6 +166,13 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
         elif notification.kind == "project_update":
             subject = _("News from “%(title)s”", title=project_title)
             lead = _("%(name)s posted news about “%(title)s”, a project you support.", name=who, title=project_title)
+        elif notification.kind == "moderation_warning":
+            subject = _("A warning from the 1Mile moderators")
+            lead = _(
+                "The moderators reviewed reports about your activity on 1Mile and ask you to "
+                "respect the community rules. Their message:\n\n%(reason)s",
+                reason=notification.detail or "",
+            )
         elif notification.kind == "first_reply":
             subject = _("%(name)s answered your listing", name=who)
             lead = _("%(name)s answered “%(title)s”.", name=who, title=listing_title)
@@ -164,14 +183,19 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
                 name=who,
                 title=listing_title,
             )
-        body = _(
-            "Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n"
-            "You can turn these e-mails off in your settings: %(settings_link)s\n\n1Mile",
-            first_name=member.first_name,
-            lead=lead,
-            link=link,
-            settings_link=settings_link,
-        )
+        if notification.kind in ACCOUNT_KINDS:
+            # Not something the settings turn off: do not offer to.
+            body = _("Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n1Mile",
+                     first_name=member.first_name, lead=lead, link=link)
+        else:
+            body = _(
+                "Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n"
+                "You can turn these e-mails off in your settings: %(settings_link)s\n\n1Mile",
+                first_name=member.first_name,
+                lead=lead,
+                link=link,
+                settings_link=settings_link,
+            )
     return member.email, subject, body
 
 

@@ -1,0 +1,243 @@
+"""Authorization matrix, generated from the app's URL map.
+
+Every route that takes an object id (an `<int:…>` argument) is called, with GET and POST
+as the route allows, by four people who must not reach the victim's objects: another
+member, an anonymous visitor, a member the victim blocked, and a suspended member. Each
+must get 403, 404 or a redirect to the login page: never the victim's data, never a 500,
+and nothing in the database may change.
+
+A route added later is covered without touching this test. If its id argument has a name
+this test does not know, the test fails and says which name to add to ID_ARGS below (with
+the victim's object of that kind in the `world` fixture): new features register their ids.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from onemile.extensions import db
+from onemile.models import Member, Message
+from onemile.moderation import services as moderation
+
+# Argument name -> key of the victim's object in World.ids. Add yours here.
+ID_ARGS = {
+    "listing_id": "listing",
+    "conversation_id": "conversation",
+    "completion_id": "completion",
+    "mile_id": "mile",
+    "message_id": "message",
+    "notification_id": "notification",
+    "member_id": "victim",
+    "report_id": "report",
+}
+# Report targets: target type -> key of the victim's object in World.ids. A feature that
+# registers a reportable type (moderation.services.register_reportable) adds it here.
+REPORT_TARGETS = {
+    "listing": "listing",
+    "message": "message",
+    "member": "victim",
+}
+# (endpoint, target type) pairs other members may legitimately reach: anyone who can see a
+# member's name may report that member (the form shows the public display name only).
+REPORTING_A_MEMBER = {("moderation.report", "member")}
+SECRETS = ("Victim secret bike", "victim secret message")
+
+
+@dataclass
+class World:
+    """The victim's objects, and the ids of everything the callers must not reach."""
+
+    ids: dict[str, int]
+    victim_email: str
+
+
+def block(app, blocker_id: int, blocked_id: int) -> None:
+    """HOOK for the blocking feature (issue #6): make `blocker` block `blocked`.
+
+    The helper who builds blocks replaces this body with the real service call, e.g.
+    `blocks.block(db.session.get(Member, blocker_id), blocked_id)`. Until then the blocked
+    caller is just another member, which this matrix already refuses.
+    """
+
+
+@pytest.fixture
+def world(app, factory) -> World:
+    """A victim with a mile, a listing (closed, so private), a conversation with a partner,
+    a message, a pending completion, a notification and a report."""
+    from onemile.conversations import services as conversations
+    from onemile.listings.services import close_listing
+    from onemile.models import Completion, Notification
+
+    victim = factory.member(email="victim@example.org", first_name="Victor")
+    partner = factory.member(email="partner@example.org", first_name="Pat")
+    listing_id = factory.listing(victim, title="Victim secret bike", body="Only for Pat")
+    with app.test_request_context():
+        partner_row, victim_row = db.session.get(Member, partner.id), db.session.get(Member, victim.id)
+        conversation = conversations.answer(partner_row, listing_id, "Hello, is it free?")
+        conversations.post_message(victim_row, conversation.id, "victim secret message")
+        completion = conversations.mark_done(victim_row, conversation.id)
+        close_listing(victim_row, listing_id)
+        partner_message = db.session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation.id, Message.sender_id == partner.id)
+        )
+        victim_message = db.session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation.id, Message.sender_id == victim.id)
+        )
+        report = moderation.report(victim_row, "message", partner_message, "spam", "victim secret message")
+        notification = db.session.scalar(select(Notification.id).where(Notification.member_id == victim.id))
+        ids = {
+            "victim": victim.id, "listing": listing_id, "conversation": conversation.id,
+            "completion": completion.id, "mile": victim.mile_id, "message": victim_message,
+            "notification": notification, "report": report.id,
+        }
+        assert db.session.get(Completion, completion.id).status == "pending"
+    assert all(ids.values()), ids
+    return World(ids, victim.email)
+
+
+def _login(app, ref):
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def callers(app, factory, world) -> dict:
+    """Clients of the four people who must not reach the victim's objects."""
+    other = factory.member(email="other@example.org")
+    blocked = factory.member(email="blocked@example.org")
+    suspended = factory.member(email="suspended@example.org")
+    block(app, world.ids["victim"], blocked.id)
+    clients = {
+        "anonymous": app.test_client(),
+        "other member": _login(app, other),
+        "blocked member": _login(app, blocked),
+        "suspended member": _login(app, suspended),
+    }
+    with app.app_context():
+        moderation.suspend(db.session.get(Member, suspended.id))
+        db.session.commit()
+    return clients
+
+
+def _cases(app, world: World) -> list[tuple[str, str, str, str | None]]:
+    """(endpoint, method, url, target type) for every route with an object id."""
+    cases, unknown = [], []
+    for rule in app.url_map.iter_rules():
+        int_args = [name for name, conv in rule._converters.items() if conv.regex.startswith(r"\d")]
+        if not int_args:
+            continue
+        other_args = [name for name in rule.arguments if name not in int_args]
+        values_list = [{}]
+        if other_args == ["target_type"] and int_args == ["target_id"]:
+            missing = [t for t in moderation.reportable_types() if t not in REPORT_TARGETS]
+            unknown += [f"{rule.rule}: reportable type {t!r} (add it to REPORT_TARGETS)" for t in missing]
+            values_list = [{"target_type": t, "target_id": world.ids[REPORT_TARGETS[t]]}
+                           for t in moderation.reportable_types() if t in REPORT_TARGETS]
+        else:
+            for name in other_args:
+                unknown.append(f"{rule.rule}: argument {name!r} (teach this test how to fill it)")
+            for name in int_args:
+                if name not in ID_ARGS:
+                    unknown.append(
+                        f"{rule.rule}: <int:{name}> is unknown. Add {name!r} to ID_ARGS in "
+                        "tests/test_authorization_matrix.py, with the victim's object of that kind in the "
+                        "`world` fixture, so that other members are proven unable to reach it."
+                    )
+            values_list = [{name: world.ids[ID_ARGS[name]] for name in int_args if name in ID_ARGS}]
+        for values in values_list:
+            if len(values) != len(rule.arguments):
+                continue
+            with app.test_request_context():
+                from flask import url_for
+
+                url = url_for(rule.endpoint, **values, _external=False)
+            for method in sorted(rule.methods & {"GET", "POST"}):
+                cases.append((rule.endpoint, method, url, values.get("target_type")))
+    if unknown:
+        pytest.fail("Routes this authorization matrix cannot fill yet:\n" + "\n".join(unknown))
+    return cases
+
+
+def _snapshot(app) -> dict:
+    """Row counts of every table of the models, and the state columns actions would change."""
+    from onemile.models import Completion, Listing, Mile
+
+    with app.app_context():
+        counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
+                  for table in db.metadata.sorted_tables}
+        states = (
+            tuple(db.session.execute(select(Listing.id, Listing.status, Listing.title, Listing.hidden_at)).all()),
+            tuple(db.session.execute(select(Completion.id, Completion.status)).all()),
+            tuple(db.session.execute(select(Mile.id, Mile.name, Mile.is_primary)).all()),
+            tuple(db.session.execute(select(Member.id, Member.suspended_at, Member.is_moderator)).all()),
+        )
+        return {"counts": counts, "states": states}
+
+
+def _acceptable(caller: str, endpoint: str, target_type: str | None, response) -> bool:
+    if response.status_code in (403, 404):
+        return True
+    if response.status_code in (301, 302, 303, 307, 308):
+        location = response.headers.get("Location", "")
+        if re.search(r"/auth/login(\?|$)", location):
+            return True
+    if (endpoint, target_type) in REPORTING_A_MEMBER and caller in ("other member", "blocked member"):
+        return response.status_code in (200, 303)
+    return False
+
+
+def test_nobody_else_reaches_the_victims_objects(app, world, callers):
+    cases = _cases(app, world)
+    assert any(endpoint == "listings.edit" for endpoint, *_ in cases), "the URL map was read"
+    before = _snapshot(app)
+    failures = []
+    for endpoint, method, url, target_type in cases:
+        for caller, client in callers.items():
+            response = client.open(url, method=method, data={
+                "body": "x", "name": "Hijacked", "reason": "spam", "action": "hide", "title": "Hijacked",
+                "latitude": "47.75", "longitude": "7.33",
+            })
+            body = response.get_data(as_text=True)
+            if not _acceptable(caller, endpoint, target_type, response) or any(s in body for s in SECRETS):
+                failures.append(f"{caller} {method} {url} ({endpoint}) -> {response.status_code}")
+    reporting = {"report"}  # reporting a member is the one write other members may make
+    after = _snapshot(app)
+    changed = {name for name in before["counts"] if before["counts"][name] != after["counts"][name]}
+    assert not failures, "\n".join(failures)
+    assert changed <= reporting, changed
+    assert before["states"] == after["states"]
+
+
+def test_an_unknown_id_argument_fails_loudly(app, world):
+    """A route with an id this test does not know makes the matrix fail with a clear message."""
+
+    @app.get("/test-only/<int:gizmo_id>")
+    def gizmo(gizmo_id):  # pragma: no cover - never called
+        return ""
+
+    with pytest.raises(pytest.fail.Exception, match=r"Add 'gizmo_id' to ID_ARGS"):
+        _cases(app, world)
+
+
+def test_ids_in_query_strings_do_not_reach_the_victims_miles(app, world, callers):
+    """Pages without an id in the path may take one in the query (`?mile=`): another
+    member's mile id falls back to the caller's own mile, never shows the victim's."""
+    from onemile.miles.services import rename_mile
+
+    with app.test_request_context():
+        rename_mile(db.session.get(Member, world.ids["victim"]), world.ids["mile"], "Victim secret mile")
+    pages = [rule for rule in app.url_map.iter_rules()
+             if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static"]
+    assert any(rule.endpoint == "map.show" for rule in pages)
+    for rule in pages:
+        for caller, client in callers.items():
+            with client.get(rule.rule, query_string={"mile": world.ids["mile"]}) as response:
+                body = response.get_data(as_text=True)
+            assert response.status_code < 500, (caller, rule.rule)
+            assert "Victim secret mile" not in body, (caller, rule.rule)

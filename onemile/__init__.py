@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlean
 from flask import Flask, request, session
+from flask_compress import Compress
 from flask_login import current_user
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
@@ -78,8 +80,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    # Pages, fragments and static files leave compressed (gzip, br or zstd, as the browser
+    # accepts): served by gunicorn alone or behind a proxy that does not compress.
+    Compress(app)
+    _trust_proxies(app)
 
-    from . import security, views
+    from . import live, security, views
+
+    live.init_app(app)
     from .auth import bp as auth_bp
     from .conversations import bp as conversations_bp
     from .listings import bp as listings_bp
@@ -103,6 +111,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind nginx, take the client's address and scheme from the X-Forwarded headers the
+    configured number of proxies set; without it every client would share the proxy's
+    address, and so its rate limits."""
+    x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
+    if x_for or x_proto:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto, x_host=0, x_prefix=0)
 
 
 def _template_globals(app: Flask) -> None:

@@ -29,6 +29,8 @@ def load(instance_path: str) -> dict:
     instance = Path(instance_path)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'onemile.sqlite'}"
     redis_url = os.environ.get("REDIS_URL")
+    # One Redis may serve several sites (or test runs): every key this app writes starts so.
+    redis_prefix = os.environ.get("REDIS_KEY_PREFIX", "onemile")
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -47,6 +49,24 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": redis_prefix,
+        # Live updates (onemile/live.py): shared marks in Redis that let every worker answer an
+        # idle poll without the database; without REDIS_URL the database answers.
+        "REDIS_URL": redis_url,
+        "LIVE_KEY_PREFIX": f"{redis_prefix}:live",
+        "LIVE_TTL": int(os.environ.get("LIVE_TTL", "300")),
+        # Behind a reverse proxy: how many proxies to trust for X-Forwarded-For (the client
+        # address, which rate limits count by) and X-Forwarded-Proto (HTTPS, HSTS, secure
+        # links). 0, the default, trusts none: a client could forge them.
+        "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", "0")),
+        "PROXY_FIX_X_PROTO": int(os.environ.get("PROXY_FIX_X_PROTO", "0")),
+        # Static files: browsers keep them this long before revalidating (ETag). Their URLs
+        # carry no version, so this is a day rather than a year: a deploy reaches plain tabs
+        # within it (installed PWAs at once, through the service worker's new shell hash).
+        "SEND_FILE_MAX_AGE_DEFAULT": int(os.environ.get("STATIC_MAX_AGE", "86400")),
+        # Flask-Compress: static files are streamed, and gzip, which every browser accepts,
+        # is not among its streaming encodings by default.
+        "COMPRESS_ALGORITHM_STREAMING": ["zstd", "br", "gzip", "deflate"],
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),

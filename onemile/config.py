@@ -73,7 +73,8 @@ def load(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "1Mile <no-reply@1mile.local>"),
-        "MAIL_OUTBOX": str(instance / "outbox"),
+        # Without MAIL_SERVER, e-mails are written here instead of sent (development).
+        "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX", str(instance / "outbox")),
         "TILE_URL": os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "TILE_ATTRIBUTION": os.environ.get(
             "TILE_ATTRIBUTION",

@@ -50,6 +50,9 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": redis_prefix,
+        # Redis down: each worker counts in its own memory until it is back, rather than
+        # failing every limited request (login, sign-up, posting) with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # Live updates (onemile/live.py): shared marks in Redis that let every worker answer an
         # idle poll without the database; without REDIS_URL the database answers.
         "REDIS_URL": redis_url,

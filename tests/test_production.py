@@ -5,6 +5,7 @@ machines, on one PostGIS database and one Redis, reached over HTTP on loopback.
     204 answered from Redis; an outsider still gets 404 there.
 (b) A rate limit hit through both servers holds on both (the counter lives in Redis).
 (c) Static files leave compressed with cache headers; pages are compressed but never stored.
+(d) With Redis down, the site still answers and rate limits still hold, per worker.
 And, in process: behind a reverse proxy, PROXY_FIX_X_FOR / PROXY_FIX_X_PROTO make the app take
 the client's address and scheme from X-Forwarded-*, and without them a forged header is ignored.
 """
@@ -239,3 +240,22 @@ def test_without_proxy_settings_forwarded_headers_are_not_trusted(make_app):
     assert _failed_logins(client, member, "198.51.100.20", 1) == [429]
     plain = client.get("/auth/login", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_with_redis_down_the_site_still_works_and_limits_still_hold(app, tmp_path):
+    """Nothing listens on port 1: the limiter counts in each worker's memory instead
+    (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and the pollers ask the database."""
+    if gunicorn_path() is None:
+        pytest.skip("gunicorn is not installed")
+    member = Factory(app).member()
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "RATELIMIT_ENABLED": "true",
+           "MAIL_OUTBOX": str(tmp_path / "outbox"), "PASSWORD_HASH_METHOD": "scrypt:4096:8:1"}
+    with Gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], workers=1, env=env) as server:
+        browser = Browser()
+        browser.fetch_token(server.url)
+        statuses = [
+            browser.post(f"{server.url}/auth/login", {"email": member.email, "password": f"guess {n}"}).status
+            for n in range(11)
+        ]
+        assert statuses == [422] * 10 + [429]
+        assert browser.get(f"{server.url}/notifications/bell?seen=0", **HX).status == 286  # a visitor

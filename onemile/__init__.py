@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Pages, fragments and static files leave compressed (gzip, br or zstd, as the browser
     # accepts): served by gunicorn alone or behind a proxy that does not compress.
     Compress(app)
+    _whole_files_for_compression(app)
     _trust_proxies(app)
 
     from . import live, security, views
@@ -111,6 +112,37 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _whole_files_for_compression(app: Flask) -> None:
+    """Read a compressible file response (static files, the manifest) into memory before
+    Flask-Compress sees it.
+
+    Flask-Compress compresses a streamed response through a generator that never closes the
+    file (one descriptor leaked per request until garbage collection), and leaves gzip out
+    of streaming. These files are small: read whole and closed at once, they are compressed
+    in one piece, with a Content-Length, and revalidate with their ETag as before.
+    Registered after Compress, so it runs before it.
+    """
+    compressible = set(app.config["COMPRESS_MIMETYPES"])
+
+    @app.after_request
+    def read_whole_file(response):
+        if (
+            response.direct_passthrough
+            and response.status_code == 200
+            and response.mimetype in compressible
+            and request.headers.get("Accept-Encoding")
+            and (response.content_length or 0) <= 4 * 1024 * 1024
+        ):
+            file = response.response
+            response.direct_passthrough = False
+            try:
+                response.set_data(b"".join(response.iter_encoded()))
+            finally:
+                if hasattr(file, "close"):
+                    file.close()
+        return response
 
 
 def _trust_proxies(app: Flask) -> None:

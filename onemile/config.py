@@ -67,9 +67,6 @@ def load(instance_path: str) -> dict:
         # carry no version, so this is a day rather than a year: a deploy reaches plain tabs
         # within it (installed PWAs at once, through the service worker's new shell hash).
         "SEND_FILE_MAX_AGE_DEFAULT": int(os.environ.get("STATIC_MAX_AGE", "86400")),
-        # Flask-Compress: static files are streamed, and gzip, which every browser accepts,
-        # is not among its streaming encodings by default.
-        "COMPRESS_ALGORITHM_STREAMING": ["zstd", "br", "gzip", "deflate"],
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),

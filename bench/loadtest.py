@@ -52,33 +52,45 @@ def _free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn -w 2 app:app on a free loopback port, for the database at uri."""
+    """gunicorn -w 2 app:app on a free loopback port, for the database at uri.
 
-    def __init__(self, uri: str, workers: int = 2):
+    `env` adds to or overrides the environment the app reads (REDIS_URL, RATELIMIT_ENABLED…:
+    without them, no Redis and no rate limits, as the benchmark wants); `args` go to gunicorn.
+    """
+
+    def __init__(self, uri: str, workers: int = 2, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()):
         self.uri, self.workers, self.port = uri, workers, _free_port()
+        self.env, self.args = env or {}, tuple(args)
         self.process: subprocess.Popen | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
 
     def __enter__(self):
         env = dict(os.environ, DATABASE_URL=self.uri, SECRET_KEY=BENCH_SECRET_KEY, RATELIMIT_ENABLED="false")
         env.pop("REDIS_URL", None)
+        env.update(self.env)
         self.process = subprocess.Popen(
             [gunicorn_path(), "--workers", str(self.workers), "--bind", f"{HOST}:{self.port}",
-             "--log-level", "warning", "app:app"],
+             "--log-level", "warning", *self.args, "app:app"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
             try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
                 conn.request("GET", "/manifest.json")
                 if conn.getresponse().status == 200:
-                    conn.close()
                     return self
             except OSError:
                 time.sleep(0.2)
+            finally:
+                conn.close()  # also after a timeout while the worker boots
         self.__exit__(None, None, None)
         raise RuntimeError("gunicorn did not start")
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlean
 from flask import Flask, request, session
+from flask_compress import Compress
 from flask_login import current_user
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
@@ -60,11 +62,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
-    if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Python builds without enable_load_extension are common (pyenv's): sqlean.py is a
         # drop-in sqlite3 that can load mod_spatialite everywhere.
@@ -83,9 +80,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    # Pages, fragments and static files leave compressed (gzip, br or zstd, as the browser
+    # accepts): served by gunicorn alone or behind a proxy that does not compress.
+    Compress(app)
+    _whole_files_for_compression(app)
+    _trust_proxies(app)
 
-    from . import images, security, views
+    from . import images, live, security, views
     from .account import bp as account_bp
+
+    live.init_app(app)
     from .auth import bp as auth_bp
     from .conversations import bp as conversations_bp
     from .listings import bp as listings_bp
@@ -113,6 +117,47 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _whole_files_for_compression(app: Flask) -> None:
+    """Read a compressible file response (static files, the manifest) into memory before
+    Flask-Compress sees it.
+
+    Flask-Compress compresses a streamed response through a generator that never closes the
+    file (one descriptor leaked per request until garbage collection), and leaves gzip out
+    of streaming. These files are small: read whole and closed at once, they are compressed
+    in one piece, with a Content-Length, and revalidate with their ETag as before.
+    Registered after Compress, so it runs before it.
+    """
+    compressible = set(app.config["COMPRESS_MIMETYPES"])
+
+    @app.after_request
+    def read_whole_file(response):
+        if (
+            response.direct_passthrough
+            and response.status_code == 200
+            and response.mimetype in compressible
+            and request.headers.get("Accept-Encoding")
+            and (response.content_length or 0) <= 4 * 1024 * 1024
+        ):
+            file = response.response
+            response.direct_passthrough = False
+            try:
+                response.set_data(b"".join(response.iter_encoded()))
+            finally:
+                if hasattr(file, "close"):
+                    file.close()
+        return response
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from the
+    X-Forwarded-For/-Proto headers they set; without it every client would share the proxy's
+    address (and so its rate limits) and HTTPS would go unseen. X-Forwarded-Host is never
+    trusted: nginx passes a client's own through, and e-mailed links are built from the host."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
 
 
 def _template_globals(app: Flask) -> None:

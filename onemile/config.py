@@ -33,6 +33,8 @@ def load(instance_path: str) -> dict:
     # trusted, so that request.is_secure, HSTS, external links and the rate limits' client
     # address are right. Behind HTTPS, cookies are Secure unless said otherwise.
     trusted_proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # One Redis may serve several sites (or test runs): every key this app writes starts so.
+    redis_prefix = os.environ.get("REDIS_KEY_PREFIX", "onemile")
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -54,13 +56,27 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": redis_prefix,
+        # Redis down: each worker counts in its own memory until it is back, rather than
+        # failing every limited request (login, sign-up, posting) with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Live updates (onemile/live.py): shared marks in Redis that let every worker answer an
+        # idle poll without the database; without REDIS_URL the database answers.
+        "REDIS_URL": redis_url,
+        "LIVE_KEY_PREFIX": f"{redis_prefix}:live",
+        "LIVE_TTL": int(os.environ.get("LIVE_TTL", "300")),
+        # Static files: browsers keep them this long before revalidating (ETag). Their URLs
+        # carry no version, so this is a day rather than a year: a deploy reaches plain tabs
+        # within it (installed PWAs at once, through the service worker's new shell hash).
+        "SEND_FILE_MAX_AGE_DEFAULT": int(os.environ.get("STATIC_MAX_AGE", "86400")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "1Mile <no-reply@1mile.local>"),
-        "MAIL_OUTBOX": str(instance / "outbox"),
+        # Without MAIL_SERVER, e-mails are written here instead of sent (development).
+        "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX", str(instance / "outbox")),
         "TILE_URL": os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "TILE_ATTRIBUTION": os.environ.get(
             "TILE_ATTRIBUTION",

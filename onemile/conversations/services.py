@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.gate import require_verified
+from .. import live
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..listings.services import blocked_between
@@ -130,6 +131,8 @@ def _add_message(conversation: Conversation, sender_id: int, body: str, first_re
     db.session.flush()
     conversation.last_message_at = message.created_at
     _mark_read(conversation, sender_id, message.id)
+    parties = (conversation.responder_id, conversation.listing.author_id)
+    live.message_posted(conversation.id, parties, message.id)
     notify(
         conversation.other_party_id(sender_id),
         "first_reply" if first_reply else "message",
@@ -188,6 +191,17 @@ def latest_message_id(conversation_id: int, *, member: Member | None = None) -> 
     if row is None:
         raise NotFoundError("conversation")
     return row[0] or 0
+
+
+def newest_for_poll(member: Member, conversation_id: int) -> int:
+    """latest_message_id for a poller, answered by Redis when it knows (no database query),
+    else by the database, which also checks membership (NotFoundError for anyone else)."""
+    known = live.latest_message_id(conversation_id, member.id)
+    if known is not None:
+        return known
+    latest = latest_message_id(conversation_id, member=member)
+    live.remember_latest_message_id(conversation_id, member.id, latest)
+    return latest
 
 
 def unread_counts(member: Member, conversations: list[Conversation]) -> dict[int, int]:

@@ -71,7 +71,7 @@ def bell():
         return vary_on_htmx(redirect(url_for("auth.login", next=url_for("notifications.index"))))
     if not wants_fragment():
         return vary_on_htmx(redirect(url_for("notifications.index")))
-    unread = services.unread_count(current_user.id)
+    unread = services.bell_count(current_user.id)
     if request.args.get("seen", type=int) == unread:
         unchanged = make_response("", 204)
         del unchanged.headers["Content-Type"]  # polled every 30 s: every idle byte counts

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import joinedload
 
+from .. import live
 from ..extensions import db
 from ..mail import send_mail
 from ..models import Article, Member, Notification, utcnow
@@ -58,6 +59,7 @@ def notify(
         detail=detail,
     )
     db.session.add(notification)
+    live.notifications_changed(recipient_id)
     if kind in EMAILED_KINDS:
         db.session.info.setdefault(_PENDING, []).append(notification)
     return notification
@@ -70,6 +72,12 @@ def unread_count(member_id: int) -> int:
         .select_from(Notification)
         .where(Notification.member_id == member_id, Notification.read_at.is_(None))
     )
+
+
+def bell_count(member_id: int) -> int:
+    """unread_count for the bell, which every open page polls: from Redis while no
+    notification of the member changed since it was last counted (REDIS_URL), else counted."""
+    return live.unread_count(member_id, unread_count)
 
 
 def recent(member_id: int, limit: int = 50) -> list[Notification]:
@@ -115,12 +123,13 @@ def mark_all_read(member_id: int) -> None:
         .where(Notification.member_id == member_id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
+    live.notifications_changed(member_id)
     db.session.commit()
 
 
 def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
     """Opening a conversation reads its notifications (caller commits)."""
-    db.session.execute(
+    read = db.session.execute(
         update(Notification)
         .where(
             Notification.member_id == member_id,
@@ -129,6 +138,8 @@ def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
         )
         .values(read_at=utcnow())
     )
+    if read.rowcount:
+        live.notifications_changed(member_id)
 
 
 def _email_for(notification: Notification) -> tuple[str, str, str] | None:

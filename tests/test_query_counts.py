@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from onemile.extensions import db
+from onemile.models import utcnow
 
 # The map page runs the header's two, the markers, and SpatiaLite's expanding nearest search
 # (a few growing circles): a fixed bound, and above all no growth with the number of items.
@@ -44,6 +45,48 @@ def _world(factory, listings: int):
     return viewer, ids
 
 
+def _projects_and_mags(factory, viewer, count: int) -> dict[str, str]:
+    """`count` approved projects (each with a task, a pledge and a volunteer) and `count`
+    mags (each with a published article, a photo and a comment) around the viewer's mile;
+    returns the paths of one of each."""
+    from onemile.geo import LatLon
+    from onemile.models import (
+        Article,
+        ArticlePhoto,
+        Comment,
+        Mag,
+        Member,
+        Pledge,
+        Project,
+        ProjectTask,
+        Volunteer,
+    )
+
+    with factory.app.app_context():
+        centre = db.session.get(Member, viewer.id).primary_mile.center_latlon
+        owners = [factory.member(first_name=f"Porteur{i}") for i in range(3)]
+        for i in range(count):
+            here = LatLon(centre.lat + 0.001 * (i + 1), centre.lon)
+            owner_id = owners[i % 3].id
+            project = Project(owner_id=owner_id, title=f"Projet {i}", summary="Un jardin", description="Pour tous",
+                              point=here.wkt(), money_target=500, status="approved")
+            task = ProjectTask(title="Bêcher", skill="Jardinage")
+            project.tasks.append(task)
+            project.pledges.append(Pledge(member_id=viewer.id, amount_cents=1000, message="Courage"))
+            db.session.add(project)
+            db.session.flush()
+            db.session.add(Volunteer(task_id=task.id, member_id=viewer.id, message="Je sais bêcher", status="accepted"))
+            mag = Mag(owner_id=owner_id, title=f"Mag {i}", about="Le quartier", kind="association", point=here.wkt())
+            article = Article(title=f"Article {i}", body="Du **texte**", status="published", published_at=utcnow())
+            article.photos.append(ArticlePhoto(image=f"{i:032x}_720x480", alt="Une photo"))
+            article.comments.append(Comment(author_id=viewer.id, body="Bravo"))
+            mag.articles.append(article)
+            db.session.add(mag)
+        db.session.commit()
+        return {"/projects/<id>": f"/projects/{project.id}", "/mags/<id>": f"/mags/{mag.id}",
+                "/mags/<id>/articles/<id>": f"/mags/{mag.id}/articles/{article.id}"}
+
+
 PAGES = [
     "/map",
     "/map?south=47.6&west=7.2&north=47.9&east=7.5",
@@ -54,6 +97,10 @@ PAGES = [
     "/miles/",
     "/notifications/",
     "/smiles/",
+    "/projects/",
+    "/projects/mine",
+    "/mags/",
+    "/account/",
 ]
 
 
@@ -66,11 +113,11 @@ def test_main_pages_run_a_fixed_small_number_of_queries(make_app, htmx):
         app = make_app()
         factory = Factory(app)
         viewer, ids = _world(factory, size)
+        detail_pages = {"/listings/<id>": f"/listings/{ids[0]}", **_projects_and_mags(factory, viewer, size)}
         client = app.test_client()
         AuthActions(client).login(viewer)
-        pages = PAGES + [f"/listings/{ids[0]}"]
-        for path in pages:
-            key = path.replace(str(ids[0]), "<id>")
+        pages = [(path, path) for path in PAGES] + list(detail_pages.items())
+        for key, path in pages:
             with counted(app) as statements:
                 response = client.get(path, headers={"HX-Request": "true"} if htmx else {})
             assert response.status_code == 200, path

@@ -906,3 +906,17 @@ def test_deleting_an_owner_closes_running_projects_and_deletes_unpublished_ones(
 
 def _html(response) -> str:
     return response.get_data(as_text=True)
+
+
+def test_news_does_not_reach_a_supporter_blocked_either_way(app, client, auth, anne, bruno, factory, supported):
+    carla = factory.member(language="en", first_name="Carla")
+    auth.login(carla)
+    assert client.post(f"/projects/{supported}/pledge", data={"amount": "5"}).status_code == 303
+    auth.logout()
+    auth.login(anne)
+    client.post(f"/account/blocks/{bruno.id}")
+    assert client.post(f"/projects/{supported}/updates", data={"body": "Harvest day"}).status_code == 303
+    auth.logout()
+    with app.app_context():
+        told = set(db.session.scalars(select(Notification.member_id).where(Notification.kind == "project_update")))
+    assert told == {carla.id}

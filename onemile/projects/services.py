@@ -240,6 +240,13 @@ def supporter_ids(project: Project) -> set[int]:
     return ids
 
 
+def _audience(project: Project) -> set[int]:
+    """Supporters to tell about news or closing: not those the owner blocked or who blocked
+    the owner (they could not open the page the notification points to)."""
+    blocked = set(db.session.scalars(blocked_either_way(project.owner_id)))
+    return supporter_ids(project) - blocked
+
+
 def my_projects(member: Member) -> list[Project]:
     """All of a member's projects, newest first, whatever their state."""
     return list(
@@ -681,7 +688,7 @@ def post_update(owner: Member, project_id: int, body: str) -> ProjectUpdate:
         raise RuleError(_("Write an update of 1 to %(n)d characters.", n=UPDATE_MAX), "body")
     news = ProjectUpdate(project_id=project.id, body=body)
     db.session.add(news)
-    for supporter_id in supporter_ids(project):
+    for supporter_id in _audience(project):
         notify(supporter_id, "project_update", actor_id=owner.id, project_id=project.id)
     db.session.commit()
     return news
@@ -697,7 +704,7 @@ def close_project(owner: Member, project_id: int, outcome: str) -> Project:
         raise RuleError(_("Only an approved project that is still running can be closed."))
     project.status = outcome
     project.closed_at = utcnow()
-    for supporter_id in supporter_ids(project):
+    for supporter_id in _audience(project):
         notify(supporter_id, "project_closed", actor_id=owner.id, project_id=project.id)
     db.session.commit()
     return project
@@ -824,7 +831,7 @@ def forget_member(member: Member) -> list[str]:
                 photos.append(project.photo)
             db.session.delete(project)
         elif project.status == "approved":
-            for supporter_id in supporter_ids(project):
+            for supporter_id in _audience(project):
                 notify(supporter_id, "project_closed", actor_id=member.id, project_id=project.id)
             project.status, project.closed_at = "abandoned", now
     return photos

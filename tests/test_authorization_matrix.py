@@ -33,6 +33,10 @@ ID_ARGS = {
     "notification_id": "notification",
     "member_id": "victim",
     "report_id": "report",
+    "project_id": "project",
+    "task_id": "task",
+    "pledge_id": "pledge",
+    "volunteer_id": "volunteer",
 }
 # Report targets: target type -> key of the victim's object in World.ids. A feature that
 # registers a reportable type (moderation.services.register_reportable) adds it here.
@@ -40,11 +44,16 @@ REPORT_TARGETS = {
     "listing": "listing",
     "message": "message",
     "member": "victim",
+    "project": "project",
+    "project_update": "project_update",
 }
 # (endpoint, target type) pairs other members may legitimately reach: anyone who can see a
 # member's name may report that member (the form shows the public display name only).
 REPORTING_A_MEMBER = {("moderation.report", "member")}
-SECRETS = ("Victim secret bike", "victim secret message")
+# Endpoints any member may use on any member they come across: blocking (and lifting one's
+# own block) is each member's own choice about the victim, not a reach into the victim's data.
+BLOCKING_A_MEMBER = {"account.block", "account.unblock"}
+SECRETS = ("Victim secret bike", "victim secret message", "Victim secret project", "Victim secret news")
 
 
 @dataclass
@@ -56,24 +65,32 @@ class World:
 
 
 def block(app, blocker_id: int, blocked_id: int) -> None:
-    """HOOK for the blocking feature (issue #6): make `blocker` block `blocked`.
+    """Make `blocker` block `blocked` through the real service (issue #6)."""
+    from onemile.account.services import block as block_member
 
-    The helper who builds blocks replaces this body with the real service call, e.g.
-    `blocks.block(db.session.get(Member, blocker_id), blocked_id)`. Until then the blocked
-    caller is just another member, which this matrix already refuses.
-    """
+    with app.test_request_context():
+        block_member(db.session.get(Member, blocker_id), blocked_id)
 
 
 @pytest.fixture
 def world(app, factory) -> World:
     """A victim with a mile, a listing (closed, so private), a conversation with a partner,
-    a message, a pending completion, a notification and a report."""
+    a message, a pending completion, a notification and a report; and a project with a
+    task, the partner's pledge and accepted offer to volunteer, and news.
+
+    An approved project's page is public on purpose, so the victim's project is one a
+    moderator hid: nobody but the moderators may read it or support it, while its owner
+    still could answer volunteers or mark pledges received (the owner-only routes are
+    what this matrix proves nobody else reaches)."""
     from onemile.conversations import services as conversations
+    from onemile.geo import LatLon
     from onemile.listings.services import close_listing
     from onemile.models import Completion, Notification
+    from onemile.projects import services as projects
 
     victim = factory.member(email="victim@example.org", first_name="Victor")
     partner = factory.member(email="partner@example.org", first_name="Pat")
+    modo = factory.member(email="modo@example.org", first_name="Modo")
     listing_id = factory.listing(victim, title="Victim secret bike", body="Only for Pat")
     with app.test_request_context():
         partner_row, victim_row = db.session.get(Member, partner.id), db.session.get(Member, victim.id)
@@ -89,10 +106,25 @@ def world(app, factory) -> World:
         )
         report = moderation.report(victim_row, "message", partner_message, "spam", "victim secret message")
         notification = db.session.scalar(select(Notification.id).where(Notification.member_id == victim.id))
+        modo_row = db.session.get(Member, modo.id)
+        modo_row.is_moderator = True
+        project = projects.propose(victim_row, projects.ProjectData(
+            "Victim secret project", "A shared garden", "Victim secret plans", LatLon(47.75, 7.33), "500",
+            (projects.TaskData("Build the boxes", "Carpentry"),), charter_accepted=True,
+        ))
+        projects.approve(modo_row, project.id)
+        task_id = project.tasks[0].id
+        pledge = projects.pledge(partner_row, project.id, "20", "For the seeds", None)
+        offer = projects.volunteer(partner_row, project.id, task_id, "I can build")
+        projects.answer_volunteer(victim_row, project.id, offer.id, True)
+        news = projects.post_update(victim_row, project.id, "Victim secret news")
+        moderation.moderate(modo_row, "project", project.id, "hide", None)
         ids = {
             "victim": victim.id, "listing": listing_id, "conversation": conversation.id,
             "completion": completion.id, "mile": victim.mile_id, "message": victim_message,
             "notification": notification, "report": report.id,
+            "project": project.id, "task": task_id, "pledge": pledge.id, "volunteer": offer.id,
+            "project_update": news.id,
         }
         assert db.session.get(Completion, completion.id).status == "pending"
     assert all(ids.values()), ids
@@ -166,7 +198,7 @@ def _cases(app, world: World) -> list[tuple[str, str, str, str | None]]:
 
 def _snapshot(app) -> dict:
     """Row counts of every table of the models, and the state columns actions would change."""
-    from onemile.models import Completion, Listing, Mile
+    from onemile.models import Completion, Listing, Mile, Pledge, Project, ProjectUpdate, Volunteer
 
     with app.app_context():
         counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
@@ -176,6 +208,11 @@ def _snapshot(app) -> dict:
             tuple(db.session.execute(select(Completion.id, Completion.status)).all()),
             tuple(db.session.execute(select(Mile.id, Mile.name, Mile.is_primary)).all()),
             tuple(db.session.execute(select(Member.id, Member.suspended_at, Member.is_moderator)).all()),
+            tuple(db.session.execute(
+                select(Project.id, Project.status, Project.title, Project.hidden_at, Project.closed_at)).all()),
+            tuple(db.session.execute(select(Pledge.id, Pledge.received_at)).all()),
+            tuple(db.session.execute(select(Volunteer.id, Volunteer.status)).all()),
+            tuple(db.session.execute(select(ProjectUpdate.id, ProjectUpdate.hidden_at)).all()),
         )
         return {"counts": counts, "states": states}
 
@@ -189,6 +226,8 @@ def _acceptable(caller: str, endpoint: str, target_type: str | None, response) -
             return True
     if (endpoint, target_type) in REPORTING_A_MEMBER and caller in ("other member", "blocked member"):
         return response.status_code in (200, 303)
+    if endpoint in BLOCKING_A_MEMBER and caller in ("other member", "blocked member"):
+        return response.status_code in (302, 303)
     return False
 
 

@@ -4,14 +4,30 @@ and close; nothing pending or rejected leaks; photos are re-encoded. Both backen
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
+from conftest import PASSWORD, SIGNUP, verification_link
 from PIL import Image
 from sqlalchemy import func, select
 
+from onemile.auth.gate import EmailNotVerified
 from onemile.extensions import db
-from onemile.models import Account, Member, Notification, Pledge, Project, Transfer, Volunteer
+from onemile.models import (
+    Account,
+    Member,
+    Notification,
+    Pledge,
+    Project,
+    ProjectTask,
+    ProjectUpdate,
+    Report,
+    Transfer,
+    Volunteer,
+)
+from onemile.moderation import services as moderation
+from onemile.projects import services
 from onemile.smiles.services import balance_of, mint, verify
 
 GARDEN = {
@@ -604,3 +620,303 @@ def test_the_project_page_runs_a_fixed_number_of_queries(make_app):
             assert client.get(f"/projects/{project_id}").status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 18, counts
+
+
+# === Trust and safety (issue #6): verification, blocks, suspension, reports, my data ========
+
+
+def _rows(app) -> dict[str, int]:
+    with app.app_context():
+        return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+                for model in (Project, ProjectTask, Pledge, Volunteer, ProjectUpdate, Transfer)}
+
+
+def _first_task(app, project_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Project, project_id).tasks[0].id
+
+
+def _support(client, project_id: int, task_id: int) -> list[int]:
+    """Status codes of a pledge, a gift of smiles and an offer to volunteer."""
+    return [
+        client.post(f"/projects/{project_id}/pledge", data={"amount": "10", "key": "k" * 22}).status_code,
+        client.post(f"/projects/{project_id}/smiles", data={"amount": "1", "key": "s" * 22}).status_code,
+        client.post(f"/projects/{project_id}/tasks/{task_id}/volunteer",
+                    data={f"task-{task_id}-message": "I can help"}).status_code,
+    ]
+
+
+# --- Verification ------------------------------------------------------------------------------
+
+
+def test_an_unverified_member_browses_projects_but_cannot_propose_nor_support(app, client, approved, outbox):
+    task_id = _first_task(app, approved)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert client.post("/auth/signup", data=SIGNUP).status_code == 302
+    assert verification_link(outbox, SIGNUP["email"])
+    before = _rows(app)
+    for path in ("/projects/", f"/projects/{approved}", "/projects/mine"):
+        assert client.get(path).status_code == 200, path
+    refused = client.get("/projects/new")
+    assert refused.status_code == 403 and "Confirm your e-mail address" in _html(refused)
+    assert client.post("/projects/new", data=GARDEN).status_code == 403
+    assert _support(client, approved, task_id) == [403, 403, 403]
+    assert _rows(app) == before
+
+    # The services refuse too, whatever route calls them.
+    with app.test_request_context():
+        member = db.session.scalar(select(Member).where(Member.email == SIGNUP["email"]))
+        mint(member.id, 3, "referral_bonus", "test:unverified")
+        db.session.commit()
+    before = _rows(app)
+    with app.test_request_context():
+        member = db.session.scalar(select(Member).where(Member.email == SIGNUP["email"]))
+        for action in (
+            lambda: services.pledge(member, approved, "10", None, "k" * 22),
+            lambda: services.give_smiles(member, approved, 1, "s" * 22),
+            lambda: services.volunteer(member, approved, task_id, "I can help"),
+            lambda: services.propose(member, services.ProjectData("t", "s", "d", None, None, charter_accepted=True)),
+        ):
+            with pytest.raises(EmailNotVerified):
+                action()
+    assert _rows(app) == before
+
+
+# --- Blocks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who_blocks", ["owner", "supporter"])
+def test_a_block_either_way_hides_the_project_and_stops_support(app, client, auth, anne, bruno, factory, approved, who_blocks):
+    task_id = _first_task(app, approved)
+    carla = factory.member(language="en", first_name="Carla")
+    blocker, blocked = (anne, bruno) if who_blocks == "owner" else (bruno, anne)
+    auth.login(blocker)
+    assert client.post(f"/account/blocks/{blocked.id}").status_code == 302
+    auth.logout()
+
+    with app.test_request_context():
+        mint(bruno.id, 3, "referral_bonus", "test:bruno")
+        db.session.commit()
+    before = _rows(app)
+    auth.login(bruno)
+    assert not any(_can_find(client, approved).values())
+    assert _support(client, approved, task_id) == [404, 404, 404]
+    assert _rows(app) == before
+    auth.logout()
+    # Anne still reads her own project; Carla sees it everywhere.
+    auth.login(anne)
+    assert client.get(f"/projects/{approved}").status_code == 200
+    auth.logout()
+    auth.login(carla)
+    assert all(_can_find(client, approved).values())
+    auth.logout()
+
+    # Unblocked: everything is back.
+    auth.login(blocker)
+    client.post(f"/account/blocks/{blocked.id}/delete")
+    auth.logout()
+    auth.login(bruno)
+    assert all(_can_find(client, approved).values())
+    assert _support(client, approved, task_id) == [303, 303, 303]
+
+
+# --- Suspension ------------------------------------------------------------------------------
+
+
+def test_a_suspended_members_projects_disappear_until_reinstated(app, client, auth, anne, bruno, modo, approved):
+    with app.app_context():
+        moderation.suspend(db.session.get(Member, anne.id))
+        db.session.commit()
+    auth.login(bruno)
+    assert not any(_can_find(client, approved).values())
+    assert _support(client, approved, _first_task(app, approved)) == [404, 404, 404]
+    auth.logout()
+    assert not any(_can_find(client, approved).values())  # a visitor
+    auth.login(modo)
+    assert client.get(f"/projects/{approved}").status_code == 200  # moderators still read it
+    auth.logout()
+
+    with app.app_context():
+        moderation.reinstate(db.session.get(Member, anne.id))
+        db.session.commit()
+    auth.login(bruno)
+    assert all(_can_find(client, approved).values())
+
+
+# --- Reports and hiding ------------------------------------------------------------------------
+
+
+def test_a_reported_project_hidden_by_a_moderator_is_gone_until_unhidden(app, client, auth, anne, bruno, modo, approved):
+    auth.login(anne)
+    own_page = _html(client.get(f"/projects/{approved}"))
+    assert "Report this project" not in own_page  # nobody reports themselves
+    assert client.get(f"/report/project/{approved}").status_code == 404
+    auth.logout()
+
+    auth.login(bruno)
+    page = _html(client.get(f"/projects/{approved}"))
+    assert f"/report/project/{approved}" in page and "Report this project" in page
+    assert "Report Anne M." in page
+    form = client.get(f"/report/project/{approved}")
+    assert form.status_code == 200 and "Jardin partagé du Rebberg" in _html(form)
+    assert client.post(f"/report/project/{approved}", data={"reason": "scam", "details": "Not a real garden"}).status_code == 303
+    auth.logout()
+
+    auth.login(modo)
+    queue = _html(client.get("/moderation/"))
+    assert "Jardin partagé du Rebberg" in queue and "Not a real garden" in queue
+    assert client.post(f"/moderation/project/{approved}", data={"action": "hide", "reason": ""}).status_code == 303
+    hidden_page = client.get(f"/projects/{approved}")
+    assert hidden_page.status_code == 200 and "A moderator hid this project" in _html(hidden_page)
+    auth.logout()
+    with app.app_context():
+        assert db.session.get(Project, approved).hidden_at is not None
+        assert db.session.scalar(select(Report.status)) == "resolved"
+
+    for member in (bruno, anne, None):  # the owner too, as for a hidden ad
+        if member:
+            auth.login(member)
+        assert not any(_can_find(client, approved).values()), member
+        if member:
+            auth.logout()
+    auth.login(anne)
+    assert "Hidden by a moderator" in _html(client.get("/projects/mine"))
+    refused = client.post(f"/projects/{approved}/updates", data={"body": "News"}, follow_redirects=True)
+    assert refused.status_code == 404 or "A moderator hid this project" in _html(refused)
+    auth.logout()
+    auth.login(bruno)
+    assert _support(client, approved, _first_task(app, approved)) == [404, 404, 404]
+    assert client.get(f"/report/project/{approved}").status_code == 404
+    auth.logout()
+
+    auth.login(modo)
+    assert client.post(f"/moderation/project/{approved}", data={"action": "unhide"}).status_code == 303
+    auth.logout()
+    auth.login(bruno)
+    assert all(_can_find(client, approved).values())
+
+
+def test_a_reported_piece_of_news_can_be_hidden_alone(app, client, auth, anne, bruno, modo, approved):
+    auth.login(anne)
+    client.post(f"/projects/{approved}/updates", data={"body": "The boxes are built"})
+    client.post(f"/projects/{approved}/updates", data={"body": "Rude words about the neighbours"})
+    auth.logout()
+    with app.app_context():
+        rude = db.session.scalar(select(ProjectUpdate.id).where(ProjectUpdate.body.like("Rude%")))
+    auth.login(bruno)
+    assert f"/report/project_update/{rude}" in _html(client.get(f"/projects/{approved}"))
+    assert client.post(f"/report/project_update/{rude}", data={"reason": "offensive"}).status_code == 303
+    auth.logout()
+    auth.login(modo)
+    assert "Rude words about the neighbours" in _html(client.get("/moderation/"))
+    assert client.post(f"/moderation/project_update/{rude}", data={"action": "hide"}).status_code == 303
+    auth.logout()
+    for member in (bruno, anne):
+        auth.login(member)
+        page = _html(client.get(f"/projects/{approved}"))
+        assert "The boxes are built" in page and "Rude words" not in page
+        auth.logout()
+    auth.login(bruno)
+    assert client.get(f"/report/project_update/{rude}").status_code == 404
+
+
+# --- My data -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def supported(app, client, auth, anne, bruno, approved):
+    """Anne's approved garden, with news; Bruno pledged, gave smiles and volunteered."""
+    task_id = _first_task(app, approved)
+    auth.login(anne)
+    client.post(f"/projects/{approved}/updates", data={"body": "The boxes are built"})
+    auth.logout()
+    with app.test_request_context():
+        mint(bruno.id, 4, "referral_bonus", "test:bruno")
+        db.session.commit()
+    auth.login(bruno)
+    assert client.post(f"/projects/{approved}/pledge", data={"amount": "12,50", "message": "Pour les graines"}).status_code == 303
+    assert client.post(f"/projects/{approved}/smiles", data={"amount": "2", "key": _key(client, approved)}).status_code == 303
+    assert client.post(f"/projects/{approved}/tasks/{task_id}/volunteer",
+                       data={f"task-{task_id}-message": "Je suis menuisier."}).status_code == 303
+    auth.logout()
+    return approved
+
+
+def test_the_download_holds_my_projects_and_my_support(app, client, auth, anne, bruno, supported):
+    auth.login(anne)
+    mine = json.loads(client.get("/account/export").get_data())
+    [project] = mine["projects"]
+    assert project["id"] == supported and project["status"] == "approved"
+    assert [t["skill"] for t in project["tasks"]] == ["Menuiserie", "Jardinage"]
+    assert [u["body"] for u in project["updates"]] == ["The boxes are built"]
+    assert mine["pledges"] == [] and mine["volunteering"] == [] and mine["project_smiles"] == []
+    text = client.get("/account/export").get_data(as_text=True)
+    assert "Pour les graines" not in text and "Je suis menuisier" not in text  # Bruno's words are his
+    auth.logout()
+
+    auth.login(bruno)
+    data = json.loads(client.get("/account/export").get_data())
+    assert data["projects"] == []
+    [pledge] = data["pledges"]
+    assert (pledge["project_id"], pledge["amount_cents"], pledge["message"]) == (supported, 1250, "Pour les graines")
+    [offer] = data["volunteering"]
+    assert (offer["task"], offer["message"], offer["status"]) == ("Construire les bacs", "Je suis menuisier.", "pending")
+    [gift] = data["project_smiles"]
+    assert (gift["project_id"], gift["amount"]) == (supported, 2)
+
+
+def test_deleting_a_supporter_removes_pledges_and_offers_and_keeps_the_ledger(app, client, auth, anne, bruno, supported):
+    auth.login(bruno)
+    assert client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code in (302, 303)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Pledge)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Volunteer)) == 0
+        account = db.session.scalar(select(Account).where(Account.project_id == supported))
+        assert account.balance == 2  # the smiles given stay with the project
+    assert app.test_cli_runner().invoke(args=["smiles", "verify"]).exit_code == 0
+    auth.login(anne)
+    assert client.get(f"/projects/{supported}").status_code == 200
+
+
+def test_deleting_an_owner_closes_running_projects_and_deletes_unpublished_ones(
+    app, client, auth, anne, bruno, supported
+):
+    draft = _propose(client, auth, anne, title="Un projet pas encore publié")
+    assert draft.status_code == 303
+    auth.login(anne)
+    assert client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code in (302, 303)
+    auth.logout()
+    with app.app_context():
+        titles = db.session.scalars(select(Project.title)).all()
+        assert titles == ["Jardin partagé du Rebberg"]  # the pending one is gone
+        kept = db.session.get(Project, supported)
+        assert kept.status == "abandoned" and kept.closed_at is not None
+        assert db.session.scalar(select(func.count()).select_from(Pledge)) == 1  # Bruno's promise is his
+        assert db.session.scalar(select(Account.balance).where(Account.project_id == supported)) == 2
+        told = db.session.scalars(select(Notification.kind).where(Notification.member_id == bruno.id)).all()
+        assert "project_closed" in told
+    assert app.test_cli_runner().invoke(args=["smiles", "verify"]).exit_code == 0
+    # Bruno still reads what he backed, signed by a former member; the map no longer shows it.
+    auth.login(bruno)
+    page = _html(client.get(f"/projects/{supported}"))
+    assert "Former member" in page and "Anne" not in page
+    found = _can_find(client, supported)
+    assert found["page"] and not found["map"]
+
+
+def _html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_news_does_not_reach_a_supporter_blocked_either_way(app, client, auth, anne, bruno, factory, supported):
+    carla = factory.member(language="en", first_name="Carla")
+    auth.login(carla)
+    assert client.post(f"/projects/{supported}/pledge", data={"amount": "5"}).status_code == 303
+    auth.logout()
+    auth.login(anne)
+    client.post(f"/account/blocks/{bruno.id}")
+    assert client.post(f"/projects/{supported}/updates", data={"body": "Harvest day"}).status_code == 303
+    auth.logout()
+    with app.app_context():
+        told = set(db.session.scalars(select(Notification.member_id).where(Notification.kind == "project_update")))
+    assert told == {carla.id}

@@ -289,6 +289,79 @@ def test_moderation_form_never_fails_nor_half_writes(app, factory, anne, bruno):
     check()
 
 
+project_forms = st.fixed_dictionaries({
+    "title": mostly("Jardin partagé", st.one_of(field_value, with_controls)),
+    "summary": mostly("Des bacs pour tous", st.one_of(field_value, with_controls)),
+    "description": mostly("Six bacs et un composteur.", st.one_of(field_value, with_controls)),
+    "latitude": mostly("47.75", numberish),
+    "longitude": mostly("7,33", numberish),
+    "money_target": st.one_of(st.just(""), st.just("500"), numberish, any_text),
+    "tasks-0-title": st.one_of(st.just("Construire"), field_value, with_controls),
+    "tasks-0-skill": st.one_of(st.just("Menuiserie"), field_value, with_controls),
+    "tasks-1-title": st.one_of(st.just(""), field_value),
+    "tasks-1-skill": st.one_of(st.just(""), field_value),
+    "charter": mostly("y", st.sampled_from(["", "n", "0"])),
+})
+
+
+def test_project_proposal_never_fails_nor_half_writes(app, anne):
+    client = login(app, anne)
+
+    @PROPERTY
+    @given(form=project_forms)
+    def check(form):
+        before = counts(app)
+        response = client.post("/projects/new", data=form)
+        if response.status_code in (302, 303):
+            after = counts(app)
+            assert after["project"] == before["project"] + 1
+            assert after["project_task"] - before["project_task"] in (0, 1, 2)
+            return
+        limits = {"title": 120, "summary": 300, "description": 10_000, "money_target": 20}
+        kept = {name: form[name] for name, limit in limits.items() if len(form[name]) <= limit}
+        assert_refusal_kept_nothing(app, before, response, kept)
+
+    check()
+
+
+def test_pledge_form_never_fails_nor_half_writes(app, factory, anne, bruno):
+    from onemile.geo import LatLon
+    from onemile.models import Member
+    from onemile.projects import services as projects
+
+    moderator = factory.member(first_name="Modo")
+    with app.test_request_context():
+        db.session.get(Member, moderator.id).is_moderator = True
+        db.session.commit()
+        project = projects.propose(db.session.get(Member, anne.id), projects.ProjectData(
+            "Jardin", "Des bacs", "Six bacs.", LatLon(47.75, 7.33), "500", charter_accepted=True))
+        projects.approve(db.session.get(Member, moderator.id), project.id)
+        project_id = project.id
+    client = login(app, bruno)
+
+    @PROPERTY
+    @given(amount=mostly("12,50", st.one_of(numberish, any_text)),
+           message=st.one_of(st.just(""), field_value, with_controls),
+           key=st.one_of(st.uuids().map(lambda u: u.hex), st.just(""), any_text))
+    def check(amount, message, key):
+        from onemile.models import Pledge
+
+        before = counts(app)
+        response = client.post(f"/projects/{project_id}/pledge", data={"amount": amount, "message": message, "key": key})
+        assert response.status_code < 500
+        if response.status_code in (302, 303):
+            assert counts(app)["pledge"] - before["pledge"] in (0, 1)  # 0: the same form again
+            with app.app_context():
+                newest = db.session.scalar(select(Pledge).order_by(Pledge.id.desc()).limit(1))
+                assert newest.amount_cents > 0 and "\x00" not in (newest.message or "")
+            return
+        kept = {name: value for name, value, limit in (("amount", amount, 20), ("message", message, 500))
+                if len(value) <= limit}
+        assert_refusal_kept_nothing(app, before, response, kept)
+
+    check()
+
+
 map_params = st.dictionaries(
     st.sampled_from(["lat", "lon", "south", "west", "north", "east", "mile", "page", "kind", "category", "q"]),
     st.one_of(numberish, any_text.map(lambda s: s[:100])),

@@ -4,7 +4,10 @@ Deleting keeps the member row as an anonymous tombstone ("Former member"): the s
 ledger keeps both legs of every transfer (so `flask smiles verify` still holds) and the
 other side of a conversation keeps its history. Everything that identifies the person goes:
 e-mail (freed for a new account), names, postal code, miles (exact points), listings (the
-text of those others answered), notifications, blocks, and the password.
+text of those others answered), pledges and offers to volunteer, projects that never went
+public, notifications, blocks, and the password. A running project is closed as abandoned
+and stays readable for its supporters, signed "Former member" (see
+projects.services.forget_member).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..auth.services import password_matches
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import point_latlon
+from ..images import discard_images
 from ..models import (
     Block,
     Completion,
@@ -31,6 +35,7 @@ from ..models import (
     Notification,
     utcnow,
 )
+from ..projects import services as projects
 from ..smiles.services import balance_of, history
 
 # More than anyone's lifetime of transfers: the download holds the whole history.
@@ -110,6 +115,8 @@ def export_data(member: Member) -> dict:
         ],
         "listings": [_listing(listing) for listing in _listings(member)],
         "conversations": _conversations(member),
+        # projects, pledges, volunteering, project_smiles
+        **projects.export_for(member),
         "smiles": {
             "balance": balance_of(member.id),
             "history": [
@@ -256,6 +263,7 @@ def delete_account(member: Member, password: str) -> None:
             listing.placements.clear()
         else:
             db.session.delete(listing)
+    photos = projects.forget_member(member)
     for mile in list(member.miles):
         db.session.delete(mile)
     db.session.execute(delete(Notification).where(Notification.member_id == member.id))
@@ -270,3 +278,4 @@ def delete_account(member: Member, password: str) -> None:
     member.is_moderator = False
     member.deleted_at = now
     db.session.commit()
+    discard_images(photos)  # after the commit: a rollback must not lose a kept project's photo

@@ -52,6 +52,9 @@ class Project(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None]
+    # Set when a moderator hides the project after a report: gone for everyone but the
+    # moderators (its owner included, as for a hidden listing) until they unhide it.
+    hidden_at: Mapped[datetime | None]
 
     owner: Mapped[Member] = relationship(foreign_keys=[owner_id])
     tasks: Mapped[list[ProjectTask]] = relationship(
@@ -138,5 +141,7 @@ class ProjectUpdate(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a moderator hides this news after a report; the project itself stays.
+    hidden_at: Mapped[datetime | None]
 
     project: Mapped[Project] = relationship(back_populates="updates")

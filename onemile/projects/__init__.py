@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-from . import routes  # noqa: F401
+from . import reportables, routes  # noqa: F401

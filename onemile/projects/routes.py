@@ -13,7 +13,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.access import moderator_required
+from ..auth.access import moderator_required, verified_required
 from ..errors import RuleError
 from ..extensions import limiter
 from ..geo import InvalidCoordinates
@@ -65,11 +65,11 @@ def index():
     in_area = all(key in request.args for key in ("south", "west", "north", "east"))
     if in_area:
         box = _box_from_args(Box.around(mile.center_latlon, 1609.344))
-        found, has_more = services.projects_in_box(box, page)
+        found, has_more = services.projects_in_box(box, page, viewer_id=current_user.id)
         paging = {"south": box.south, "west": box.west, "north": box.north, "east": box.east}
     else:
         box = None
-        found, has_more = services.projects_near(mile.center_latlon, page)
+        found, has_more = services.projects_near(mile.center_latlon, page, viewer_id=current_user.id)
         paging = {"mile": mile.id}
     return page_or_fragment(
         "projects/index.html", "results", found=found, mile=mile, box=box, page=page, has_more=has_more,
@@ -141,7 +141,7 @@ def _save(form: ProjectForm, action, project=None):
 
 @bp.route("/new", methods=["GET", "POST"])
 @accepts_uploads(1)
-@login_required
+@verified_required
 @limiter.limit("5 per hour; 20 per day", methods=["POST"])
 def new():
     """Propose a project; it waits for a moderator."""
@@ -158,7 +158,7 @@ def new():
 
 @bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
 @accepts_uploads(1)
-@login_required
+@verified_required
 @limiter.limit("20 per hour", methods=["POST"])
 def edit(project_id: int):
     """Edit a pending or rejected project of mine (a rejected one is sent again)."""
@@ -194,8 +194,11 @@ def _page(project, status: int = 200, **forms):
     """The project page with its support forms (those passed keep what was typed)."""
     smiles_form = forms.pop("smiles_form", None) or SmilesForm(formdata=None, key=_fresh_key())
     viewer = current_user if current_user.is_authenticated else None
+    moderator = viewer is not None and viewer.is_moderator
     context = {
         "project": project,
+        # News a moderator hid is gone for everyone else (moderators see it, marked).
+        "updates": [news for news in project.updates if moderator or news.hidden_at is None],
         "progress": services.progress(project),
         "is_owner": viewer is not None and viewer.id == project.owner_id,
         "mine": services.viewer_volunteering(viewer, project),
@@ -234,7 +237,7 @@ def _act(project_id: int, form, action, success: str, anchor: str | None = None,
 
 
 @bp.post("/<int:project_id>/pledge")
-@login_required
+@verified_required
 @limiter.limit("20 per hour; 50 per day")
 def pledge(project_id: int):
     """Promise an amount of money."""
@@ -247,7 +250,7 @@ def pledge(project_id: int):
 
 
 @bp.post("/<int:project_id>/smiles")
-@login_required
+@verified_required
 @limiter.limit("30 per hour")
 def give_smiles(project_id: int):
     """Give smiles to the project."""
@@ -260,7 +263,7 @@ def give_smiles(project_id: int):
 
 
 @bp.post("/<int:project_id>/tasks/<int:task_id>/volunteer")
-@login_required
+@verified_required
 @limiter.limit("30 per hour")
 def volunteer(project_id: int, task_id: int):
     """Offer my skill for a task."""
@@ -274,7 +277,7 @@ def volunteer(project_id: int, task_id: int):
 
 
 @bp.post("/<int:project_id>/updates")
-@login_required
+@verified_required
 def post_update(project_id: int):
     """Post news to the supporters."""
     form = UpdateForm()

@@ -3,6 +3,11 @@
 Who may see what is decided here, never in the routes: pending and rejected projects exist
 only for their owner and the moderators; everyone else gets NotFoundError, exactly as for a
 project that does not exist.
+
+The trust rules of the rest of 1Mile hold here too: acting (proposing, supporting) takes a
+verified e-mail address; two members who blocked one another, either way, stop seeing each
+other's projects; a suspended member's projects and a project a moderator hid are gone for
+everyone but the moderators (the suspension is read live, so reinstating brings them back).
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..auth.gate import require_verified
 from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import delete_image
+from ..listings.services import blocked_between
 from ..models import (
     Account,
     Member,
@@ -32,6 +39,7 @@ from ..models import (
     Volunteer,
     utcnow,
 )
+from ..models.block import blocked_either_way
 from ..notifications.services import notify
 from ..smiles import services as smiles
 
@@ -92,12 +100,30 @@ def _project(project_id: int) -> Project:
 
 
 def can_see(viewer: Member | None, project: Project) -> bool:
-    """Public projects for everyone; pending and rejected ones for their owner and moderators."""
-    if project.is_public:
+    """Public projects for everyone; pending and rejected ones for their owner and moderators.
+
+    Moderators see everything. For anyone else a hidden project, or one whose owner is
+    suspended, does not exist; nor does a project whose owner and viewer blocked one
+    another (either way).
+    """
+    member = viewer if viewer is not None and viewer.is_authenticated else None
+    if member is not None and member.is_moderator:
         return True
-    return viewer is not None and viewer.is_authenticated and (
-        project.owner_id == viewer.id or viewer.is_moderator
-    )
+    if project.hidden_at is not None or project.owner.is_suspended:
+        return False
+    if member is not None and member.id != project.owner_id and blocked_between(member.id, project.owner_id):
+        return False
+    return project.is_public or (member is not None and project.owner_id == member.id)
+
+
+def listed_for(viewer_id: int | None):
+    """SQL condition for the lists and the map: not hidden, owner not suspended, and no
+    block between the owner and the viewer (embedded subqueries: no extra round trip)."""
+    suspended = select(Member.id).where(Member.suspended_at.is_not(None))
+    condition = Project.hidden_at.is_(None) & Project.owner_id.notin_(suspended)
+    if viewer_id is not None:
+        condition = condition & Project.owner_id.notin_(blocked_either_way(viewer_id))
+    return condition
 
 
 def visible_project(viewer: Member | None, project_id: int, whole: bool = False) -> Project:
@@ -214,6 +240,13 @@ def supporter_ids(project: Project) -> set[int]:
     return ids
 
 
+def _audience(project: Project) -> set[int]:
+    """Supporters to tell about news or closing: not those the owner blocked or who blocked
+    the owner (they could not open the page the notification points to)."""
+    blocked = set(db.session.scalars(blocked_either_way(project.owner_id)))
+    return supporter_ids(project) - blocked
+
+
 def my_projects(member: Member) -> list[Project]:
     """All of a member's projects, newest first, whatever their state."""
     return list(
@@ -231,15 +264,17 @@ class FoundProject:
     distance_m: float | None = None
 
 
-def projects_near(center: LatLon, page: int = 1, metres: float = MILE_METRES) -> tuple[list[FoundProject], bool]:
-    """Approved projects within `metres` of center, nearest first; one page and whether
-    there is a next one."""
+def projects_near(
+    center: LatLon, page: int = 1, metres: float = MILE_METRES, viewer_id: int | None = None
+) -> tuple[list[FoundProject], bool]:
+    """Approved projects within `metres` of center the viewer may see, nearest first; one
+    page and whether there is a next one."""
     session = db.session
     dialect = dialect_of(session)
     distance = distance_m(dialect, Project.point, center).label("distance_m")
     rows = session.execute(
         select(Project, distance)
-        .where(Project.status == "approved")
+        .where(Project.status == "approved", listed_for(viewer_id))
         .where(within_metres(dialect, Project.point, Project.id, center, metres))
         .order_by(distance, Project.id)
         .options(selectinload(Project.owner))
@@ -249,12 +284,12 @@ def projects_near(center: LatLon, page: int = 1, metres: float = MILE_METRES) ->
     return [FoundProject(row.Project, row.distance_m) for row in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
 
 
-def projects_in_box(box, page: int = 1) -> tuple[list[FoundProject], bool]:
-    """Approved projects in the visible map area, newest first."""
+def projects_in_box(box, page: int = 1, viewer_id: int | None = None) -> tuple[list[FoundProject], bool]:
+    """Approved projects the viewer may see in the visible map area, newest first."""
     session = db.session
     rows = session.scalars(
         select(Project)
-        .where(Project.status == "approved")
+        .where(Project.status == "approved", listed_for(viewer_id))
         .where(in_box(dialect_of(session), Project.point, Project.id, box.south, box.west, box.north, box.east))
         .order_by(Project.created_at.desc(), Project.id.desc())
         .options(selectinload(Project.owner))
@@ -273,7 +308,7 @@ def map_markers(box, viewer_id: int | None, cap: int) -> list:
     rows = session.execute(
         select(Project.id, Project.title, Project.owner_id, lat, lon)
         .where(in_box(dialect_of(session), Project.point, Project.id, box.south, box.west, box.north, box.east))
-        .where(Project.status == "approved")
+        .where(Project.status == "approved", listed_for(viewer_id))
         .order_by(Project.created_at.desc())
         .limit(cap + 1)
     )
@@ -373,6 +408,7 @@ def _checked(data: ProjectData) -> tuple[dict, list[TaskData], int | None]:
 
 def propose(owner: Member, data: ProjectData) -> Project:
     """Propose a project: it waits, invisible to others, until a moderator approves it."""
+    require_verified(owner)
     fields, tasks, target = _checked(data)
     now = utcnow()
     project = Project(
@@ -399,6 +435,7 @@ def update_project(owner: Member, project_id: int, data: ProjectData) -> Project
     Approved projects are not edited (what supporters backed must not change under them):
     their owner posts updates instead.
     """
+    require_verified(owner)
     project = own_project(owner, project_id)
     if project.status not in ("pending", "rejected"):
         raise RuleError(_("An approved project is not edited any more: post an update instead."))
@@ -473,7 +510,9 @@ def reject(moderator: Member, project_id: int, reason: str) -> Project:
 
 
 def _supportable(member: Member, project_id: int) -> Project:
-    """An approved project someone else owns (NotFoundError when the member cannot see it)."""
+    """An approved project someone else owns (NotFoundError when the member cannot see it:
+    hidden, owner suspended, a block either way). Supporting takes a verified address."""
+    require_verified(member)
     project = visible_project(member, project_id)
     if project.status != "approved":
         raise SupportClosed(_("This project is not open to support."))
@@ -637,15 +676,19 @@ def answer_volunteer(owner: Member, project_id: int, volunteer_id: int, accept: 
 
 def post_update(owner: Member, project_id: int, body: str) -> ProjectUpdate:
     """News from the owner; every supporter is notified."""
+    require_verified(owner)
     project = own_project(owner, project_id)
     if project.status != "approved":
         raise RuleError(_("Updates are for approved projects that are still running."))
+    if project.hidden_at is not None:
+        # Its supporters could not open the page the notification points to.
+        raise RuleError(_("A moderator hid this project: it takes no news until it is shown again."))
     body = (body or "").strip()
     if not body or len(body) > UPDATE_MAX:
         raise RuleError(_("Write an update of 1 to %(n)d characters.", n=UPDATE_MAX), "body")
     news = ProjectUpdate(project_id=project.id, body=body)
     db.session.add(news)
-    for supporter_id in supporter_ids(project):
+    for supporter_id in _audience(project):
         notify(supporter_id, "project_update", actor_id=owner.id, project_id=project.id)
     db.session.commit()
     return news
@@ -661,7 +704,7 @@ def close_project(owner: Member, project_id: int, outcome: str) -> Project:
         raise RuleError(_("Only an approved project that is still running can be closed."))
     project.status = outcome
     project.closed_at = utcnow()
-    for supporter_id in supporter_ids(project):
+    for supporter_id in _audience(project):
         notify(supporter_id, "project_closed", actor_id=owner.id, project_id=project.id)
     db.session.commit()
     return project
@@ -678,3 +721,117 @@ def viewer_volunteering(member: Member | None, project: Project) -> dict[int, Vo
         if offer.member_id == member.id
     }
 
+
+
+# --- My data (account export and deletion) -------------------------------------------------
+
+
+def _time(value) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def export_for(member: Member) -> dict:
+    """The member's project data for the account download: the projects they proposed
+    (with tasks and news), their pledges, their offers to volunteer and the smiles they gave
+    to projects. Other supporters' names and messages are theirs, so they are left out."""
+    projects = db.session.scalars(
+        select(Project)
+        .where(Project.owner_id == member.id)
+        .options(selectinload(Project.tasks), selectinload(Project.updates))
+        .order_by(Project.id)
+    ).all()
+    pledges = db.session.scalars(
+        select(Pledge).where(Pledge.member_id == member.id).options(selectinload(Pledge.project)).order_by(Pledge.id)
+    ).all()
+    offers = db.session.scalars(
+        select(Volunteer)
+        .where(Volunteer.member_id == member.id)
+        .options(selectinload(Volunteer.task).selectinload(ProjectTask.project))
+        .order_by(Volunteer.id)
+    ).all()
+    payer, receiver = db.aliased(Account), db.aliased(Account)
+    gifts = db.session.execute(
+        select(Transfer.id, Transfer.amount, Transfer.created_at, receiver.project_id)
+        .join(payer, payer.id == Transfer.from_account_id)
+        .join(receiver, receiver.id == Transfer.to_account_id)
+        .where(payer.member_id == member.id, receiver.kind == "project")
+        .order_by(Transfer.id)
+    ).all()
+    return {
+        "projects": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "summary": p.summary,
+                "description": p.description,
+                "latitude": p.latlon.lat,
+                "longitude": p.latlon.lon,
+                "money_target_euros": p.money_target,
+                "status": p.status,
+                "rejection_reason": p.rejection_reason,
+                "hidden_by_moderation": p.hidden_at is not None,
+                "created_at": _time(p.created_at),
+                "closed_at": _time(p.closed_at),
+                "tasks": [{"id": t.id, "title": t.title, "skill": t.skill} for t in p.tasks],
+                "updates": [{"id": u.id, "body": u.body, "created_at": _time(u.created_at)} for u in p.updates],
+            }
+            for p in projects
+        ],
+        "pledges": [
+            {
+                "id": p.id,
+                "project_id": p.project_id,
+                "project_title": p.project.title,
+                "amount_cents": p.amount_cents,
+                "message": p.message,
+                "created_at": _time(p.created_at),
+                "received_at": _time(p.received_at),
+            }
+            for p in pledges
+        ],
+        "volunteering": [
+            {
+                "id": v.id,
+                "project_id": v.task.project_id,
+                "project_title": v.task.project.title,
+                "task": v.task.title,
+                "message": v.message,
+                "status": v.status,
+                "created_at": _time(v.created_at),
+            }
+            for v in offers
+        ],
+        "project_smiles": [
+            {"transfer_id": g.id, "project_id": g.project_id, "amount": g.amount, "created_at": _time(g.created_at)}
+            for g in gifts
+        ],
+    }
+
+
+def forget_member(member: Member) -> list[str]:
+    """Remove the member from projects as their account is deleted (the caller commits).
+
+    Their pledges and offers to volunteer go. Their projects that never went public
+    (pending, rejected) are deleted. A running approved project is closed as abandoned and
+    its supporters are told: nobody is left to settle pledges or answer volunteers, but
+    supporters keep the page of what they backed, now signed "Former member", and the
+    project's smiles account (with its transfers) stays so the ledger still balances.
+    Completed or abandoned projects stay as they are. Returns the photos to delete once
+    committed.
+    """
+    db.session.execute(Volunteer.__table__.delete().where(Volunteer.member_id == member.id))
+    db.session.execute(Pledge.__table__.delete().where(Pledge.member_id == member.id))
+    photos = []
+    now = utcnow()
+    for project in my_projects(member):
+        if project.status in ("pending", "rejected"):
+            # Never public, so never supported: nobody else has a stake in it. (Should a
+            # smiles account exist, its row stays: the foreign key is SET NULL.)
+            if project.photo:
+                photos.append(project.photo)
+            db.session.delete(project)
+        elif project.status == "approved":
+            for supporter_id in _audience(project):
+                notify(supporter_id, "project_closed", actor_id=member.id, project_id=project.id)
+            project.status, project.closed_at = "abandoned", now
+    return photos

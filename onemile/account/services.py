@@ -4,7 +4,8 @@ Deleting keeps the member row as an anonymous tombstone ("Former member"): the s
 ledger keeps both legs of every transfer (so `flask smiles verify` still holds) and the
 other side of a conversation keeps its history. Everything that identifies the person goes:
 e-mail (freed for a new account), names, postal code, miles (exact points), listings (the
-text of those others answered), notifications, blocks, and the password.
+text of those others answered), mags with their pictures, mag comments and follows,
+notifications, blocks, and the password.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from ..auth.services import password_matches
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import point_latlon
+from ..images import discard_images
+from ..mags import services as mags
 from ..models import (
     Block,
     Completion,
@@ -133,6 +136,7 @@ def export_data(member: Member) -> dict:
             {"member_id": b.blocked_id, "name": b.blocked.display_name, "since": _time(b.created_at)}
             for b in blocks_of(member)
         ],
+        **mags.export_of(member),
     }
 
 
@@ -225,7 +229,8 @@ def delete_account(member: Member, password: str) -> None:
 
     In one transaction: pending confirmations involving them are cancelled; their listings
     are deleted (one that others answered is kept closed, off the map and without its text,
-    so that their conversations stay); miles, notifications and blocks are deleted; the
+    so that their conversations stay); their mags (pictures too), mag comments and follows,
+    miles, notifications and blocks are deleted; the
     member row becomes an anonymous tombstone that keeps the smiles account and the
     messages they wrote in others' conversations, shown as "Former member".
     """
@@ -256,6 +261,7 @@ def delete_account(member: Member, password: str) -> None:
             listing.placements.clear()
         else:
             db.session.delete(listing)
+    mag_pictures = mags.forget_member(member)
     for mile in list(member.miles):
         db.session.delete(mile)
     db.session.execute(delete(Notification).where(Notification.member_id == member.id))
@@ -270,3 +276,4 @@ def delete_account(member: Member, password: str) -> None:
     member.is_moderator = False
     member.deleted_at = now
     db.session.commit()
+    discard_images(mag_pictures)

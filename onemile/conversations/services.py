@@ -16,8 +16,8 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..auth.gate import require_verified
 from .. import live
+from ..auth.gate import require_verified
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..listings.services import blocked_between

@@ -33,6 +33,10 @@ ID_ARGS = {
     "notification_id": "notification",
     "member_id": "victim",
     "report_id": "report",
+    "mag_id": "mag",
+    "article_id": "article",
+    "photo_id": "photo",
+    "comment_id": "comment",
 }
 # Report targets: target type -> key of the victim's object in World.ids. A feature that
 # registers a reportable type (moderation.services.register_reportable) adds it here.
@@ -40,11 +44,17 @@ REPORT_TARGETS = {
     "listing": "listing",
     "message": "message",
     "member": "victim",
+    "mag": "mag",
+    "article": "article",
+    "comment": "comment",
 }
 # (endpoint, target type) pairs other members may legitimately reach: anyone who can see a
 # member's name may report that member (the form shows the public display name only).
 REPORTING_A_MEMBER = {("moderation.report", "member")}
-SECRETS = ("Victim secret bike", "victim secret message")
+# Likewise any member may block a member they see, and lift their own block: the victim is
+# not changed by it (the matrix blocks, then unblocks: the row counts end as they began).
+BLOCKING_A_MEMBER = {"account.block", "account.unblock"}
+SECRETS = ("Victim secret bike", "victim secret message", "Victim secret article", "Victim secret comment")
 
 
 @dataclass
@@ -58,16 +68,21 @@ class World:
 def block(app, blocker_id: int, blocked_id: int) -> None:
     """HOOK for the blocking feature (issue #6): make `blocker` block `blocked`.
 
-    The helper who builds blocks replaces this body with the real service call, e.g.
-    `blocks.block(db.session.get(Member, blocker_id), blocked_id)`. Until then the blocked
-    caller is just another member, which this matrix already refuses.
+    The blocked caller is then refused everything the victim owns, as well as what a
+    stranger is refused.
     """
+    from onemile.account.services import block as block_member
+
+    with app.app_context():
+        block_member(db.session.get(Member, blocker_id), blocked_id)
 
 
 @pytest.fixture
 def world(app, factory) -> World:
     """A victim with a mile, a listing (closed, so private), a conversation with a partner,
-    a message, a pending completion, a notification and a report."""
+    a message, a pending completion, a notification, a report, and a mag (hidden by a
+    moderator, so private) with a draft article holding a photo and a published article
+    holding the victim's comment."""
     from onemile.conversations import services as conversations
     from onemile.listings.services import close_listing
     from onemile.models import Completion, Notification
@@ -89,7 +104,9 @@ def world(app, factory) -> World:
         )
         report = moderation.report(victim_row, "message", partner_message, "spam", "victim secret message")
         notification = db.session.scalar(select(Notification.id).where(Notification.member_id == victim.id))
+        mag, draft, photo, comment = _victims_mag(victim_row)
         ids = {
+            "mag": mag, "article": draft, "photo": photo, "comment": comment,
             "victim": victim.id, "listing": listing_id, "conversation": conversation.id,
             "completion": completion.id, "mile": victim.mile_id, "message": victim_message,
             "notification": notification, "report": report.id,
@@ -97,6 +114,32 @@ def world(app, factory) -> World:
         assert db.session.get(Completion, completion.id).status == "pending"
     assert all(ids.values()), ids
     return World(ids, victim.email)
+
+
+def _victims_mag(victim: Member) -> tuple[int, int, int, int]:
+    """The victim's mag, hidden by a moderator; a draft article (drafts are private) with a
+    photo; a comment of the victim's under a published article. Returns their ids."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from onemile.geo import LatLon
+    from onemile.mags import services as mags
+    from onemile.models import Article, utcnow
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, "JPEG")
+    photo = mags.NewPhoto(FileStorage(io.BytesIO(buffer.getvalue()), filename="p.jpg"), "Victim photo")
+    mag = mags.create_mag(victim, mags.MagData("Victim mag", "About it", "shop", LatLon(47.75, 7.33)))
+    published = mags.create_article(victim, mag.id, mags.ArticleData("Victim news", "Public text", True))
+    comment = mags.add_comment(victim, mag.id, published.id, "Victim secret comment")
+    draft = mags.create_article(
+        victim, mag.id, mags.ArticleData("Victim secret article", "Victim secret article", False, (photo,))
+    )
+    mag.hidden_at = utcnow()
+    db.session.commit()
+    return mag.id, draft.id, db.session.get(Article, draft.id).photos[0].id, comment.id
 
 
 def _login(app, ref):
@@ -166,7 +209,7 @@ def _cases(app, world: World) -> list[tuple[str, str, str, str | None]]:
 
 def _snapshot(app) -> dict:
     """Row counts of every table of the models, and the state columns actions would change."""
-    from onemile.models import Completion, Listing, Mile
+    from onemile.models import Article, Comment, Completion, Listing, Mag, Mile
 
     with app.app_context():
         counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
@@ -176,6 +219,9 @@ def _snapshot(app) -> dict:
             tuple(db.session.execute(select(Completion.id, Completion.status)).all()),
             tuple(db.session.execute(select(Mile.id, Mile.name, Mile.is_primary)).all()),
             tuple(db.session.execute(select(Member.id, Member.suspended_at, Member.is_moderator)).all()),
+            tuple(db.session.execute(select(Mag.id, Mag.title, Mag.about, Mag.hidden_at)).all()),
+            tuple(db.session.execute(select(Article.id, Article.title, Article.status, Article.hidden_at)).all()),
+            tuple(db.session.execute(select(Comment.id, Comment.body, Comment.hidden_at)).all()),
         )
         return {"counts": counts, "states": states}
 
@@ -189,6 +235,8 @@ def _acceptable(caller: str, endpoint: str, target_type: str | None, response) -
             return True
     if (endpoint, target_type) in REPORTING_A_MEMBER and caller in ("other member", "blocked member"):
         return response.status_code in (200, 303)
+    if endpoint in BLOCKING_A_MEMBER and caller in ("other member", "blocked member"):
+        return response.status_code == 302
     return False
 
 

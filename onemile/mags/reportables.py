@@ -64,7 +64,7 @@ register_reportable(
 
 register_reportable(
     "comment",
-    label=_l("Comment"),
+    label=_l("Article comment"),
     fetch=lambda comment_id: db.session.get(Comment, comment_id),
     visible_to=lambda viewer, comment: (
         _article_readable(viewer, comment.article) and services.comment_shown_to(viewer, comment)

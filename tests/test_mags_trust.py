@@ -237,6 +237,13 @@ def test_reported_content_hidden_by_a_moderator_disappears_and_comes_back(app, f
         assert page(m, f"/mags/{scene['anne_mag']}/articles/{scene['anne_article']}")[0] == 200
     else:
         assert "Anne says well done" in page(m, f"/mags/{scene['bruno_mag']}/articles/{scene['bruno_article']}")[1]
+    if target == "mag":
+        # Its owner finds it in her list, marked, to edit or delete; moderators are told.
+        mine = page(a, "/mags/")[1]
+        assert "Hidden by moderation" in mine and f'href="/mags/{target_id}/edit"' in mine
+        assert "only moderators see this mag" in page(m, f"/mags/{target_id}")[1]
+    elif target == "article":
+        assert "only moderators see this article" in page(m, f"/mags/{scene['anne_mag']}/articles/{target_id}")[1]
     # Nobody reports what they cannot see any more.
     assert c.get(f"/report/{target}/{target_id}").status_code == 404
 

@@ -4,7 +4,7 @@ import hmac
 import math
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, Request, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
@@ -12,7 +12,6 @@ from werkzeug.utils import cached_property
 
 from .errors import NotFoundError
 from .extensions import db, login_manager
-from .images import UploadAwareRequest
 
 
 def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
@@ -21,11 +20,8 @@ def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
     return ImmutableMultiDict([(key, value.replace("\x00", "")) for key, value in values.items(multi=True)])
 
 
-class NulFreeRequest(UploadAwareRequest):
+class NulFreeRequest(Request):
     """Form and query values without NUL characters.
-
-    Built on images.UploadAwareRequest (the larger body limit of upload views): the app has
-    one request class, and both behaviours must hold.
 
     PostgreSQL refuses NUL in text while SQLite stores it, so a NUL typed into any field
     was a 500 on one backend only. Nobody types one on purpose: drop it at the edge, once,

@@ -12,7 +12,9 @@ from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .images import UploadAwareRequest
 from .models import MAX_DATABASE_ID
+from .security import NulFreeRequest
 
 
 def _load_spatialite(dbapi_connection, _record) -> None:
@@ -51,6 +53,11 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     return request.accept_languages.best_match(languages) or "fr"
+
+
+class AppRequest(UploadAwareRequest, NulFreeRequest):
+    """Every request of the app: form and query values without NUL (security), and a
+    larger body allowance on the views that take photos (images)."""
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -107,6 +114,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp, projects_bp, moderation_bp,
     ):
         app.register_blueprint(blueprint)
+    app.request_class = AppRequest
     images.init_app(app)
     security.init_app(app)
 

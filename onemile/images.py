@@ -261,8 +261,8 @@ def serve(name: str, size: str):
 
 
 def init_app(app) -> None:
-    """Register the serving route, the upload-aware request and the template helpers."""
-    app.request_class = UploadAwareRequest
+    """Register the serving route and the template helpers (the factory installs
+    UploadAwareRequest in the app's request class)."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         image_url=image_url, image_srcset=image_srcset, image_dimensions=image_dimensions

@@ -94,7 +94,6 @@ def init_app(app: Flask) -> None:
     """Install headers, the member loader and friendly error pages."""
     from .models import Member
 
-    app.request_class = NulFreeRequest
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"

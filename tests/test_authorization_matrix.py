@@ -37,6 +37,10 @@ ID_ARGS = {
     "task_id": "task",
     "pledge_id": "pledge",
     "volunteer_id": "volunteer",
+    "mag_id": "mag",
+    "article_id": "article",
+    "photo_id": "photo",
+    "comment_id": "comment",
 }
 # Report targets: target type -> key of the victim's object in World.ids. A feature that
 # registers a reportable type (moderation.services.register_reportable) adds it here.
@@ -46,14 +50,19 @@ REPORT_TARGETS = {
     "member": "victim",
     "project": "project",
     "project_update": "project_update",
+    "mag": "mag",
+    "article": "article",
+    "comment": "comment",
 }
 # (endpoint, target type) pairs other members may legitimately reach: anyone who can see a
 # member's name may report that member (the form shows the public display name only).
 REPORTING_A_MEMBER = {("moderation.report", "member")}
 # Endpoints any member may use on any member they come across: blocking (and lifting one's
-# own block) is each member's own choice about the victim, not a reach into the victim's data.
+# own block) is each member's own choice about the victim, not a reach into the victim's data
+# (the matrix blocks, then unblocks: the row counts end as they began).
 BLOCKING_A_MEMBER = {"account.block", "account.unblock"}
-SECRETS = ("Victim secret bike", "victim secret message", "Victim secret project", "Victim secret news")
+SECRETS = ("Victim secret bike", "victim secret message", "Victim secret project", "Victim secret news",
+           "Victim secret article", "Victim secret comment")
 
 
 @dataclass
@@ -75,8 +84,10 @@ def block(app, blocker_id: int, blocked_id: int) -> None:
 @pytest.fixture
 def world(app, factory) -> World:
     """A victim with a mile, a listing (closed, so private), a conversation with a partner,
-    a message, a pending completion, a notification and a report; and a project with a
-    task, the partner's pledge and accepted offer to volunteer, and news.
+    a message, a pending completion, a notification and a report; a project with a task,
+    the partner's pledge and accepted offer to volunteer, and news; and a mag (hidden by a
+    moderator, so private) with a draft article holding a photo and a published article
+    holding the victim's comment.
 
     An approved project's page is public on purpose, so the victim's project is one a
     moderator hid: nobody but the moderators may read it or support it, while its owner
@@ -119,7 +130,9 @@ def world(app, factory) -> World:
         projects.answer_volunteer(victim_row, project.id, offer.id, True)
         news = projects.post_update(victim_row, project.id, "Victim secret news")
         moderation.moderate(modo_row, "project", project.id, "hide", None)
+        mag, draft, photo, comment = _victims_mag(victim_row)
         ids = {
+            "mag": mag, "article": draft, "photo": photo, "comment": comment,
             "victim": victim.id, "listing": listing_id, "conversation": conversation.id,
             "completion": completion.id, "mile": victim.mile_id, "message": victim_message,
             "notification": notification, "report": report.id,
@@ -129,6 +142,32 @@ def world(app, factory) -> World:
         assert db.session.get(Completion, completion.id).status == "pending"
     assert all(ids.values()), ids
     return World(ids, victim.email)
+
+
+def _victims_mag(victim: Member) -> tuple[int, int, int, int]:
+    """The victim's mag, hidden by a moderator; a draft article (drafts are private) with a
+    photo; a comment of the victim's under a published article. Returns their ids."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from onemile.geo import LatLon
+    from onemile.mags import services as mags
+    from onemile.models import Article, utcnow
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, "JPEG")
+    photo = mags.NewPhoto(FileStorage(io.BytesIO(buffer.getvalue()), filename="p.jpg"), "Victim photo")
+    mag = mags.create_mag(victim, mags.MagData("Victim mag", "About it", "shop", LatLon(47.75, 7.33)))
+    published = mags.create_article(victim, mag.id, mags.ArticleData("Victim news", "Public text", True))
+    comment = mags.add_comment(victim, mag.id, published.id, "Victim secret comment")
+    draft = mags.create_article(
+        victim, mag.id, mags.ArticleData("Victim secret article", "Victim secret article", False, (photo,))
+    )
+    mag.hidden_at = utcnow()
+    db.session.commit()
+    return mag.id, draft.id, db.session.get(Article, draft.id).photos[0].id, comment.id
 
 
 def _login(app, ref):
@@ -198,7 +237,18 @@ def _cases(app, world: World) -> list[tuple[str, str, str, str | None]]:
 
 def _snapshot(app) -> dict:
     """Row counts of every table of the models, and the state columns actions would change."""
-    from onemile.models import Completion, Listing, Mile, Pledge, Project, ProjectUpdate, Volunteer
+    from onemile.models import (
+        Article,
+        Comment,
+        Completion,
+        Listing,
+        Mag,
+        Mile,
+        Pledge,
+        Project,
+        ProjectUpdate,
+        Volunteer,
+    )
 
     with app.app_context():
         counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
@@ -213,6 +263,9 @@ def _snapshot(app) -> dict:
             tuple(db.session.execute(select(Pledge.id, Pledge.received_at)).all()),
             tuple(db.session.execute(select(Volunteer.id, Volunteer.status)).all()),
             tuple(db.session.execute(select(ProjectUpdate.id, ProjectUpdate.hidden_at)).all()),
+            tuple(db.session.execute(select(Mag.id, Mag.title, Mag.about, Mag.hidden_at)).all()),
+            tuple(db.session.execute(select(Article.id, Article.title, Article.status, Article.hidden_at)).all()),
+            tuple(db.session.execute(select(Comment.id, Comment.body, Comment.hidden_at)).all()),
         )
         return {"counts": counts, "states": states}
 

@@ -324,6 +324,63 @@ def test_project_proposal_never_fails_nor_half_writes(app, anne):
     check()
 
 
+mag_forms = st.fixed_dictionaries({
+    "title": st.one_of(field_value, with_controls),
+    "about": st.one_of(field_value, with_controls),
+    "kind": mostly("shop", st.one_of(st.sampled_from(["association", "person", ""]), any_text)),
+    "latitude": mostly("47.7385", numberish),
+    "longitude": mostly("7,3305", numberish),
+    "cover_alt": st.one_of(st.just(""), field_value),
+})
+
+
+def _own_mag_and_article(app, ref) -> tuple[int, int]:
+    """A mag of the member's with a published article, made through the services."""
+    from onemile.geo import LatLon
+    from onemile.mags import services as mags
+    from onemile.models import Member
+
+    with app.test_request_context():
+        member = db.session.get(Member, ref.id)
+        mag = mags.create_mag(member, mags.MagData("Le mag", "Ce qu'il raconte", "shop", LatLon(47.74, 7.33)))
+        article = mags.create_article(member, mag.id, mags.ArticleData("Premier", "Bonjour", True))
+        return mag.id, article.id
+
+
+def test_mag_create_and_edit_never_fail_nor_half_write(app, anne):
+    from onemile.models import Mag
+
+    client = login(app, anne)
+    mag_id, _article = _own_mag_and_article(app, anne)
+
+    def snapshot():
+        with app.app_context():
+            mag = db.session.get(Mag, mag_id)
+            return (mag.title, mag.about, mag.kind, mag.latlon, mag.cover_image)
+
+    original = snapshot()
+
+    @PROPERTY
+    @given(form=mag_forms, editing=st.booleans())
+    def check(form, editing):
+        before = counts(app)
+        response = client.post(f"/mags/{mag_id}/edit" if editing else "/mags/new", data=form)
+        if response.status_code == 302:
+            if editing:
+                with app.app_context():  # back to the original for the next examples
+                    mag = db.session.get(Mag, mag_id)
+                    mag.title, mag.about, mag.kind, mag.point = (*original[:3], original[3].wkt())
+                    db.session.commit()
+            else:
+                assert counts(app)["mag"] == before["mag"] + 1
+            return
+        kept = {name: form[name] for name, limit in (("title", 120), ("about", 5000)) if len(form[name]) <= limit}
+        assert_refusal_kept_nothing(app, before, response, kept)
+        assert snapshot() == original
+
+    check()
+
+
 def test_pledge_form_never_fails_nor_half_writes(app, factory, anne, bruno):
     from onemile.geo import LatLon
     from onemile.models import Member
@@ -358,6 +415,72 @@ def test_pledge_form_never_fails_nor_half_writes(app, factory, anne, bruno):
         kept = {name: value for name, value, limit in (("amount", amount, 20), ("message", message, 500))
                 if len(value) <= limit}
         assert_refusal_kept_nothing(app, before, response, kept)
+
+    check()
+
+
+article_forms = st.fixed_dictionaries({
+    "title": st.one_of(field_value, with_controls),
+    "body": st.one_of(field_value, with_controls),
+    "status": mostly("published", st.one_of(st.just("draft"), any_text)),
+})
+
+
+def test_article_create_and_edit_never_fail_nor_half_write(app, anne):
+    from onemile.models import Article
+
+    client = login(app, anne)
+    mag_id, article_id = _own_mag_and_article(app, anne)
+
+    def snapshot():
+        with app.app_context():
+            article = db.session.get(Article, article_id)
+            return (article.title, article.body, article.status)
+
+    original = snapshot()
+
+    @PROPERTY
+    @given(form=article_forms, editing=st.booleans())
+    def check(form, editing):
+        before = counts(app)
+        url = f"/mags/{mag_id}/articles/{article_id}/edit" if editing else f"/mags/{mag_id}/articles/new"
+        response = client.post(url, data=form)
+        if response.status_code == 302:
+            if editing:
+                with app.app_context():
+                    article = db.session.get(Article, article_id)
+                    assert "\x00" not in article.title + article.body
+                    article.title, article.body, article.status = original
+                    db.session.commit()
+            else:
+                assert counts(app)["article"] == before["article"] + 1
+            return
+        kept = {name: form[name] for name, limit in (("title", 120), ("body", 20000)) if len(form[name]) <= limit}
+        assert_refusal_kept_nothing(app, before, response, kept)
+        assert snapshot() == original
+
+    check()
+
+
+def test_comment_form_never_fails_nor_half_writes(app, anne, bruno):
+    from onemile.models import Comment
+
+    mag_id, article_id = _own_mag_and_article(app, anne)
+    client = login(app, bruno)
+
+    @PROPERTY
+    @given(body=st.one_of(field_value, with_controls))
+    def check(body):
+        before = counts(app)
+        response = client.post(f"/mags/{mag_id}/articles/{article_id}/comments", data={"body": body})
+        assert response.status_code in (302, 422), response.status_code
+        if response.status_code == 302:
+            assert counts(app)["comment"] == before["comment"] + 1
+            with app.app_context():
+                newest = db.session.scalar(select(Comment).order_by(Comment.id.desc()).limit(1))
+                assert "\x00" not in newest.body and newest.body.strip()
+            return
+        assert_refusal_kept_nothing(app, before, response, {"body": body} if len(body) <= 2000 else {})
 
     check()
 

@@ -5,9 +5,9 @@ ledger keeps both legs of every transfer (so `flask smiles verify` still holds) 
 other side of a conversation keeps its history. Everything that identifies the person goes:
 e-mail (freed for a new account), names, postal code, miles (exact points), listings (the
 text of those others answered), pledges and offers to volunteer, projects that never went
-public, notifications, blocks, and the password. A running project is closed as abandoned
-and stays readable for its supporters, signed "Former member" (see
-projects.services.forget_member).
+public, mags with their pictures, mag comments and follows, notifications, blocks, and the
+password. A running project is closed as abandoned and stays readable for its supporters,
+signed "Former member" (see projects.services.forget_member).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import point_latlon
 from ..images import discard_images
+from ..mags import services as mags
 from ..models import (
     Block,
     Completion,
@@ -140,6 +141,7 @@ def export_data(member: Member) -> dict:
             {"member_id": b.blocked_id, "name": b.blocked.display_name, "since": _time(b.created_at)}
             for b in blocks_of(member)
         ],
+        **mags.export_of(member),
     }
 
 
@@ -232,7 +234,8 @@ def delete_account(member: Member, password: str) -> None:
 
     In one transaction: pending confirmations involving them are cancelled; their listings
     are deleted (one that others answered is kept closed, off the map and without its text,
-    so that their conversations stay); miles, notifications and blocks are deleted; the
+    so that their conversations stay); their mags (pictures too), mag comments and follows,
+    miles, notifications and blocks are deleted; the
     member row becomes an anonymous tombstone that keeps the smiles account and the
     messages they wrote in others' conversations, shown as "Former member".
     """
@@ -264,6 +267,7 @@ def delete_account(member: Member, password: str) -> None:
         else:
             db.session.delete(listing)
     photos = projects.forget_member(member)
+    mag_pictures = mags.forget_member(member)
     for mile in list(member.miles):
         db.session.delete(mile)
     db.session.execute(delete(Notification).where(Notification.member_id == member.id))
@@ -278,4 +282,6 @@ def delete_account(member: Member, password: str) -> None:
     member.is_moderator = False
     member.deleted_at = now
     db.session.commit()
-    discard_images(photos)  # after the commit: a rollback must not lose a kept project's photo
+    # After the commit: a rollback must not lose a kept project's or mag's pictures.
+    discard_images(photos)
+    discard_images(mag_pictures)

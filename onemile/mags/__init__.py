@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("mags", __name__, url_prefix="/mags")
 
-from . import routes  # noqa: F401  (its services register the `mags` map layer)
+from . import reportables, routes  # noqa: F401  (register the `mags` map layer and reportable types)

@@ -1,7 +1,8 @@
 """Mag routes: thin wrappers around mags.services.
 
 Mag pages and published articles are public (visitors read them, social networks fetch
-their Open Graph card); writing, commenting and following need an account.
+their Open Graph card); following needs an account, and writing or commenting a verified
+e-mail address. What each viewer sees (blocks, suspensions, moderation) is decided in services.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.access import verified_required
 from ..errors import RuleError
 from ..extensions import limiter
 from ..geo import InvalidCoordinates, LatLon
@@ -23,6 +25,11 @@ from .markup import plain_excerpt, render_markdown
 
 PUBLISH_LIMIT = "30 per hour; 100 per day"
 COMMENT_LIMIT = "20 per 10 minutes; 200 per day"
+
+
+def _viewer():
+    """The member looking, or None for a visitor."""
+    return current_user if current_user.is_authenticated else None
 
 
 def _viewer_id() -> int | None:
@@ -83,9 +90,9 @@ def index():
     box = _box_from_args()
     mile = current_user.mile_or_primary(request.args.get("mile", type=int))
     if box is not None:
-        nearby = [services.NearbyMag(mag, None) for mag in services.mags_in_box(box)]
+        nearby = [services.NearbyMag(mag, None) for mag in services.mags_in_box(box, current_user.id)]
     else:
-        nearby = services.mags_near(mile.center_latlon)
+        nearby = services.mags_near(mile.center_latlon, current_user.id)
     return render_template(
         "mags/index.html",
         mile=mile,
@@ -112,7 +119,7 @@ def _mag_form_page(form: MagForm, mag=None):
 
 @bp.route("/new", methods=["GET", "POST"])
 @accepts_uploads(1)
-@login_required
+@verified_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def new():
     """Create a mag."""
@@ -129,7 +136,7 @@ def new():
 
 @bp.route("/<int:mag_id>/edit", methods=["GET", "POST"])
 @accepts_uploads(1)
-@login_required
+@verified_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def edit(mag_id: int):
     """Edit one of my mags."""
@@ -158,12 +165,12 @@ def delete(mag_id: int):
 @bp.get("/<int:mag_id>")
 def show(mag_id: int):
     """A mag's page: what it is, where, and its articles (drafts for the owner only)."""
-    mag = services.get_mag(mag_id)
-    viewer_id = _viewer_id()
+    viewer, viewer_id = _viewer(), _viewer_id()
+    mag = services.visible_mag(viewer, mag_id)
     return render_template(
         "mags/show.html",
         mag=mag,
-        articles=services.mag_articles(mag, viewer_id),
+        articles=services.mag_articles(mag, viewer),
         is_owner=mag.owner_id == viewer_id,
         following=services.is_following(viewer_id, mag.id),
         followers=services.follower_count(mag.id),
@@ -220,7 +227,7 @@ def _article_saved(article, was_published: bool):
 
 @bp.route("/<int:mag_id>/articles/new", methods=["GET", "POST"])
 @accepts_uploads(PHOTO_SLOTS)
-@login_required
+@verified_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def new_article(mag_id: int):
     """Write an article in one of my mags."""
@@ -234,7 +241,7 @@ def new_article(mag_id: int):
 
 @bp.route("/<int:mag_id>/articles/<int:article_id>/edit", methods=["GET", "POST"])
 @accepts_uploads(PHOTO_SLOTS)
-@login_required
+@verified_required
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def edit_article(mag_id: int, article_id: int):
     """Edit one of my articles: text, new photos, published or draft."""
@@ -273,7 +280,7 @@ def delete_photo(photo_id: int):
 
 def _article_page(article, comment_form: CommentForm, status: int = 200):
     mag = article.mag
-    viewer_id = _viewer_id()
+    viewer, viewer_id = _viewer(), _viewer_id()
     return render_template(
         "mags/article.html",
         article=article,
@@ -284,8 +291,8 @@ def _article_page(article, comment_form: CommentForm, status: int = 200):
         is_owner=mag.owner_id == viewer_id,
         # Visitors see how many comments there are, not who wrote them: members' names stay
         # among members.
-        comments=services.visible_comments(article) if viewer_id else [],
-        comment_total=services.comment_count(article.id),
+        comments=services.visible_comments(article, viewer) if viewer_id else [],
+        comment_total=services.comment_count(article.id, viewer_id),
         can_delete=lambda comment: services.can_delete_comment(viewer_id, comment, mag),
         comment_form=comment_form,
         button_form=ButtonForm(),
@@ -296,11 +303,11 @@ def _article_page(article, comment_form: CommentForm, status: int = 200):
 @bp.get("/<int:mag_id>/articles/<int:article_id>")
 def article(mag_id: int, article_id: int):
     """An article's page: its public, shareable URL (drafts answer 404 to all but the owner)."""
-    return _article_page(services.readable_article(_viewer_id(), mag_id, article_id), CommentForm())
+    return _article_page(services.readable_article(_viewer(), mag_id, article_id), CommentForm())
 
 
 @bp.post("/<int:mag_id>/articles/<int:article_id>/comments")
-@login_required
+@verified_required
 @limiter.limit(COMMENT_LIMIT)
 def comment(mag_id: int, article_id: int):
     """Comment an article."""
@@ -308,7 +315,7 @@ def comment(mag_id: int, article_id: int):
     if _submitted(form, lambda: services.add_comment(current_user, mag_id, article_id, form.body.data or "")):
         flash(_("Your comment is online."), "success")
         return redirect(url_for("mags.article", mag_id=mag_id, article_id=article_id, _anchor="comments"))
-    article = services.readable_article(current_user.id, mag_id, article_id)
+    article = services.readable_article(current_user, mag_id, article_id)
     return _article_page(article, form, status=422)
 
 

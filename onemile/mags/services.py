@@ -2,7 +2,13 @@
 comment, follow, list what is around, and the `mags` map layer.
 
 Authorization lives here: every write takes the acting member and refuses (NotFoundError,
-a 404 that does not tell whether the thing exists) what is not theirs. Pictures are stored
+a 404 that does not tell whether the thing exists) what is not theirs. Writing (a mag, an
+article, a comment) needs a verified e-mail address (auth.gate.require_verified).
+
+Trust and safety (issue #6) apply to mags as to ads. What a member sees of mags, articles
+and comments excludes: what a moderator hid (`hidden_at`), what a suspended member wrote
+(checked at query time, so reinstating brings it all back), and, for a member, what comes
+from someone they blocked or who blocked them. Moderators see hidden pages, to judge them. Pictures are stored
 before the database rows that name them; if anything then fails, the pictures are removed
 and the transaction rolled back, so a refused save leaves neither rows nor files.
 """
@@ -13,17 +19,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..auth.gate import require_verified
 from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
-from ..images import ImageError, discard_images, store_image
+from ..images import ImageError, discard_images, image_url, store_image
+from ..listings.services import blocked_between
 from ..map.services import Box, Marker, register_layer
 from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification, utcnow
+from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..notifications.services import notify
 from .labels import MAG_KIND_LABELS
@@ -74,13 +83,79 @@ class NearbyMag:
     distance_m: float
 
 
+# --- who sees what ----------------------------------------------------------------------
+
+
+def _suspended_members():
+    """A subquery of the ids of suspended members."""
+    return select(Member.id).where(Member.suspended_at.is_not(None))
+
+
+def _viewer_id(viewer: Member | None) -> int | None:
+    return viewer.id if viewer is not None else None
+
+
+def _by_shown_member(column, viewer_id: int | None):
+    """SQL condition on a member id column: not suspended, not blocked either way with the viewer."""
+    condition = column.notin_(_suspended_members())
+    if viewer_id is not None:
+        condition = and_(condition, column.notin_(blocked_either_way(viewer_id)))
+    return condition
+
+
+def shown_mags(viewer_id: int | None):
+    """SQL condition: the mags the viewer sees in lists and on the map (moderators too:
+    hidden content reaches them through reports, not through the map)."""
+    return and_(Mag.hidden_at.is_(None), _by_shown_member(Mag.owner_id, viewer_id))
+
+
+def shown_comments(viewer_id: int | None):
+    """SQL condition: the comments the viewer sees under an article."""
+    return and_(Comment.hidden_at.is_(None), _by_shown_member(Comment.author_id, viewer_id))
+
+
+def _member_shown_to(viewer: Member | None, member_id: int) -> bool:
+    """Whether content of `member_id` reaches the viewer: the author is not suspended, and
+    neither blocked the other. Moderators see everything (to judge reports)."""
+    if viewer is not None and (viewer.is_moderator or viewer.id == member_id):
+        return True
+    author = db.session.get(Member, member_id)
+    if author is None or author.is_suspended:
+        return False
+    return viewer is None or not blocked_between(viewer.id, member_id)
+
+
+def _hidden_from(viewer: Member | None, content) -> bool:
+    """Content a moderator hid is gone for everyone else, its author included (as an ad)."""
+    return content.hidden_at is not None and not (viewer is not None and viewer.is_moderator)
+
+
+def mag_shown_to(viewer: Member | None, mag: Mag) -> bool:
+    """Whether the viewer may open the mag's page."""
+    return not _hidden_from(viewer, mag) and _member_shown_to(viewer, mag.owner_id)
+
+
+def comment_shown_to(viewer: Member | None, comment: Comment) -> bool:
+    """Whether the viewer sees this comment (its article being readable to them)."""
+    return not _hidden_from(viewer, comment) and _member_shown_to(viewer, comment.author_id)
+
+
 # --- reading ---------------------------------------------------------------------------
 
 
 def get_mag(mag_id: int) -> Mag:
-    """Any mag (mags are public pages); NotFoundError when there is none."""
+    """Any mag, whoever may see it; NotFoundError when there is none."""
     mag = db.session.get(Mag, mag_id)
     if mag is None:
+        raise NotFoundError("mag")
+    return mag
+
+
+def visible_mag(viewer: Member | None, mag_id: int) -> Mag:
+    """A mag the viewer may see (mags are public pages, see mag_shown_to); NotFoundError
+    otherwise, as for a mag that does not exist."""
+    mag = get_mag(mag_id)
+    if not mag_shown_to(viewer, mag):
         raise NotFoundError("mag")
     return mag
 
@@ -93,13 +168,19 @@ def own_mag(member: Member, mag_id: int) -> Mag:
     return mag
 
 
-def readable_article(viewer_id: int | None, mag_id: int, article_id: int) -> Article:
+def readable_article(viewer: Member | None, mag_id: int, article_id: int) -> Article:
     """A published article of this mag, or a draft for its owner only. A draft's URL,
-    guessed or shared, answers exactly like an article that does not exist."""
+    guessed or shared, answers exactly like an article that does not exist; so does an
+    article hidden by a moderator, or in a mag the viewer may not see."""
     article = db.session.scalar(
         select(Article).where(Article.id == article_id, Article.mag_id == mag_id).options(joinedload(Article.mag))
     )
-    if article is None or not (article.is_published or article.mag.owner_id == viewer_id):
+    if (
+        article is None
+        or not (article.is_published or article.mag.owner_id == _viewer_id(viewer))
+        or _hidden_from(viewer, article)
+        or not mag_shown_to(viewer, article.mag)
+    ):
         raise NotFoundError("article")
     return article
 
@@ -114,11 +195,14 @@ def own_article(member: Member, article_id: int) -> Article:
     return article
 
 
-def mag_articles(mag: Mag, viewer_id: int | None) -> list[Article]:
-    """The mag's articles, newest first: published ones, plus drafts for the owner."""
+def mag_articles(mag: Mag, viewer: Member | None) -> list[Article]:
+    """The mag's articles, newest first: published ones, plus drafts for the owner; those
+    a moderator hid for moderators only."""
     stmt = select(Article).where(Article.mag_id == mag.id).options(selectinload(Article.photos))
-    if mag.owner_id != viewer_id:
+    if mag.owner_id != _viewer_id(viewer):
         stmt = stmt.where(Article.status == "published")
+    if not (viewer is not None and viewer.is_moderator):
+        stmt = stmt.where(Article.hidden_at.is_(None))
     return list(db.session.scalars(stmt.order_by(func.coalesce(Article.published_at, Article.created_at).desc())))
 
 
@@ -127,26 +211,27 @@ def my_mags(member: Member) -> list[Mag]:
     return list(db.session.scalars(select(Mag).where(Mag.owner_id == member.id).order_by(Mag.id.desc())))
 
 
-def mags_near(center: LatLon, metres: float = MILE_METRES) -> list[NearbyMag]:
-    """Mags within `metres` of center (a mile by default), nearest first."""
+def mags_near(center: LatLon, viewer_id: int | None, metres: float = MILE_METRES) -> list[NearbyMag]:
+    """Mags the viewer sees within `metres` of center (a mile by default), nearest first."""
     session = db.session
     dialect = dialect_of(session)
     distance = distance_m(dialect, Mag.point, center).label("distance_m")
     stmt = (
         select(Mag, distance)
-        .where(within_metres(dialect, Mag.point, Mag.id, center, metres))
+        .where(within_metres(dialect, Mag.point, Mag.id, center, metres), shown_mags(viewer_id))
         .order_by(distance)
         .limit(LIST_LIMIT)
     )
     return [NearbyMag(mag, dist) for mag, dist in session.execute(stmt)]
 
 
-def mags_in_box(box: Box) -> list[Mag]:
-    """Mags in the visible area of the map, newest first."""
+def mags_in_box(box: Box, viewer_id: int | None) -> list[Mag]:
+    """Mags the viewer sees in the visible area of the map, newest first."""
     session = db.session
     stmt = (
         select(Mag)
-        .where(in_box(dialect_of(session), Mag.point, Mag.id, box.south, box.west, box.north, box.east))
+        .where(in_box(dialect_of(session), Mag.point, Mag.id, box.south, box.west, box.north, box.east),
+               shown_mags(viewer_id))
         .order_by(Mag.id.desc())
         .limit(LIST_LIMIT)
     )
@@ -161,7 +246,7 @@ def latest_articles(mag_ids: Iterable[int], limit: int = LATEST_ARTICLES) -> lis
     return list(
         db.session.scalars(
             select(Article)
-            .where(Article.mag_id.in_(ids), Article.status == "published")
+            .where(Article.mag_id.in_(ids), Article.status == "published", Article.hidden_at.is_(None))
             .options(joinedload(Article.mag), selectinload(Article.photos))
             .order_by(Article.published_at.desc(), Article.id.desc())
             .limit(limit)
@@ -169,19 +254,19 @@ def latest_articles(mag_ids: Iterable[int], limit: int = LATEST_ARTICLES) -> lis
     )
 
 
-def visible_comments(article: Article) -> list[Comment]:
-    """The article's comments, oldest first, with their authors."""
-    return list(
-        db.session.scalars(
-            select(Comment).where(Comment.article_id == article.id)
-            .options(joinedload(Comment.author)).order_by(Comment.id)
-        )
+def visible_comments(article: Article, viewer: Member | None) -> list[Comment]:
+    """The article's comments the viewer sees, oldest first, with their authors."""
+    stmt = select(Comment).where(Comment.article_id == article.id)
+    if not (viewer is not None and viewer.is_moderator):
+        stmt = stmt.where(shown_comments(_viewer_id(viewer)))
+    return list(db.session.scalars(stmt.options(joinedload(Comment.author)).order_by(Comment.id)))
+
+
+def comment_count(article_id: int, viewer_id: int | None = None) -> int:
+    """How many comments of an article the viewer would see."""
+    return db.session.scalar(
+        select(func.count()).select_from(Comment).where(Comment.article_id == article_id, shown_comments(viewer_id))
     )
-
-
-def comment_count(article_id: int) -> int:
-    """How many comments an article has."""
-    return db.session.scalar(select(func.count()).select_from(Comment).where(Comment.article_id == article_id))
 
 
 def is_following(member_id: int | None, mag_id: int) -> bool:
@@ -244,6 +329,7 @@ def _commit_or_discard(stored: list[str]) -> None:
 
 def create_mag(owner: Member, data: MagData, cover=None) -> Mag:
     """Create a mag at the chosen point, with an optional cover picture."""
+    require_verified(owner)
     data = _checked_mag(data, cover is not None)
     stored = [_store(cover, "cover")] if cover is not None else []
     mag = Mag(
@@ -258,6 +344,7 @@ def create_mag(owner: Member, data: MagData, cover=None) -> Mag:
 def update_mag(owner: Member, mag_id: int, data: MagData, cover=None, remove_cover: bool = False) -> Mag:
     """Edit one of the member's mags; a new cover replaces the old one, which is deleted."""
     mag = own_mag(owner, mag_id)
+    require_verified(owner)
     keeps_cover = mag.cover_image is not None and not remove_cover
     data = _checked_mag(data, cover is not None or keeps_cover)
     stored = [_store(cover, "cover")] if cover is not None else []
@@ -337,8 +424,12 @@ def _set_status(article: Article, publish: bool) -> bool:
 
 
 def _tell_followers(article: Article, mag: Mag) -> None:
+    # A follower who blocked the owner, or whom the owner blocked, hears nothing more.
     follower_ids = db.session.scalars(
-        select(MagFollow.member_id).where(MagFollow.mag_id == mag.id, MagFollow.member_id != mag.owner_id)
+        select(MagFollow.member_id).where(
+            MagFollow.mag_id == mag.id, MagFollow.member_id != mag.owner_id,
+            MagFollow.member_id.notin_(blocked_either_way(mag.owner_id)),
+        )
     )
     for follower_id in follower_ids:
         notify(follower_id, "new_article", actor_id=mag.owner_id, article_id=article.id)
@@ -364,6 +455,7 @@ def create_article(owner: Member, mag_id: int, data: ArticleData) -> Article:
     """Write an article in one of the member's mags, as a draft or published at once.
     Followers hear about it when it is first published."""
     mag = own_mag(owner, mag_id)
+    require_verified(owner)
     data = _checked_article(data, 0)
     article = Article(mag=mag, title=data.title, body=data.body, status="draft")
     db.session.add(article)
@@ -373,6 +465,7 @@ def create_article(owner: Member, mag_id: int, data: ArticleData) -> Article:
 def update_article(owner: Member, article_id: int, data: ArticleData) -> Article:
     """Edit an article, add photos, publish it or take it back to draft."""
     article = own_article(owner, article_id)
+    require_verified(owner)
     data = _checked_article(data, len(article.photos))
     article.title, article.body = data.title, data.body
     return _save_article(article, article.mag, data)
@@ -408,8 +501,10 @@ def remove_photo(owner: Member, photo_id: int) -> Article:
 
 def add_comment(member: Member, mag_id: int, article_id: int, body: str) -> Comment:
     """Comment a published article (a draft is not there for anyone but its owner, and
-    takes no comments)."""
-    article = readable_article(member.id, mag_id, article_id)
+    takes no comments; nor is the article of a member who blocked the commenter, or whom
+    the commenter blocked)."""
+    require_verified(member)
+    article = readable_article(member, mag_id, article_id)
     if not article.is_published:
         raise RuleError(_("Publish the article before it can receive comments."), "body")
     text = _clean_text(body, COMMENT_MAX, _("Write a comment of 1 to %(n)d characters.", n=COMMENT_MAX), "body")
@@ -442,7 +537,7 @@ def can_delete_comment(member_id: int | None, comment: Comment, mag: Mag) -> boo
 
 def follow(member: Member, mag_id: int) -> Mag:
     """Follow a mag to be told about its new articles (following twice changes nothing)."""
-    mag = get_mag(mag_id)
+    mag = visible_mag(member, mag_id)
     if mag.owner_id == member.id:
         raise RuleError(_("This is your own mag."))
     if not is_following(member.id, mag.id):
@@ -456,13 +551,91 @@ def follow(member: Member, mag_id: int) -> Mag:
 
 
 def unfollow(member: Member, mag_id: int) -> Mag:
-    """Stop following a mag."""
-    mag = get_mag(mag_id)
-    db.session.execute(
-        MagFollow.__table__.delete().where(MagFollow.mag_id == mag.id, MagFollow.member_id == member.id)
-    )
+    """Stop following a mag. Always possible for a follower, even when the mag is hidden
+    from them since; anyone else learns nothing about a mag they may not see."""
+    removed = db.session.execute(
+        MagFollow.__table__.delete().where(MagFollow.mag_id == mag_id, MagFollow.member_id == member.id)
+    ).rowcount
+    if not removed:
+        db.session.rollback()
+        return visible_mag(member, mag_id)
     db.session.commit()
-    return mag
+    return get_mag(mag_id)
+
+
+# --- my data (account download and deletion) ------------------------------------------
+
+
+def _time(value) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _picture(name: str | None) -> str | None:
+    return image_url(name, "large", external=True) if name else None
+
+
+def export_of(member: Member) -> dict:
+    """The member's mags (with every article, drafts too, and its photos' addresses), the
+    comments they wrote and the mags they follow, for the account download. Comments of
+    others under the member's articles are not included: their words are theirs."""
+    mags = db.session.scalars(
+        select(Mag).where(Mag.owner_id == member.id).order_by(Mag.id)
+        .options(selectinload(Mag.articles).selectinload(Article.photos))
+    ).all()
+    comments = db.session.execute(
+        select(Comment, Article.title, Article.mag_id).join(Article, Article.id == Comment.article_id)
+        .where(Comment.author_id == member.id).order_by(Comment.id)
+    ).all()
+    follows = db.session.execute(
+        select(MagFollow, Mag.title).join(Mag, Mag.id == MagFollow.mag_id)
+        .where(MagFollow.member_id == member.id).order_by(MagFollow.id)
+    ).all()
+    return {
+        "mags": [
+            {
+                "id": mag.id, "title": mag.title, "about": mag.about, "kind": mag.kind,
+                "latitude": mag.latlon.lat, "longitude": mag.latlon.lon,
+                "cover_picture": _picture(mag.cover_image), "cover_alt": mag.cover_alt,
+                "created_at": _time(mag.created_at), "updated_at": _time(mag.updated_at),
+                "articles": [
+                    {
+                        "id": article.id, "title": article.title, "body": article.body, "status": article.status,
+                        "created_at": _time(article.created_at), "published_at": _time(article.published_at),
+                        "photos": [{"url": _picture(photo.image), "alt": photo.alt} for photo in article.photos],
+                    }
+                    for article in sorted(mag.articles, key=lambda article: article.id)
+                ],
+            }
+            for mag in mags
+        ],
+        "mag_comments": [
+            {"id": comment.id, "mag_id": mag_id, "article_id": comment.article_id, "article_title": title,
+             "body": comment.body, "created_at": _time(comment.created_at)}
+            for comment, title, mag_id in comments
+        ],
+        "mag_follows": [
+            {"mag_id": follow.mag_id, "mag_title": title, "since": _time(follow.created_at)}
+            for follow, title in follows
+        ],
+    }
+
+
+def forget_member(member: Member) -> list[str]:
+    """For an account deletion (the caller commits): delete the member's mags with their
+    articles, photos, the comments under them and their followers; the comments the member
+    wrote elsewhere; the mags they followed. Returns the pictures to discard once committed.
+
+    Comments are deleted, not kept as "Former member": a comment is the member's own public
+    words and nobody else's record depends on it (unlike a conversation's messages, which
+    the other side keeps), so erasure wins.
+    """
+    mags = db.session.scalars(select(Mag).where(Mag.owner_id == member.id)).all()
+    pictures = [name for mag in mags for name in (mag.cover_image, *_pictures_of_mag(mag.id)) if name]
+    for mag in mags:
+        db.session.delete(mag)
+    db.session.execute(delete(Comment).where(Comment.author_id == member.id))
+    db.session.execute(delete(MagFollow).where(MagFollow.member_id == member.id))
+    return pictures
 
 
 # --- the map ---------------------------------------------------------------------------
@@ -475,7 +648,8 @@ def mag_markers(box: Box, viewer_id: int | None, cap: int) -> list[Marker]:
     lat, lon = latlon_columns(Mag.point)
     stmt = (
         select(Mag.id, Mag.title, Mag.kind, Mag.owner_id, lat, lon)
-        .where(in_box(dialect_of(session), Mag.point, Mag.id, box.south, box.west, box.north, box.east))
+        .where(in_box(dialect_of(session), Mag.point, Mag.id, box.south, box.west, box.north, box.east),
+               shown_mags(viewer_id))
         .order_by(Mag.id.desc())
         .limit(cap + 1)
     )

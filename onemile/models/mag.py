@@ -37,6 +37,8 @@ class Mag(db.Model):
     cover_alt: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when a moderator hides the mag: gone for everyone but moderators, articles included.
+    hidden_at: Mapped[datetime | None]
 
     owner: Mapped[Member] = relationship()
     articles: Mapped[list[Article]] = relationship(
@@ -66,6 +68,8 @@ class Article(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Set the first time it is published: followers are told once, and it dates the article.
     published_at: Mapped[datetime | None]
+    # Set when a moderator hides the article.
+    hidden_at: Mapped[datetime | None]
 
     mag: Mapped[Mag] = relationship(back_populates="articles")
     photos: Mapped[list[ArticlePhoto]] = relationship(
@@ -107,6 +111,8 @@ class Comment(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a moderator hides the comment.
+    hidden_at: Mapped[datetime | None]
 
     article: Mapped[Article] = relationship(back_populates="comments")
     author: Mapped[Member] = relationship()

@@ -348,6 +348,25 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _buffered(wsgi_app):
+    """Send each response whole, as a buffering proxy (nginx) does.
+
+    Werkzeug's development server skips closing a streamed file when the browser drops the
+    connection (Chromium cancels downloads when a test closes its context), and the
+    leaked file handle turns into a ResourceWarning in an unrelated test.
+    """
+
+    def app(environ, start_response):
+        body = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return app
+
+
 @pytest.fixture
 def live_server(make_app):
     """The app served over HTTP by a real server in a background thread."""
@@ -356,7 +375,7 @@ def live_server(make_app):
     from werkzeug.serving import make_server
 
     app = make_app(SERVER_NAME=None)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.app = app

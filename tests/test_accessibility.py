@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, Factory
+from conftest import PASSWORD, Factory, log_in_browser
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -237,3 +238,35 @@ def test_every_page_passes_axe(live_server, browser, locale):
         context.close()
     report = "\n".join(f"{path}:\n  " + "\n  ".join(lines) for path, lines in found.items())
     assert not found, f"axe found violations ({locale}):\n{report}"
+
+
+def _pane_x(page) -> float:
+    return page.evaluate("() => new DOMMatrix(getComputedStyle(document.querySelector('.leaflet-map-pane')).transform).m41")
+
+
+def test_the_map_speaks_the_page_language_and_keeps_still_for_reduced_motion(live_server, new_page):
+    """Leaflet's zoom buttons are named in French on a French page; with reduced motion asked
+    for, the map neither glides nor zooms with animations, and it still does otherwise."""
+    member = Factory(live_server.app).member(language="fr")
+    still = new_page(locale="fr-FR", reduced_motion="reduce")
+    log_in_browser(still, live_server.url, member)
+    zoom_in = still.locator(".leaflet-control-zoom-in")
+    expect(zoom_in).to_have_attribute("title", "Zoom avant")
+    expect(zoom_in).to_have_attribute("aria-label", "Zoom avant")
+    expect(still.locator(".leaflet-control-zoom-out")).to_have_attribute("aria-label", "Zoom arrière")
+    expect(still.locator("#map")).to_have_attribute("aria-describedby", "map-help")
+    expect(still.locator("#map-help")).to_contain_text("Sur la carte")
+    # No zoom animation proxy, no fading tiles.
+    expect(still.locator(".leaflet-proxy")).to_have_count(0)
+    expect(still.locator("#map")).not_to_have_class(re.compile(r"leaflet-fade-anim"))
+    # An arrow key moves the map by its whole step at once (Leaflet glides over 0.25 s otherwise).
+    still.locator("#map").focus()
+    before = _pane_x(still)
+    still.keyboard.press("ArrowRight")
+    assert _pane_x(still) == before - 80
+    assert still.errors == []
+
+    moving = new_page(locale="fr-FR")
+    log_in_browser(moving, live_server.url, member)
+    expect(moving.locator(".leaflet-proxy")).to_have_count(1)
+    expect(moving.locator("#map")).to_have_class(re.compile(r"leaflet-fade-anim"))

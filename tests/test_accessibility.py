@@ -194,6 +194,40 @@ def _check(page, base: str, path: str, found: dict[str, list[str]]) -> None:
         found[path] = violations
 
 
+def _check_states(page, base: str, world: World, found: dict[str, list[str]]) -> None:
+    """Pages as htmx and failed forms leave them, then the busiest pages on a phone."""
+    page.goto(f"{base}/listings/new")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_load_state("load")
+    found.setdefault("/listings/new (errors)", []).extend(axe_violations(page))
+
+    page.goto(f"{base}/conversations/{world.conversation}")
+    reply = page.locator(f"#reply-{world.conversation} textarea")
+    reply.fill("Merci, à samedi.")
+    page.locator(f"#reply-{world.conversation} button[type=submit]").click()
+    expect(page.locator(f"#messages-{world.conversation} li.message")).to_have_count(3)
+    found.setdefault("/conversations (after a reply)", []).extend(axe_violations(page))
+
+    page.goto(f"{base}/notifications/")
+    page.locator("#notification-list form button").click()
+    expect(page.locator("#notification-list [role=status]")).to_be_visible()
+    found.setdefault("/notifications/ (all read)", []).extend(axe_violations(page))
+
+    page.goto(f"{base}/listings/")
+    with page.expect_response(re.compile(r"/listings/\?")):
+        page.locator("#q").fill("perceuse")
+    found.setdefault("/listings/ (searched)", []).extend(axe_violations(page))
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/map", "/listings/new", f"/conversations/{world.conversation}", f"/projects/{world.project}",
+                 f"/mags/{world.mag}/articles/{world.article}"):
+        page.goto(base + path)
+        found.setdefault(f"{path} (phone)", []).extend(axe_violations(page))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for key in [key for key, lines in found.items() if not lines]:
+        del found[key]
+
+
 def _switch_language(page, base: str, locale: str) -> None:
     """The site's own language switch, as a visitor would use it."""
     page.goto(base + "/")
@@ -234,6 +268,7 @@ def test_every_page_passes_axe(live_server, browser, locale):
         _switch_language(page, base, locale)  # a new session follows the member's language
         for path in pages["member"]:
             _check(page, base, path, found)
+        _check_states(page, base, world, found)
     finally:
         context.close()
     report = "\n".join(f"{path}:\n  " + "\n  ".join(lines) for path, lines in found.items())

@@ -49,15 +49,8 @@ def tab_to(page, locator, limit: int = 60, key: str = "Tab") -> int:
     pytest.fail(f"{locator} never got the focus with {key}; went through: {path}")
 
 
-def test_log_in_post_an_offer_and_answer_a_request_with_the_keyboard_alone(live_server, new_page):
-    app, base = live_server.app, live_server.url
-    factory = Factory(app)
-    anne = factory.member(first_name="Anne", last_name="Martin", language="en")
-    bruno = factory.member(first_name="Bruno", last_name="Petit", language="en")
-    request_id = factory.listing(anne, kind="request", offer_type=None, category="repairs", title=REQUEST)
-    page = new_page(locale="en-GB")
-
-    # --- Log in: the skip link comes first and leads into the form.
+def log_in_with_keys(page, base: str, member) -> None:
+    """The login form, from the top of the page, by keyboard."""
     page.goto(f"{base}/auth/login")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
@@ -65,10 +58,10 @@ def test_log_in_post_an_offer_and_answer_a_request_with_the_keyboard_alone(live_
     expect(page.locator("#main")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("E-mail")).to_be_focused()
-    page.keyboard.type(bruno.email)
+    page.keyboard.type(member.email)
     page.keyboard.press("Tab")
     expect(page.get_by_label("Password")).to_be_focused()
-    page.keyboard.type(bruno.password)
+    page.keyboard.type(member.password)
     page.keyboard.press("Tab")
     remember = page.get_by_label("Remember me")
     expect(remember).to_be_focused()
@@ -79,6 +72,17 @@ def test_log_in_post_an_offer_and_answer_a_request_with_the_keyboard_alone(live_
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/map$"))
     page.wait_for_load_state("networkidle")  # the map has fetched its markers: a person reads first
+
+
+def test_log_in_post_an_offer_and_answer_a_request_with_the_keyboard_alone(live_server, new_page):
+    app, base = live_server.app, live_server.url
+    factory = Factory(app)
+    anne = factory.member(first_name="Anne", last_name="Martin", language="en")
+    bruno = factory.member(first_name="Bruno", last_name="Petit", language="en")
+    request_id = factory.listing(anne, kind="request", offer_type=None, category="repairs", title=REQUEST)
+    page = new_page(locale="en-GB")
+
+    log_in_with_keys(page, base, bruno)
 
     # --- The map: layer toggles keep the focus through their htmx swap.
     offers = page.get_by_role("checkbox", name="Offers")
@@ -164,3 +168,22 @@ def test_log_in_post_an_offer_and_answer_a_request_with_the_keyboard_alone(live_
     expect(reply).to_have_value("")
     expect(reply).to_be_focused()
     assert page.errors == [], page.errors
+
+    # --- Anne: "mark all as read" and "mark done" answer in place; the focus goes to what
+    # they say, not back to the top of the page.
+    anne_page = new_page(locale="en-GB")
+    log_in_with_keys(anne_page, base, anne)
+    anne_page.goto(f"{base}/notifications/")
+    tab_to(anne_page, anne_page.get_by_role("button", name="Mark all as read"))
+    anne_page.keyboard.press("Enter")
+    expect(anne_page.get_by_role("status")).to_have_text("All notifications are marked as read.")
+    expect(anne_page.get_by_role("status")).to_be_focused()
+    tab_to(anne_page, anne_page.get_by_role("link", name=f"Bruno P. answered “{REQUEST}”"))
+    anne_page.keyboard.press("Enter")
+    anne_page.wait_for_url(re.compile(rf"/conversations/{conversation_id}"))
+    tab_to(anne_page, anne_page.get_by_role("button", name="Mark done with Bruno P."))
+    anne_page.keyboard.press("Enter")
+    thanks = anne_page.locator("#finish").get_by_role("status")
+    expect(thanks).to_contain_text("Bruno P. received 1 smile")
+    expect(thanks).to_be_focused()
+    assert anne_page.errors == [], anne_page.errors

@@ -221,9 +221,18 @@
      typing in the search box while #results refreshes is never disturbed. Swaps overlap (a
      layer toggle refreshes the markers and the nearest panel), so each target keeps its own. */
   const lost = new WeakMap();
+  // hx-disabled-elt disables the button that was pressed, and a disabled button drops the
+  // focus: remember where it was when the request left.
+  const focusAtRequest = new WeakMap();
+  body.addEventListener('htmx:beforeRequest', (e) => {
+    if (document.activeElement && document.activeElement !== body) focusAtRequest.set(e.target, document.activeElement);
+  });
   body.addEventListener('htmx:beforeSwap', (e) => {
-    const active = document.activeElement, target = e.detail.target;
-    if (!active || active === body || !target || !target.contains(active)) return;
+    const target = e.detail.target;
+    let active = document.activeElement;
+    const config = e.detail.requestConfig;
+    if ((!active || active === body) && config) active = focusAtRequest.get(config.elt);
+    if (!active || !target || !target.contains(active)) return;
     const was = {id: target.id};
     if (active.name && active.form && active.form.id) {
       was.selector = '#' + CSS.escape(active.form.id) + ' [name="' + CSS.escape(active.name) + '"]' +
@@ -242,7 +251,8 @@
     if (!next && target) {
       // Read out what just happened (a confirmation, an error) first, else where one is.
       next = target.querySelector('[role="alert"], [role="status"]') || target.querySelector('h1, h2, h3') || target;
-      if (!next.hasAttribute('tabindex')) next.setAttribute('tabindex', '-1');
+      // Focusable by script only: a link or a button keeps its place in the Tab order.
+      if (next.tabIndex < 0 && !next.hasAttribute('tabindex')) next.setAttribute('tabindex', '-1');
     }
     if (next) next.focus();
   });

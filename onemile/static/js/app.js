@@ -228,10 +228,11 @@
     if (document.activeElement && document.activeElement !== body) focusAtRequest.set(e.target, document.activeElement);
   });
   body.addEventListener('htmx:beforeSwap', (e) => {
-    const target = e.detail.target;
+    const target = e.detail.target, requester = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const atRequest = requester && focusAtRequest.get(requester);
+    if (requester) focusAtRequest.delete(requester);
     let active = document.activeElement;
-    const config = e.detail.requestConfig;
-    if ((!active || active === body) && config) active = focusAtRequest.get(config.elt);
+    if (!active || active === body) active = atRequest;
     if (!active || !target || !target.contains(active)) return;
     const was = {id: target.id};
     if (active.name && active.form && active.form.id) {

@@ -44,7 +44,7 @@ def test_two_neighbours_answer_talk_live_and_finish_with_a_smile(live_server, ne
     b.wait_for_url(re.compile(rf"/listings/{listing_id}#answer$"))
     b.get_by_label("Your message to Anne M.").fill("I have a van and two free hands.\nSaturday?")
     b.get_by_role("button", name="Send").click()
-    b.wait_for_url(re.compile(r"/conversations/\d+#reply$"))
+    b.wait_for_url(re.compile(r"/conversations/\d+#reply-\d+$"))
     conversation_id = int(re.search(r"/conversations/(\d+)", b.url).group(1))
     b_messages = b.locator(f"#messages-{conversation_id}")
     expect(b_messages.locator("li.message")).to_have_count(1)

@@ -27,7 +27,7 @@ def test_block_then_download_and_delete_my_account(live_server, new_page, tmp_pa
     b.goto(f"{base}/listings/{listing_id}")
     b.get_by_label("Your message to Anne M.").fill("I have one, when do you need it?")
     b.get_by_role("button", name="Send").click()
-    b.wait_for_url(re.compile(r"/conversations/\d+#reply$"))
+    b.wait_for_url(re.compile(r"/conversations/\d+#reply-\d+$"))
     conversation_url = b.url.split("#")[0]
 
     # Anne blocks him from the conversation; he is listed on her account page.

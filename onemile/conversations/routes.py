@@ -125,7 +125,7 @@ def answer(listing_id: int):
     except RuleError as error:
         _refuse(form, error)
     else:
-        return _redirect("conversations.show", conversation_id=conversation.id, _anchor="reply")
+        return _redirect("conversations.show", conversation_id=conversation.id, _anchor=f"reply-{conversation.id}")
     listing = visible_listing(current_user, listing_id)
     return render_template("conversations/answer.html", listing=listing, form=form, now=utcnow()), 422
 

@@ -7,9 +7,12 @@
   // Same hues as .tag-request / .tag-offer in app.css: the map and the lists agree.
   const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', projects: '#7a3fa0', mags: '#7a5a00'};
   const TEXT = {
-    fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.'},
-    en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.'},
+    fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.',
+      zoomIn: 'Zoom avant', zoomOut: 'Zoom arrière', map: 'Carte'},
+    en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.',
+      zoomIn: 'Zoom in', zoomOut: 'Zoom out', map: 'Map'},
   };
+  const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
   const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
   const num = (value) => parseFloat(String(value).replace(',', '.')); // French users type commas
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
@@ -30,6 +33,11 @@
   }
 
   function baseMap(el) {
+    // Leaflet makes the map focusable (arrow keys pan it): it needs a name.
+    if (!el.hasAttribute('role')) {
+      el.setAttribute('role', 'region');
+      el.setAttribute('aria-label', text.map);
+    }
     const map = L.map(el);
     // The attribution is trusted server configuration (it holds a link), not user text.
     L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution, maxZoom: 19}).addTo(map);
@@ -194,7 +202,6 @@
     // Hidden in the HTML: it only works with JavaScript and a browser that can locate.
     if (!navigator.geolocation || !button.form) return;
     button.hidden = false;
-    const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
     // A live region must exist before it speaks, or screen readers may miss it.
     const status = document.createElement('p');
     status.className = 'hint';
@@ -211,24 +218,42 @@
 
   /* htmx restores focus by id only. If the focused element (a layer checkbox) was swapped away,
      refocus its twin, else the new heading, not <body>. Focus outside the swap is left alone:
-     typing in the search box while #results refreshes is never disturbed. */
-  let lost = null;
+     typing in the search box while #results refreshes is never disturbed. Swaps overlap (a
+     layer toggle refreshes the markers and the nearest panel), so each target keeps its own. */
+  const lost = new WeakMap();
+  // hx-disabled-elt disables the button that was pressed, and a disabled button drops the
+  // focus: remember where it was when the request left.
+  const focusAtRequest = new WeakMap();
+  body.addEventListener('htmx:beforeRequest', (e) => {
+    if (document.activeElement && document.activeElement !== body) focusAtRequest.set(e.target, document.activeElement);
+  });
   body.addEventListener('htmx:beforeSwap', (e) => {
-    const active = document.activeElement, target = e.detail.target;
-    lost = active && active !== body && target && target.contains(active) ? {target} : null;
-    if (lost && active.name && active.form && active.form.id) {
-      lost.selector = '#' + CSS.escape(active.form.id) + ' [name="' + CSS.escape(active.name) + '"]' +
+    const target = e.detail.target, requester = e.detail.requestConfig && e.detail.requestConfig.elt;
+    const atRequest = requester && focusAtRequest.get(requester);
+    if (requester) focusAtRequest.delete(requester);
+    let active = document.activeElement;
+    if (!active || active === body) active = atRequest;
+    if (!active || !target || !target.contains(active)) return;
+    const was = {id: target.id};
+    if (active.name && active.form && active.form.id) {
+      was.selector = '#' + CSS.escape(active.form.id) + ' [name="' + CSS.escape(active.name) + '"]' +
         (/^(checkbox|radio)$/.test(active.type) ? '[value="' + CSS.escape(active.value) + '"]' : '');
     }
+    lost.set(target, was);
   });
-  body.addEventListener('htmx:afterSettle', () => {
-    const was = lost, active = document.activeElement;
-    lost = null;
-    if (!was || (active && active !== body)) return; // focus survived
+  body.addEventListener('htmx:afterSettle', (e) => {
+    const old = e.detail.target, was = old && lost.get(old), active = document.activeElement;
+    if (!was) return;
+    lost.delete(old);
+    if (active && active !== body) return; // focus survived
     let next = was.selector && document.querySelector(was.selector);
-    if (!next && was.target.isConnected) {
-      next = was.target.querySelector('h1, h2, h3') || was.target;
-      if (!next.hasAttribute('tabindex')) next.setAttribute('tabindex', '-1');
+    // An outerHTML swap replaced the target itself: its successor has the same id.
+    const target = old.isConnected ? old : was.id && document.getElementById(was.id);
+    if (!next && target) {
+      // Read out what just happened (a confirmation, an error) first, else where one is.
+      next = target.querySelector('[role="alert"], [role="status"]') || target.querySelector('h1, h2, h3') || target;
+      // Focusable by script only: a link or a button keeps its place in the Tab order.
+      if (next.tabIndex < 0 && !next.hasAttribute('tabindex')) next.setAttribute('tabindex', '-1');
     }
     if (next) next.focus();
   });
@@ -263,6 +288,15 @@
   all('button[data-geolocate]').forEach(geolocate);
   all('button[data-share]').forEach(shareButton);
   if (!window.L) return; // Leaflet is only loaded on pages with a map
+  // Leaflet's own controls speak the page's language.
+  L.Control.Zoom.mergeOptions({zoomInTitle: text.zoomIn, zoomOutTitle: text.zoomOut});
+  if (window.matchMedia('(prefers-reduced-motion: reduce)').matches) {
+    // No zoom, fade or inertia animation; and panBy (arrow keys, popups, panTo, fitBounds
+    // within reach) jumps instead of gliding, since Leaflet animates it unless told not to.
+    L.Map.mergeOptions({zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false, inertia: false});
+    const panBy = L.Map.prototype.panBy;
+    L.Map.include({panBy(offset, options) { return panBy.call(this, offset, Object.assign({}, options, {animate: false})); }});
+  }
   const leaflet = document.querySelector('script[src*="leaflet.js"]');
   if (leaflet) L.Icon.Default.imagePath = leaflet.src.replace(/leaflet\.js.*$/, 'images/');
   const main = document.getElementById('map');

@@ -1,0 +1,27 @@
+"""Offline outbox: a one-time key on messages, so a reply sent again after a lost
+connection is posted once.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-25
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Plain ADD COLUMN (see 0002): SQLite adds it in place, never a table rebuild. NULL for
+    # every message sent without a key (both databases let NULLs repeat in a unique index).
+    op.add_column("message", sa.Column("client_key", sa.String(36), nullable=True))
+    op.create_index("ux_message_sender_client_key", "message", ["sender_id", "client_key"], unique=True)
+
+
+def downgrade():
+    op.drop_index("ux_message_sender_client_key", table_name="message")
+    op.drop_column("message", "client_key")

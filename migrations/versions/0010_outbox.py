@@ -19,7 +19,9 @@ def upgrade():
     # Plain ADD COLUMN (see 0002): SQLite adds it in place, never a table rebuild. NULL for
     # every message sent without a key (both databases let NULLs repeat in a unique index).
     op.add_column("message", sa.Column("client_key", sa.String(36), nullable=True))
-    op.create_index("ux_message_sender_client_key", "message", ["sender_id", "client_key"], unique=True)
+    op.create_index(
+        "ux_message_sender_client_key", "message", ["conversation_id", "sender_id", "client_key"], unique=True
+    )
 
 
 def downgrade():

@@ -50,7 +50,7 @@ class Message(db.Model):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_conversation_id_id", "conversation_id", "id"),
-        Index("ux_message_sender_client_key", "sender_id", "client_key", unique=True),
+        Index("ux_message_sender_client_key", "conversation_id", "sender_id", "client_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

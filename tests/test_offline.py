@@ -88,6 +88,29 @@ def test_a_key_is_per_sender_and_per_conversation(app, factory):
     assert denied.status_code in (403, 404)
 
 
+def test_a_new_ad_sent_twice_with_its_key_is_posted_once(app, client, auth, factory):
+    from onemile.models import Listing, Member
+
+    author = factory.member()
+    auth.login(author)
+    with app.app_context():
+        mile_id = db.session.get(Member, author.id).primary_mile.id
+    data = {"kind": "request", "category": "diy", "title": "Lend me a drill", "body": "For Saturday.",
+            "miles": [str(mile_id)], "client_key": "b1c4e2f0-5a6d-4b3c-8e9f-0a1b2c3d4e5f"}
+    locations = {client.post("/listings/new", data=data).headers["Location"] for _ in range(3)}
+    assert len(locations) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Listing).where(Listing.author_id == author.id)) == 1
+    # Someone else's key is theirs: the same key from another member posts their own ad.
+    other = factory.member()
+    theirs = app.test_client()
+    theirs.post("/auth/login", data={"email": other.email, "password": other.password})
+    with app.app_context():
+        data["miles"] = [str(db.session.get(Member, other.id).primary_mile.id)]
+    response = theirs.post("/listings/new", data=data)
+    assert response.status_code == 302 and response.headers["Location"] not in locations
+
+
 # --- In Chromium -----------------------------------------------------------------------------
 
 

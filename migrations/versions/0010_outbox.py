@@ -1,5 +1,5 @@
-"""Offline outbox: a one-time key on messages, so a reply sent again after a lost
-connection is posted once.
+"""Offline outbox: a one-time key on messages and listings, so a reply or an ad sent again
+after a lost connection is posted once.
 
 Revision ID: 0010
 Revises: 0009
@@ -22,8 +22,12 @@ def upgrade():
     op.create_index(
         "ux_message_sender_client_key", "message", ["conversation_id", "sender_id", "client_key"], unique=True
     )
+    op.add_column("listing", sa.Column("client_key", sa.String(36), nullable=True))
+    op.create_index("ux_listing_author_client_key", "listing", ["author_id", "client_key"], unique=True)
 
 
 def downgrade():
+    op.drop_index("ux_listing_author_client_key", table_name="listing")
+    op.drop_column("listing", "client_key")
     op.drop_index("ux_message_sender_client_key", table_name="message")
     op.drop_column("message", "client_key")

@@ -9,7 +9,6 @@ listing is done, in one transaction; replays and races pay once.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -24,10 +23,10 @@ from ..extensions import db
 from ..listings.services import blocked_between
 from ..models import Completion, Conversation, Listing, Member, Message, utcnow
 from ..notifications.services import mark_read_for_conversation, notify
+from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles
 
 MESSAGE_MAX = 2000
-CLIENT_KEY = re.compile(r"[A-Za-z0-9-]{8,36}")
 SERVICE_PRICE = 1  # 1 service = 1 smile
 
 
@@ -102,13 +101,6 @@ def answer(responder: Member, listing_id: int, body: str) -> Conversation:
     _add_message(conversation, responder.id, body, first_reply=first)
     db.session.commit()
     return conversation
-
-
-def clean_client_key(value: str | None) -> str | None:
-    """A one-time key as the page makes it (a UUID, or letters, digits and dashes up to 36
-    characters); anything else is ignored, and the message is posted without one."""
-    value = (value or "").strip()
-    return value if CLIENT_KEY.fullmatch(value) else None
 
 
 def _replayed_message(member: Member, conversation_id: int, client_key: str | None) -> Message | None:

@@ -90,6 +90,11 @@ self.addEventListener('message', (event) => {
   if (data.type === 'forget') {
     // Logout: the next person on this device must not see this member's pages or drafts.
     event.waitUntil(Promise.all([caches.delete(PAGES), self.OnemileOutbox.clear()]));
+  } else if (data.type === 'forget-pages') {
+    // Logging in (perhaps someone else, after a session ran out): no earlier member's pages.
+    // Drafts stay: the same member finds them again; anyone else cannot send them (the
+    // session and its CSRF token are gone) and never sees them outside their own pages.
+    event.waitUntil(caches.delete(PAGES));
   }
 });
 

@@ -376,11 +376,16 @@
     showWaiting().then(flush);
   }
 
-  // Logging out forgets this member's saved pages and drafts on the device.
-  all('form[action$="/auth/logout"]').forEach((form) => form.addEventListener('submit', () => {
-    if (navigator.serviceWorker && navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage({type: 'forget'});
+  // Logging out forgets this member's saved pages and drafts on the device; logging in
+  // forgets saved pages (they may be someone else's, whose session ran out).
+  const tellWorker = (type) => navigator.serviceWorker && navigator.serviceWorker.controller
+    && navigator.serviceWorker.controller.postMessage({type});
+  const formsTo = (path) => all('form[method=post]').filter((form) => new URL(form.action, location.href).pathname === path);
+  formsTo('/auth/logout').forEach((form) => form.addEventListener('submit', () => {
+    tellWorker('forget');
     if (outbox) outbox.clear().catch(() => {});
   }));
+  formsTo('/auth/login').forEach((form) => form.addEventListener('submit', () => tellWorker('forget-pages')));
 
   all('button[data-geolocate]').forEach(geolocate);
   all('button[data-share]').forEach(shareButton);

@@ -51,7 +51,7 @@
       '<svg xmlns="http://www.w3.org/2000/svg" width="25" height="41" viewBox="0 0 25 41">'
       + '<path d="M12.5 1C6 1 1 6 1 12.5 1 21 12.5 40 12.5 40S24 21 24 12.5C24 6 19 1 12.5 1z" fill="' + GREEN
       + '" stroke="#fff" stroke-width="2"/><circle cx="12.5" cy="12.5" r="4.5" fill="#fff"/></svg>'),
-    iconSize: [25, 41], iconAnchor: [12, 40], popupAnchor: [1, -34],
+    iconSize: [25, 41], iconAnchor: [12, 41], popupAnchor: [1, -34], // as Leaflet's own pin
   });
 
   // A form whose point is picked on the map: click it, drag the marker, or geolocate.

@@ -205,3 +205,31 @@ def test_the_pages_seen_last_open_offline_marked_as_saved(live_server, new_page)
     page.goto(f"{base}/listings/")
     expect(page.locator(".offline-banner")).to_have_count(0)
     expect(page.locator("main")).not_to_contain_text("Fresh eggs to give")
+
+
+@pytest.mark.browser
+def test_a_new_ad_written_offline_is_posted_when_the_connection_returns(live_server, new_page):
+    from onemile.models import Listing
+
+    app, base = live_server.app, live_server.url
+    anne = Factory(app).member(first_name="Anne", language="en")
+    page = new_page(locale="en-GB")
+    log_in_browser(page, base, anne)
+    _controlled(page)
+    page.goto(f"{base}/listings/new")
+    page.context.set_offline(True)
+    page.wait_for_function("!navigator.onLine")
+    page.check("input[name=kind][value=offer]")
+    page.check("input[name=offer_type][value=give]")
+    page.select_option("#category", "goods")
+    page.fill("#title", "A lamp that works")
+    page.fill("#body", "Bulb included.")
+    page.click("form.stack button[type=submit]")
+    expect(page.locator(".outbox")).to_contain_text("Waiting to send: A lamp that works")
+    assert page.url.endswith("/listings/new")
+
+    page.context.set_offline(False)
+    expect(page.locator(".outbox")).to_have_count(0, timeout=10000)
+    with app.app_context():
+        titles = db.session.scalars(select(Listing.title).where(Listing.author_id == anne.id)).all()
+    assert titles == ["A lamp that works"]

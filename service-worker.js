@@ -1,35 +1,27 @@
 /* 1Mile service worker: keeps the app shell on the device so that repeat visits cost almost
-   nothing and a lost connection shows a friendly page instead of the browser's error.
-   Pages and htmx fragments carry personal data and CSRF tokens: they are never cached. */
+   nothing, keeps the member's last pages (their mile's list, conversations, smiles) to open
+   them offline, and sends what was written offline when the connection returns. */
 'use strict';
 
-// The server replaces __SHELL_VERSION__ with a hash of the shell files: any change to them
-// changes this script, the browser installs the new worker, and the old cache is dropped.
+// The server fills in the shell: every static URL carries its content hash (?v=…), so the
+// worker changes (and the old cache is dropped) whenever a shell file does.
 const CACHE = 'onemile-shell-__SHELL_VERSION__';
+// The member's last pages: kept across deploys, cleared at logout (a "forget" message).
+const PAGES = 'onemile-pages';
 const OFFLINE = '/offline';
-const SHELL = [
-  OFFLINE,
-  '/static/css/app.css',
-  '/static/js/app.js',
-  '/static/vendor/htmx/htmx.min.js',
-  '/static/vendor/leaflet/leaflet.js',
-  '/static/vendor/leaflet/leaflet.css',
-  '/static/vendor/leaflet/images/marker-icon.png',
-  '/static/vendor/leaflet/images/marker-icon-2x.png',
-  '/static/vendor/leaflet/images/marker-shadow.png',
-  '/static/vendor/leaflet/images/layers.png',
-  '/static/vendor/leaflet/images/layers-2x.png',
-  '/static/icons/icon-192.png',
-  '/static/icons/icon-512.png',
-  '/static/icons/icon-maskable-512.png',
-  '/manifest.json',
-];
+const SHELL = __SHELL__;
+// Pages worth opening offline: the list around me, my listings and a listing (its
+// conversations), a conversation, my smiles, my notifications. Never fragments, never writes.
+const SAVED = [/^\/listings\/(mine)?$/, /^\/listings\/\d+$/, /^\/conversations\/\d+$/, /^\/smiles\/$/, /^\/notifications\/$/];
+
+importScripts(__OUTBOX_SCRIPT__);
 
 self.addEventListener('install', (event) => {
-  // 'reload' skips the HTTP cache so the shell matches what the server has now.
+  // Versioned URLs never change content, so the copies the page just downloaded (HTTP
+  // cache) are right and installing costs no second download. The offline page is fetched.
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, {cache: 'reload'}))))
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, {cache: url.includes('?v=') ? 'default' : 'no-cache'}))))
       .then(() => self.skipWaiting())
   );
 });
@@ -38,11 +30,27 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches.keys()
       .then((names) => Promise.all(
-        names.filter((name) => name.startsWith('onemile-') && name !== CACHE).map((name) => caches.delete(name))
+        names.filter((name) => name.startsWith('onemile-') && name !== CACHE && name !== PAGES).map((name) => caches.delete(name))
       ))
       .then(() => self.clients.claim())
   );
 });
+
+// A saved page says when it was saved: the page script shows "saved copy from …".
+function markSaved(response) {
+  const saved = response.headers.get('X-Saved-At') || '';
+  return response.text().then((html) => new Response(
+    html.replace('<body ', `<body data-saved-at="${saved.replace(/[^0-9TZ:.-]/g, '')}" `),
+    {status: 200, headers: {'Content-Type': 'text/html; charset=utf-8'}}
+  ));
+}
+
+function savePage(request, response) {
+  const headers = new Headers(response.headers);
+  headers.set('X-Saved-At', new Date().toISOString());
+  return response.clone().blob().then((body) => caches.open(PAGES)
+    .then((cache) => cache.put(request.url, new Response(body, {status: 200, headers}))));
+}
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;
@@ -52,19 +60,52 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   if (request.mode === 'navigate') {
-    // Network first; the page itself is never stored, only the generic offline page is shown.
-    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE)));
+    const saved = SAVED.some((pattern) => pattern.test(url.pathname));
+    // Network first; a saved page (or the generic offline page) when the network is gone.
+    event.respondWith(fetch(request).then((response) => {
+      if (saved && response.ok && !response.redirected && response.type === 'basic') {
+        event.waitUntil(savePage(request, response));
+      }
+      return response;
+    }).catch(() => (saved ? caches.open(PAGES).then((cache) => cache.match(request.url)) : Promise.resolve())
+      .then((copy) => (copy ? markSaved(copy) : caches.match(OFFLINE)))));
     return;
   }
   if (url.pathname.startsWith('/static/') || url.pathname === '/manifest.json') {
     event.respondWith(
       caches.match(request).then((cached) => cached || fetch(request).then((response) => {
-        if (response.ok) {
+        // Versioned files are kept as they come (Leaflet on the first map page, for example).
+        if (response.ok && url.searchParams.has('v')) {
           const copy = response.clone();
           event.waitUntil(caches.open(CACHE).then((cache) => cache.put(request, copy)));
         }
         return response;
       }))
     );
+  }
+});
+
+self.addEventListener('message', (event) => {
+  const data = event.data || {};
+  if (data.type === 'forget') {
+    // Logout: the next person on this device must not see this member's pages or drafts.
+    event.waitUntil(Promise.all([caches.delete(PAGES), self.OnemileOutbox.clear()]));
+  } else if (data.type === 'forget-pages') {
+    // Logging in (perhaps someone else, after a session ran out): no earlier member's pages.
+    // Drafts stay: the same member finds them again; anyone else cannot send them (the
+    // session and its CSRF token are gone) and never sees them outside their own pages.
+    event.waitUntil(caches.delete(PAGES));
+  }
+});
+
+// Background Sync: the browser wakes the worker when the connection returns, even with no
+// 1Mile tab open, and it sends what waits in the outbox.
+self.addEventListener('sync', (event) => {
+  if (event.tag === 'outbox') {
+    event.waitUntil(self.OnemileOutbox.flush().then((left) => {
+      // Still waiting (the network went again): a rejected promise makes the browser retry later.
+      if (left) throw new Error('outbox not empty');
+      return self.clients.matchAll().then((clients) => clients.forEach((client) => client.postMessage({type: 'outbox-sent'})));
+    }));
   }
 });

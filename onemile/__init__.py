@@ -106,6 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .moderation import bp as moderation_bp
     from .notifications import bp as notifications_bp
     from .projects import bp as projects_bp
+    from .pwa import assets as pwa_assets
     from .pwa import bp as pwa_bp
     from .smiles import bp as smiles_bp
 
@@ -116,6 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.request_class = AppRequest
     images.init_app(app)
+    pwa_assets.init_app(app)
     security.init_app(app)
 
     _template_globals(app)

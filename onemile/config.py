@@ -65,9 +65,9 @@ def load(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         "LIVE_KEY_PREFIX": f"{redis_prefix}:live",
         "LIVE_TTL": int(os.environ.get("LIVE_TTL", "300")),
-        # Static files: browsers keep them this long before revalidating (ETag). Their URLs
-        # carry no version, so this is a day rather than a year: a deploy reaches plain tabs
-        # within it (installed PWAs at once, through the service worker's new shell hash).
+        # Static files without their current version in the URL (an image named in a
+        # stylesheet, an old link): browsers keep them this long before revalidating (ETag).
+        # Versioned URLs (?v=<hash>, onemile/pwa/assets.py) are kept a year, immutable.
         "SEND_FILE_MAX_AGE_DEFAULT": int(os.environ.get("STATIC_MAX_AGE", "86400")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),

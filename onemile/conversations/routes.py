@@ -165,7 +165,9 @@ def post_message(conversation_id: int):
     form = _reply_form(conversation)
     after = _after(request.form)
     try:
-        message = services.post_message(current_user, conversation_id, form.body.data or "")
+        message = services.post_message(
+            current_user, conversation_id, form.body.data or "", client_key=request.form.get("client_key")
+        )
     except RuleError as error:
         _refuse(form, error)
         # htmx swaps only 2xx answers: the form with its error must come back as 200.

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..listings.services import blocked_between
 from ..models import Completion, Conversation, Listing, Member, Message, utcnow
 from ..notifications.services import mark_read_for_conversation, notify
+from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles
 
 MESSAGE_MAX = 2000
@@ -102,15 +103,42 @@ def answer(responder: Member, listing_id: int, body: str) -> Conversation:
     return conversation
 
 
-def post_message(member: Member, conversation_id: int, body: str) -> Message:
-    """Add a message to a conversation the member takes part in."""
+def _replayed_message(member: Member, conversation_id: int, client_key: str | None) -> Message | None:
+    if client_key is None:
+        return None
+    return db.session.scalar(
+        select(Message).where(
+            Message.sender_id == member.id, Message.client_key == client_key, Message.conversation_id == conversation_id
+        )
+    )
+
+
+def post_message(member: Member, conversation_id: int, body: str, client_key: str | None = None) -> Message:
+    """Add a message to a conversation the member takes part in.
+
+    With a client_key (sent again from the offline outbox after a lost connection), a second
+    post with the same key returns the first message instead of posting it twice.
+    """
     require_verified(member)
     conversation = conversation_for(member, conversation_id)
+    client_key = clean_client_key(client_key)
+    replayed = _replayed_message(member, conversation_id, client_key)
+    if replayed is not None:
+        return replayed
     refusal = reply_refusal(member, conversation)
     if refusal:
         raise RuleError(refusal)
-    message = _add_message(conversation, member.id, _clean_body(body))
-    db.session.commit()
+    try:
+        message = _add_message(conversation, member.id, _clean_body(body), client_key=client_key)
+        db.session.commit()
+    except IntegrityError:
+        # The same key won a race from another request (the page and the service worker
+        # sending at once): that one stands.
+        db.session.rollback()
+        replayed = _replayed_message(member, conversation_id, client_key)
+        if replayed is None:
+            raise
+        return replayed
     return message
 
 
@@ -125,8 +153,10 @@ def reply_refusal(member: Member, conversation: Conversation) -> str | None:
     return None
 
 
-def _add_message(conversation: Conversation, sender_id: int, body: str, first_reply: bool = False) -> Message:
-    message = Message(conversation=conversation, sender_id=sender_id, body=body)
+def _add_message(
+    conversation: Conversation, sender_id: int, body: str, first_reply: bool = False, client_key: str | None = None
+) -> Message:
+    message = Message(conversation=conversation, sender_id=sender_id, body=body, client_key=client_key)
     db.session.add(message)
     db.session.flush()
     conversation.last_message_at = message.created_at

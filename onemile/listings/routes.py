@@ -88,7 +88,11 @@ def new():
     if request.method == "GET":
         form.kind.data = request.args.get("kind") if request.args.get("kind") in ("request", "offer") else "request"
         form.miles.data = [current_user.primary_mile.id]
-    response = _save(form, "listings/form.html", lambda data: services.create_listing(current_user, data))
+    response = _save(
+        form,
+        "listings/form.html",
+        lambda data: services.create_listing(current_user, data, client_key=request.form.get("client_key")),
+    )
     if request.method == "POST" and getattr(response, "status_code", None) == 302:
         flash(_("Your listing is online."), "success")
     return response

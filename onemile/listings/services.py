@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.gate import require_verified
@@ -28,6 +29,7 @@ from ..models import (
     blocked_either_way,
     utcnow,
 )
+from ..pwa.outbox import clean_client_key
 from .placement import place_listing, public_point
 
 TITLE_MAX = 120
@@ -97,11 +99,26 @@ def _checked_meeting_point(data: ListingData, miles: list[Mile]) -> LatLon | Non
     return data.meeting_point
 
 
-def create_listing(author: Member, data: ListingData) -> Listing:
-    """Post a listing in the chosen miles; it expires after the configured lifetime."""
+def _replayed_listing(author: Member, client_key: str | None) -> Listing | None:
+    if client_key is None:
+        return None
+    return db.session.scalar(select(Listing).where(Listing.author_id == author.id, Listing.client_key == client_key))
+
+
+def create_listing(author: Member, data: ListingData, client_key: str | None = None) -> Listing:
+    """Post a listing in the chosen miles; it expires after the configured lifetime.
+
+    With a client_key (the offline outbox sending again after a lost connection), a second
+    post with the same key returns the listing already posted.
+    """
     require_verified(author)
+    client_key = clean_client_key(client_key)
+    replayed = _replayed_listing(author, client_key)
+    if replayed is not None:
+        return replayed
     data, miles = _checked(author, data)
     listing = Listing(
+        client_key=client_key,
         author=author,
         kind=data.kind,
         offer_type=data.offer_type,
@@ -113,7 +130,15 @@ def create_listing(author: Member, data: ListingData) -> Listing:
         location_mode=data.location_mode,
     )
     db.session.add(listing)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same key won a race (the page and the service worker sending at once).
+        db.session.rollback()
+        replayed = _replayed_listing(author, client_key)
+        if replayed is None:
+            raise
+        return replayed
     for mile in miles:
         place_listing(listing, mile, data.meeting_point)
     db.session.commit()

@@ -48,7 +48,10 @@ class Message(db.Model):
     """One message in a conversation."""
 
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_conversation_id_id", "conversation_id", "id"),
+        Index("ux_message_sender_client_key", "conversation_id", "sender_id", "client_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
@@ -57,6 +60,9 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Hidden by moderation: both members see "message hidden by moderation" instead.
     hidden_at: Mapped[datetime | None]
+    # One-time key the page sends with a reply (the offline outbox): the same key from the
+    # same sender again is a replay, answered with the message already posted.
+    client_key: Mapped[str | None] = mapped_column(String(36))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     sender: Mapped[Member] = relationship()

@@ -32,7 +32,10 @@ class Listing(db.Model):
     """An ad: a request for help or an offer to give, lend, barter or serve."""
 
     __tablename__ = "listing"
-    __table_args__ = (Index("ix_listing_status_expires", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_listing_status_expires", "status", "expires_at"),
+        Index("ux_listing_author_client_key", "author_id", "client_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
@@ -50,6 +53,8 @@ class Listing(db.Model):
     # "moderation" (a moderator hid it) or "suspension" (its author was suspended: it comes
     # back when they are reinstated).
     hidden_at: Mapped[datetime | None]
+    # One-time key of the form that posted it (the offline outbox): a replay is recognised.
+    client_key: Mapped[str | None] = mapped_column(String(36))
     hidden_reason: Mapped[str | None] = mapped_column(String(12))
 
     author: Mapped[Member] = relationship(back_populates="listings")

@@ -4,9 +4,11 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+
+from .assets import static_url
 
 bp = Blueprint("pwa", __name__)
 
@@ -21,17 +23,31 @@ def manifest():
     return response
 
 
+# Installed with the worker: what every page needs (Leaflet is kept when a map first loads
+# it; the icons and the manifest are the browser's own business, fetched when it needs them).
+SHELL_FILES = ("css/app.css", "js/app.js", "js/outbox.js", "vendor/htmx/htmx.min.js")
+
+
+def _js_list(urls: list[str]) -> str:
+    """A JavaScript array of same-origin paths, in single quotes (none contains a quote)."""
+    return "[" + ", ".join(f"'{url}'" for url in urls) + "]"
+
+
 @lru_cache(maxsize=1)
 def _service_worker_source() -> str:
-    """The worker with its cache named after a hash of every static file it may serve."""
-    digest = hashlib.sha256()
-    static = Path(current_app.static_folder)
-    for path in sorted(p for p in static.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(static).as_posix().encode())
-        digest.update(path.read_bytes())
+    """The worker with its precache list (versioned static URLs) and its cache named after
+    a hash of that list and the manifest: a changed shell file changes the worker."""
+    shell = [url_for("pwa.offline"), *(static_url(name) for name in SHELL_FILES)]
+    digest = hashlib.sha256("\n".join(shell).encode())
     digest.update((PROJECT_ROOT / "manifest.json").read_bytes())
+    digest.update(render_template("pwa/offline.html", alternate="").encode())
     source = (PROJECT_ROOT / "service-worker.js").read_text()
-    return source.replace("__SHELL_VERSION__", digest.hexdigest()[:12])
+    return (
+        source.replace("__SHELL_VERSION__", digest.hexdigest()[:12])
+        .replace("__SHELL__", _js_list(shell))
+        # The outbox code itself, not an importScripts of it: one download less at install.
+        .replace("importScripts(__OUTBOX_SCRIPT__);", (Path(current_app.static_folder) / "js" / "outbox.js").read_text())
+    )
 
 
 @bp.get("/service-worker.js")

@@ -8,9 +8,13 @@
   const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', projects: '#7a3fa0', mags: '#7a5a00'};
   const TEXT = {
     fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.',
-      zoomIn: 'Zoom avant', zoomOut: 'Zoom arrière', map: 'Carte'},
+      zoomIn: 'Zoom avant', zoomOut: 'Zoom arrière', map: 'Carte',
+      saved: 'Vous êtes hors ligne — copie enregistrée le ', waiting: 'En attente d’envoi : ',
+      refused: 'Non envoyé (refusé par le serveur), copiez votre texte : ', discard: 'Supprimer'},
     en: {locating: 'Finding your location…', failed: 'Location not found: type it or tap the map.',
-      zoomIn: 'Zoom in', zoomOut: 'Zoom out', map: 'Map'},
+      zoomIn: 'Zoom in', zoomOut: 'Zoom out', map: 'Map',
+      saved: 'You are offline — saved copy from ', waiting: 'Waiting to send: ',
+      refused: 'Not sent (refused by the server), copy your text: ', discard: 'Discard'},
   };
   const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
   const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
@@ -20,7 +24,10 @@
 
   if ('serviceWorker' in navigator && body.dataset.sw) {
     // Offline support is a bonus: a failed registration must not break the page.
-    navigator.serviceWorker.register(body.dataset.sw, {scope: '/'}).catch(() => {});
+    // Registered once the page is loaded: its files are then in the HTTP cache, and the
+    // worker's install takes them from there instead of downloading them again.
+    const register = () => navigator.serviceWorker.register(body.dataset.sw, {scope: '/'}).catch(() => {});
+    if (document.readyState === 'complete') register(); else window.addEventListener('load', register);
   }
 
   // Write a point into a form (latitude/longitude, or the avatar's lat/lon) and tell its map.
@@ -44,12 +51,22 @@
     return map;
   }
 
+  // The picked point's pin, drawn in place (an SVG data URL, allowed by img-src data:):
+  // Leaflet's default marker would cost two more image downloads on every map page.
+  const PIN = window.L && L.icon({
+    iconUrl: 'data:image/svg+xml,' + encodeURIComponent(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="25" height="41" viewBox="0 0 25 41">'
+      + '<path d="M12.5 1C6 1 1 6 1 12.5 1 21 12.5 40 12.5 40S24 21 24 12.5C24 6 19 1 12.5 1z" fill="' + GREEN
+      + '" stroke="#fff" stroke-width="2"/><circle cx="12.5" cy="12.5" r="4.5" fill="#fff"/></svg>'),
+    iconSize: [25, 41], iconAnchor: [12, 41], popupAnchor: [1, -34], // as Leaflet's own pin
+  });
+
   // A form whose point is picked on the map: click it, drag the marker, or geolocate.
   function pickInto(map, form, at, options) {
     let marker, circle;
     const show = (point) => {
       if (!marker) {
-        marker = L.marker(point, Object.assign({draggable: true}, options)).addTo(map);
+        marker = L.marker(point, Object.assign({draggable: true, icon: PIN}, options)).addTo(map);
         marker.on('dragend', () => { const p = marker.getLatLng().wrap(); setPoint(form, p.lat, p.lng); });
         if (options.radius) circle = L.circle(point, {radius: options.radius, color: GREEN, dashArray: '6 6', interactive: false}).addTo(map);
       }
@@ -284,6 +301,115 @@
         () => say(button.dataset.copyFailed));
     });
   }
+
+  // A saved copy opened offline (the service worker marks it): say so, with its date.
+  if (body.dataset.savedAt) {
+    const banner = document.createElement('p');
+    banner.className = 'offline-banner';
+    banner.setAttribute('role', 'status');
+    const saved = new Date(body.dataset.savedAt);
+    banner.textContent = text.saved + (isNaN(saved) ? '' : saved.toLocaleString(document.documentElement.lang));
+    document.getElementById('main').prepend(banner);
+  }
+
+  // The outbox (static/js/outbox.js): a reply or a new ad written offline is kept, shown as
+  // waiting, and sent when the connection returns. Every such form carries a one-time key
+  // (client_key), so a post that reached the server before the connection dropped is not
+  // posted again when it is replayed.
+  const OUTBOX_ACTIONS = [/^\/conversations\/\d+\/messages$/, /^\/listings\/new$/];
+  const outbox = window.OnemileOutbox;
+  const isOutboxForm = (form) => form && form.tagName === 'FORM' && (form.method || '').toLowerCase() === 'post'
+    && OUTBOX_ACTIONS.some((pattern) => pattern.test(new URL(form.action, location.href).pathname));
+  const newKey = () => (window.crypto && crypto.randomUUID ? crypto.randomUUID()
+    : Date.now().toString(36) + Math.random().toString(36).slice(2));
+  function keyOf(form) {
+    let field = form.querySelector('input[name=client_key]');
+    if (!field) {
+      field = document.createElement('input');
+      field.type = 'hidden';
+      field.name = 'client_key';
+      form.append(field);
+    }
+    if (!field.value) field.value = newKey();
+    return field.value;
+  }
+  function showWaiting() {
+    all('.outbox').forEach((el) => el.remove());
+    if (!outbox) return Promise.resolve();
+    return outbox.all().then((entries) => entries.filter((e) => e.page === location.pathname).forEach((entry) => {
+      const form = all('form').find((f) => new URL(f.action, location.href).href === entry.url);
+      const item = document.createElement('p');
+      item.className = 'outbox' + (entry.failed ? ' outbox-failed' : '');
+      item.setAttribute('role', 'status');
+      item.textContent = (entry.failed ? text.refused : text.waiting) + entry.label;
+      if (entry.failed) {
+        const discard = document.createElement('button');
+        discard.type = 'button';
+        discard.className = 'link';
+        discard.textContent = text.discard;
+        discard.addEventListener('click', () => outbox.remove(entry.key).then(showWaiting));
+        item.append(' ', discard);
+      }
+      (form ? form.parentNode : document.getElementById('main')).insertBefore(item, form || null);
+    })).catch(() => {});
+  }
+  function keep(form) {
+    keyOf(form);
+    const fields = Array.from(new FormData(form).entries());
+    const typed = fields.find(([name]) => name === 'body' || name === 'title');
+    const entry = {key: keyOf(form), url: new URL(form.action, location.href).href, fields,
+      label: typed ? String(typed[1]) : '', page: location.pathname, created: Date.now()};
+    return outbox.put(entry).then(() => {
+      form.reset();
+      form.querySelector('input[name=client_key]').value = '';
+      // Where the browser has Background Sync, it sends even if this tab is closed.
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.ready.then((r) => r.sync && r.sync.register('outbox')).catch(() => {});
+      }
+      return showWaiting();
+    });
+  }
+  function flush() {
+    if (!outbox || !navigator.onLine) return;
+    outbox.flush().then(showWaiting, () => {});
+  }
+  if (outbox && window.indexedDB) {
+    // Offline at the moment of sending: keep it instead (before htmx or the browser try).
+    document.addEventListener('submit', (e) => {
+      if (navigator.onLine || !isOutboxForm(e.target)) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      keep(e.target);
+    }, true);
+    // Online, every post of these forms carries its one-time key.
+    document.addEventListener('submit', (e) => { if (isOutboxForm(e.target)) keyOf(e.target); }, true);
+    body.addEventListener('htmx:configRequest', (e) => {
+      if (isOutboxForm(e.detail.elt)) e.detail.parameters.client_key = keyOf(e.detail.elt);
+    });
+    // Online but the request never got an answer: keep it with the same key (it may have
+    // reached the server; the key makes the replay harmless).
+    body.addEventListener('htmx:sendError', (e) => { if (isOutboxForm(e.detail.elt)) keep(e.detail.elt); });
+    body.addEventListener('htmx:afterRequest', (e) => {
+      const key = e.detail.elt.querySelector && e.detail.elt.querySelector('input[name=client_key]');
+      if (e.detail.successful && key) key.value = ''; // sent: the next message gets a new key
+    });
+    window.addEventListener('online', flush);
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.addEventListener('message', (e) => { if (e.data && e.data.type === 'outbox-sent') showWaiting(); });
+    }
+    showWaiting().then(flush);
+  }
+
+  // Logging out forgets this member's saved pages and drafts on the device; logging in
+  // forgets saved pages (they may be someone else's, whose session ran out).
+  const tellWorker = (type) => navigator.serviceWorker && navigator.serviceWorker.controller
+    && navigator.serviceWorker.controller.postMessage({type});
+  const formsTo = (path) => all('form[method=post]').filter((form) => new URL(form.action, location.href).pathname === path);
+  formsTo('/auth/logout').forEach((form) => form.addEventListener('submit', () => {
+    tellWorker('forget');
+    if (outbox) outbox.clear().catch(() => {});
+  }));
+  formsTo('/auth/login').forEach((form) => form.addEventListener('submit', () => tellWorker('forget-pages')));
 
   all('button[data-geolocate]').forEach(geolocate);
   all('button[data-share]').forEach(shareButton);

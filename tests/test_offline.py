@@ -135,7 +135,7 @@ def test_a_reply_written_offline_waits_then_reaches_the_other_member(live_server
     b.goto(f"{base}/listings/{listing_id}")
     b.get_by_label(re.compile("Your message")).fill("Can I borrow it?")
     b.get_by_role("button", name="Send").click()
-    b.wait_for_url(re.compile(r"/conversations/\d+#reply$"))
+    b.wait_for_url(re.compile(r"/conversations/\d+#reply-\d+$"))
     conversation_id = int(re.search(r"/conversations/(\d+)", b.url).group(1))
 
     a = new_page(locale="en-GB")

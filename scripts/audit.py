@@ -99,8 +99,16 @@ def serve_tiles() -> tuple[ThreadingHTTPServer, int]:
         def log_message(self, *args):
             pass
 
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            # Chromium drops tile requests it no longer needs: not worth a traceback.
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)
+
     port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Tiles)
+    server = Server(("127.0.0.1", port), Tiles)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, port
 

@@ -10,6 +10,7 @@ space (U+00A0) before the euro sign.
 from __future__ import annotations
 
 import email
+import re
 from email import policy
 from pathlib import Path
 
@@ -136,3 +137,24 @@ def test_notification_mails_say_their_language(app, client, auth, factory, outbo
     assert sent["To"] == author.email
     assert sent["Content-Language"] == "fr"
     assert sent["Subject"] == "Bruno D. a répondu à votre annonce"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("fr", f"Écrivez un commentaire de 1 à 2{NNBSP}000 caractères."),
+     ("en", "Write a comment of 1 to 2,000 characters.")],
+)
+def test_validation_messages_write_their_limits_per_locale(client, auth, factory, language, expected):
+    from test_mags import create_article, create_mag, send
+
+    owner = factory.member(language="en", kind="business", organisation_name="Boulangerie")
+    auth.login(owner)
+    mag_id = create_mag(client)
+    article_id = create_article(client, mag_id)
+    auth.logout()
+    reader = factory.member(language=language)
+    auth.login(reader)
+    response = send(client, f"/mags/{mag_id}/articles/{article_id}/comments", {"body": "x" * 2001})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert expected in page, re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', page)

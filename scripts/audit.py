@@ -313,6 +313,9 @@ def lighthouse_page(name: str, url: str, cookie: str | None, public: bool, runs:
         )
     }
     return {
+        # Chromium's own CPU benchmark during each run: low values mean a busy or slow machine,
+        # where simulated throttling (4x on what was observed) inflates blocking time.
+        "benchmark_index": [round(r["environment"]["benchmarkIndex"]) for r in reports],
         "name": name,
         "url": url,
         "member": bool(cookie),
@@ -397,6 +400,16 @@ def summary_markdown(report: dict) -> str:
             )
         who = "member" if page["member"] else "public"
         lines.append(f"| {page['name']} ({who}) | `{page['path']}` | " + " | ".join(cells) + " |")
+    indexes = [index for page in report["lighthouse"] for index in page.get("benchmark_index", [])]
+    if indexes:
+        lines += [
+            "",
+            (
+                f"Chromium's benchmark index during the runs: {min(indexes)}–{max(indexes)}. Lighthouse "
+                "applies a fixed 4× CPU slowdown to what it observes: the same page blocks longer and "
+                "scores lower on a busy machine (a lower index)."
+            ),
+        ]
     lines += ["", "## What cost points", ""]
     for page in report["lighthouse"]:
         for category in CATEGORIES:

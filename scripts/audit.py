@@ -49,6 +49,14 @@ OUT = ROOT / "audit"
 RAW = NODE_PREFIX / "lighthouse"  # full Lighthouse reports (large), not committed
 CHROMIUM = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 
+# One User-Agent for every client of a run (Lighthouse 12's mobile one): sessions are bound to
+# the address and User-Agent that logged in (Flask-Login "strong" protection), so the cookie
+# obtained here only works for a browser that says the same.
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 11; moto g power (2022)) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/136.0.0.0 Mobile Safari/537.36"
+)
+
 DEMO_EMAIL = "demo@1mile.local"
 DEMO_PASSWORD = "entraide-mulhouse"
 
@@ -177,6 +185,7 @@ class Session:
         self.base = base
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
 
     def get(self, path: str) -> tuple[int, str, str]:
         """Status, final path and body of a GET (redirects followed)."""
@@ -262,10 +271,15 @@ def run_lighthouse(url: str, name: str, cookie: str | None) -> dict:
         "--only-categories=" + ",".join(CATEGORIES),
         "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
     ]
+    command.append(f"--emulated-user-agent={USER_AGENT}")
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
     subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)
-    return json.loads(output.read_text())
+    report = json.loads(output.read_text())
+    if report["finalDisplayedUrl"] != url:
+        # A member page that sent Lighthouse to the login form measured the wrong page.
+        sys.exit(f"Lighthouse was sent from {url} to {report['finalDisplayedUrl']}")
+    return report
 
 
 def lost_points(report: dict, category: str) -> list[dict]:
@@ -349,7 +363,9 @@ def run_axe(
         )
         for member, pages in ((True, member_pages), (False, public_pages)):
             # The strict CSP forbids injected scripts: axe is a test-time guest, let it in.
-            context = browser.new_context(bypass_csp=True, locale="fr-FR", service_workers="block")
+            context = browser.new_context(
+                bypass_csp=True, locale="fr-FR", service_workers="block", user_agent=USER_AGENT
+            )
             if member:
                 host = urllib.parse.urlsplit(base).hostname
                 context.add_cookies(
@@ -361,6 +377,8 @@ def run_axe(
             page = context.new_page()
             for path in pages:
                 page.goto(base + path, wait_until="networkidle")
+                if urllib.parse.urlsplit(page.url).path != path:
+                    sys.exit(f"axe: {path} led to {page.url} ({'member' if member else 'visitor'})")
                 page.add_script_tag(content=script)
                 found = page.evaluate(
                     "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"

@@ -274,7 +274,17 @@ def run_lighthouse(url: str, name: str, cookie: str | None) -> dict:
     command.append(f"--emulated-user-agent={USER_AGENT}")
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300)
+    for attempt in range(3):
+        # Lighthouse now and then loses its trace on a busy machine (NO_NAVSTART, NO_FCP):
+        # such a run measures nothing, so it is run again.
+        done = subprocess.run(
+            command, check=False, env={**os.environ, "CHROME_PATH": CHROMIUM}, timeout=300
+        )
+        if done.returncode == 0:
+            break
+        print(f"Lighthouse failed on {url} (attempt {attempt + 1}), again", flush=True)
+    else:
+        sys.exit(f"Lighthouse failed three times on {url}")
     report = json.loads(output.read_text())
     if report["finalDisplayedUrl"] != url:
         # A member page that sent Lighthouse to the login form measured the wrong page.

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench translations lint clean
+.PHONY: run test bench audit translations lint clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,16 @@ bench: $(INSTALLED) translations
 	  || echo "wrk not installed: Python threads will drive the HTTP load"
 	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/python -m bench
 
+# Lighthouse (mobile, default throttling) and axe-core on a throw-away copy with the demo data;
+# writes audit/report.json and audit/summary.md. Installs Chromium/Node.js (apt) and the pinned npm
+# packages into .audit/ when missing. LIGHTHOUSE_RUNS=3 keeps the median of three runs.
+audit: $(INSTALLED) translations
+	scripts/system-deps.sh run
+	scripts/audit-deps.sh
+	$(BIN)/python scripts/audit.py
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check onemile tests
 
 clean:
-	rm -rf $(VENV) .pg
+	rm -rf $(VENV) .pg .audit

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlean
 from flask import Flask, request, session
 from flask_compress import Compress
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -170,6 +173,28 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
 
 
+def _ngettext_with_locale_numbers(singular: str, plural: str, num: int, **variables) -> Markup:
+    """Jinja's `ngettext`, with the counts written the reader's way ("1 500" in French,
+    "1,500" in English) instead of Python's bare "%d".
+
+    The catalogue keeps its "%(num)d" placeholders (gettext tools check them); only the value
+    substituted changes, after the plural form has been chosen from the number itself.
+    """
+    from flask_babel import format_decimal, get_translations
+
+    variables.setdefault("num", num)
+    text = get_translations().ungettext(singular, plural, num)
+    localized = {
+        name: format_decimal(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in variables.items()
+    }
+    # Templates are autoescaped: escape the values, keep the catalogue's text as markup.
+    return Markup(_INT_PLACEHOLDER.sub(r"%(\1)s", text)) % localized
+
+
+_INT_PLACEHOLDER = re.compile(r"%\((\w+)\)d")
+
+
 def _template_globals(app: Flask) -> None:
     """Labels and formatters every template may use."""
     from flask_babel import format_date, format_datetime, get_locale
@@ -179,6 +204,7 @@ def _template_globals(app: Flask) -> None:
     from .privacy import distance_band
 
     app.jinja_env.globals.update(
+        ngettext=_ngettext_with_locale_numbers,
         current_locale=lambda: str(get_locale() or "fr"),
         format_date=format_date,
         # Messages show their time of day, not only their date.

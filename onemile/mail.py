@@ -9,8 +9,9 @@ from pathlib import Path
 from flask import current_app
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    """Send a plain-text e-mail through the configured path."""
+def send_mail(to: str, subject: str, body: str, language: str | None = None) -> None:
+    """Send a plain-text e-mail through the configured path; `language` (the recipient's,
+    that the text is written in) goes into Content-Language."""
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
@@ -19,6 +20,9 @@ def send_mail(to: str, subject: str, body: str) -> None:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="1mile.local")
     message.set_content(body)
+    if language:
+        # After set_content, which drops every Content-* header set before it.
+        message["Content-Language"] = language
     if config.get("MAIL_SERVER"):
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
             if config["MAIL_USE_TLS"]:

@@ -360,7 +360,7 @@ def test_members_comment_and_the_right_people_delete_comments(app, client, auth,
 
     auth.login(bruno)
     response = send(client, f"{url}/comments", {"body": "  "})
-    assert response.status_code == 422 and "Write a comment of 1 to 2000 characters." in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Write a comment of 1 to 2,000 characters." in response.get_data(as_text=True)
     response = client.post(f"{url}/comments", data={"body": "J'en prends deux !\n<b>vite</b>"})
     assert response.status_code == 302
     page = client.get(url).get_data(as_text=True)

@@ -6,6 +6,7 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -184,17 +185,20 @@ def send_password_reset(email: str, reset_url_for) -> None:
     if member is None:
         return
     link = reset_url_for(reset_token(member))
-    send_mail(
-        member.email,
-        _("Reset your 1Mile password"),
-        _(
-            "Hello %(name)s,\n\nSomeone asked to reset the password of your 1Mile account. "
-            "If it was you, open this link within an hour:\n\n%(link)s\n\n"
-            "If it was not you, ignore this message: your password stays the same.\n\n1Mile",
-            name=member.first_name,
-            link=link,
-        ),
-    )
+    # In the member's language, not the language of whoever typed the address.
+    with force_locale(member.language):
+        send_mail(
+            member.email,
+            _("Reset your 1Mile password"),
+            _(
+                "Hello %(name)s,\n\nSomeone asked to reset the password of your 1Mile account. "
+                "If it was you, open this link within an hour:\n\n%(link)s\n\n"
+                "If it was not you, ignore this message: your password stays the same.\n\n1Mile",
+                name=member.first_name,
+                link=link,
+            ),
+            language=member.language,
+        )
 
 
 def member_for_reset_token(token: str) -> Member | None:
@@ -231,17 +235,19 @@ def verification_token(member: Member) -> str:
 
 def send_verification(member: Member, verify_url_for) -> None:
     """E-mail the member a link that proves they read this address."""
-    send_mail(
-        member.email,
-        _("Confirm your 1Mile e-mail address"),
-        _(
-            "Hello %(name)s,\n\nWelcome to 1Mile! Open this link within three days to confirm "
-            "your e-mail address; then you can post, answer and message your neighbours:\n\n"
-            "%(link)s\n\nIf you did not sign up, ignore this message.\n\n1Mile",
-            name=member.first_name,
-            link=verify_url_for(verification_token(member)),
-        ),
-    )
+    with force_locale(member.language):
+        send_mail(
+            member.email,
+            _("Confirm your 1Mile e-mail address"),
+            _(
+                "Hello %(name)s,\n\nWelcome to 1Mile! Open this link within three days to confirm "
+                "your e-mail address; then you can post, answer and message your neighbours:\n\n"
+                "%(link)s\n\nIf you did not sign up, ignore this message.\n\n1Mile",
+                name=member.first_name,
+                link=verify_url_for(verification_token(member)),
+            ),
+            language=member.language,
+        )
 
 
 def verify_email(token: str) -> Member | None:

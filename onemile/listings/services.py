@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +71,7 @@ def _checked(author: Member, data: ListingData) -> tuple[ListingData, list[Mile]
     if not title or len(title) > TITLE_MAX:
         raise RuleError(_("Give a title of 1 to %(n)d characters.", n=TITLE_MAX), "title")
     if not body or len(body) > BODY_MAX:
-        raise RuleError(_("Write a text of 1 to %(n)d characters.", n=BODY_MAX), "body")
+        raise RuleError(_("Write a text of 1 to %(n)s characters.", n=format_decimal(BODY_MAX)), "body")
     own = {mile.id: mile for mile in author.miles}
     if not data.mile_ids:
         raise RuleError(_("Choose at least one of your miles."), "mile_ids")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -296,7 +297,7 @@ def _clean_text(value: str, maximum: int, message: str, field_name: str, *, one_
 def _checked_mag(data: MagData, has_cover: bool) -> MagData:
     title = _clean_text(data.title, TITLE_MAX, _("Give a title of 1 to %(n)d characters.", n=TITLE_MAX), "title",
                         one_line=True)
-    about = _clean_text(data.about, ABOUT_MAX, _("Say what the mag is about in 1 to %(n)d characters.", n=ABOUT_MAX),
+    about = _clean_text(data.about, ABOUT_MAX, _("Say what the mag is about in 1 to %(n)s characters.", n=format_decimal(ABOUT_MAX)),
                         "about")
     if data.kind not in MAG_KINDS:
         raise RuleError(_("Choose what kind of mag it is."), "kind")
@@ -380,7 +381,7 @@ def delete_mag(owner: Member, mag_id: int) -> None:
 def _checked_article(data: ArticleData, existing_photos: int) -> ArticleData:
     title = _clean_text(data.title, TITLE_MAX, _("Give a title of 1 to %(n)d characters.", n=TITLE_MAX), "title",
                         one_line=True)
-    body = _clean_text(data.body, BODY_MAX, _("Write a text of 1 to %(n)d characters.", n=BODY_MAX), "body")
+    body = _clean_text(data.body, BODY_MAX, _("Write a text of 1 to %(n)s characters.", n=format_decimal(BODY_MAX)), "body")
     if existing_photos + len(data.photos) > MAX_PHOTOS_PER_ARTICLE:
         raise RuleError(
             _("An article has %(n)d photos at most: remove some first.", n=MAX_PHOTOS_PER_ARTICLE), "photos"
@@ -507,7 +508,7 @@ def add_comment(member: Member, mag_id: int, article_id: int, body: str) -> Comm
     article = readable_article(member, mag_id, article_id)
     if not article.is_published:
         raise RuleError(_("Publish the article before it can receive comments."), "body")
-    text = _clean_text(body, COMMENT_MAX, _("Write a comment of 1 to %(n)d characters.", n=COMMENT_MAX), "body")
+    text = _clean_text(body, COMMENT_MAX, _("Write a comment of 1 to %(n)s characters.", n=format_decimal(COMMENT_MAX)), "body")
     comment = Comment(article_id=article.id, author_id=member.id, body=text)
     db.session.add(comment)
     db.session.commit()

@@ -142,8 +142,8 @@ def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
         live.notifications_changed(member_id)
 
 
-def _email_for(notification: Notification) -> tuple[str, str, str] | None:
-    """(address, subject, body) in the recipient's language, or None if they opted out."""
+def _email_for(notification: Notification) -> tuple[str, str, str, str] | None:
+    """(address, subject, body, language) in the recipient's language, or None if they opted out."""
     member = db.session.get(Member, notification.member_id)
     if member is None or not (member.email_notifications or notification.kind in ACCOUNT_KINDS):
         return None
@@ -207,7 +207,7 @@ def _email_for(notification: Notification) -> tuple[str, str, str] | None:
                 link=link,
                 settings_link=settings_link,
             )
-    return member.email, subject, body
+    return member.email, subject, body, member.language
 
 
 def _external_url(endpoint: str, **values) -> str:

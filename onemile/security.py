@@ -97,7 +97,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": strong ends the session whenever the address or User-Agent
+    # changes — a phone moving from wifi to 4G, or a service worker's fetch — and would log
+    # PWA members out all day. Sessions are already bound to the password (the credential
+    # fingerprint in the user loader), HttpOnly, SameSite=Lax, and Secure behind HTTPS.
+    login_manager.session_protection = "basic"
 
     @login_manager.user_loader
     def load_member(session_id: str):

@@ -578,3 +578,12 @@ def test_moderators_are_granted_and_revoked_from_the_command_line(app, factory):
         assert not db.session.get(Member, anne.id).is_moderator
     unknown = runner.invoke(args=["moderators", "grant", "nobody@example.org"])
     assert unknown.exit_code != 0 and "No member" in unknown.output
+
+
+def test_a_member_stays_logged_in_when_their_network_changes(client, auth, factory):
+    # A phone leaves the wifi for 4G: new address, and a service worker may fetch with
+    # another User-Agent. The member must not be logged out.
+    anne = factory.member()
+    auth.login(anne)
+    moved = client.get("/map", environ_base={"REMOTE_ADDR": "203.0.113.9"}, headers={"User-Agent": "Other/1.0"})
+    assert moved.status_code == 200

@@ -60,8 +60,14 @@ def _folder() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / "images"
 
 
-def _path(name: str, size: str) -> Path:
-    return _folder() / f"{name}-{size}.jpg"
+# Every size is stored as JPEG at upload; a WebP copy of it is made from that JPEG the first
+# time a browser asks for it (smaller on the wire; pictures stored before WebP get one too).
+FORMATS = {"jpg": "image/jpeg", "webp": "image/webp"}
+WEBP_QUALITY = 80
+
+
+def _path(name: str, size: str, ext: str = "jpg") -> Path:
+    return _folder() / f"{name}-{size}.{ext}"
 
 
 def is_image_name(name: str | None) -> bool:
@@ -213,7 +219,8 @@ def delete_image(name: str | None) -> None:
     if not is_image_name(name):
         return
     for size in SIZES:
-        _path(name, size).unlink(missing_ok=True)
+        for ext in FORMATS:
+            _path(name, size, ext).unlink(missing_ok=True)
 
 
 def discard_images(names) -> None:
@@ -236,26 +243,39 @@ def image_dimensions(name: str, size: str = "large") -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def image_url(name: str, size: str = DEFAULT_SIZE, external: bool = False) -> str:
+def image_url(name: str, size: str = DEFAULT_SIZE, external: bool = False, ext: str = "jpg") -> str:
     """The URL of one stored size (absolute for Open Graph and e-mails when asked)."""
-    return url_for("images.serve", name=name, size=size, _external=external)
+    return url_for("images.serve", name=name, size=size, ext=ext, _external=external)
 
 
-def image_srcset(name: str) -> str:
+def image_srcset(name: str, ext: str = "jpg") -> str:
     """A `srcset` listing every size with its real width, smallest first."""
     return ", ".join(
-        f"{image_url(name, size)} {image_dimensions(name, size)[0]}w"
+        f"{image_url(name, size, ext=ext)} {image_dimensions(name, size)[0]}w"
         for size in sorted(SIZES, key=SIZES.get)
     )
 
 
-@bp.get("/images/<name>/<size>.jpg")
-def serve(name: str, size: str):
-    """One stored size. Names are unguessable and never reused, so it may be cached for a
-    year by browsers and shared caches alike."""
-    if not is_image_name(name) or size not in SIZES:
+def _webp_copy(name: str, size: str) -> None:
+    """Make the WebP copy of a stored JPEG size, atomically (the JPEG holds pixels only)."""
+    target = _path(name, size, "webp")
+    temporary = target.with_suffix(".webp-part")
+    with Image.open(_path(name, size)) as jpeg:
+        jpeg.save(temporary, "WEBP", quality=WEBP_QUALITY, method=4)
+    os.replace(temporary, target)
+
+
+@bp.get("/images/<name>/<size>.<ext>")
+def serve(name: str, size: str, ext: str):
+    """One stored size, as JPEG or WebP. Names are unguessable and never reused, so it may
+    be cached for a year by browsers and shared caches alike."""
+    if not is_image_name(name) or size not in SIZES or ext not in FORMATS:
         abort(404)
-    response = send_from_directory(_folder(), f"{name}-{size}.jpg", mimetype="image/jpeg", max_age=CACHE_SECONDS)
+    if ext == "webp" and not _path(name, size, "webp").exists():
+        if not _path(name, size).exists():
+            abort(404)
+        _webp_copy(name, size)
+    response = send_from_directory(_folder(), f"{name}-{size}.{ext}", mimetype=FORMATS[ext], max_age=CACHE_SECONDS)
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}, immutable"
     return response
 

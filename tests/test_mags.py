@@ -188,8 +188,39 @@ def test_images_are_served_resized_with_long_cache_and_no_original(app, client, 
     # Nothing the size of the upload is kept anywhere.
     assert all(path.stat().st_size < len(original) for path in files_in(app))
     assert client.get(f"/images/{name}/original.jpg").status_code == 404
+    assert client.get(f"/images/{name}/phone.png").status_code == 404
     assert client.get("/images/..%2Finstance/phone.jpg").status_code == 404
     assert client.get(f"/images/{'0' * 32}_10x10/phone.jpg").status_code == 404
+
+
+def test_pages_offer_webp_copies_made_from_the_stored_jpeg(app, client, auth, anne):
+    auth.login(anne)
+    mag_id = create_mag(client)
+    create_article(client, mag_id, photos=[(upload(jpeg((2400, 1600), exif=gps_exif())), "Le marché")])
+    with app.app_context():
+        name = db.session.scalars(select(ArticlePhoto.image)).one()
+    page = client.get(f"/mags/{mag_id}").get_data(as_text=True)
+    assert re.search(rf'<source type="image/webp" srcset="/images/{name}/phone\.webp \d+w, /images/{name}/large\.webp \d+w"', page)
+    stored = len(files_in(app))
+    for size, longest in (("phone", 720), ("large", 1600)):
+        response = client.get(f"/images/{name}/{size}.webp")
+        body = response.get_data()
+        response.close()
+        assert response.status_code == 200 and response.mimetype == "image/webp"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        with Image.open(io.BytesIO(body)) as served:
+            assert served.format == "WEBP" and max(served.size) == longest and not served.getexif()
+        as_jpeg = client.get(f"/images/{name}/{size}.jpg")
+        jpeg_size = len(as_jpeg.get_data())
+        as_jpeg.close()
+        assert len(body) < jpeg_size  # the point of WebP: fewer bytes for the same picture
+    assert len(files_in(app)) == stored + 2  # made once, then served from disk
+    # Deleting the picture removes its WebP copies too.
+    with app.test_request_context():
+        from onemile.images import delete_image
+
+        delete_image(name)
+    assert files_in(app) == []
 
 
 def test_small_and_transparent_pictures_are_kept_at_their_size(app, client, auth, anne):

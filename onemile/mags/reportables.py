@@ -11,17 +11,9 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import NotFoundError
 from ..extensions import db
-from ..models import Article, Comment, Mag, Member, utcnow
-from ..moderation.services import Described, register_reportable
+from ..models import Article, Comment, Mag, Member
+from ..moderation.services import Described, hide_content, register_reportable, unhide_content
 from . import services
-
-
-def _hide(content) -> None:
-    content.hidden_at = content.hidden_at or utcnow()
-
-
-def _unhide(content) -> None:
-    content.hidden_at = None
 
 
 def _is_hidden(content) -> bool:
@@ -46,8 +38,8 @@ register_reportable(
     fetch=lambda mag_id: db.session.get(Mag, mag_id),
     visible_to=services.mag_shown_to,
     describe=lambda mag: Described(mag.title, mag.about, mag.owner_id, url_for("mags.show", mag_id=mag.id)),
-    hide=_hide,
-    unhide=_unhide,
+    hide=hide_content,
+    unhide=unhide_content,
     is_hidden=_is_hidden,
 )
 
@@ -57,8 +49,8 @@ register_reportable(
     fetch=lambda article_id: db.session.get(Article, article_id),
     visible_to=_article_readable,
     describe=lambda article: Described(article.title, article.body, article.mag.owner_id, _article_url(article)),
-    hide=_hide,
-    unhide=_unhide,
+    hide=hide_content,
+    unhide=unhide_content,
     is_hidden=_is_hidden,
 )
 
@@ -72,7 +64,7 @@ register_reportable(
     describe=lambda comment: Described(
         comment.article.title, comment.body, comment.author_id, _article_url(comment.article, f"comment-{comment.id}")
     ),
-    hide=_hide,
-    unhide=_unhide,
+    hide=hide_content,
+    unhide=unhide_content,
     is_hidden=_is_hidden,
 )

@@ -81,6 +81,16 @@ class Reportable:
 _reportables: dict[str, Reportable] = {}
 
 
+def hide_content(content) -> None:
+    """The usual `hide` of a reportable: stamp `hidden_at` (the first time only)."""
+    content.hidden_at = content.hidden_at or utcnow()
+
+
+def unhide_content(content) -> None:
+    """The usual `unhide` of a reportable."""
+    content.hidden_at = None
+
+
 def register_reportable(
     target_type: str,
     *,

@@ -8,18 +8,9 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import Member, Project, ProjectUpdate, utcnow
-from ..moderation.services import Described, register_reportable
+from ..models import Member, Project, ProjectUpdate
+from ..moderation.services import Described, hide_content, register_reportable, unhide_content
 from .services import can_see
-
-
-def _hide(target) -> None:
-    target.hidden_at = target.hidden_at or utcnow()
-
-
-def _unhide(target) -> None:
-    target.hidden_at = None
-
 
 register_reportable(
     "project",
@@ -29,8 +20,8 @@ register_reportable(
     describe=lambda project: Described(
         project.title, project.summary, project.owner_id, url_for("projects.detail", project_id=project.id)
     ),
-    hide=_hide,
-    unhide=_unhide,
+    hide=hide_content,
+    unhide=unhide_content,
     is_hidden=lambda project: project.hidden_at is not None,
 )
 
@@ -48,7 +39,7 @@ register_reportable(
         news.project.title, news.body, news.project.owner_id,
         url_for("projects.detail", project_id=news.project_id, _anchor=f"update-{news.id}"),
     ),
-    hide=_hide,
-    unhide=_unhide,
+    hide=hide_content,
+    unhide=unhide_content,
     is_hidden=lambda news: news.hidden_at is not None,
 )

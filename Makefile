@@ -41,7 +41,6 @@ bench: $(INSTALLED) translations
 # writes audit/report.json and audit/summary.md. Installs Chromium/Node.js (apt) and the pinned npm
 # packages into .audit/ when missing. LIGHTHOUSE_RUNS=3 keeps the median of three runs.
 audit: $(INSTALLED) translations
-	scripts/system-deps.sh run
 	scripts/audit-deps.sh
 	$(BIN)/python scripts/audit.py
 

@@ -3,6 +3,7 @@
 #   scripts/system-deps.sh run   SpatiaLite (for the embedded database)
 #   scripts/system-deps.sh test  the above, plus Chromium, PostgreSQL + PostGIS, and a Redis
 #                                server answering on 127.0.0.1:6379 (started here if none does)
+#   scripts/system-deps.sh audit SpatiaLite, Chromium and Node.js with npm (for `make audit`)
 set -euo pipefail
 what=${1:-run}
 missing=()
@@ -14,6 +15,12 @@ redis_answers() {
   timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && read -r reply <&3 && [[ $reply == +PONG* ]]' 2>/dev/null
 }
 start_redis=false
+
+if [ "$what" = audit ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 
 if [ "$what" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)

@@ -97,11 +97,13 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
-    # "basic", not "strong": strong ends the session whenever the address or User-Agent
-    # changes — a phone moving from wifi to 4G, or a service worker's fetch — and would log
-    # PWA members out all day. Sessions are already bound to the password (the credential
-    # fingerprint in the user loader), HttpOnly, SameSite=Lax, and Secure behind HTTPS.
-    login_manager.session_protection = "basic"
+    # No Flask-Login session protection. "strong" ends the session whenever the address or
+    # User-Agent changes (a phone moving from wifi to 4G); "basic" marks even a visitor's
+    # session on every request, so any anonymous request still in flight at login — the
+    # service worker fetching /offline — answered with a visitor's cookie that overwrote
+    # the new login. Nothing here asks for a "fresh" login, and sessions are bound to the
+    # password by the credential fingerprint, HttpOnly, SameSite=Lax and Secure behind HTTPS.
+    login_manager.session_protection = None
 
     @login_manager.user_loader
     def load_member(session_id: str):

@@ -587,3 +587,12 @@ def test_a_member_stays_logged_in_when_their_network_changes(client, auth, facto
     auth.login(anne)
     moved = client.get("/map", environ_base={"REMOTE_ADDR": "203.0.113.9"}, headers={"User-Agent": "Other/1.0"})
     assert moved.status_code == 200
+
+
+def test_a_visitors_request_does_not_rewrite_the_session_cookie(client):
+    # A request still in flight at login (the service worker fetching /offline) must not
+    # answer with the visitor's cookie: arriving last, it would log the new member out.
+    client.get("/auth/login")  # the visitor's session now holds a CSRF token
+    response = client.get("/offline")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers

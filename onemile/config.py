@@ -99,6 +99,9 @@ def load(instance_path: str) -> dict:
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
         "IMAGE_MAX_BYTES": int(os.environ.get("IMAGE_MAX_BYTES", str(8 * 1024 * 1024))),
         "IMAGE_MAX_SIDE": int(os.environ.get("IMAGE_MAX_SIDE", "8000")),
-        "IMAGE_MAX_PIXELS": int(os.environ.get("IMAGE_MAX_PIXELS", "40000000")),
+        "IMAGE_MAX_PIXELS": int(os.environ.get("IMAGE_MAX_PIXELS", "25000000")),
+        # What decoding one photo may hold in memory: a format that needs more per pixel
+        # (WebP, progressive JPEG) is allowed fewer pixels. One decode at a time per worker.
+        "IMAGE_DECODE_MEMORY": int(os.environ.get("IMAGE_DECODE_MEMORY", str(120 * 1024 * 1024))),
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }

@@ -8,6 +8,12 @@ One way for every feature to take a picture from a member and show it:
   fresh JPEG: no EXIF (GPS included), no ICC profile, no comment, nothing appended to the
   original survives. It raises ``ImageError`` (a ``RuleError``) with a translated message.
   The original upload is never written to disk.
+- Decoding is bounded: the header alone decides whether a picture may be decoded (bytes,
+  sides, megapixels, 8 bits per colour at most, and the memory its format needs per pixel
+  against ``IMAGE_DECODE_MEMORY``); a JPEG is decoded at a reduced scale, the first frame
+  of an animation only, and the decoded picture is converted and reduced a band of rows at
+  a time, never copied whole; one decode runs at a time per worker process. One upload
+  raises a worker's peak memory by 150 MB at most (tests/test_images_limits.py).
 - The stored ``name`` is an unguessable token plus the largest variant's dimensions
   (``"3f…c1_1600x1067"``), so pages can give ``width``/``height`` and a correct ``srcset``
   without another column.
@@ -29,6 +35,7 @@ import io
 import os
 import re
 import secrets
+import threading
 import warnings
 from pathlib import Path
 
@@ -47,6 +54,11 @@ JPEG_QUALITY = 82
 CACHE_SECONDS = 365 * 24 * 3600
 # Room for the text fields of a form that also carries pictures.
 FORM_TEXT_ALLOWANCE = 256 * 1024
+# Rows converted and reduced at a time (see _reduced_rgb).
+_BAND_ROWS = 64
+# One decode at a time in a worker process: two large uploads in parallel threads would add
+# up their peaks. Other requests are not held up (only decoding takes the lock).
+_DECODING = threading.Lock()
 _NAME = re.compile(r"^(?P<token>[0-9a-f]{32})_(?P<width>[1-9][0-9]{0,4})x(?P<height>[1-9][0-9]{0,4})$")
 
 bp = Blueprint("images", __name__)
@@ -117,9 +129,8 @@ def _read_upload(file_storage) -> bytes:
     return data
 
 
-def _check_dimensions(width: int, height: int) -> None:
+def _check_dimensions(width: int, height: int, max_pixels: int) -> None:
     max_side = current_app.config["IMAGE_MAX_SIDE"]
-    max_pixels = current_app.config["IMAGE_MAX_PIXELS"]
     if width > max_side or height > max_side or width * height > max_pixels:
         raise ImageError(
             _(
@@ -133,57 +144,124 @@ def _check_dimensions(width: int, height: int) -> None:
         )
 
 
+def _check_header(image: Image.Image, target: tuple[int, int]) -> None:
+    """Refuse, from the header alone, what would take too much memory to decode."""
+    if _bits_per_sample(image) > 8:
+        raise ImageError(
+            _("This photo has more than 8 bits per colour: save it as JPEG, or as a PNG with 8 bits per colour.")
+        )
+    memory = current_app.config["IMAGE_DECODE_MEMORY"]
+    max_pixels = min(current_app.config["IMAGE_MAX_PIXELS"], int(memory / _decode_bytes_per_pixel(image, target)))
+    _check_dimensions(*image.size, max_pixels)
+
+
+def _bits_per_sample(image: Image.Image) -> int:
+    # Pillow shows a 16-bit RGBA PNG as mode "RGBA" (raw mode "RGBA;16B") and a 16-bit grey
+    # one as "I;16": the raw mode of the tiles tells, before anything is decompressed.
+    raw_modes = [image.mode, *(tile.args for tile in image.tile if isinstance(tile.args, str))]
+    if any(";16" in mode or mode in ("I", "F") for mode in raw_modes):
+        return 16
+    return getattr(image, "bits", 8)
+
+
+def _decode_bytes_per_pixel(image: Image.Image, target: tuple[int, int]) -> float:
+    """What Pillow holds in memory at most, per pixel of the upload, to bring it down to
+    `target` (figures checked in tests/test_images_limits.py)."""
+    reduction = min(image.width // target[0], image.height // target[1]) or 1
+    # _reduced_rgb's copy, smaller by an integer factor on each side, beside the decoded picture.
+    copy = 4 / reduction**2
+    if image.format == "WEBP":
+        # libwebp's two canvases, Pillow's bytes copy of the frame, and the picture.
+        return 16 + copy
+    if image.format == "JPEG":
+        # Decoded at 1/scale on each side (see draft), but a progressive or multi-scan file
+        # (the header does not tell which) keeps every DCT coefficient at full scale until
+        # the end of decoding: 2 bytes a sample, per component. The copy comes after.
+        scale = next(s for s in (8, 4, 2, 1) if reduction >= s)
+        h_max = max(h for _, h, _, _ in image.layer)
+        v_max = max(v for _, _, v, _ in image.layer)
+        samples = sum(h * v for _, h, v, _ in image.layer) / (h_max * v_max)
+        return 4 / scale**2 + max(2 * samples, copy)
+    # Pillow keeps 1, L and P pictures in a byte a pixel, every other mode in 4.
+    return (1 if image.mode in ("1", "L", "P") else 4) + copy
+
+
+def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """The size of a picture of `size` shrunk to fit `longest` pixels (never enlarged)."""
+    width, height = size
+    if max(width, height) <= longest:
+        return width, height
+    scale = longest / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _decode(data: bytes) -> Image.Image:
-    """The fully decoded first frame, upright, as RGB; ImageError for anything else."""
+    """The first frame, upright, as 8-bit RGB no larger than the largest size; ImageError
+    for anything else. One decode at a time per process (see _DECODING)."""
     not_a_picture = ImageError(_("This file is not a photo we can read (JPEG, PNG, WebP or GIF)."))
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns below its own bomb limit: ours is stricter and checked first,
-            # from the header, before a single pixel is decompressed.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _DECODING, warnings.catch_warnings():
+            # Pillow's own bomb guard is set to our limit (init_app): its warning only
+            # repeats what _check_header says in plain words right after opening.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as probe:
-                _check_dimensions(*probe.size)
+                target = _fit(probe.size, max(SIZES.values()))
+                _check_header(probe, target)
                 probe.verify()
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
-                _check_dimensions(*image.size)
-                image.seek(0)
+                # JPEG only: libjpeg decodes at 1/2, 1/4 or 1/8 scale, never below the target.
+                image.draft(None, target)
+                image.seek(0)  # an animation gives its first frame only
                 image.load()
-                upright = ImageOps.exif_transpose(image)
-                return _as_rgb(upright)
+                reduced = _reduced_rgb(image, max(1, min(image.width // target[0], image.height // target[1])))
+                # exif_transpose reads the orientation where the decoder left it (_as_rgb
+                # drops it afterwards).
+                reduced.info = image.info
+            # Closing the file freed the decoded picture: the final resize holds the reduced
+            # copy only (resize keeps info).
+            largest = reduced if reduced.size == target else reduced.resize(target, Image.Resampling.LANCZOS)
+            return _as_rgb(ImageOps.exif_transpose(largest))
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageError(_("This photo is too large to be opened safely.")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
         # Pillow reports truncated or forged files with any of these.
         raise not_a_picture from None
 
 
+def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:
+    """The decoded picture as 8-bit RGB, `factor` times smaller on each side (box average).
+
+    Converted and reduced a band of rows at a time, so that no second full-size copy is
+    ever made: a 25-megapixel RGBA picture takes 100 MB once decoded, and Pillow's own
+    convert or resize would hold another 100 MB beside it.
+    """
+    width, height = image.size
+    reduced = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _BAND_ROWS // factor)
+    for top in range(0, height, rows):
+        band = _rgb_pixels(image.crop((0, top, width, min(top + rows, height))))
+        reduced.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+    return reduced
+
+
 def _as_rgb(image: Image.Image) -> Image.Image:
-    """Pixels only: flatten transparency on white, convert any mode to 8-bit RGB, and
-    forget everything the decoder read besides pixels (Pillow's JPEG writer would copy a
-    comment segment from `info`, which is where a polyglot hides its script)."""
-    rgb = _rgb_pixels(image)
+    """Pixels only: forget everything the decoder read besides pixels (Pillow's JPEG writer
+    would copy a comment segment from `info`, which is where a polyglot hides its script)."""
+    rgb = image.convert("RGB")
     rgb.info = {}
     return rgb
 
 
 def _rgb_pixels(image: Image.Image) -> Image.Image:
+    """Flatten transparency on white and convert any mode to 8-bit RGB."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        # 16-bit and float greyscale: scale to 8 bits before colour conversion.
-        image = image.convert("I").point(lambda value: value / 256).convert("L")
     return image.convert("RGB")
-
-
-def _fitted(image: Image.Image, longest: int) -> Image.Image:
-    copy = image.copy()
-    copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
-    return copy
 
 
 def store_image(file_storage) -> str:
@@ -192,15 +270,15 @@ def store_image(file_storage) -> str:
     Raises ImageError (a RuleError) with a message for the member; nothing stays on disk
     then. Only pixels are kept: metadata and any bytes hidden around the picture are gone.
     """
-    image = _decode(_read_upload(file_storage))
-    largest = _fitted(image, max(SIZES.values()))
+    largest = _decode(_read_upload(file_storage))
     name = f"{secrets.token_hex(16)}_{largest.width}x{largest.height}"
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
         for size, longest in SIZES.items():
-            variant = largest if longest == max(SIZES.values()) else _fitted(image, longest)
+            target_size = _fit(largest.size, longest)
+            variant = largest if target_size == largest.size else largest.resize(target_size, Image.Resampling.LANCZOS)
             target = _path(name, size)
             temporary = target.with_suffix(".part")
             # No exif=, icc_profile= or comment=: Pillow writes none of them unless asked.
@@ -234,13 +312,8 @@ def image_dimensions(name: str, size: str = "large") -> tuple[int, int]:
     match = _NAME.match(name)
     if match is None:
         raise ValueError(f"not an image name: {name!r}")
-    width, height = int(match["width"]), int(match["height"])
-    longest = SIZES[size]
-    if max(width, height) <= longest:
-        return width, height
-    scale = longest / max(width, height)
-    # Pillow's thumbnail rounds each side the same way.
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    # store_image makes the smaller sizes from the largest with the same _fit.
+    return _fit((int(match["width"]), int(match["height"])), SIZES[size])
 
 
 def image_url(name: str, size: str = DEFAULT_SIZE, external: bool = False, ext: str = "jpg") -> str:
@@ -260,7 +333,8 @@ def _webp_copy(name: str, size: str) -> None:
     """Make the WebP copy of a stored JPEG size, atomically (the JPEG holds pixels only)."""
     target = _path(name, size, "webp")
     temporary = target.with_suffix(".webp-part")
-    with Image.open(_path(name, size)) as jpeg:
+    # A stored JPEG is 1600 pixels at most (a few MB decoded); it still waits its turn.
+    with _DECODING, Image.open(_path(name, size), formats=("JPEG",)) as jpeg:
         jpeg.save(temporary, "WEBP", quality=WEBP_QUALITY, method=4)
     os.replace(temporary, target)
 
@@ -284,6 +358,9 @@ def init_app(app) -> None:
     """Register the serving route and the template helpers (the factory installs
     UploadAwareRequest in the app's request class)."""
     app.register_blueprint(bp)
+    # Pillow's own guard at our limit, for any picture this process opens: it refuses
+    # outright (DecompressionBombError) twice as many pixels, before our check can run.
+    Image.MAX_IMAGE_PIXELS = app.config["IMAGE_MAX_PIXELS"]
     app.jinja_env.globals.update(
         image_url=image_url, image_srcset=image_srcset, image_dimensions=image_dimensions
     )

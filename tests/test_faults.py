@@ -763,3 +763,54 @@ def _books(app, cast) -> dict:
             "completion": db.session.scalar(select(Completion.status)),
             "transfers": db.session.scalar(select(func.count()).select_from(Transfer)),
         }
+
+
+@pytest.mark.browser
+def test_in_the_browser_an_outage_shows_a_notice_keeps_the_reply_and_a_resend_posts_it_once(
+    private_postgres, private_app, new_page
+):
+    from conftest import _buffered, log_in_browser
+    from playwright.sync_api import expect
+    from werkzeug.serving import make_server
+
+    from onemile.models import Message
+
+    app = private_app
+    app.config["SERVER_NAME"] = None
+    factory = Factory(app)
+    anne = factory.member(first_name="Anne", language="en")
+    bruno = factory.member(first_name="Bruno", language="en")
+    listing_id = factory.listing(anne, title="A ladder to lend")
+    server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        page = new_page(locale="en-GB")
+        log_in_browser(page, base, bruno)
+        page.goto(f"{base}/listings/{listing_id}")
+        page.get_by_label(re.compile("Your message")).fill("Can I borrow it?")
+        page.get_by_role("button", name="Send").click()
+        page.wait_for_url(re.compile(r"/conversations/\d+#reply-\d+$"))
+        conversation_id = int(re.search(r"/conversations/(\d+)", page.url).group(1))
+        reply = "Saturday at ten, then?"
+        page.get_by_label("Your reply").fill(reply)
+
+        private_postgres._ctl("stop", "-m", "fast")
+        try:
+            page.get_by_role("button", name="Send").click()
+            expect(page.locator("#outage")).to_contain_text("try again in a few seconds")
+            expect(page.get_by_label("Your reply")).to_have_value(reply)  # nothing typed is lost
+        finally:
+            private_postgres.start()
+
+        # The member sends it again, with the same one-time key: it is posted once.
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator(f"#messages-{conversation_id}")).to_contain_text(reply, timeout=15000)
+        expect(page.locator("#outage")).to_be_empty()
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Message).where(Message.body == reply)) == 1
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -7,9 +7,14 @@ Each fault is made for real, on real parts:
   flight through gunicorn (two workers). Requests in flight and during the outage get 503
   with Retry-After, never a 500; the pool recovers by itself; every form sent again with its
   one-time key is applied once and the books balance.
+  In process and in Chromium: the page and the htmx notice (#outage) in both languages,
+  the reply typed kept and posted once when sent again, and a pool restarted while idle
+  reconnecting before its next request (pool_pre_ping).
 - Redis goes and comes back: a redis-server of this test's own is stopped, then started on
   the same port. Down, rate limits hold per process and messages still go through; back, a
   limit hit through one gunicorn server holds on the other again, without restarting them.
+  A Redis that stops answering (SIGSTOP) slows a limited request by half a second, never
+  hangs it.
 - Disk: an upload folder that is a file, or on a full filesystem (a tiny tmpfs, when root
   may mount one), gives a clear error on the form and stores nothing; a photo written for a
   save whose commit fails is removed.
@@ -17,7 +22,8 @@ Each fault is made for real, on real parts:
   project: nothing half-written, `flask smiles verify` holds, and the same submission sent
   again is applied exactly once.
 
-Every wait is bounded and every process started here is stopped, whatever happens.
+Every wait is bounded and every process started here is stopped, whatever happens. The
+gunicorn tests are marked `outage` (`-m "not outage"` leaves them out).
 """
 
 from __future__ import annotations
@@ -232,6 +238,7 @@ def _statuses_ok(results) -> None:
             assert "try again in a few seconds" in text
 
 
+@pytest.mark.outage
 def test_a_postgres_restart_under_load_is_a_503_and_every_form_sent_again_is_applied_once(
     private_postgres, private_app, tmp_path
 ):
@@ -299,7 +306,7 @@ def test_a_postgres_restart_under_load_is_a_503_and_every_form_sent_again_is_app
 
         _statuses_ok(results)
         refused = [key for _, key, status, *_ in results if status == 503]
-        assert len(refused) >= 2, "the requests in flight at the restart were not refused"
+        assert refused, "no request was in flight or sent during the restart"
         assert recovered < 15, recovered
         # The pool recovered by itself: every request now succeeds on both workers.
         for browser in browsers:
@@ -428,6 +435,7 @@ def own_redis():
         server.stop()
 
 
+@pytest.mark.outage
 @pytest.mark.parametrize("backend", ["postgis"])
 def test_redis_down_then_back_limits_fall_back_per_process_then_are_shared_again(app, own_redis, tmp_path):
     _needs_gunicorn()
@@ -692,6 +700,7 @@ def _kill_the_worker_waiting_on(server: Gunicorn, database: str, send) -> tuple[
     return backend_pid, outcome[0]
 
 
+@pytest.mark.outage
 @pytest.mark.parametrize("backend", ["postgis"])
 def test_a_worker_killed_mid_confirmation_or_mid_support_loses_nothing_and_a_resend_applies_once(app, tmp_path):
     _needs_gunicorn()

@@ -234,7 +234,12 @@ _PENDING = "onemile_pending_images"
 
 
 def _until_committed(name: str) -> None:
-    db.session.info.setdefault(_PENDING, []).append(name)
+    session = db.session()
+    if not session.in_transaction():
+        # Nothing open yet: open the transaction the picture belongs to, so that its end
+        # (a commit, or the rollback when the request's session is closed) decides.
+        session.begin()
+    session.info.setdefault(_PENDING, []).append(name)
 
 
 @event.listens_for(db.session, "after_commit")
@@ -249,11 +254,6 @@ def _remove_uncommitted(session, transaction) -> None:
     if transaction.parent is None:
         discard_images(session.info.pop(_PENDING, []))
 
-
-def _remove_unsaved(_error=None) -> None:
-    """At the end of a request, remove pictures stored while no transaction was open and
-    none committed since (the request failed before it touched the database)."""
-    discard_images(db.session.info.pop(_PENDING, []))
 
 
 def delete_image(name: str | None) -> None:
@@ -326,7 +326,6 @@ def init_app(app) -> None:
     """Register the serving route and the template helpers (the factory installs
     UploadAwareRequest in the app's request class)."""
     app.register_blueprint(bp)
-    app.teardown_request(_remove_unsaved)
     app.jinja_env.globals.update(
         image_url=image_url, image_srcset=image_srcset, image_dimensions=image_dimensions
     )

@@ -635,6 +635,9 @@ def test_a_committed_photo_stays_and_a_rolled_back_savepoint_keeps_it(app, tmp_p
         db.session.commit()
         gone = store_image(FileStorage(io.BytesIO(_photo()), "b.jpg"))
         db.session.rollback()
+    with app.test_request_context():
+        # Stored, then the request ends without a commit (its session is closed).
+        store_image(FileStorage(io.BytesIO(_photo()), "c.jpg"))
     assert {p.name.split("-")[0] for p in _files(uploads)} == {name}
     assert gone != name
 

@@ -96,7 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _whole_files_for_compression(app)
     _trust_proxies(app)
 
-    from . import images, live, security, views
+    from . import images, live, outage, security, views
     from .account import bp as account_bp
 
     live.init_app(app)
@@ -122,6 +122,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     images.init_app(app)
     pwa_assets.init_app(app)
     security.init_app(app)
+    outage.init_app(app)
 
     _template_globals(app)
     _header_values(app)

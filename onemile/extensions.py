@@ -20,4 +20,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 # Storage comes from RATELIMIT_STORAGE_URI (memory by default, Redis when REDIS_URL is set).
-limiter = Limiter(key_func=get_remote_address)
+# A Redis that stops answering (a partition, a paused server) must cost a limited request
+# half a second, not hang the worker: redis-py waits forever by default. After a failure the
+# limiter counts in the process's memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and goes back
+# to Redis by itself once it answers again (it checks with a back-off of 1 to 32 s).
+limiter = Limiter(key_func=get_remote_address,
+                  storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5})

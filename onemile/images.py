@@ -18,7 +18,10 @@ One way for every feature to take a picture from a member and show it:
   (``"3f…c1_1600x1067"``), so pages can give ``width``/``height`` and a correct ``srcset``
   without another column.
 - ``delete_image(name)`` removes every size (missing files are fine), ``discard_images``
-  removes several after a failed save.
+  removes several after a failed save. A picture stored in a transaction that does not
+  commit is removed by itself (the rollback, or the end of the request, takes it), so no
+  file outlives a refused save and no row names a file that is not there. A full or
+  unwritable upload folder is an ``ImageError`` like a bad picture: a message on the form.
 - ``image_url(name, size)``, ``image_srcset(name)`` and ``image_dimensions(name, size)`` are
   template globals; ``bp`` serves ``/images/<name>/<size>.jpg`` with a one-year immutable
   cache (a name never changes content).
@@ -42,8 +45,10 @@ from pathlib import Path
 from flask import Blueprint, Request, abort, current_app, send_from_directory, url_for
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event
 
 from .errors import RuleError
+from .extensions import db
 
 # Longest side of each stored variant, in pixels: "phone" fits a phone screen at 2x,
 # "large" a desktop window. A picture smaller than a size is never enlarged.
@@ -272,10 +277,9 @@ def store_image(file_storage) -> str:
     """
     largest = _decode(_read_upload(file_storage))
     name = f"{secrets.token_hex(16)}_{largest.width}x{largest.height}"
-    folder = _folder()
-    folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
+        _folder().mkdir(parents=True, exist_ok=True)
         for size, longest in SIZES.items():
             target_size = _fit(largest.size, longest)
             variant = largest if target_size == largest.size else largest.resize(target_size, Image.Resampling.LANCZOS)
@@ -285,11 +289,49 @@ def store_image(file_storage) -> str:
             variant.save(temporary, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
             os.replace(temporary, target)
             written.append(target)
-    except BaseException:
+    except BaseException as error:
         for path in (*written, *(_path(name, size).with_suffix(".part") for size in SIZES)):
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # the folder itself is what failed (a file in its place, gone)
+        if isinstance(error, OSError):
+            # A full disk or an unwritable folder: the member's form says so and keeps what
+            # was typed; the operator learns why from the log.
+            current_app.logger.error("photo not stored in %s: %s", _folder(), error)
+            raise ImageError(_("Your photo could not be saved just now. Please try again later.")) from error
         raise
+    _until_committed(name)
     return name
+
+
+# A stored picture belongs to the transaction that stores it: if that transaction does not
+# commit (the database refused, went away, or the request failed after the upload), no row
+# can name the picture, so its files go. Pictures of a committed transaction stay.
+_PENDING = "onemile_pending_images"
+
+
+def _until_committed(name: str) -> None:
+    session = db.session()
+    if not session.in_transaction():
+        # Nothing open yet: open the transaction the picture belongs to, so that its end
+        # (a commit, or the rollback when the request's session is closed) decides.
+        session.begin()
+    session.info.setdefault(_PENDING, []).append(name)
+
+
+@event.listens_for(db.session, "after_commit")
+def _keep_committed(session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _remove_uncommitted(session, transaction) -> None:
+    # Only the outermost transaction decides (a savepoint rolled back inside a transaction
+    # that then commits keeps its pictures); after a commit the list is already gone.
+    if transaction.parent is None:
+        discard_images(session.info.pop(_PENDING, []))
+
 
 
 def delete_image(name: str | None) -> None:

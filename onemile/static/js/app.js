@@ -281,6 +281,13 @@
     if (document.hidden && e.detail.elt.classList.contains('poller')) e.preventDefault();
   });
 
+  // A 503 (the database away for a moment, onemile/outage.py) put its notice in #outage; the
+  // first request that succeeds afterwards means it is back, so the notice goes.
+  body.addEventListener('htmx:afterRequest', (e) => {
+    const notice = document.getElementById('outage');
+    if (e.detail.successful && notice && notice.firstChild) notice.textContent = '';
+  });
+
   // Share an article: the phone's share sheet where the browser has one, else copy the link.
   // The button stays hidden without JavaScript; the link is always in the field next to it.
   function shareButton(button) {

@@ -42,6 +42,7 @@ from onemile.models import (
 )
 from onemile.projects import services as projects
 from onemile.smiles import services as smiles
+from onemile.unit_of_work import insert_once
 
 HX = {"HX-Request": "true"}
 AT_ONCE = 24  # requests released together
@@ -384,3 +385,21 @@ def test_answers_without_a_key_at_once_open_one_conversation(app, factory):
     assert _count(app, Message) == AT_ONCE
     # The author is told once about a first reply, then about messages.
     assert _count(app, Notification, Notification.kind == "first_reply") == 1
+
+
+# --- The savepoint itself ------------------------------------------------------------------
+
+
+def test_a_row_written_once_goes_away_with_a_request_that_fails_later(app, factory):
+    """The savepoint is nested in the request's transaction on both backends: SQLite's
+    driver opens its transaction lazily, and a SAVEPOINT taken first would commit on
+    RELEASE, leaving the row of a request that then failed."""
+    member, other = factory.member(), factory.member()
+    with app.test_request_context():
+        block, created = insert_once(
+            lambda: db.session.scalar(select(Block).where(Block.blocker_id == member.id)),
+            lambda: Block(blocker_id=member.id, blocked_id=other.id),
+        )
+        assert created and block.id
+        db.session.rollback()  # what a failure later in the request does
+    assert _count(app, Block) == 0

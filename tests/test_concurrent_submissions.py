@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import MemberRef
+from conftest import SIGNUP, MemberRef
 from sqlalchemy import func, select
 
 from onemile.conversations import services as conversations
@@ -386,6 +386,25 @@ def test_answers_without_a_key_at_once_open_one_conversation(app, factory):
     # The author is told once about a first reply, then about messages.
     assert _count(app, Notification, Notification.kind == "first_reply") == 1
 
+
+
+@on_postgres
+def test_sign_ups_with_one_address_at_once_make_one_account(app):
+    """What sign-up answers an address already taken is its own business (it must not
+    tell); it must make one account, its bonus once, and never answer 500."""
+    clients = [app.test_client() for _ in range(AT_ONCE)]
+    barrier = threading.Barrier(AT_ONCE)
+
+    def send(i: int) -> int:
+        barrier.wait(timeout=30)
+        return _post(clients[i], "/auth/signup", SIGNUP, {})
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        answers = list(pool.map(send, range(AT_ONCE)))
+    assert 500 not in answers, answers
+    assert _count(app, Member, Member.email == SIGNUP["email"]) == 1
+    assert _count(app, Transfer, Transfer.reason == "signup_bonus") == 1
+    assert _ledger_holds(app)
 
 # --- The savepoint itself ------------------------------------------------------------------
 

@@ -8,7 +8,16 @@ class NotFoundError(LookupError):
 class RuleError(ValueError):
     """A domain rule refused the action; the message is shown to the member as is."""
 
+    status_code = 422  # what a route answers a plain form with (htmx gets its fragment)
+
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ConflictError(RuleError):
+    """The action collides with what is already recorded (another member's pending
+    completion, an offer already made): answered 409, with the message, never a 500."""
+
+    status_code = 409

@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import verified_required
-from ..errors import RuleError
+from ..errors import ConflictError, RuleError
 from ..extensions import limiter
 from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
 from ..listings.services import visible_listing
 from ..models import MAX_DATABASE_ID, Conversation, Listing, utcnow
 from . import bp, services
-from .forms import MessageForm
+from .forms import AnswerForm, MessageForm
 
 TEMPLATE = "conversations/show.html"
 
@@ -107,7 +107,7 @@ def listing_exchange(listing: Listing) -> dict:
     if mine is not None:
         return {"mode": "thread", **_thread(mine), "refusal": services.reply_refusal(current_user, mine)}
     if listing.is_open_at(utcnow()):
-        form = MessageForm(formdata=None)
+        form = AnswerForm(formdata=None)
         form.body.id = "answer-body"
         return {"mode": "answer", "form": form}
     return {"mode": None}
@@ -118,10 +118,10 @@ def listing_exchange(listing: Listing) -> dict:
 @limiter.limit("30 per hour; 100 per day")
 def answer(listing_id: int):
     """Answer a listing: the conversation with its author opens (or goes on) with this message."""
-    form = MessageForm()
+    form = AnswerForm()
     form.body.id = "answer-body"
     try:
-        conversation = services.answer(current_user, listing_id, form.body.data or "")
+        conversation = services.answer(current_user, listing_id, form.body.data or "", client_key=form.client_key.data)
     except RuleError as error:
         _refuse(form, error)
     else:
@@ -210,6 +210,11 @@ def mark_done(conversation_id: int):
     conversation = services.conversation_for(current_user, conversation_id)
     try:
         completion = services.mark_done(current_user, conversation_id)
+    except ConflictError as error:
+        if wants_fragment():
+            return _finished(conversation, None, error.message)
+        # Marked with another member meanwhile: say so on the page, as a 409.
+        return _page(conversation, "content", status=error.status_code, error=error.message)
     except RuleError as error:
         active = services.active_completion(conversation.listing_id)
         if active is not None and active.conversation_id == conversation.id:

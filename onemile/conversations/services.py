@@ -13,18 +13,18 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import live
 from ..auth.gate import require_verified
-from ..errors import NotFoundError, RuleError
+from ..errors import ConflictError, NotFoundError, RuleError
 from ..extensions import db
 from ..listings.services import blocked_between
 from ..models import Completion, Conversation, Listing, Member, Message, utcnow
 from ..notifications.services import mark_read_for_conversation, notify
 from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles
+from ..unit_of_work import insert_once
 
 MESSAGE_MAX = 2000
 SERVICE_PRICE = 1  # 1 service = 1 smile
@@ -74,8 +74,13 @@ def conversations_of_listing(author: Member, listing: Listing) -> list[Conversat
     )
 
 
-def answer(responder: Member, listing_id: int, body: str) -> Conversation:
-    """Answer a listing: open (or reuse) the conversation with its author and say something."""
+def answer(responder: Member, listing_id: int, body: str, client_key: str | None = None) -> Conversation:
+    """Answer a listing: open (or reuse) the conversation with its author and say something.
+
+    With a client_key (one per answer form shown), the same form sent twice, or twice at
+    once, posts its message once; two answers at once from the same member open one
+    conversation between them (the unique rule on listing and responder decides).
+    """
     require_verified(responder)
     listing = db.session.get(Listing, listing_id)
     if listing is None or not listing.is_open_at(utcnow()):
@@ -86,19 +91,11 @@ def answer(responder: Member, listing_id: int, body: str) -> Conversation:
         # Blocked either way, the listing does not exist for them.
         raise NotFoundError("listing")
     body = _clean_body(body)
-    conversation = my_conversation_about(responder, listing)
-    first = conversation is None
-    if first:
-        conversation = Conversation(listing=listing, responder_id=responder.id)
-        db.session.add(conversation)
-        try:
-            with db.session.begin_nested():
-                db.session.flush()
-        except IntegrityError:
-            # The same member answered twice at once: join the conversation that won.
-            conversation = my_conversation_about(responder, listing)
-            first = False
-    _add_message(conversation, responder.id, body, first_reply=first)
+    conversation, first = insert_once(
+        lambda: my_conversation_about(responder, listing),
+        lambda: Conversation(listing=listing, responder_id=responder.id),
+    )
+    _post_once(conversation, responder.id, body, clean_client_key(client_key), first_reply=first)
     db.session.commit()
     return conversation
 
@@ -111,6 +108,27 @@ def _replayed_message(member: Member, conversation_id: int, client_key: str | No
             Message.sender_id == member.id, Message.client_key == client_key, Message.conversation_id == conversation_id
         )
     )
+
+
+def _post_once(
+    conversation: Conversation, sender_id: int, body: str, client_key: str | None, first_reply: bool = False
+) -> Message:
+    """Add the message, or find the one already posted with the same key (a replay, or the
+    same key winning a race from another request a moment ago: the page and the service
+    worker sending at once)."""
+    if client_key is None:
+        return _add_message(conversation, sender_id, body, first_reply=first_reply)
+    message, _posted = insert_once(
+        lambda: db.session.scalar(
+            select(Message).where(
+                Message.conversation_id == conversation.id,
+                Message.sender_id == sender_id,
+                Message.client_key == client_key,
+            )
+        ),
+        lambda: _add_message(conversation, sender_id, body, first_reply=first_reply, client_key=client_key),
+    )
+    return message
 
 
 def post_message(member: Member, conversation_id: int, body: str, client_key: str | None = None) -> Message:
@@ -128,17 +146,8 @@ def post_message(member: Member, conversation_id: int, body: str, client_key: st
     refusal = reply_refusal(member, conversation)
     if refusal:
         raise RuleError(refusal)
-    try:
-        message = _add_message(conversation, member.id, _clean_body(body), client_key=client_key)
-        db.session.commit()
-    except IntegrityError:
-        # The same key won a race from another request (the page and the service worker
-        # sending at once): that one stands.
-        db.session.rollback()
-        replayed = _replayed_message(member, conversation_id, client_key)
-        if replayed is None:
-            raise
-        return replayed
+    message = _post_once(conversation, member.id, _clean_body(body), client_key)
+    db.session.commit()
     return message
 
 
@@ -292,20 +301,23 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
     if conversation.responder.is_deleted:
         raise RuleError(_("This member has left 1Mile: the conversation is closed."))
     helper_id, beneficiary_id = roles(conversation)
-    completion = Completion(
-        listing_id=listing.id,
-        conversation_id=conversation.id,
-        helper_id=helper_id,
-        beneficiary_id=beneficiary_id,
-        status="pending",
+    completion, marked = insert_once(
+        lambda: active_completion(listing.id),
+        lambda: Completion(
+            listing_id=listing.id,
+            conversation_id=conversation.id,
+            helper_id=helper_id,
+            beneficiary_id=beneficiary_id,
+            status="pending",
+        ),
     )
-    db.session.add(completion)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        # The partial unique index: another completion is already pending or confirmed.
-        raise RuleError(_("This listing is already being finished with someone.")) from None
+    if not marked:
+        if completion.conversation_id != conversation.id:
+            # The partial unique index: another completion is pending or confirmed.
+            raise ConflictError(_("This listing is already being finished with someone."))
+        # Marked already (a double click, another tab, a request that won a moment ago):
+        # answer as the first request did, without telling anyone twice.
+        return completion
     if beneficiary_id == author.id:
         _confirm(completion, author)
     else:

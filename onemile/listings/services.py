@@ -9,7 +9,6 @@ from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.gate import require_verified
@@ -31,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..pwa.outbox import clean_client_key
+from ..unit_of_work import insert_once
 from .placement import place_listing, public_point
 
 TITLE_MAX = 120
@@ -118,28 +118,25 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
     if replayed is not None:
         return replayed
     data, miles = _checked(author, data)
-    listing = Listing(
-        client_key=client_key,
-        author=author,
-        kind=data.kind,
-        offer_type=data.offer_type,
-        category=data.category,
-        title=data.title,
-        body=data.body,
-        status="open",
-        expires_at=utcnow() + _lifetime(),
-        location_mode=data.location_mode,
+    # The same key may win a race a moment ago (the page and the service worker sending at
+    # once): that listing stands.
+    listing, posted = insert_once(
+        lambda: _replayed_listing(author, client_key),
+        lambda: Listing(
+            client_key=client_key,
+            author_id=author.id,
+            kind=data.kind,
+            offer_type=data.offer_type,
+            category=data.category,
+            title=data.title,
+            body=data.body,
+            status="open",
+            expires_at=utcnow() + _lifetime(),
+            location_mode=data.location_mode,
+        ),
     )
-    db.session.add(listing)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        # The same key won a race (the page and the service worker sending at once).
-        db.session.rollback()
-        replayed = _replayed_listing(author, client_key)
-        if replayed is None:
-            raise
-        return replayed
+    if not posted:
+        return listing
     for mile in miles:
         place_listing(listing, mile, data.meeting_point)
     db.session.commit()

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.gate import require_verified
@@ -36,6 +35,7 @@ from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Not
 from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..notifications.services import notify
+from ..unit_of_work import insert_once
 from .labels import MAG_KIND_LABELS
 
 TITLE_MAX = 120
@@ -541,12 +541,13 @@ def follow(member: Member, mag_id: int) -> Mag:
     mag = visible_mag(member, mag_id)
     if mag.owner_id == member.id:
         raise RuleError(_("This is your own mag."))
-    if not is_following(member.id, mag.id):
-        try:
-            with db.session.begin_nested():
-                db.session.add(MagFollow(mag_id=mag.id, member_id=member.id))
-        except IntegrityError:
-            pass  # a double click won the race: the member follows, as asked
+    # A double click that won the race a moment ago: the member follows, as asked.
+    insert_once(
+        lambda: db.session.scalar(
+            select(MagFollow).where(MagFollow.mag_id == mag.id, MagFollow.member_id == member.id)
+        ),
+        lambda: MagFollow(mag_id=mag.id, member_id=member.id),
+    )
     db.session.commit()
     return mag
 

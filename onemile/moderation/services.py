@@ -33,12 +33,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..models import REPORT_REASONS, Listing, Member, ModerationAction, Report, utcnow
 from ..notifications.services import notify
+from ..unit_of_work import insert_once
 
 DETAILS_MAX = 1000
 REASON_MAX = 1000
@@ -163,18 +163,13 @@ def report(reporter: Member, target_type: str, target_id: int, reason: str, deta
     details = (details or "").replace("\x00", "").strip() or None
     if details and len(details) > DETAILS_MAX:
         raise RuleError(_("Use at most %(n)d characters.", n=DETAILS_MAX), "details")
-    existing = open_report(reporter, target_type, target_id)
-    if existing is not None:
-        return existing
-    filed = Report(reporter_id=reporter.id, target_type=target_type, target_id=target_id,
-                   reason=reason, details=details, status="open")
-    db.session.add(filed)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same member reported the same target twice at once: the first one stands.
-        db.session.rollback()
-        return open_report(reporter, target_type, target_id)
+    # The same member reporting the same target twice, or twice at once: the first stands.
+    filed, _filed_now = insert_once(
+        lambda: open_report(reporter, target_type, target_id),
+        lambda: Report(reporter_id=reporter.id, target_type=target_type, target_id=target_id,
+                       reason=reason, details=details, status="open"),
+    )
+    db.session.commit()
     return filed
 
 

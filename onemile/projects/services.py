@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.gate import require_verified
@@ -42,6 +41,7 @@ from ..models import (
 from ..models.block import blocked_either_way
 from ..notifications.services import notify
 from ..smiles import services as smiles
+from ..unit_of_work import insert_once
 
 TITLE_MAX = 120
 SUMMARY_MAX = 300
@@ -158,12 +158,11 @@ def own_project(member: Member, project_id: int) -> Project:
 
 
 def project_account(project: Project) -> Account:
-    """The project's smiles account, opened on first use."""
-    account = db.session.scalar(select(Account).where(Account.project_id == project.id))
-    if account is None:
-        account = Account(kind="project", project_id=project.id, balance=0)
-        db.session.add(account)
-        db.session.flush()
+    """The project's smiles account, opened on first use (once, even when two requests open it)."""
+    account, _opened = insert_once(
+        lambda: db.session.scalar(select(Account).where(Account.project_id == project.id)),
+        lambda: Account(kind="project", project_id=project.id, balance=0),
+    )
     return account
 
 
@@ -538,19 +537,16 @@ def pledge(
     if message and len(message) > MESSAGE_MAX:
         raise RuleError(_("A message is at most %(n)d characters.", n=MESSAGE_MAX), "message")
     submission = f"{member.id}:{_checked_key(key)}" if key else None
-    if submission:
-        earlier = db.session.scalar(select(Pledge).where(Pledge.submission_key == submission))
-        if earlier is not None:
-            return earlier
-    promise = Pledge(
-        project_id=project.id, member_id=member.id, amount_cents=cents, message=message, submission_key=submission
+    promise, promised = insert_once(
+        # Without a key there is nothing to replay: every pledge is a new one.
+        lambda: db.session.scalar(select(Pledge).where(Pledge.submission_key == submission)) if submission else None,
+        lambda: Pledge(
+            project_id=project.id, member_id=member.id, amount_cents=cents, message=message,
+            submission_key=submission,
+        ),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(promise)
-    except IntegrityError:
-        # The same form won a race a moment ago: that promise is the one.
-        return db.session.scalar(select(Pledge).where(Pledge.submission_key == submission))
+    if not promised:
+        return promise  # the same form, sent again or a moment ago by another request
     notify(project.owner_id, "project_pledge", actor_id=member.id, project_id=project.id)
     db.session.commit()
     return promise
@@ -595,11 +591,10 @@ def give_smiles(member: Member, project_id: int, amount, key: str | None) -> Tra
     count = _smiles_count(amount)
     key = _checked_key(key)
     payer = smiles.member_account(member.id)
-    already = db.session.scalar(select(Transfer.id).where(Transfer.idempotency_key == f"project:{member.id}:{key}"))
-    record = smiles.transfer(
+    record, given = smiles.transfer_once(
         payer, project_account(project), count, "project_support", f"project:{member.id}:{key}"
     )
-    if already is None:
+    if given:
         notify(project.owner_id, "project_smiles", actor_id=member.id, project_id=project.id)
     db.session.commit()
     return record
@@ -614,14 +609,13 @@ def pass_smiles(owner: Member, project_id: int, volunteer_id: int, amount, key: 
     count = _smiles_count(amount)
     key = _checked_key(key)
     ledger_key = f"project-out:{project.id}:{key}"
-    already = db.session.scalar(select(Transfer.id).where(Transfer.idempotency_key == ledger_key))
     try:
-        record = smiles.transfer(
+        record, passed = smiles.transfer_once(
             project_account(project), smiles.member_account(helper.member_id), count, "project_support", ledger_key
         )
     except smiles.InsufficientSmiles:
         raise RuleError(_("The project does not hold that many smiles."), "amount") from None
-    if already is None:
+    if passed:
         notify(helper.member_id, "project_smiles_passed", actor_id=owner.id, project_id=project.id)
     db.session.commit()
     return record
@@ -636,12 +630,14 @@ def volunteer(member: Member, project_id: int, task_id: int, message: str | None
     message = " ".join((message or "").split())
     if not message or len(message) > MESSAGE_MAX:
         raise RuleError(_("Say in 1 to %(n)d characters what you can do.", n=MESSAGE_MAX), "message")
-    offer = Volunteer(task_id=task.id, member_id=member.id, message=message, status="pending")
-    try:
-        with db.session.begin_nested():
-            db.session.add(offer)
-    except IntegrityError:
-        raise RuleError(_("You already offered to help with this task.")) from None
+    offer, offered = insert_once(
+        lambda: db.session.scalar(select(Volunteer).where(Volunteer.task_id == task.id, Volunteer.member_id == member.id)),
+        lambda: Volunteer(task_id=task.id, member_id=member.id, message=message, status="pending"),
+    )
+    if not offered:
+        if offer.message == message:
+            return offer  # the same offer sent twice (a double click, a reload): it stands
+        raise RuleError(_("You already offered to help with this task."))
     notify(project.owner_id, "project_volunteer", actor_id=member.id, project_id=project.id)
     db.session.commit()
     return offer

@@ -16,12 +16,12 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import RuleError
 from ..extensions import db
 from ..models import Account, Completion, LedgerEntry, Listing, Member, Transfer
 from ..models.ledger import TRANSFER_REASONS
+from ..unit_of_work import insert_once
 
 
 class InsufficientSmiles(RuleError):
@@ -33,12 +33,11 @@ class ConflictingReplay(RuleError):
 
 
 def member_account(member_id: int) -> Account:
-    """The member's account, opened on first use."""
-    account = db.session.scalar(select(Account).where(Account.member_id == member_id))
-    if account is None:
-        account = Account(kind="member", member_id=member_id, balance=0)
-        db.session.add(account)
-        db.session.flush()
+    """The member's account, opened on first use (once, even when two requests open it)."""
+    account, _opened = insert_once(
+        lambda: db.session.scalar(select(Account).where(Account.member_id == member_id)),
+        lambda: Account(kind="member", member_id=member_id, balance=0),
+    )
     return account
 
 
@@ -76,58 +75,69 @@ def transfer(
 
     Raises InsufficientSmiles when the payer is a member without enough smiles.
     """
+    return transfer_once(from_account, to_account, amount, reason, key, listing_id)[0]
+
+
+def transfer_once(
+    from_account: Account,
+    to_account: Account,
+    amount: int,
+    reason: str,
+    key: str,
+    listing_id: int | None = None,
+) -> tuple[Transfer, bool]:
+    """`transfer`, and whether this call moved the smiles (False: a replay of `key`)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise RuleError(_("An amount of smiles must be a whole number above zero."))
     if reason not in TRANSFER_REASONS:
         raise ValueError(f"unknown transfer reason {reason!r}")
     if from_account.id == to_account.id:
         raise RuleError(_("Smiles cannot be sent to the same account."))
-    existing = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
-    if existing is not None:
-        return _replayed(existing, from_account.id, to_account.id, amount, reason)
-    try:
-        with db.session.begin_nested():
-            # Lock the two accounts in id order so that crossing transfers cannot deadlock.
-            for account_id in sorted((from_account.id, to_account.id)):
-                if account_id == from_account.id:
-                    debited = db.session.execute(
-                        update(Account)
-                        .where(Account.id == account_id)
-                        .where(or_(Account.kind == "issuer", Account.balance >= amount))
-                        .values(balance=Account.balance - amount)
-                    )
-                    if debited.rowcount != 1:
-                        raise InsufficientSmiles(
-                            _("You have no smile left to give. Help someone to earn one!")
-                        )
-                else:
-                    db.session.execute(
-                        update(Account).where(Account.id == account_id).values(balance=Account.balance + amount)
-                    )
-            record = Transfer(
-                from_account_id=from_account.id,
-                to_account_id=to_account.id,
-                amount=amount,
-                reason=reason,
-                idempotency_key=key,
-                listing_id=listing_id,
-            )
-            record.entries = [
-                LedgerEntry(account_id=from_account.id, amount=-amount),
-                LedgerEntry(account_id=to_account.id, amount=amount),
-            ]
-            db.session.add(record)
-            db.session.flush()
-    except IntegrityError:
-        # Another request wrote the same key first: that transfer is the one.
-        existing = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
-        if existing is None:
-            raise
-        return _replayed(existing, from_account.id, to_account.id, amount, reason)
+
+    def pay() -> Transfer:
+        record = Transfer(
+            from_account_id=from_account.id,
+            to_account_id=to_account.id,
+            amount=amount,
+            reason=reason,
+            idempotency_key=key,
+            listing_id=listing_id,
+        )
+        record.entries = [
+            LedgerEntry(account_id=from_account.id, amount=-amount),
+            LedgerEntry(account_id=to_account.id, amount=amount),
+        ]
+        # The key first: a request replaying it waits here for the first one and then
+        # replays it. Debiting first, it would find the balance already spent by the first
+        # one and refuse a payment that was in fact made.
+        db.session.add(record)
+        db.session.flush()
+        # Lock the two accounts in id order so that crossing transfers cannot deadlock.
+        for account_id in sorted((from_account.id, to_account.id)):
+            if account_id == from_account.id:
+                debited = db.session.execute(
+                    update(Account)
+                    .where(Account.id == account_id)
+                    .where(or_(Account.kind == "issuer", Account.balance >= amount))
+                    .values(balance=Account.balance - amount)
+                )
+                if debited.rowcount != 1:
+                    raise InsufficientSmiles(_("You have no smile left to give. Help someone to earn one!"))
+            else:
+                db.session.execute(
+                    update(Account).where(Account.id == account_id).values(balance=Account.balance + amount)
+                )
+        return record
+
+    record, paid = insert_once(
+        lambda: db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key)), pay
+    )
+    if not paid:
+        return _replayed(record, from_account.id, to_account.id, amount, reason), False
     # The cached balances changed in SQL: reload them.
     db.session.expire(from_account, ["balance"])
     db.session.expire(to_account, ["balance"])
-    return record
+    return record, True
 
 
 def _replayed(existing: Transfer, from_id: int, to_id: int, amount: int, reason: str) -> Transfer:

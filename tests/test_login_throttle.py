@@ -1,0 +1,209 @@
+"""Password guessing is throttled per account, not only per address; the owner keeps a way
+in (a known device, or a one-time sign-in link by e-mail). On both backends, with the real
+limiter (in memory here; Redis when REDIS_URL is set) and e-mails through the outbox.
+
+The attacker of the trust issue sent 30 wrong passwords for one account from 30 addresses,
+and every one was answered. Each request here comes from its own address (REMOTE_ADDR), as
+theirs did.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import time
+
+from conftest import PASSWORD, Factory
+from sqlalchemy import select
+
+from onemile.extensions import db
+from onemile.models import Member
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def english(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def address(i: int) -> dict:
+    """A distinct client address per attempt (198.51.100.0/24 and beyond)."""
+    return {"REMOTE_ADDR": f"198.51.{100 + i // 250}.{i % 250 + 1}"}
+
+
+def attack(app, email_address: str, attempts: int = 30) -> list[int]:
+    """Wrong passwords for one account, each from another address and a fresh client."""
+    return [
+        english(app.test_client()).post(
+            "/auth/login", data={"email": email_address, "password": f"guess number {i}"},
+            environ_base=address(i),
+        ).status_code
+        for i in range(attempts)
+    ]
+
+
+def sign_in_links(outbox, to: str) -> list[str]:
+    """Paths of the sign-in links e-mailed to `to`, oldest first."""
+    found = []
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == to:
+            match = re.search(r"http://localhost(/auth/sign-in/\S+)", message.get_content())
+            if match:
+                found.append(match.group(1))
+    return found
+
+
+def use_link(client, path: str):
+    """Open a sign-in link, then press its button."""
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    return client.post(path, data={})
+
+
+def test_thirty_addresses_cannot_guess_one_accounts_password(make_app, tmp_path):
+    app = make_app(RATELIMIT_ENABLED=True)
+    member = Factory(app).member(email="target@example.org")
+
+    statuses = attack(app, member.email)
+
+    # LOGIN_ACCOUNT_LIMIT: 10 failures per 15 minutes for an account, whatever the address.
+    assert statuses == [422] * 10 + [429] * 20
+    refused = english(app.test_client()).post(
+        "/auth/login", data={"email": member.email, "password": "guess 31"}, environ_base=address(31)
+    )
+    assert refused.status_code == 429
+    page = html(refused)
+    assert "Slow down" in page and "Too many attempts" in page
+    assert "E-mail me a sign-in link" in page and "/auth/sign-in-link" in page
+    assert int(refused.headers["Retry-After"]) > 0
+
+    # The right password from a new address waits too: it could be the attacker's 31st guess.
+    owner = english(app.test_client())
+    right = owner.post("/auth/login", data={"email": member.email, "password": PASSWORD}, environ_base=address(40))
+    assert right.status_code == 429
+    assert owner.get("/account/").status_code == 302
+
+    # The owner logs in with a sign-in link sent to their address.
+    asked = owner.post("/auth/sign-in-link", data={"email": "Target@Example.org"}, environ_base=address(40))
+    assert asked.status_code == 302
+    [link] = sign_in_links(tmp_path / "outbox", member.email)
+    logged_in = use_link(owner, link)
+    assert logged_in.status_code == 302
+    assert owner.get("/account/").status_code == 200
+
+
+def test_an_unknown_address_is_throttled_the_same_way(make_app):
+    """The limit counts the typed address: a 429 tells nothing about who has an account."""
+    app = make_app(RATELIMIT_ENABLED=True)
+    Factory(app).member(email="known@example.org")
+    assert attack(app, "known@example.org") == attack(app, "unknown@example.org") == [422] * 10 + [429] * 20
+
+
+def test_the_owners_device_is_not_locked_out_by_an_attack(make_app):
+    """A browser where the owner logged in before keeps logging in during an attack, even
+    from the attacker's address (a shared café network)."""
+    app = make_app(RATELIMIT_ENABLED=True)
+    member = Factory(app).member()
+    phone = english(app.test_client())
+    assert phone.post("/auth/login", data={"email": member.email, "password": PASSWORD},
+                      environ_base=address(0)).status_code == 302
+    assert phone.post("/auth/logout").status_code == 302
+
+    assert attack(app, member.email)[-1] == 429
+
+    back = phone.post("/auth/login", data={"email": member.email, "password": PASSWORD}, environ_base=address(0))
+    assert back.status_code == 302
+    assert phone.get("/account/").status_code == 200
+
+
+def test_the_back_off_of_one_address_ends_and_does_not_block_other_addresses(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_PAIR_LIMIT="5 per 2 seconds")
+    member = Factory(app).member()
+    typo = english(app.test_client())
+
+    def attempt(password: str, where: int = 7) -> int:
+        return typo.post("/auth/login", data={"email": member.email, "password": password},
+                         environ_base=address(where)).status_code
+
+    assert [attempt(f"typo {i}") for i in range(5)] == [422] * 5
+    assert attempt("typo 6") == 429
+    # Another address is not held back by this one's failures.
+    assert english(app.test_client()).post(
+        "/auth/login", data={"email": member.email, "password": "other"}, environ_base=address(8)
+    ).status_code == 422
+    time.sleep(2.1)
+    assert attempt(PASSWORD) == 302, "the back-off is over: the right password works"
+
+
+def test_a_sign_in_link_is_answered_alike_and_works_once(app, client, factory, outbox):
+    english(client)
+    member = factory.member(email="lina@example.org")
+
+    known = client.post("/auth/sign-in-link", data={"email": member.email}, follow_redirects=True)
+    unknown = client.post("/auth/sign-in-link", data={"email": "nobody@example.org"}, follow_redirects=True)
+    assert known.status_code == unknown.status_code == 200
+    assert html(known) == html(unknown)
+    assert "If an account uses this address, we have sent it a sign-in link." in html(known)
+    [link] = sign_in_links(outbox, member.email)
+    assert sign_in_links(outbox, "nobody@example.org") == []
+
+    # Opening the link (a mail scanner does) changes nothing; its button logs in.
+    assert "lina@example.org" in html(client.get(link))
+    assert client.get("/account/").status_code == 302
+    assert client.post(link, data={}).status_code == 302
+    assert client.get("/account/").status_code == 200
+
+    # Single use, from any client.
+    client.post("/auth/logout")
+    again = app.test_client()
+    assert again.get(link).status_code == 302
+    assert again.post(link, data={}).status_code == 302
+    assert again.get("/account/").status_code == 302
+
+
+def test_a_sign_in_link_dies_when_it_expires_or_the_password_changes(make_app, tmp_path):
+    app = make_app(SIGN_IN_LINK_MAX_AGE=-1)
+    member = Factory(app).member()
+    client = app.test_client()
+    client.post("/auth/sign-in-link", data={"email": member.email})
+    [expired] = sign_in_links(tmp_path / "outbox", member.email)
+    assert client.post(expired, data={}).status_code == 302
+    assert client.get("/account/").status_code == 302
+
+    app.config["SIGN_IN_LINK_MAX_AGE"] = 900
+    client.post("/auth/sign-in-link", data={"email": member.email})
+    fresh = sign_in_links(tmp_path / "outbox", member.email)[-1]
+    from onemile.auth.services import set_password
+
+    with app.test_request_context():
+        set_password(db.session.get(Member, member.id), "granite lantern orchard 7")
+    assert client.post(fresh, data={}).status_code == 302
+    assert client.get("/account/").status_code == 302
+
+
+def test_sign_in_links_are_rate_limited_per_typed_address(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    member = Factory(app).member()
+    for target in (member.email, "nobody@example.org"):
+        statuses = [
+            app.test_client().post("/auth/sign-in-link", data={"email": target}, environ_base=address(i)).status_code
+            for i in range(4)
+        ]
+        assert statuses == [302, 302, 302, 429], target
+
+
+def test_an_unknown_address_costs_the_same_password_check(app, factory):
+    """Login hashes a dummy password with the members' own KDF and cost when the address is
+    unknown, so the answer takes as long as for a wrong password."""
+    from onemile.auth.services import _dummy_hash
+
+    member = factory.member()
+    with app.app_context():
+        stored = db.session.scalar(select(Member.password_hash).where(Member.id == member.id))
+        dummy = _dummy_hash(app.config["PASSWORD_HASH_METHOD"])
+    assert dummy.split("$")[0] == stored.split("$")[0]

@@ -15,6 +15,9 @@ import re
 import time
 
 from conftest import PASSWORD, Factory
+from flask_login.utils import encode_cookie
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from onemile.extensions import db
@@ -207,3 +210,63 @@ def test_an_unknown_address_costs_the_same_password_check(app, factory):
         stored = db.session.scalar(select(Member.password_hash).where(Member.id == member.id))
         dummy = _dummy_hash(app.config["PASSWORD_HASH_METHOD"])
     assert dummy.split("$")[0] == stored.split("$")[0]
+
+
+def test_other_signed_tokens_are_not_sign_in_links(app, client, factory):
+    """A password-reset or verification token (signed with the same key, another salt) is
+    not a sign-in link."""
+    from onemile.auth.services import reset_token, verification_token
+
+    member = factory.member()
+    with app.test_request_context():
+        row = db.session.get(Member, member.id)
+        tokens = [reset_token(row), verification_token(row)]
+    for token in tokens:
+        assert client.post(f"/auth/sign-in/{token}", data={}).status_code == 302
+        assert client.get("/account/").status_code == 302
+
+
+# --- Whatever an attacker sends -------------------------------------------------------------
+
+PROPERTY = settings(max_examples=25, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+ODD_IDS = [":", "::", "1::", "1:x:", "99999999999999999999:a:b", "٣:a:b", "²:a:b", "1:a:b:c", "9" * 5000 + ":a:b"]
+id_like = st.one_of(
+    any_text,
+    st.builds(lambda a, b, c: f"{a}:{b}:{c}", st.integers(-10, 10**15).map(str), any_text, any_text),
+    st.sampled_from(ODD_IDS),
+)
+
+
+def test_odd_session_ids_open_nothing(app):
+    for session_id in ODD_IDS:
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = session_id
+        assert client.get("/account/").status_code == 302, session_id
+
+
+def test_forged_session_ids_and_sign_in_tokens_never_fail_nor_log_in(app, factory):
+    member = factory.member()
+
+    @PROPERTY
+    @given(session_id=st.one_of(id_like, st.just(f"{member.id}::")), token=any_text.filter(lambda t: "/" not in t))
+    def check(session_id, token):
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = session_id
+        assert client.get("/account/").status_code == 302
+        # A remember-me cookie signed with the app's key (as if forged with it): the loader
+        # still refuses any id that names no open session.
+        with app.test_request_context():
+            remember = encode_cookie(session_id)
+        forged = app.test_client()
+        forged.set_cookie("remember_token", remember)
+        assert forged.get("/account/").status_code == 302
+        if token:
+            assert client.post(f"/auth/sign-in/{token}", data={}).status_code in (302, 404)
+        asked = client.post("/auth/sign-in-link", data={"email": token})
+        assert asked.status_code in (302, 422)
+
+    check()

@@ -95,7 +95,10 @@ def member_for_session(session_id: str) -> Member | None:
     member may use the site; None otherwise (logged out, expired, password changed since,
     suspended). One query."""
     member_id, fingerprint, key = (session_id.split(":") + ["", ""])[:3]
-    if not member_id.isdigit() or int(member_id) > MAX_DATABASE_ID or not key:
+    # ASCII digits only ("²".isdigit() is true, int() refuses it), and few of them.
+    if not (member_id.isascii() and member_id.isdigit() and len(member_id) <= 10) or not key:
+        return None
+    if int(member_id) > MAX_DATABASE_ID:
         return None
     found = db.session.execute(
         select(Member, LoginSession.id, LoginSession.created_at)

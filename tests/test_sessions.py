@@ -60,7 +60,7 @@ def replay(app, cookies: dict[str, str], only: str | None = None):
 
 
 def test_cookies_copied_before_logout_no_longer_open_the_account(app, factory):
-    member = factory.member()
+    member = factory.member(language="en")
     phone = log_in(app, member)
     cookies = copied_cookies(phone)
     assert set(cookies) == {"session", "remember_token"}
@@ -79,7 +79,7 @@ def test_cookies_copied_before_logout_no_longer_open_the_account(app, factory):
 
 
 def test_logging_out_on_one_device_keeps_the_others(app, factory):
-    member = factory.member()
+    member = factory.member(language="en")
     phone, laptop = log_in(app, member, user_agent=PHONE), log_in(app, member, user_agent=LAPTOP)
     phone_cookies = copied_cookies(phone)
 
@@ -90,7 +90,7 @@ def test_logging_out_on_one_device_keeps_the_others(app, factory):
 
 
 def test_the_account_page_lists_devices_and_logs_one_out(app, factory):
-    member = factory.member()
+    member = factory.member(language="en")
     phone, laptop = log_in(app, member, user_agent=PHONE), log_in(app, member, user_agent=LAPTOP)
     phone_cookies = copied_cookies(phone)
 
@@ -113,8 +113,8 @@ def test_the_account_page_lists_devices_and_logs_one_out(app, factory):
 
 
 def test_log_out_everywhere_ends_every_device_and_its_remember_cookie(app, factory):
-    member = factory.member()
-    other = factory.member()
+    member = factory.member(language="en")
+    other = factory.member(language="en")
     phone, laptop = log_in(app, member, user_agent=PHONE), log_in(app, member, user_agent=LAPTOP)
     others_phone = log_in(app, other)
     copies = [copied_cookies(phone), copied_cookies(laptop)]
@@ -135,7 +135,7 @@ def test_log_out_everywhere_ends_every_device_and_its_remember_cookie(app, facto
 
 
 def test_a_session_id_of_another_member_ends_nothing(app, factory):
-    victim, intruder = factory.member(), factory.member()
+    victim, intruder = factory.member(language="en"), factory.member(language="en")
     victims_phone = log_in(app, victim)
     intruders_laptop = log_in(app, intruder)
     with app.app_context():
@@ -146,7 +146,7 @@ def test_a_session_id_of_another_member_ends_nothing(app, factory):
 
 
 def test_a_password_reset_ends_other_sessions_and_drops_them_from_the_list(app, factory, outbox):
-    member = factory.member()
+    member = factory.member(language="en")
     stolen = log_in(app, member, user_agent=LAPTOP)
     copies = copied_cookies(stolen)
     owner = app.test_client()
@@ -167,7 +167,7 @@ def test_a_password_reset_ends_other_sessions_and_drops_them_from_the_list(app, 
 
 def test_old_style_cookies_without_a_session_key_are_refused(app, factory):
     """Cookies made before sessions lived on the server (id:fingerprint) open nothing."""
-    member = factory.member()
+    member = factory.member(language="en")
     client = log_in(app, member, remember=False)
     with client.session_transaction() as session:
         member_id, fingerprint, _key = session["_user_id"].split(":")

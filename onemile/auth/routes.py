@@ -179,6 +179,11 @@ def sign_in_link():
     return render_template("auth/sign_in_link.html", form=form, minutes=_link_minutes()), status
 
 
+def _dead_link():
+    flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
+    return redirect(url_for("auth.sign_in_link"))
+
+
 @bp.route("/sign-in/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per hour")
 def sign_in(token: str):
@@ -186,14 +191,12 @@ def sign_in(token: str):
     changes nothing, so a mail scanner following links cannot use it up)."""
     found = services.member_for_sign_in_token(token)
     if found is None:
-        flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
-        return redirect(url_for("auth.sign_in_link"))
+        return _dead_link()
     form = SignInLinkForm()
     if form.validate_on_submit():
         member = services.sign_in_with_link(token)
-        if member is None:
-            flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
-            return redirect(url_for("auth.sign_in_link"))
+        if member is None:  # used by another request meanwhile
+            return _dead_link()
         if current_user.is_authenticated:
             sessions.log_out(current_user)
         return _logged_in(member, form.remember.data)

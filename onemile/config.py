@@ -92,7 +92,7 @@ def load(instance_path: str) -> dict:
         "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
         "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),
         "PASSWORD_RESET_MAX_AGE": 3600,
-        # Wrong passwords allowed per account from anywhere, and per account from one
+        # Login attempts allowed per account from anywhere, and per account from one
         # address (or one device that logged in before): see onemile/auth/throttle.py.
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes; 30 per day"),
         "LOGIN_PAIR_LIMIT": os.environ.get("LOGIN_PAIR_LIMIT", "5 per 5 minutes; 20 per day"),

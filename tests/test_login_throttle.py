@@ -74,7 +74,7 @@ def test_thirty_addresses_cannot_guess_one_accounts_password(make_app, tmp_path)
 
     statuses = attack(app, member.email)
 
-    # LOGIN_ACCOUNT_LIMIT: 10 failures per 15 minutes for an account, whatever the address.
+    # LOGIN_ACCOUNT_LIMIT: 10 attempts per 15 minutes for an account, whatever the address.
     assert statuses == [422] * 10 + [429] * 20
     refused = english(app.test_client()).post(
         "/auth/login", data={"email": member.email, "password": "guess 31"}, environ_base=address(31)
@@ -271,3 +271,50 @@ def test_forged_session_ids_and_sign_in_tokens_never_fail_nor_log_in(app, factor
         assert asked.status_code in (302, 422)
 
     check()
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_answers_than_the_limit(make_app):
+    """Thirty guesses sent at once, from thirty addresses (X-Forwarded-For behind a trusted
+    proxy), to a real threaded server: the account limit is counted before the password is
+    checked, so no more than its 10 are answered however the requests interleave."""
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    app = make_app(RATELIMIT_ENABLED=True, TRUSTED_PROXIES=1, SERVER_NAME=None)
+    member = Factory(app).member()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    start, statuses = threading.Barrier(30), []
+
+    def guess(i: int) -> None:
+        body = urllib.parse.urlencode({"email": member.email, "password": f"guess {i}"}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_port}/auth/login", data=body,
+            headers={"X-Forwarded-For": address(i)["REMOTE_ADDR"]},
+        )
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+            error.close()
+
+    try:
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+    assert len(statuses) == 30
+    assert statuses.count(422) <= 10, sorted(statuses)
+    assert statuses.count(429) >= 20

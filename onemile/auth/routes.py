@@ -82,10 +82,10 @@ def _logged_in(member, remember: bool, next_path: str | None = None):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
 @limiter.limit(throttle.account_limit, methods=["POST"], key_func=throttle.account_key,
-               deduct_when=throttle.failed, exempt_when=throttle.is_known_device)
-@limiter.limit(throttle.pair_limit, methods=["POST"], key_func=throttle.pair_key, deduct_when=throttle.failed)
+               exempt_when=throttle.is_known_device)
+@limiter.limit(throttle.pair_limit, methods=["POST"], key_func=throttle.pair_key)
 def login():
-    """Log in with e-mail and password; failures are throttled per account and per account
+    """Log in with e-mail and password; attempts are throttled per account and per account
     and address (auth.throttle)."""
     if current_user.is_authenticated:
         return redirect(url_for("map.show"))

@@ -19,6 +19,7 @@ from flask_login.utils import encode_cookie
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from onemile.extensions import db
 from onemile.models import Member
@@ -318,3 +319,22 @@ def test_a_burst_of_parallel_guesses_gets_no_more_answers_than_the_limit(make_ap
     assert len(statuses) == 30
     assert statuses.count(422) <= 10, sorted(statuses)
     assert statuses.count(429) >= 20
+
+
+def test_spellings_of_one_address_share_its_limit(make_app):
+    """Case, spaces around, a NUL inside or a second `email` field do not make a new account
+    for the limiter: whatever finds the member counts against the member's limit."""
+    app = make_app(RATELIMIT_ENABLED=True)
+    member = Factory(app).member(email="target@example.org")
+    spellings = ["TARGET@example.org", " target@EXAMPLE.ORG ", "Target@Example.Org\t", "tar\x00get@example.org"]
+    statuses = []
+    for i in range(12):
+        data = MultiDict([("email", spellings[i % len(spellings)]), ("password", f"guess {i}")])
+        if i % 3 == 0:
+            data.add("email", f"other{i}@example.org")
+        statuses.append(english(app.test_client()).post(
+            "/auth/login", data=data, environ_base=address(i)).status_code)
+    assert statuses == [422] * 10 + [429] * 2
+    right = app.test_client().post("/auth/login", data={"email": member.email, "password": PASSWORD},
+                                   environ_base=address(20))
+    assert right.status_code == 429

@@ -77,6 +77,26 @@ def test_cookies_copied_before_logout_no_longer_open_the_account(app, factory):
         assert "/auth/login" in response.headers["Location"]
     assert phone.get("/account/").status_code == 302
 
+    # Logging in again on the phone opens a new session: the old copies stay dead.
+    phone.post("/auth/login", data={"email": member.email, "password": PASSWORD, "remember": "y"})
+    assert phone.get("/account/").status_code == 200
+    for only in ("session", "remember_token"):
+        assert replay(app, cookies, only=only).status_code == 302, only
+
+
+def test_cookies_copied_before_the_account_is_deleted_open_nothing(app, factory):
+    member = factory.member(language="en")
+    phone = log_in(app, member)
+    cookies = copied_cookies(phone)
+    deleted = phone.post("/account/delete", data={"password": PASSWORD, "confirm": "y"})
+    assert deleted.status_code == 302
+    for only in ("session", "remember_token"):
+        assert replay(app, cookies, only=only).status_code == 302, only
+    with app.app_context():
+        assert db.session.scalar(
+            select(func.count()).select_from(LoginSession).where(LoginSession.member_id == member.id)
+        ) == 0
+
 
 def test_logging_out_on_one_device_keeps_the_others(app, factory):
     member = factory.member(language="en")

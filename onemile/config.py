@@ -92,6 +92,12 @@ def load(instance_path: str) -> dict:
         "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
         "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # Login attempts allowed per account from anywhere, and per account from one
+        # address (or one device that logged in before): see onemile/auth/throttle.py.
+        "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes; 30 per day"),
+        "LOGIN_PAIR_LIMIT": os.environ.get("LOGIN_PAIR_LIMIT", "5 per 5 minutes; 20 per day"),
+        # A sign-in link e-mailed on request logs in once, within 15 minutes.
+        "SIGN_IN_LINK_MAX_AGE": 15 * 60,
         # A verification link sent at sign-up stays valid three days (a new one can be asked for).
         "EMAIL_VERIFY_MAX_AGE": 3 * 24 * 3600,
         # Uploaded pictures (see onemile.images): where the re-encoded sizes are stored, and

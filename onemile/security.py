@@ -1,6 +1,5 @@
 """Security headers, session protection and error pages shared by every route."""
 
-import hmac
 import math
 from urllib.parse import urlsplit
 
@@ -11,7 +10,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.utils import cached_property
 
 from .errors import NotFoundError
-from .extensions import db, login_manager
+from .extensions import login_manager
 
 
 def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
@@ -80,7 +79,7 @@ def _error_page(status: int, title, message):
     return render_template("error.html", title=title, message=message), status
 
 
-def _minutes_to_wait(error) -> int:
+def minutes_to_wait(error) -> int:
     """Whole minutes until the exceeded limit's window is over (at least 1)."""
     limit = getattr(error, "limit", None)
     try:
@@ -90,9 +89,20 @@ def _minutes_to_wait(error) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
+def too_many(error):
+    """The page of a request refused by a rate limit, with when to try again."""
+    minutes = minutes_to_wait(error)
+    page, status = _error_page(
+        429,
+        _l("Slow down"),
+        _l("Too many attempts. Please try again in %(n)d minutes.", n=minutes),
+    )
+    return page, status, {"Retry-After": str(minutes * 60)}
+
+
 def init_app(app: Flask) -> None:
     """Install headers, the member loader and friendly error pages."""
-    from .models import Member
+    from .auth import sessions
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -102,21 +112,15 @@ def init_app(app: Flask) -> None:
     # session on every request, so any anonymous request still in flight at login — the
     # service worker fetching /offline — answered with a visitor's cookie that overwrote
     # the new login. Nothing here asks for a "fresh" login, and sessions are bound to the
-    # password by the credential fingerprint, HttpOnly, SameSite=Lax and Secure behind HTTPS.
+    # password by the credential fingerprint and kept on the server (auth.sessions), so that
+    # logging out ends them; cookies are HttpOnly, SameSite=Lax and Secure behind HTTPS.
     login_manager.session_protection = None
 
     @login_manager.user_loader
     def load_member(session_id: str):
-        member_id, _, fingerprint = session_id.partition(":")
-        if not member_id.isdigit() or len(member_id) > 12:
-            return None
-        member = db.session.get(Member, int(member_id))
-        if member is None or not hmac.compare_digest(member.credential_fingerprint, fingerprint):
-            return None
-        if member.is_suspended:
-            # A suspension ends every open session and remember-me cookie at once.
-            return None
-        return member
+        # The login session must still be open on the server (see auth.sessions): logging
+        # out, a password change or a suspension ends it, copied cookies included.
+        return sessions.member_for_session(session_id)
 
     app.after_request(_set_headers)
 
@@ -141,12 +145,4 @@ def init_app(app: Flask) -> None:
     def too_large(error):
         return _error_page(413, _l("Too large"), _l("What you sent is too large."))
 
-    @app.errorhandler(429)
-    def too_many(error):
-        minutes = _minutes_to_wait(error)
-        page, status = _error_page(
-            429,
-            _l("Slow down"),
-            _l("Too many attempts. Please try again in %(n)d minutes.", n=minutes),
-        )
-        return page, status, {"Retry-After": str(minutes * 60)}
+    app.register_error_handler(429, too_many)

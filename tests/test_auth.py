@@ -485,20 +485,32 @@ def test_repeated_failed_logins_are_rate_limited(make_app):
         client.post(
             "/auth/login", data={"email": member.email, "password": f"wrong guess {i}"}
         ).status_code
-        for i in range(10)
+        for i in range(5)
     ]
-    assert statuses == [422] * 10
+    assert statuses == [422] * 5
 
-    limited = client.post("/auth/login", data={"email": member.email, "password": "wrong guess 11"})
+    # The back-off of this account from this address (auth.throttle: LOGIN_PAIR_LIMIT).
+    limited = client.post("/auth/login", data={"email": member.email, "password": "wrong guess 6"})
     assert limited.status_code == 429
     page = html(limited)
     assert "<html" in page and "Slow down" in page and "Too many attempts" in page
+    assert "/auth/sign-in-link" in page, "a throttled login offers a sign-in link"
     assert limited.headers.get("Retry-After")
 
     # Even the right password waits: guessing cannot go on.
     right = client.post("/auth/login", data={"email": member.email, "password": PASSWORD})
     assert right.status_code == 429
     assert client.get("/map").status_code == 302
+
+
+def test_one_address_trying_many_accounts_is_rate_limited(make_app):
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = english(app.test_client())
+    statuses = [
+        client.post("/auth/login", data={"email": f"someone{i}@example.org", "password": "guess"}).status_code
+        for i in range(11)
+    ]
+    assert statuses == [422] * 10 + [429]
 
 
 def test_passwords_are_stored_as_salted_modern_hashes(app, factory):

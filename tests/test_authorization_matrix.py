@@ -41,6 +41,7 @@ ID_ARGS = {
     "article_id": "article",
     "photo_id": "photo",
     "comment_id": "comment",
+    "session_id": "login_session",
 }
 # Report targets: target type -> key of the victim's object in World.ids. A feature that
 # registers a reportable type (moderation.services.register_reportable) adds it here.
@@ -140,6 +141,14 @@ def world(app, factory) -> World:
             "project_update": news.id,
         }
         assert db.session.get(Completion, completion.id).status == "pending"
+    # The victim logged in on a device: another member must not log it out. (Through the
+    # service: a request here would freeze the app before a test adds a route to it.)
+    from onemile.auth.sessions import open_session
+
+    with app.test_request_context():
+        victim_row = db.session.get(Member, victim.id)
+        open_session(victim_row, "Firefox")
+        ids["login_session"] = victim_row.login_session_id
     assert all(ids.values()), ids
     return World(ids, victim.email)
 

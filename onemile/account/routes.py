@@ -2,10 +2,11 @@
 
 import json
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
+from ..auth import sessions
 from ..errors import RuleError
 from ..extensions import limiter
 from ..models import utcnow
@@ -18,6 +19,7 @@ def _page(delete_form: DeleteAccountForm | None = None, status: int = 200):
         render_template(
             "account/index.html",
             blocks=services.blocks_of(current_user),
+            devices=sessions.active_sessions(current_user),
             delete_form=delete_form or DeleteAccountForm(formdata=None),
         ),
         status,
@@ -61,7 +63,8 @@ def delete():
         except RuleError as error:
             form.password.errors.append(error.message)
         else:
-            logout_user()
+            sessions.end_all_sessions(current_user)
+            sessions.log_out(current_user)
             flash(_("Your account is deleted. Thank you for the help you gave."), "info")
             return redirect(url_for("main.home"))
     return _page(form, 422)
@@ -91,3 +94,27 @@ def unblock(member_id: int):
     services.unblock(current_user, member_id)
     flash(_("The block is lifted."), "success")
     return redirect(url_for("account.index", _anchor="blocks"))
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """Log out one of my devices (another member's session id ends nothing: 404)."""
+    if session_id == current_user.login_session_id:
+        sessions.log_out(current_user)
+        flash(_("You are logged out. See you soon!"), "info")
+        return redirect(url_for("main.home"))
+    if not sessions.end_session(current_user, session_id):
+        abort(404)
+    flash(_("That device is logged out."), "success")
+    return redirect(url_for("account.index", _anchor="devices"))
+
+
+@bp.post("/sessions/end-all")
+@login_required
+def end_all_sessions():
+    """Log out everywhere: every device of mine, this one included."""
+    sessions.end_all_sessions(current_user)
+    sessions.log_out(current_user)
+    flash(_("You are logged out on every device."), "info")
+    return redirect(url_for("auth.login"))

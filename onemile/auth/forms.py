@@ -103,3 +103,20 @@ class ResetPasswordForm(FlaskForm):
 
 class ResendVerificationForm(FlaskForm):
     """The "send the e-mail again" button (a form only for its CSRF token)."""
+
+
+class SignInLinkRequestForm(FlaskForm):
+    """Ask for a one-time sign-in link by e-mail (no password needed)."""
+
+    email = EmailField(
+        _l("E-mail"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
+    )
+
+
+class SignInLinkForm(FlaskForm):
+    """The button that uses a sign-in link (a POST, so that mail scanners opening the
+    link do not use it up), with the same "remember me" as the login form."""
+
+    remember = BooleanField(_l("Remember me"))

@@ -1,20 +1,23 @@
 """Account routes: thin wrappers around auth.services."""
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from ..extensions import limiter
 from ..htmx import wants_fragment
 from ..redirects import local_path
-from . import bp, services
+from ..security import minutes_to_wait, too_many
+from . import bp, services, sessions, throttle
 from .forms import (
     LoginForm,
     ResendVerificationForm,
     ResetPasswordForm,
     ResetRequestForm,
+    SignInLinkForm,
+    SignInLinkRequestForm,
     SignupForm,
 )
 from .gate import EmailNotVerified
@@ -56,7 +59,7 @@ def signup():
         else:
             session.pop("referral_code", None)
             services.send_verification(member, _verify_url)
-            login_user(member)
+            sessions.log_in(member)
             flash(
                 _("Welcome to 1Mile! Here is your mile. We sent you an e-mail: open its link to post and answer."),
                 "success",
@@ -67,10 +70,23 @@ def signup():
     return render_template("auth/signup.html", form=form, needs_point=needs_point), status
 
 
+def _logged_in(member, remember: bool, next_path: str | None = None):
+    """Log the member in on this device and send them on, marking the browser as a known
+    device of the account (see auth.throttle)."""
+    sessions.log_in(member, remember=remember)
+    response = redirect(local_path(next_path) or url_for("map.show"))
+    throttle.remember_device(response, member.email)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit(throttle.account_limit, methods=["POST"], key_func=throttle.account_key,
+               exempt_when=throttle.is_known_device)
+@limiter.limit(throttle.pair_limit, methods=["POST"], key_func=throttle.pair_key)
 def login():
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password; attempts are throttled per account and per account
+    and address (auth.throttle)."""
     if current_user.is_authenticated:
         return redirect(url_for("map.show"))
     form = LoginForm()
@@ -78,8 +94,7 @@ def login():
     if form.validate_on_submit():
         member = services.authenticate(form.email.data, form.password.data)
         if member is not None and not member.is_suspended:
-            login_user(member, remember=form.remember.data)
-            return redirect(local_path(request.args.get("next")) or url_for("map.show"))
+            return _logged_in(member, form.remember.data, request.args.get("next"))
         if member is not None:
             # Said only to whoever knows the password: it tells nothing about who has an account.
             form.password.errors.append(_("This account is suspended by the moderators."))
@@ -94,8 +109,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out (POST only, so that it carries a CSRF token)."""
-    logout_user()
+    """Log out on this device (POST only, so that it carries a CSRF token): its session
+    ends on the server, so copies of its cookies stop working too."""
+    sessions.log_out(current_user)
     flash(_("You are logged out. See you soon!"), "info")
     return redirect(url_for("main.home"))
 
@@ -131,6 +147,74 @@ def reset_password(token: str):
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/reset_password.html", form=form, token=token), status
+
+
+# --- Sign-in links ---------------------------------------------------------------------------
+
+
+def _typed_email_key() -> str:
+    """Rate limits of sign-in links count per typed address too: nobody floods an inbox."""
+    return f"sign-in-link:{throttle.account_key()}"
+
+
+def _link_minutes() -> int:
+    return current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60
+
+
+@bp.route("/sign-in-link", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("3 per hour; 10 per day", methods=["POST"], key_func=_typed_email_key)
+def sign_in_link():
+    """Ask for a one-time sign-in link by e-mail; the answer never tells whether the
+    address has an account (the same page, in the same way, either way)."""
+    form = SignInLinkRequestForm()
+    if form.validate_on_submit():
+        services.send_sign_in_link(
+            form.email.data, lambda token: url_for("auth.sign_in", token=token, _external=True)
+        )
+        flash(_("If an account uses this address, we have sent it a sign-in link. It works once, "
+                "within %(n)d minutes.", n=_link_minutes()), "info")
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/sign_in_link.html", form=form, minutes=_link_minutes()), status
+
+
+def _dead_link():
+    flash(_("This link is invalid, has expired or was already used. Ask for a new one."), "error")
+    return redirect(url_for("auth.sign_in_link"))
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour")
+def sign_in(token: str):
+    """The link from the e-mail: a page with a button that uses it (opening the link alone
+    changes nothing, so a mail scanner following links cannot use it up)."""
+    found = services.member_for_sign_in_token(token)
+    if found is None:
+        return _dead_link()
+    form = SignInLinkForm()
+    if form.validate_on_submit():
+        member = services.sign_in_with_link(token)
+        if member is None:  # used by another request meanwhile
+            return _dead_link()
+        if current_user.is_authenticated:
+            sessions.log_out(current_user)
+        return _logged_in(member, form.remember.data)
+    member, _serial = found
+    return render_template("auth/sign_in.html", form=form, token=token, email=member.email)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error):
+    """A throttled login says how long to wait and offers a sign-in link instead."""
+    if request.endpoint != "auth.login":
+        return too_many(error)
+    minutes = minutes_to_wait(error)
+    return (
+        render_template("auth/throttled.html", minutes=minutes),
+        429,
+        {"Retry-After": str(minutes * 60)},
+    )
 
 
 # --- E-mail verification -------------------------------------------------------------------

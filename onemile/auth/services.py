@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -10,7 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,8 +32,6 @@ COMMON_PASSWORDS = frozenset(
         "qwerty1234", "abcdefghij", "aaaaaaaaaa", "1mile1mile", "onemile123", "soleil1234",
     }
 )
-# A hash that can never match, checked when the e-mail is unknown so timing does not tell.
-_DUMMY_HASH = generate_password_hash("never-a-real-password")
 _RESET_SALT = "password-reset"
 _VERIFY_SALT = "email-verification"
 
@@ -156,11 +156,21 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
     return member
 
 
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash no password matches, made with the same KDF and cost as members' hashes."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
 def authenticate(email: str, password: str) -> Member | None:
-    """The member with these credentials, or None."""
+    """The member with these credentials, or None.
+
+    An unknown address costs the same hash check as a known one, so the time of the
+    answer does not tell who has an account.
+    """
     member = find_member_by_email(email)
     if member is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     return member if check_password_hash(member.password_hash, password) else None
 
@@ -274,3 +284,80 @@ def mark_verified(member: Member) -> None:
     member.email_verified_at = member.email_verified_at or utcnow()
     smile_services.grant_referral_bonus(member)
     db.session.commit()
+
+
+# --- Sign-in links by e-mail ---------------------------------------------------------------
+
+_SIGN_IN_SALT = "sign-in-link"
+
+
+def sign_in_token(member: Member) -> str:
+    """A signed, short-lived token that logs the member in once.
+
+    It carries the member's sign-in link serial (bumped when a link is used, so each link
+    works once) and credential fingerprint (a password change kills it).
+    """
+    return _serializer(_SIGN_IN_SALT).dumps(
+        {"id": member.id, "fp": member.credential_fingerprint, "n": member.sign_in_link_serial}
+    )
+
+
+def send_sign_in_link(email: str, sign_in_url_for) -> None:
+    """E-mail a sign-in link if the address belongs to a member who may log in; say
+    nothing either way (the caller answers alike)."""
+    member = find_member_by_email(email)
+    if member is None or member.is_suspended or member.is_deleted:
+        return
+    with force_locale(member.language):
+        send_mail(
+            member.email,
+            _("Your 1Mile sign-in link"),
+            _(
+                "Hello %(name)s,\n\nSomeone asked for a link to log in to your 1Mile account "
+                "without the password. If it was you, open this link within %(minutes)d minutes "
+                "(it works once):\n\n%(link)s\n\nIf it was not you, ignore this message: nobody can "
+                "log in without it, and your password stays the same.\n\n1Mile",
+                name=member.first_name,
+                minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60,
+                link=sign_in_url_for(sign_in_token(member)),
+            ),
+            language=member.language,
+        )
+
+
+def member_for_sign_in_token(token: str) -> tuple[Member, int] | None:
+    """The member a valid, unexpired, unused sign-in token belongs to, with the serial it
+    carries; None when it is bad, expired, used, or the member may not log in."""
+    try:
+        payload = _serializer(_SIGN_IN_SALT).loads(token, max_age=current_app.config["SIGN_IN_LINK_MAX_AGE"])
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        return None
+    serial = payload.get("n")
+    member = db.session.get(Member, payload["id"])
+    if member is None or member.is_suspended or member.is_deleted or serial != member.sign_in_link_serial:
+        return None
+    if not hmac.compare_digest(member.credential_fingerprint, str(payload.get("fp"))):
+        return None
+    return member, serial
+
+
+def sign_in_with_link(token: str) -> Member | None:
+    """Use a sign-in token: the member it logs in, or None. Single use: the serial moves
+    on in one conditional UPDATE, so two requests racing with one link cannot both win."""
+    found = member_for_sign_in_token(token)
+    if found is None:
+        return None
+    member, serial = found
+    used = db.session.execute(
+        update(Member)
+        .where(Member.id == member.id, Member.sign_in_link_serial == serial)
+        .values(sign_in_link_serial=serial + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if used != 1:
+        return None
+    db.session.refresh(member)
+    return member

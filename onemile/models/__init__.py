@@ -9,6 +9,7 @@ from .block import Block, blocked_either_way
 from .conversation import Completion, Conversation, Message
 from .ledger import Account, LedgerEntry, Transfer
 from .listing import CATEGORIES, LOCATION_MODES, OFFER_TYPES, Listing, ListingPlacement
+from .login_session import LoginSession
 from .mag import MAG_KINDS, Article, ArticlePhoto, Comment, Mag, MagFollow
 from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
@@ -36,6 +37,7 @@ __all__ = [
     "LedgerEntry",
     "Listing",
     "ListingPlacement",
+    "LoginSession",
     "Mag",
     "MagFollow",
     "Member",

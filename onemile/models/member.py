@@ -69,6 +69,14 @@ class Member(UserMixin, db.Model):
     # Set when the member deleted their account: the row stays as an anonymous tombstone so
     # that ledger entries and the other side of conversations keep their counterpart.
     deleted_at: Mapped[datetime | None]
+    # Sign-in links e-mailed to the member carry the value this had when they were made;
+    # using one bumps it, so each link works once (auth.services.sign_in_with_link).
+    sign_in_link_serial: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    # Not columns: the login session this instance was loaded through or just opened
+    # (onemile.auth.sessions), so that logging out ends that one, and get_id names it.
+    login_session_id = None
+    login_session_key = None
 
     miles: Mapped[list[Mile]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="Mile.id"
@@ -95,8 +103,9 @@ class Member(UserMixin, db.Model):
         return self.suspended_at is not None
 
     def get_id(self) -> str:
-        """Flask-Login's session id: the member id and the credential fingerprint."""
-        return f"{self.id}:{self.credential_fingerprint}"
+        """Flask-Login's session id, put in the session and remember-me cookies: the member
+        id, the credential fingerprint and the secret key of the login session row."""
+        return f"{self.id}:{self.credential_fingerprint}:{self.login_session_key or ''}"
 
     @property
     def is_verified(self) -> bool:

@@ -132,6 +132,12 @@ def approximate_point(member_id: int, center: LatLon, key: str) -> LatLon:
     )
 
 
+def farthest_offset_m(center: LatLon) -> float:
+    """The farthest an approximate point can lie from the private centre it stands for."""
+    config = current_app.config
+    return config["PUBLIC_OFFSET_MAX_M"] + 2 * (cell_of(center).half_diagonal_m + _scatter_m()) + _ROUNDING_MARGIN_M
+
+
 def listing_point(member_id: int, center: LatLon, listing_id: int) -> LatLon:
     """Where a listing placed in a mile centred at `center` is shown to everyone. A listing
     shown in two miles of one place gets one point (the key holds no mile id)."""

@@ -15,10 +15,9 @@ from onemile.extensions import db
 from onemile.geo import LatLon, haversine_m
 from onemile.miles.services import add_mile as add_mile_service
 from onemile.models import MAX_MILES, ListingPlacement, Member, Mile
-from onemile.privacy import PRIVACY_CELL_M
+from onemile.privacy import farthest_offset_m
 
 MULHOUSE = LatLon(47.75, 7.33333)
-MAX_SCATTER_M = 80
 ILLZACH = LatLon(47.7818, 7.3465)
 BAD_POINTS = (
     ("91", "7.3"),
@@ -144,10 +143,9 @@ def test_moving_a_mile_moves_its_listings(app, client, factory, member):
     assert haversine_m(miles_of(app, member.id)[0]["center"], new_center) < 1
     [new_point] = placements_of(app, only_home).values()
     assert new_point != old_point
-    offset_min, offset_max = app.config["PUBLIC_OFFSET_MIN_M"], app.config["PUBLIC_OFFSET_MAX_M"]
-    # Ads scatter up to 80 m around the public anchor, itself 150–300 m (+ the scatter and
-    # half the privacy cell's diagonal) from the centre's cell, itself up to a half diagonal away.
-    farthest = offset_max + 2 * MAX_SCATTER_M + PRIVACY_CELL_M * 2**0.5 + 1
+    offset_min = app.config["PUBLIC_OFFSET_MIN_M"]
+    with app.app_context():
+        farthest = farthest_offset_m(new_center)
     for point in (new_point, placements_of(app, home_and_work)[member.mile_id]):
         assert offset_min <= haversine_m(point, new_center) <= farthest
         assert haversine_m(point, MULHOUSE) > 5000

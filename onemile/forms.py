@@ -4,7 +4,7 @@ import unicodedata
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import Length, ValidationError
 
 from . import places
@@ -41,6 +41,19 @@ class PointFormMixin:
             self.point()
         except InvalidCoordinates:
             raise ValidationError(OFF_THE_GLOBE) from None
+
+
+class PublicPlaceFormMixin(PointFormMixin):
+    """A place for everyone to see (a mag's, a project's), picked by its author: never
+    prefilled from a private point, and exact near the author's miles only when they say
+    it is a public place (see privacy.place_point)."""
+
+    public_place = BooleanField(_l("This is a public place (a shop, a hall, a square): show it exactly"))
+
+    def validate_latitude(self, field):
+        if not (self.latitude.data or "").strip() and not (self.longitude.data or "").strip():
+            raise ValidationError(_l("Pick the place on the map, or type its latitude and longitude."))
+        super().validate_latitude(field)
 
 
 def country_choices() -> list[tuple[str, str]]:

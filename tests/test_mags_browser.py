@@ -29,7 +29,8 @@ def test_create_a_mag_publish_with_a_photo_see_it_on_the_map_comment_and_share(l
                           organisation_name="Boulangerie Martin")
     bruno = factory.member(first_name="Bruno", last_name="Petit", language="en")
 
-    # Anne creates her mag from the navigation; the point starts at her mile's centre.
+    # Anne creates her mag from the navigation; the place starts empty (never her mile's
+    # centre): she picks her shop on the map and says it is a public place.
     a = new_page(locale="en-GB", permissions=["clipboard-read", "clipboard-write"])
     log_in_browser(a, base, anne)
     a.get_by_role("navigation", name="Main").get_by_role("link", name="Mags").click()
@@ -37,7 +38,10 @@ def test_create_a_mag_publish_with_a_photo_see_it_on_the_map_comment_and_share(l
     a.get_by_label("Title").fill("Boulangerie Martin")
     a.get_by_label("Kind of mag").select_option("shop")
     a.get_by_label("About").fill("Sourdough bread and bretzels, every morning from 7.")
+    expect(a.locator("#mag-map .leaflet-marker-icon")).to_have_count(0)
+    a.locator("#mag-map").click()  # the picker opens at her mile's public point
     expect(a.locator("#mag-map .leaflet-marker-icon")).to_have_count(1)
+    a.get_by_label(re.compile("This is a public place")).check()
     a.get_by_role("button", name="Create the mag").click()
     a.wait_for_url(re.compile(r"/mags/\d+$"))
     mag_url = a.url

@@ -4,6 +4,8 @@ mile centre is. The estimate must stay further from it than the minimum public o
 
 import re
 
+import pytest
+
 from onemile.extensions import db
 from onemile.geo import LatLon, destination, haversine_m
 from onemile.models import Mile
@@ -43,12 +45,15 @@ def _multilaterate(observations, start: LatLon) -> LatLon:
     return best
 
 
-def test_two_hundred_avatar_positions_cannot_locate_a_home(app, client, auth, factory):
+@pytest.mark.parametrize("mode", ["approximate", "mile_only"])
+def test_two_hundred_avatar_positions_cannot_locate_a_home(app, client, auth, factory, mode):
+    """"Mile only" ads have no marker, but their bands are measured to the same public point:
+    the bands' edges, however finely the avatar samples them, only find that point."""
     target = factory.member(first_name="Cible")
     attacker = factory.member(first_name="Curieux", postal_code="68200")
     titles = [f"Objet numéro {i}" for i in range(6)]
     for title in titles:
-        factory.listing(target, title=title)
+        factory.listing(target, title=title, location_mode=mode)
     with app.app_context():
         home = db.session.get(Mile, target.mile_id).center_latlon
     auth.login(attacker)
@@ -71,10 +76,13 @@ def test_two_hundred_avatar_positions_cannot_locate_a_home(app, client, auth, fa
         if title in titles:
             observations.append((avatar, _band_range(meta.split(" · ")[-1].strip())))
 
-    assert set(markers) == set(titles), "the attacker saw every marker of the target"
+    if mode == "mile_only":
+        assert not markers, "no marker for a mile-only ad"
+    else:
+        assert set(markers) == set(titles), "the attacker saw every marker of the target"
     assert len(observations) > 50
     minimum = app.config["PUBLIC_OFFSET_MIN_M"]
-    from_markers = _centroid(list(markers.values()))
-    from_bands = _multilaterate(observations, from_markers)
-    for estimate in (from_markers, from_bands):
+    from_markers = _centroid(list(markers.values())) if markers else None
+    from_bands = _multilaterate(observations, from_markers or observations[0][0])
+    for estimate in filter(None, (from_markers, from_bands)):
         assert haversine_m(estimate, home) > minimum, (estimate, home)

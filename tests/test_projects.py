@@ -147,7 +147,7 @@ def test_a_proposed_project_waits_invisible_to_others(app, client, auth, anne, b
         ({"title": "   "}, "Give a title"),
         ({"summary": ""}, "Write a summary"),
         ({"latitude": "95", "longitude": "7"}, "latitude from -90 to 90"),
-        ({"latitude": "", "longitude": ""}, "latitude from -90 to 90"),
+        ({"latitude": "", "longitude": ""}, "Pick the place on the map"),
         ({"money_target": "beaucoup"}, "Type an amount in euros"),
         ({"money_target": "-20"}, "Type an amount in euros"),
         ({"money_target": "0"}, "above zero"),

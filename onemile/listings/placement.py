@@ -1,7 +1,8 @@
 """Where a listing is shown: one public point per mile it is posted in.
 
 The point depends on the listing's location mode:
-- approximate: the mile's centre moved by a stable offset (privacy.listing_point);
+- approximate: a point derived from the secret, the author, the listing and the grid cell
+  of the mile's centre (privacy.listing_point; read privacy's docstring for why);
 - meeting_place: the public place the author picked, exactly (it is public by nature);
 - mile_only: the same shifted point as approximate. It is stored so that lists and the
   nearest panel still find and sort the listing with the spatial index, but it is never
@@ -29,7 +30,7 @@ def public_point(listing: Listing, mile: Mile, meeting_point: LatLon | None = No
         point = meeting_point or meeting_point_of(listing)
         if point is not None:
             return point
-    return listing_point(point_latlon(mile.center), mile.id, listing.id)
+    return listing_point(mile.member_id, point_latlon(mile.center), listing.id)
 
 
 def place_listing(listing: Listing, mile: Mile, meeting_point: LatLon | None = None) -> ListingPlacement:
@@ -41,7 +42,10 @@ def place_listing(listing: Listing, mile: Mile, meeting_point: LatLon | None = N
 
 
 def replace_placements_of_mile(mile: Mile, center: LatLon) -> None:
-    """After a mile moved, move every listing shown in it (a meeting place stays put)."""
+    """After a mile moved, move every listing shown in it (a meeting place stays put).
+
+    Within the centre's grid cell nothing public changes; to another cell, the new points
+    are unrelated to the old ones (see onemile.privacy)."""
     for placement in db.session.query(ListingPlacement).filter_by(mile_id=mile.id):
         if placement.listing.location_mode != "meeting_place":
-            placement.point = listing_point(center, mile.id, placement.listing_id).wkt()
+            placement.point = listing_point(mile.member_id, center, placement.listing_id).wkt()

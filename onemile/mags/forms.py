@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired
 
-from ..forms import PointFormMixin
+from ..forms import PublicPlaceFormMixin
 from ..models import MAG_KINDS
 from .labels import ARTICLE_STATUS_LABELS, MAG_KIND_LABELS
 from .services import ABOUT_MAX, ALT_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX
@@ -28,7 +28,7 @@ PHOTO_SLOTS = 3
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 
 
-class MagForm(PointFormMixin, FlaskForm):
+class MagForm(PublicPlaceFormMixin, FlaskForm):
     """Create or edit a mag."""
 
     title = StringField(_l("Title"), render_kw={"required": True, "maxlength": TITLE_MAX})

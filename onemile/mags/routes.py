@@ -17,7 +17,7 @@ from ..extensions import limiter
 from ..geo import InvalidCoordinates, LatLon
 from ..images import accepts_uploads
 from ..map.services import Box
-from ..privacy import distance_band
+from ..privacy import distance_band, picker_start, say_if_approximate
 from . import bp, services
 from .forms import PHOTO_SLOTS, ArticleForm, ButtonForm, CommentForm, MagForm
 from .labels import MAG_KIND_LABELS
@@ -109,12 +109,12 @@ def index():
 def _mag_data(form: MagForm) -> services.MagData:
     return services.MagData(
         title=form.title.data or "", about=form.about.data or "", kind=form.kind.data or "",
-        point=form.point(), cover_alt=form.cover_alt.data or "",
+        point=form.point(), cover_alt=form.cover_alt.data or "", public_place=bool(form.public_place.data),
     )
 
 
 def _mag_form_page(form: MagForm, mag=None):
-    return render_template("mags/mag_form.html", form=form, mag=mag), _form_status()
+    return render_template("mags/mag_form.html", form=form, mag=mag, picker_center=picker_start(current_user)), _form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -123,13 +123,12 @@ def _mag_form_page(form: MagForm, mag=None):
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def new():
     """Create a mag."""
+    # The place starts empty: a private point (the mile's centre) never prefills a public one.
     form = MagForm()
-    if request.method == "GET":
-        point = current_user.primary_mile.center_latlon
-        form.latitude.data, form.longitude.data = str(point.lat), str(point.lon)
     mag = _submitted(form, lambda: services.create_mag(current_user, _mag_data(form), _upload(form.cover)))
     if mag is not None:
         flash(_("Your mag is online. Write its first article!"), "success")
+        say_if_approximate(form.point(), mag.latlon)
         return redirect(url_for("mags.show", mag_id=mag.id))
     return _mag_form_page(form)
 
@@ -149,6 +148,7 @@ def edit(mag_id: int):
     ))
     if saved is not None:
         flash(_("The mag is saved."), "success")
+        say_if_approximate(form.point(), saved.latlon)
         return redirect(url_for("mags.show", mag_id=mag_id))
     return _mag_form_page(form, mag)
 

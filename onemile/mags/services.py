@@ -36,6 +36,7 @@ from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..notifications.services import notify
 from ..unit_of_work import insert_once
+from ..privacy import place_point
 from .labels import MAG_KIND_LABELS
 
 TITLE_MAX = 120
@@ -56,6 +57,7 @@ class MagData:
     kind: str
     point: LatLon
     cover_alt: str = ""
+    public_place: bool = False  # the author says the point is a public place: shown exactly
 
 
 @dataclass(frozen=True)
@@ -306,7 +308,7 @@ def _checked_mag(data: MagData, has_cover: bool) -> MagData:
         raise RuleError(_("Describe the picture in %(n)d characters at most.", n=ALT_MAX), "cover_alt")
     if has_cover and not cover_alt:
         raise RuleError(_("Describe the cover picture for people who cannot see it."), "cover_alt")
-    return MagData(title, about, data.kind, data.point, cover_alt)
+    return MagData(title, about, data.kind, data.point, cover_alt, data.public_place)
 
 
 def _store(upload, field_name: str) -> str:
@@ -338,8 +340,20 @@ def create_mag(owner: Member, data: MagData, cover=None) -> Mag:
         cover_image=stored[0] if stored else None, cover_alt=data.cover_alt if stored else None,
     )
     db.session.add(mag)
+    try:
+        db.session.flush()  # the id keys the approximate point
+    except BaseException:
+        db.session.rollback()
+        discard_images(stored)
+        raise
+    _place(mag, owner, data)
     _commit_or_discard(stored)
     return mag
+
+
+def _place(mag: Mag, owner: Member, data: MagData) -> None:
+    """The chosen point, or an approximate one when it may be the owner's home."""
+    mag.point = place_point(owner, data.point, data.public_place, f"mag:{mag.id}")[0].wkt()
 
 
 def update_mag(owner: Member, mag_id: int, data: MagData, cover=None, remove_cover: bool = False) -> Mag:
@@ -350,7 +364,8 @@ def update_mag(owner: Member, mag_id: int, data: MagData, cover=None, remove_cov
     data = _checked_mag(data, cover is not None or keeps_cover)
     stored = [_store(cover, "cover")] if cover is not None else []
     old_cover = mag.cover_image if (stored or remove_cover) else None
-    mag.title, mag.about, mag.kind, mag.point = data.title, data.about, data.kind, data.point.wkt()
+    mag.title, mag.about, mag.kind = data.title, data.about, data.kind
+    _place(mag, owner, data)
     if stored:
         mag.cover_image = stored[0]
     elif remove_cover:

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional
 
-from ..forms import PointFormMixin
+from ..forms import PublicPlaceFormMixin
 from .services import (
     DESCRIPTION_MAX,
     MAX_TASKS,
@@ -40,7 +40,7 @@ class TaskForm(Form):
     skill = StringField(_l("Skill needed"), validators=[Optional(), Length(max=SKILL_MAX)])
 
 
-class ProjectForm(PointFormMixin, FlaskForm):
+class ProjectForm(PublicPlaceFormMixin, FlaskForm):
     """Propose a project, or edit a pending or rejected one."""
 
     title = StringField(_l("Title"), validators=[Length(max=TITLE_MAX)])

@@ -21,6 +21,7 @@ from ..htmx import page_or_fragment
 from ..images import ImageError, accepts_uploads, delete_image, store_image
 from ..map.routes import _box_from_args
 from ..map.services import Box, register_layer
+from ..privacy import picker_start, say_if_approximate
 from . import bp, services
 from .forms import (
     EMPTY_TASK_ROWS,
@@ -112,6 +113,7 @@ def _form_data(form: ProjectForm, photo: str | None) -> services.ProjectData:
         ),
         charter_accepted=bool(form.charter.data),
         photo=photo,
+        public_place=bool(form.public_place.data),
         remove_photo=bool(form.remove_photo.data),
     )
 
@@ -136,7 +138,9 @@ def _save(form: ProjectForm, action, project=None):
             return saved
     while len(form.tasks) < EMPTY_TASK_ROWS:
         form.tasks.append_entry()
-    return render_template("projects/form.html", form=form, project=project), (422 if request.method == "POST" else 200)
+    return render_template(
+        "projects/form.html", form=form, project=project, picker_center=picker_start(current_user)
+    ), (422 if request.method == "POST" else 200)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -145,14 +149,13 @@ def _save(form: ProjectForm, action, project=None):
 @limiter.limit("5 per hour; 20 per day", methods=["POST"])
 def new():
     """Propose a project; it waits for a moderator."""
+    # The place starts empty: a private point (the mile's centre) never prefills a public one.
     form = ProjectForm()
-    if request.method == "GET" and current_user.primary_mile is not None:
-        here = current_user.primary_mile.center_latlon
-        form.latitude.data, form.longitude.data = f"{here.lat:.6f}", f"{here.lon:.6f}"
     result = _save(form, lambda data: services.propose(current_user, data))
     if isinstance(result, tuple):
         return result
     flash(_("Thank you! A moderator will read your project soon; it stays visible only to you until then."), "success")
+    say_if_approximate(form.point(), result.latlon)
     return _see_other("projects.detail", project_id=result.id)
 
 
@@ -180,6 +183,7 @@ def edit(project_id: int):
     if isinstance(result, tuple):
         return result
     flash(_("Your project is saved and waits for a moderator."), "success")
+    say_if_approximate(form.point(), result.latlon)
     return _see_other("projects.detail", project_id=project_id)
 
 

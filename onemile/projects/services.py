@@ -40,6 +40,7 @@ from ..models import (
 )
 from ..models.block import blocked_either_way
 from ..notifications.services import notify
+from ..privacy import place_point
 from ..smiles import services as smiles
 from ..unit_of_work import insert_once
 
@@ -87,6 +88,7 @@ class ProjectData:
     charter_accepted: bool = False
     photo: str | None = None  # a name from onemile.images.store_image
     remove_photo: bool = False
+    public_place: bool = False  # the author says the point is a public place: shown exactly
 
 
 # --- Reading -------------------------------------------------------------------------------
@@ -417,9 +419,15 @@ def propose(owner: Member, data: ProjectData) -> Project:
     project.tasks = [ProjectTask(title=task.title, skill=task.skill) for task in tasks]
     db.session.add(project)
     db.session.flush()
+    _place(project, owner, data)
     _tell_moderators(project, owner)
     db.session.commit()
     return project
+
+
+def _place(project: Project, owner: Member, data: ProjectData) -> None:
+    """The chosen point, or an approximate one when it may be the owner's home."""
+    project.point = place_point(owner, data.point, data.public_place, f"project:{project.id}")[0].wkt()
 
 
 def _tell_moderators(project: Project, actor: Member) -> None:
@@ -441,6 +449,7 @@ def update_project(owner: Member, project_id: int, data: ProjectData) -> Project
     fields, tasks, target = _checked(data)
     for name, value in fields.items():
         setattr(project, name, value)
+    _place(project, owner, data)
     project.money_target = target
     project.charter_accepted_at = utcnow()
     old_photo = project.photo

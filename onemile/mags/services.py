@@ -35,8 +35,8 @@ from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Not
 from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..notifications.services import notify
-from ..unit_of_work import insert_once
 from ..privacy import place_point
+from ..unit_of_work import insert_once
 from .labels import MAG_KIND_LABELS
 
 TITLE_MAX = 120

@@ -96,7 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _whole_files_for_compression(app)
     _trust_proxies(app)
 
-    from . import images, live, security, views
+    from . import images, live, mail, security, views
     from .account import bp as account_bp
 
     live.init_app(app)
@@ -120,6 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.request_class = AppRequest
     images.init_app(app)
+    mail.init_app(app)
     pwa_assets.init_app(app)
     security.init_app(app)
 

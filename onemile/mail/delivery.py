@@ -308,17 +308,16 @@ def stop(app: Flask) -> None:
 # --- the worker process -------------------------------------------------------------------
 
 
-_REDIS_CLIENTS: dict[str, object] = {}
+_REDIS_CLIENTS: dict[tuple[str, float], object] = {}
 
 
 def _redis(app: Flask):
     """One client (and so one connection pool) per Redis URL and process."""
-    url = app.config["REDIS_URL"]
-    if url not in _REDIS_CLIENTS:
-        # Longer than the worker's BLPOP waits (at most MAIL_POLL_SECONDS).
-        timeout = app.config["MAIL_POLL_SECONDS"] + 5
-        _REDIS_CLIENTS[url] = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=2)
-    return _REDIS_CLIENTS[url]
+    # Longer than the worker's BLPOP waits (at most MAIL_POLL_SECONDS).
+    key = (app.config["REDIS_URL"], app.config["MAIL_POLL_SECONDS"] + 5)
+    if key not in _REDIS_CLIENTS:
+        _REDIS_CLIENTS[key] = redis.Redis.from_url(key[0], socket_timeout=key[1], socket_connect_timeout=2)
+    return _REDIS_CLIENTS[key]
 
 
 def run_worker(app: Flask, once: bool = False, should_stop=lambda: False) -> None:

@@ -168,7 +168,7 @@ def _trust_proxies(app: Flask) -> None:
     """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from the
     X-Forwarded-For/-Proto headers they set; without it every client would share the proxy's
     address (and so its rate limits) and HTTPS would go unseen. X-Forwarded-Host is never
-    trusted: nginx passes a client's own through, and e-mailed links are built from the host."""
+    trusted: nginx passes a client's own through (e-mailed links come from PUBLIC_URL, onemile.mail)."""
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)

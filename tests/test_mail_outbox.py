@@ -253,3 +253,15 @@ def test_the_worker_process_is_woken_through_redis(make_app, redis_server, smtp)
         redis_server.delete(key)
     assert [m["To"] for m in smtp.sink.messages] == ["paul@example.org"]
     assert {r.status for r in rows(app)} == {"dropped", "sent"}
+
+
+def test_mail_left_pending_by_another_process_leaves_with_the_first_request(app, outbox):
+    # A row committed without waking anyone (another process, a command, a crash before
+    # delivery): the delivery thread starts with the first request and sends it.
+    with app.app_context():
+        db.session.add(OutgoingMail(message_id="<left.1@localhost>", to_address="left@example.org",
+                                    subject="Left behind", body="Still sent."))
+        db.session.commit()
+    assert app.test_client().get("/").status_code == 200
+    [path] = outbox.glob("*.eml")
+    assert message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"] == "Left behind"

@@ -82,7 +82,8 @@ def _send_smtp(message: EmailMessage) -> None:
     """SMTP delivery. Errors before the message is handed over are OSError/SMTPException
     (retry); a 5xx refusal is Refused; a failure while handing it over is Uncertain."""
     config = current_app.config
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+    try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
@@ -96,8 +97,15 @@ def _send_smtp(message: EmailMessage) -> None:
             if codes and all(code >= 500 for code in codes):
                 raise Refused(str(error)) from error
             raise
-        except (OSError, smtplib.SMTPServerDisconnected) as error:
+        except OSError as error:  # smtplib's errors included: the hand-over broke off
             raise Uncertain(f"{type(error).__name__}: {error}") from error
+    finally:
+        # Not `with`: its QUIT raises on an odd answer, which would turn a message already
+        # accepted into a failure, and so into a second copy.
+        try:
+            smtp.quit()
+        except OSError:
+            smtp.close()
 
 
 def _deliver(message: EmailMessage) -> None:
@@ -361,7 +369,18 @@ def _wake_after_commit(session) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Listen for commits that queued mail (once per process; the session is global)."""
+    """Listen for commits that queued mail (once per process; the session is global); in
+    thread mode, start the thread with the first request, so that it also delivers what an
+    earlier process or a command left pending, and the retries that fall due."""
+    if app.config["MAIL_DELIVERY"] == "thread":
+        started = []
+
+        @app.before_request
+        def start_mail_delivery() -> None:
+            if not started:
+                started.append(True)
+                _thread_of(app).wake()
+
     if not event.contains(db.session, "after_commit", _wake_after_commit):
         # No rollback counterpart: a savepoint rolled back inside a transaction that then
         # commits other rows must still wake the worker; a needless wake costs one query.

@@ -371,8 +371,9 @@ def _wake_after_commit(session) -> None:
 def init_app(app: Flask) -> None:
     """Listen for commits that queued mail (once per process; the session is global); in
     thread mode, start the thread with the first request, so that it also delivers what an
-    earlier process or a command left pending, and the retries that fall due."""
-    if app.config["MAIL_DELIVERY"] == "thread":
+    earlier process or a command left pending, and the retries that fall due (not in tests:
+    most test apps never send mail, and some have no tables)."""
+    if app.config["MAIL_DELIVERY"] == "thread" and not app.testing:
         started = []
 
         @app.before_request

@@ -30,8 +30,10 @@ COMMON_PASSWORDS = frozenset(
         "qwerty1234", "abcdefghij", "aaaaaaaaaa", "1mile1mile", "onemile123", "soleil1234",
     }
 )
-# A hash that can never match, checked when the e-mail is unknown so timing does not tell.
-_DUMMY_HASH = generate_password_hash("never-a-real-password")
+# Hashes that can never match, checked when the e-mail is unknown so timing does not tell;
+# one per PASSWORD_HASH_METHOD, so that it costs what a member's hash costs (a default-cost
+# hash beside cheaper members' hashes told who had an account by 100 ms).
+_DUMMY_HASHES: dict[str, str] = {}
 _RESET_SALT = "password-reset"
 _VERIFY_SALT = "email-verification"
 
@@ -232,7 +234,10 @@ def authenticate(email: str, password: str) -> Member | None:
     """The member with these credentials, or None."""
     member = find_member_by_email(email)
     if member is None:
-        check_password_hash(_DUMMY_HASH, password)
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        if method not in _DUMMY_HASHES:
+            _DUMMY_HASHES[method] = generate_password_hash("never-a-real-password", method=method)
+        check_password_hash(_DUMMY_HASHES[method], password)
         return None
     return member if check_password_hash(member.password_hash, password) else None
 

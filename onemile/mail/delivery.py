@@ -363,7 +363,10 @@ def _wake_after_commit(session) -> None:
         _thread_of(app).wake()
     elif app.config.get("REDIS_URL"):
         try:
-            _redis(app).rpush(app.config["MAIL_WAKE_KEY"], 1)
+            # One wake-up is enough however many commits came first; and like every key the
+            # app writes it expires (docs/deploy.md's volatile-ttl), should no worker run.
+            key = app.config["MAIL_WAKE_KEY"]
+            _redis(app).pipeline().rpush(key, 1).ltrim(key, 0, 0).expire(key, 3600).execute()
         except redis.RedisError:  # the worker polls: the mail only waits a little longer
             log.warning("could not wake the mail worker through Redis")
 

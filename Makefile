@@ -18,10 +18,15 @@ $(INSTALLED): pyproject.toml
 translations: $(INSTALLED)
 	$(BIN)/pybabel compile -d onemile/translations
 
+# E-mailed links point at the address served (PUBLIC_URL from the environment wins). E-mails
+# leave from a thread of this one process; with REDIS_URL set, from `flask mail worker`,
+# started beside the server and stopped with it.
+run: export PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: $(INSTALLED) translations
 	scripts/system-deps.sh run
 	$(BIN)/flask --app app setup
-	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	if [ -n "$$REDIS_URL" ]; then $(BIN)/flask --app app mail worker & trap 'kill $$!' EXIT; fi; \
+	  $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 test: $(INSTALLED) translations
 	scripts/system-deps.sh test

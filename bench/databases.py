@@ -55,6 +55,7 @@ def app_config(uri: str, workdir: Path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "MAIL_OUTBOX": str(workdir / "outbox"),
+        "PUBLIC_URL": "http://127.0.0.1",
     }
 
 

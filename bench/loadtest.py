@@ -72,6 +72,7 @@ class Gunicorn:
     def __enter__(self):
         env = dict(os.environ, DATABASE_URL=self.uri, SECRET_KEY=BENCH_SECRET_KEY, RATELIMIT_ENABLED="false")
         env.pop("REDIS_URL", None)
+        env.setdefault("PUBLIC_URL", self.url)  # required outside debug (e-mailed links)
         env.update(self.env)
         self.process = subprocess.Popen(
             [gunicorn_path(), "--workers", str(self.workers), "--bind", f"{HOST}:{self.port}",

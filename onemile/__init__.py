@@ -96,7 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _whole_files_for_compression(app)
     _trust_proxies(app)
 
-    from . import images, live, outage, security, views
+    from . import images, live, mail, outage, security, views
     from .account import bp as account_bp
 
     live.init_app(app)
@@ -120,6 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.request_class = AppRequest
     images.init_app(app)
+    mail.init_app(app)
     pwa_assets.init_app(app)
     security.init_app(app)
     outage.init_app(app)
@@ -168,7 +169,7 @@ def _trust_proxies(app: Flask) -> None:
     """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from the
     X-Forwarded-For/-Proto headers they set; without it every client would share the proxy's
     address (and so its rate limits) and HTTPS would go unseen. X-Forwarded-Host is never
-    trusted: nginx passes a client's own through, and e-mailed links are built from the host."""
+    trusted: nginx passes a client's own through (e-mailed links come from PUBLIC_URL, onemile.mail)."""
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)

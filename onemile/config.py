@@ -77,6 +77,24 @@ def load(instance_path: str) -> dict:
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "1Mile <no-reply@1mile.local>"),
         # Without MAIL_SERVER, e-mails are written here instead of sent (development).
         "MAIL_OUTBOX": os.environ.get("MAIL_OUTBOX", str(instance / "outbox")),
+        # Who delivers the outbox table (onemile/mail/delivery.py): a thread of the web
+        # process ("thread"), or `flask mail worker` ("worker", woken through Redis).
+        "MAIL_DELIVERY": os.environ.get("MAIL_DELIVERY", "worker" if redis_url else "thread"),
+        "MAIL_WAKE_KEY": f"{redis_prefix}:mail:wake",
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "15")),
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", "8")),
+        # Back-off after a failed attempt n: MAIL_RETRY_SECONDS × 2^(n-1), at most an hour.
+        "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
+        "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "5")),
+        "MAIL_KEEP_DAYS": int(os.environ.get("MAIL_KEEP_DAYS", "30")),
+        # The address members use (https://1mile.example): every link in an e-mail is built
+        # from it, never from the request's Host header; only its host is served
+        # (TRUSTED_HOSTS, a comma-separated list, overrides). Required outside debug/tests;
+        # `make run` sets it to the address it serves.
+        "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "").rstrip("/") or None,
+        "TRUSTED_HOSTS": [h.strip() for h in os.environ["TRUSTED_HOSTS"].split(",") if h.strip()]
+        if os.environ.get("TRUSTED_HOSTS")
+        else None,
         "TILE_URL": os.environ.get("TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "TILE_ATTRIBUTION": os.environ.get(
             "TILE_ATTRIBUTION",

@@ -130,6 +130,7 @@ def app_env(workdir: Path, tile_port: int) -> dict:
         DATABASE_URL=f"sqlite:///{workdir / 'onemile.sqlite'}",
         SECRET_KEY=secrets.token_hex(32),
         MAIL_OUTBOX=str(workdir / "outbox"),
+        PUBLIC_URL="http://127.0.0.1",  # required outside debug; the audit's server is on loopback
         UPLOAD_FOLDER=str(workdir / "uploads"),
         TILE_URL=f"http://127.0.0.1:{tile_port}/{{z}}/{{x}}/{{y}}.png",
         FLASK_APP="app",

@@ -20,11 +20,17 @@ import pytest
 from sqlalchemy.engine import make_url
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# E-mailed links are built from it (a loopback name: 127.0.0.1 is served too, live servers).
+os.environ.setdefault("PUBLIC_URL", "http://localhost")
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 
+from flask.testing import FlaskClient
+
 from onemile import create_app
 from onemile.extensions import db
+from onemile.mail.delivery import stop as stop_mail_delivery
+from onemile.mail.delivery import wait_until_delivered
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["spatialite", "postgis"]
@@ -177,11 +183,13 @@ def make_app(templates, backend, tmp_path):
         }
         settings.update(config)
         app = create_app(settings)
+        app.test_client_class = MailWaitingClient
         created.append((app, template, uri))
         return app
 
     yield factory
     for app, template, uri in created:
+        stop_mail_delivery(app)
         with app.app_context():
             db.session.remove()
             for engine in db.engines.values():
@@ -213,10 +221,33 @@ def ctx(app):
         yield
 
 
+class MailWaitingClient(FlaskClient):
+    """A test client whose requests return once the e-mails they queued are delivered (they
+    leave after the response, from the app's delivery thread): a test reads the outbox, or
+    the account a sign-up creates, right after."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        wait_until_delivered()
+        return response
+
+
+class Outbox(type(Path())):
+    """The outbox folder; listing it first waits for the e-mails on their way."""
+
+    def glob(self, pattern):
+        wait_until_delivered()
+        return super().glob(pattern)
+
+    def exists(self):
+        wait_until_delivered()
+        return super().exists()
+
+
 @pytest.fixture
 def outbox(app) -> Path:
     """The folder where e-mails land when no SMTP server is configured."""
-    return Path(app.config["MAIL_OUTBOX"])
+    return Outbox(app.config["MAIL_OUTBOX"])
 
 
 @dataclass
@@ -459,6 +490,7 @@ def verification_link(outbox: Path, email: str) -> str:
     """The path of the newest verification link e-mailed to `email` (from the outbox)."""
     from email import message_from_bytes, policy
 
+    wait_until_delivered()
     found = []
     for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)

@@ -13,7 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD, SIGNUP, Factory
+from conftest import PASSWORD, SIGNUP, Factory, verification_link
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -74,14 +74,17 @@ def html(response) -> str:
 # --- sign-up --------------------------------------------------------------------------------------
 
 
-def test_signup_creates_member_and_named_first_mile_then_logs_in(app, client):
+def test_signup_creates_member_and_named_first_mile_and_the_emailed_link_logs_in(app, client, outbox):
     english(client)
     assert counts(app) == (0, 0)
 
     response = signup(client, email="  Anne.Martin@Example.ORG ", organisation_name="Ignored Ltd")
 
     assert response.status_code == 302
-    assert path_of(response) == "/map"
+    assert path_of(response) == "/auth/signup/sent"
+    assert "Check your inbox" in html(client.get("/auth/signup/sent"))
+    # Not logged in yet: the answer must look the same for a taken address.
+    assert path_of(client.get("/map")) == "/auth/login"
     assert counts(app) == (1, 1)
     member = member_by_email(app, "anne.martin@example.org")
     assert member is not None, "the e-mail must be stored lower-cased"
@@ -91,6 +94,8 @@ def test_signup_creates_member_and_named_first_mile_then_logs_in(app, client):
     [(name, is_primary, center)] = member["miles"]
     assert (name, is_primary) == ("Mulhouse", True)
     assert haversine_m(center, MULHOUSE) < 2000
+    opened = client.get(verification_link(outbox, "anne.martin@example.org"))
+    assert path_of(opened) == "/map"
     page = client.get("/map")
     assert page.status_code == 200
     assert "Mulhouse" in html(page)
@@ -114,28 +119,33 @@ def test_signup_of_an_organisation_requires_its_name(app, client, kind):
     assert counts(app) == (1, 1)
 
 
-def test_signup_with_a_taken_email_in_another_case_keeps_what_was_typed_but_the_password(
-    app, client, factory
+def test_signup_with_a_taken_email_in_another_case_answers_alike_and_tells_the_owner(
+    app, client, factory, outbox
 ):
     english(client)
-    factory.member(email="anne@example.org")
+    factory.member(email="anne@example.org", language="en", first_name="Anne")
+    other = app.test_client()
+    english(other)
 
-    response = signup(
+    taken = signup(
         client,
         email="Anne@Example.org",
         first_name="Zoélie",
         postal_code="68200",
         password="unmistakable secret phrase",
     )
+    new = signup(other, email="zoelie@example.org", first_name="Zoélie", postal_code="68200",
+                 password="unmistakable secret phrase")
 
-    assert response.status_code == 422
-    page = html(response)
-    assert "An account already uses this e-mail address." in page
-    assert 'value="Anne@Example.org"' in page
-    assert 'value="Zoélie"' in page
-    assert 'value="68200"' in page
-    assert "unmistakable secret phrase" not in page
-    assert counts(app) == (1, 1)
+    assert taken.status_code == new.status_code == 302
+    assert path_of(taken) == path_of(new) == "/auth/signup/sent"
+    assert html(taken) == html(new)
+    assert counts(app) == (2, 2), "the new address got its account, the taken one no second"
+    [told] = [m for m in read_outbox(outbox) if m["To"] == "anne@example.org"]
+    assert told["Subject"] == "Someone tried to sign up to 1Mile with your address"
+    assert "http://localhost/auth/reset" in told.get_content()
+    assert "Zoélie" not in told.get_content() and "unmistakable" not in told.get_content()
+    assert check_password_hash(member_by_email(app, "anne@example.org")["password_hash"], PASSWORD)
 
 
 def test_signup_refuses_weak_passwords(app, client):
@@ -173,7 +183,7 @@ def test_signup_with_an_unknown_postal_code_asks_for_a_point_then_uses_it(app, c
 
     created = signup(client, postal_code="00000", latitude="45.1885", longitude="5.7245")
     assert created.status_code == 302
-    assert path_of(created) == "/map"
+    assert path_of(created) == "/auth/signup/sent"
     [(name, is_primary, center)] = member_by_email(app, SIGNUP["email"])["miles"]
     assert is_primary and name == "00000"
     assert haversine_m(center, LatLon(45.1885, 5.7245)) < 1

@@ -654,6 +654,8 @@ def test_an_unverified_member_browses_projects_but_cannot_propose_nor_support(ap
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert client.post("/auth/signup", data=SIGNUP).status_code == 302
     assert verification_link(outbox, SIGNUP["email"])
+    # Logged in with the password, before opening the e-mailed link: not verified yet.
+    assert client.post("/auth/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"]}).status_code == 302
     before = _rows(app)
     for path in ("/projects/", f"/projects/{approved}", "/projects/mine"):
         assert client.get(path).status_code == 200, path

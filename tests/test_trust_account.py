@@ -174,8 +174,12 @@ def test_a_mile_only_listing_has_no_marker_but_is_listed_with_a_band(app, factor
 
 
 def sign_up(client, email: str = SIGNUP["email"]):
+    """Sign up, then log in with the password before opening the e-mailed link: an
+    unverified member (opening the link would log in and verify at once)."""
     response = client.post("/auth/signup", data={**SIGNUP, "email": email})
     assert response.status_code == 302, html(response)
+    logged_in = client.post("/auth/login", data={"email": email, "password": SIGNUP["password"]})
+    assert logged_in.status_code == 302, html(logged_in)
     return response
 
 

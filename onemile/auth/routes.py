@@ -23,14 +23,11 @@ from .forms import (
 from .gate import EmailNotVerified
 
 
-def _verify_url(token: str) -> str:
-    return url_for("auth.verify_email", token=token, _external=True)
-
-
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour; 30 per day", methods=["POST"])
 def signup():
-    """Create an account and its first mile, then land on the map."""
+    """Take a sign-up: the answer ("check your inbox") and its time are the same whether or
+    not the address has an account; the e-mailed link finishes it."""
     if current_user.is_authenticated:
         return redirect(url_for("map.show"))
     form = SignupForm()
@@ -51,20 +48,14 @@ def signup():
             referral_code=session.get("referral_code"),
         )
         try:
-            member = services.register(data)
+            services.request_signup(data)
         except services.SignupError as error:
             getattr(form, error.field).errors.append(error.message)
             needs_point = isinstance(error, services.UnknownPostalCode)
             status = 422
         else:
             session.pop("referral_code", None)
-            services.send_verification(member, _verify_url)
-            sessions.log_in(member)
-            flash(
-                _("Welcome to 1Mile! Here is your mile. We sent you an e-mail: open its link to post and answer."),
-                "success",
-            )
-            return redirect(url_for("map.show"))
+            return redirect(url_for("auth.signup_sent"))
     elif request.method == "POST":
         status = 422
     return render_template("auth/signup.html", form=form, needs_point=needs_point), status
@@ -77,6 +68,12 @@ def _logged_in(member, remember: bool, next_path: str | None = None):
     response = redirect(local_path(next_path) or url_for("map.show"))
     throttle.remember_device(response, member.email)
     return response
+
+
+@bp.get("/signup/sent")
+def signup_sent():
+    """After a sign-up: open the e-mailed link (the same page for every address)."""
+    return render_template("auth/signup_sent.html")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -122,10 +119,7 @@ def reset_request():
     """Ask for a reset link by e-mail; the answer never tells whether the address exists."""
     form = ResetRequestForm()
     if form.validate_on_submit():
-        services.send_password_reset(
-            form.email.data,
-            lambda token: url_for("auth.reset_password", token=token, _external=True),
-        )
+        services.request_password_reset(form.email.data)
         flash(_("If an account uses this address, we have sent it a link to reset the password."), "info")
         return redirect(url_for("auth.login"))
     status = 422 if request.method == "POST" else 200
@@ -169,9 +163,7 @@ def sign_in_link():
     address has an account (the same page, in the same way, either way)."""
     form = SignInLinkRequestForm()
     if form.validate_on_submit():
-        services.send_sign_in_link(
-            form.email.data, lambda token: url_for("auth.sign_in", token=token, _external=True)
-        )
+        services.send_sign_in_link(form.email.data)
         flash(_("If an account uses this address, we have sent it a sign-in link. It works once, "
                 "within %(n)d minutes.", n=_link_minutes()), "info")
         return redirect(url_for("auth.login"))
@@ -252,7 +244,7 @@ def resend_verification():
     if current_user.is_verified:
         return redirect(url_for("map.show"))
     if form.validate_on_submit():
-        services.send_verification(current_user, _verify_url)
+        services.send_verification(current_user)
         flash(_("We sent the e-mail again to %(email)s.", email=current_user.email), "info")
     return redirect(url_for("auth.verify_needed"))
 
@@ -260,12 +252,17 @@ def resend_verification():
 @bp.get("/verify/<token>")
 @limiter.limit("30 per hour")
 def verify_email(token: str):
-    """The link from the e-mail: the address is verified (once; the link then stops working)."""
+    """The link from the e-mail: the address is verified (once; the link then stops working)
+    and, signed up a moment ago, the member is logged in."""
     member = services.verify_email(token)
     if member is None:
         flash(_("This link is invalid, has expired or was already used."), "error")
         if current_user.is_authenticated and not current_user.is_verified:
             return redirect(url_for("auth.verify_needed"))
         return redirect(url_for("map.show" if current_user.is_authenticated else "auth.login"))
+    if not current_user.is_authenticated:
+        # Only the reader of the address has the link: it finishes the sign-up.
+        sessions.log_in(member)
+        flash(_("Welcome to 1Mile! Here is your mile."), "success")
     flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")
-    return redirect(url_for("map.show" if current_user.is_authenticated else "auth.login"))
+    return redirect(url_for("map.show"))

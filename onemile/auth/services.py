@@ -19,7 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import places
 from ..extensions import db
 from ..geo import LatLon
-from ..mail import send_mail
+from ..mail import Draft, composer, defer_mail, public_url, send_mail
 from ..miles import services as mile_services
 from ..models import Member, utcnow
 from ..smiles import services as smile_services
@@ -102,18 +102,9 @@ def email_taken(email: str) -> bool:
     ) > 0
 
 
-def register(data: SignupData, password_hash: str | None = None) -> Member:
-    """Create the member and their first mile in one transaction.
-
-    The mile's centre comes from the postal code, or from the point the member picked when
-    the code is unknown to the offline data. `password_hash` may carry a hash of
-    data.password computed once for many members (demo data).
-    """
-    problem = password_problem(data.password, data.email)
-    if problem:
-        raise SignupError("password", problem)
-    if email_taken(data.email):
-        raise SignupError("email", _("An account already uses this e-mail address."))
+def _first_mile(data: SignupData) -> tuple[LatLon, str]:
+    """Where the first mile goes and its name: the postal code's place, or the point the
+    member picked when the offline data does not know the code."""
     place = places.locate(data.country, data.postal_code)
     if place is not None:
         center, mile_name = LatLon(place.latitude, place.longitude), place.label
@@ -124,12 +115,26 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
             "postal_code",
             _("We do not know this postal code. Pick your place on the map or use your location."),
         )
+    return center, mile_name or str(_l("My mile"))
+
+
+def _check_signup(data: SignupData) -> tuple[LatLon, str]:
+    """Everything a sign-up form can be refused for, whoever uses the address."""
+    problem = password_problem(data.password, data.email)
+    if problem:
+        raise SignupError("password", problem)
+    return _first_mile(data)
+
+
+def _add_member(data: SignupData, password_hash: str, center: LatLon, mile_name: str) -> Member:
+    """Add the member, their first mile and the sign-up bonus to the session (flushed, not
+    committed: the caller's transaction decides)."""
     organisation_name = None
     if data.kind != "person":
         organisation_name = (data.organisation_name or "").strip() or None
     member = Member(
         email=normalise_email(data.email),
-        password_hash=password_hash or hash_password(data.password),
+        password_hash=password_hash,
         first_name=data.first_name.strip(),
         last_name=data.last_name.strip(),
         postal_code=data.postal_code.strip().upper(),
@@ -142,12 +147,26 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
     if referrer is not None:
         member.referred_by_id = referrer.id
     db.session.add(member)
+    db.session.flush()
+    mile_services.add_mile(member, mile_name, center, commit=False)
+    # The referral bonus waits for the e-mail verification (verify_email): a throwaway
+    # address must not earn the referrer anything.
+    smile_services.grant_signup_bonus(member)
+    return member
+
+
+def register(data: SignupData, password_hash: str | None = None) -> Member:
+    """Create the member and their first mile in one transaction, at once (demo data and
+    tests; the sign-up form goes through request_signup, which tells nobody whether the
+    address was taken).
+
+    `password_hash` may carry a hash of data.password computed once for many members.
+    """
+    center, mile_name = _check_signup(data)
+    if email_taken(data.email):
+        raise SignupError("email", _("An account already uses this e-mail address."))
     try:
-        db.session.flush()
-        mile_services.add_mile(member, mile_name or str(_l("My mile")), center, commit=False)
-        # The referral bonus waits for the e-mail verification (verify_email): a throwaway
-        # address must not earn the referrer anything.
-        smile_services.grant_signup_bonus(member)
+        member = _add_member(data, password_hash or hash_password(data.password), center, mile_name)
         db.session.commit()
     except IntegrityError:
         # Two sign-ups with the same address at once: the unique index decides.
@@ -160,6 +179,59 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
 def _dummy_hash(method: str) -> str:
     """A hash no password matches, made with the same KDF and cost as members' hashes."""
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def request_signup(data: SignupData) -> None:
+    """Take a sign-up form: the same work, the same answer and the same time whether or not
+    the address already has an account.
+
+    The request checks what does not depend on the address, hashes the password (the slow
+    part) and queues one deferred e-mail; after the response the mail worker either creates
+    the account and sends its verification link, or tells the address's owner that someone
+    tried to sign up with it (_compose_signup).
+    """
+    center, mile_name = _check_signup(data)
+    payload = {
+        "password_hash": hash_password(data.password),
+        "first_name": data.first_name, "last_name": data.last_name,
+        "postal_code": data.postal_code, "country": data.country, "kind": data.kind,
+        "organisation_name": data.organisation_name, "language": data.language,
+        "referral_code": data.referral_code,
+        "center": [center.lat, center.lon], "mile_name": mile_name,
+    }
+    defer_mail("signup", normalise_email(data.email), payload)
+    db.session.commit()
+
+
+@composer("signup")
+def _compose_signup(address: str, payload: dict) -> Draft:
+    """In the worker: the account and its verification link, or, when the address is taken
+    (by now), a word to its owner."""
+    owner = find_member_by_email(address)
+    if owner is not None:
+        with force_locale(owner.language):
+            return Draft(
+                owner.email,
+                _("Someone tried to sign up to 1Mile with your address"),
+                _(
+                    "Hello %(name)s,\n\nSomeone tried to create a 1Mile account with this e-mail "
+                    "address, which already has one: yours. If it was you, log in:\n\n%(login)s\n\n"
+                    "Forgot your password? Choose a new one:\n\n%(reset)s\n\n"
+                    "If it was not you, ignore this message: nothing changed on your account.\n\n1Mile",
+                    name=owner.first_name,
+                    login=public_url("auth.login"),
+                    reset=public_url("auth.reset_request"),
+                ),
+                owner.language,
+            )
+    data = SignupData(
+        email=address, password="", first_name=payload["first_name"], last_name=payload["last_name"],
+        postal_code=payload["postal_code"], country=payload["country"], kind=payload["kind"],
+        organisation_name=payload["organisation_name"], language=payload["language"],
+        referral_code=payload["referral_code"],
+    )
+    member = _add_member(data, payload["password_hash"], LatLon(*payload["center"]), payload["mile_name"])
+    return verification_draft(member)
 
 
 def authenticate(email: str, password: str) -> Member | None:
@@ -189,15 +261,22 @@ def reset_token(member: Member) -> str:
     return _serializer().dumps({"id": member.id, "fp": member.credential_fingerprint})
 
 
-def send_password_reset(email: str, reset_url_for) -> None:
-    """E-mail a reset link if the address is known; say nothing either way."""
-    member = find_member_by_email(email)
+def request_password_reset(email: str) -> None:
+    """Take a reset request: one deferred e-mail, whatever the address; the worker writes it
+    only if a member uses the address (_compose_reset), after the response."""
+    defer_mail("password_reset", normalise_email(email))
+    db.session.commit()
+
+
+@composer("password_reset")
+def _compose_reset(address: str, _payload: dict) -> Draft | None:
+    member = find_member_by_email(address)
     if member is None:
-        return
-    link = reset_url_for(reset_token(member))
+        return None
+    link = public_url("auth.reset_password", token=reset_token(member))
     # In the member's language, not the language of whoever typed the address.
     with force_locale(member.language):
-        send_mail(
+        return Draft(
             member.email,
             _("Reset your 1Mile password"),
             _(
@@ -207,7 +286,7 @@ def send_password_reset(email: str, reset_url_for) -> None:
                 name=member.first_name,
                 link=link,
             ),
-            language=member.language,
+            member.language,
         )
 
 
@@ -243,10 +322,11 @@ def verification_token(member: Member) -> str:
     return _serializer(_VERIFY_SALT).dumps({"id": member.id, "email": member.email})
 
 
-def send_verification(member: Member, verify_url_for) -> None:
-    """E-mail the member a link that proves they read this address."""
+def verification_draft(member: Member) -> Draft:
+    """The e-mail whose link proves the member reads this address (and, after sign-up,
+    finishes it: the link logs them in)."""
     with force_locale(member.language):
-        send_mail(
+        return Draft(
             member.email,
             _("Confirm your 1Mile e-mail address"),
             _(
@@ -254,10 +334,17 @@ def send_verification(member: Member, verify_url_for) -> None:
                 "your e-mail address; then you can post, answer and message your neighbours:\n\n"
                 "%(link)s\n\nIf you did not sign up, ignore this message.\n\n1Mile",
                 name=member.first_name,
-                link=verify_url_for(verification_token(member)),
+                link=public_url("auth.verify_email", token=verification_token(member)),
             ),
-            language=member.language,
+            member.language,
         )
+
+
+def send_verification(member: Member) -> None:
+    """E-mail the member the verification link again."""
+    draft = verification_draft(member)
+    send_mail(draft.to, draft.subject, draft.body, draft.language)
+    db.session.commit()
 
 
 def verify_email(token: str) -> Member | None:
@@ -302,14 +389,22 @@ def sign_in_token(member: Member) -> str:
     )
 
 
-def send_sign_in_link(email: str, sign_in_url_for) -> None:
-    """E-mail a sign-in link if the address belongs to a member who may log in; say
-    nothing either way (the caller answers alike)."""
-    member = find_member_by_email(email)
+def send_sign_in_link(email: str) -> None:
+    """Queue a sign-in link for the address; say nothing either way (the caller answers
+    alike). The request writes one deferred e-mail whatever the address, so its time does
+    not tell who has an account; the mail worker decides (_compose_sign_in_link)."""
+    defer_mail("sign_in_link", normalise_email(email))
+    db.session.commit()
+
+
+@composer("sign_in_link")
+def _compose_sign_in_link(address: str, payload: dict) -> Draft | None:
+    """In the worker: the link, for a member who may log in; nothing for anyone else."""
+    member = find_member_by_email(address)
     if member is None or member.is_suspended or member.is_deleted:
-        return
+        return None
     with force_locale(member.language):
-        send_mail(
+        return Draft(
             member.email,
             _("Your 1Mile sign-in link"),
             _(
@@ -319,9 +414,9 @@ def send_sign_in_link(email: str, sign_in_url_for) -> None:
                 "log in without it, and your password stays the same.\n\n1Mile",
                 name=member.first_name,
                 minutes=current_app.config["SIGN_IN_LINK_MAX_AGE"] // 60,
-                link=sign_in_url_for(sign_in_token(member)),
+                link=public_url("auth.sign_in", token=sign_in_token(member)),
             ),
-            language=member.language,
+            member.language,
         )
 
 

@@ -15,6 +15,7 @@ from .member import MEMBER_KINDS, Member
 from .mile import MAX_MILES, Mile
 from .moderation import MODERATION_ACTIONS, REPORT_REASONS, ModerationAction, Report
 from .notification import Notification
+from .outgoing_mail import OUTGOING_MAIL_STATUSES, OutgoingMail
 from .project import Pledge, Project, ProjectTask, ProjectUpdate, Volunteer
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "MEMBER_KINDS",
     "MODERATION_ACTIONS",
     "OFFER_TYPES",
+    "OUTGOING_MAIL_STATUSES",
     "REPORT_REASONS",
     "Account",
     "Article",
@@ -45,6 +47,7 @@ __all__ = [
     "Mile",
     "ModerationAction",
     "Notification",
+    "OutgoingMail",
     "Pledge",
     "Project",
     "ProjectTask",

@@ -1,9 +1,8 @@
 """Tell members what happened: a row per notification, and an e-mail for the kinds that
-deserve one, sent only once the transaction that caused it has committed."""
+deserve one, queued in the outbox by the transaction that causes it (onemile.mail)."""
 
 from __future__ import annotations
 
-from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import event, func, inspect, select, update
@@ -11,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import live
 from ..extensions import db
-from ..mail import send_mail
+from ..mail import public_url, send_mail
 from ..models import Article, Member, Notification, utcnow
 from ..models.notification import NOTIFICATION_KINDS
 
@@ -30,7 +29,6 @@ EMAILED_KINDS = frozenset(
 # Kinds about the account itself: e-mailed even to members who turned e-mails off.
 ACCOUNT_KINDS = frozenset({"moderation_warning"})
 _PENDING = "onemile_pending_mail"
-_READY = "onemile_ready_mail"
 
 
 def notify(
@@ -211,34 +209,21 @@ def _email_for(notification: Notification) -> tuple[str, str, str, str] | None:
 
 
 def _external_url(endpoint: str, **values) -> str:
-    """An absolute link for an e-mail. Outside a request (a CLI command such as the demo
-    loader) without SERVER_NAME, Flask cannot build one: the e-mail goes without it
-    rather than failing the commit that caused it."""
-    try:
-        return url_for(endpoint, _external=True, **values)
-    except RuntimeError:
-        return ""
+    """An absolute link for an e-mail, on the configured public address."""
+    return public_url(endpoint, **values)
 
 
 @event.listens_for(db.session, "before_commit")
-def _prepare_pending_mail(session) -> None:
-    """Write the e-mails while the transaction can still read (after_commit cannot)."""
+def _queue_pending_mail(session) -> None:
+    """Queue the e-mails in the outbox while the transaction can still write: they commit
+    with the notifications that caused them, and leave after the commit (onemile.mail)."""
     pending = session.info.pop(_PENDING, [])
     if pending:
         session.flush()
         # A savepoint rolled back after notify() took its notification with it: no e-mail.
         kept = [notification for notification in pending if inspect(notification).persistent]
-        session.info[_READY] = [email for email in map(_email_for, kept) if email]
-
-
-@event.listens_for(db.session, "after_commit")
-def _send_ready_mail(session) -> None:
-    for email in session.info.pop(_READY, []):
-        try:
+        for email in filter(None, map(_email_for, kept)):
             send_mail(*email)
-        except OSError:
-            # The notification itself is saved; a mail server hiccup must not undo it.
-            current_app.logger.exception("could not send a notification e-mail to %s", email[0])
 
 
 @event.listens_for(db.session, "after_transaction_end")
@@ -248,4 +233,3 @@ def _drop_pending_mail(session, transaction) -> None:
     # the e-mails of notifications the outer transaction then committed.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
-        session.info.pop(_READY, None)

@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from helpers import english, html
 from sqlalchemy import func, select
 
 from onemile.extensions import db
@@ -25,11 +26,6 @@ ILLZACH = LatLon(47.7818, 7.3465)
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 LISTING_LINK = re.compile(r'href="/listings/(\d+)"')
-
-
-def english(client):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
 
 
 @pytest.fixture
@@ -103,10 +99,6 @@ def created_id(response) -> int:
     return int(
         re.fullmatch(r"(?:http://localhost)?/listings/(\d+)", response.headers["Location"]).group(1)
     )
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def listed_ids(client, **query) -> list[int]:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import PASSWORD, SIGNUP, Factory
-from helpers import csrf_token_in, english, html
+from helpers import count, csrf_token_in, english, html
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -27,11 +27,7 @@ MULHOUSE = LatLon(47.75, 7.33333)
 
 def counts(app) -> tuple[int, int]:
     """(members, miles) in the database, read in a fresh session."""
-    with app.app_context():
-        return (
-            db.session.scalar(select(func.count()).select_from(Member)),
-            db.session.scalar(select(func.count()).select_from(Mile)),
-        )
+    return count(app, Member), count(app, Mile)
 
 
 def member_by_email(app, address: str) -> dict | None:

@@ -12,8 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import english, html
-from sqlalchemy import func, select
+from helpers import count, english, html, logged_in
 
 from onemile.extensions import db
 from onemile.geo import LatLon, haversine_m
@@ -40,22 +39,12 @@ def author(client, factory, auth):
 @pytest.fixture
 def neighbour(app, factory):
     """Another member of the same mile, logged in on a client of their own."""
-    ref = factory.member(language="en", first_name="Neighbour")
-    client = english(app.test_client())
-    assert (
-        client.post("/auth/login", data={"email": ref.email, "password": ref.password}).status_code
-        == 302
-    )
-    return client
+    return logged_in(app, factory.member(language="en", first_name="Neighbour"), "en")
 
 
 def totals(app) -> tuple[int, int]:
     """(listings, placements), read in a fresh session."""
-    with app.app_context():
-        return (
-            db.session.scalar(select(func.count()).select_from(Listing)),
-            db.session.scalar(select(func.count()).select_from(ListingPlacement)),
-        )
+    return count(app, Listing), count(app, ListingPlacement)
 
 
 def stored(app, listing_id: int) -> dict | None:

@@ -455,15 +455,19 @@ def test_e_mails_are_written_in_the_recipients_language(app, factory, outbox, br
 # --- In Chromium ------------------------------------------------------------------------------------
 
 
+def _ladder_request(app):
+    """Anne (in English) asks for a ladder; Bruno will answer. Returns (factory, anne, bruno, listing id)."""
+    factory = Factory(app)
+    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
+    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
+    return factory, anne, bruno, factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+
+
 @pytest.mark.browser
 def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, new_page):
     from playwright.sync_api import expect
 
-    app = live_server.app
-    factory = Factory(app)
-    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
-    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
-    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    factory, anne, bruno, listing_id = _ladder_request(live_server.app)
 
     page = new_page(locale="en-GB")
     log_in_browser(page, live_server.url, anne)
@@ -491,11 +495,7 @@ def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, 
 def test_without_javascript_the_bell_and_the_button_still_work(live_server, new_page):
     from playwright.sync_api import expect
 
-    app = live_server.app
-    factory = Factory(app)
-    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
-    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
-    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    factory, anne, bruno, listing_id = _ladder_request(live_server.app)
     factory.conversation(bruno, listing_id, "I have one.")
 
     page = new_page(locale="en-GB", java_script_enabled=False)

@@ -467,11 +467,11 @@ map_params = st.dictionaries(
 )
 
 
-@pytest.mark.parametrize("logged_in", [True, False], ids=["member", "visitor"])
-def test_map_query_parameters_never_fail(app, anne, factory, logged_in):
+@pytest.mark.parametrize("as_member", [True, False], ids=["member", "visitor"])
+def test_map_query_parameters_never_fail(app, anne, factory, as_member):
     factory.listing(anne)
-    client = logged_in(app, anne) if logged_in else app.test_client()
-    paths = ["/map", "/map/markers", "/map/nearest", "/listings/"] if logged_in else ["/explore", "/map/markers", "/map/nearest"]
+    client = logged_in(app, anne) if as_member else app.test_client()
+    paths = ["/map", "/map/markers", "/map/nearest", "/listings/"] if as_member else ["/explore", "/map/markers", "/map/nearest"]
 
     @PROPERTY
     @given(params=map_params, path=st.sampled_from(paths), htmx=st.booleans())

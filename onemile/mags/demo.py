@@ -142,7 +142,7 @@ def _upload(image: Image.Image, name: str) -> FileStorage:
     return FileStorage(buffer, filename=name, content_type="image/jpeg")
 
 
-# --- content ---------------------------------------------------------------------------
+# --- content (the text is in onemile/demo_data/mags.toml) ------------------------------
 
 
 @dataclass(frozen=True)

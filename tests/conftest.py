@@ -261,7 +261,7 @@ class MemberRef:
 
 
 class Factory:
-    """Creates members and listings through the real services."""
+    """Creates members, listings and the other aggregates through the real services."""
 
     def __init__(self, app):
         self.app = app
@@ -310,6 +310,107 @@ class Factory:
                             mile_ids or (author.mile_id,), location_mode, meeting_point),
             )
             return listing.id
+
+    # --- The other aggregates, each through its real service, committed as a request would ---
+
+    def act(self, action, *refs: MemberRef):
+        """Run a service as the given members (loaded in a fresh request context), commit,
+        and return the id of what it made (or what it returned, if it has no id)."""
+        from onemile.models import Member
+
+        with self.app.test_request_context():
+            result = action(*(db.session.get(Member, ref.id) for ref in refs))
+            db.session.commit()
+            return getattr(result, "id", result)
+
+    def moderator(self, member: MemberRef | None = None, **fields) -> MemberRef:
+        """`member` made a moderator, or a new member (same fields as `member()`) who is one.
+        The one way the tests promote: the same change as `flask moderators grant`."""
+        from onemile.models import Member
+
+        member = member or self.member(**{"first_name": "Modo", "language": "en", **fields})
+        with self.app.app_context():
+            db.session.get(Member, member.id).is_moderator = True
+            db.session.commit()
+        return member
+
+    def project(self, owner: MemberRef, title: str = "Jardin partagé du Rebberg",
+                summary: str = "Un potager pour le quartier", description: str = "Des bacs et des graines.",
+                point=None, money_target: str | None = "500",
+                tasks: tuple[tuple[str, str], ...] = (("Build the boxes", "Carpentry"),),
+                approved_by: MemberRef | None = None) -> int:
+        """A project proposed by `owner` (pending), approved if `approved_by` (a moderator) is given."""
+        from onemile.geo import LatLon
+        from onemile.projects import services as projects
+
+        data = projects.ProjectData(title, summary, description, point or LatLon(47.75, 7.33), money_target,
+                                    tuple(projects.TaskData(*task) for task in tasks), charter_accepted=True)
+        project_id = self.act(lambda member: projects.propose(member, data), owner)
+        if approved_by is not None:
+            self.act(lambda modo: projects.approve(modo, project_id), approved_by)
+        return project_id
+
+    def pledge(self, member: MemberRef, project_id: int, amount: str = "20", message: str | None = None) -> int:
+        """A money pledge of `member` to an approved project."""
+        from onemile.projects import services as projects
+
+        return self.act(lambda m: projects.pledge(m, project_id, amount, message, None), member)
+
+    def mag(self, owner: MemberRef, title: str = "Le mag du quartier", about: str = "Ce qu'il raconte",
+            kind: str = "shop", point=None) -> int:
+        """A mag of `owner`, without a cover."""
+        from onemile.geo import LatLon
+        from onemile.mags import services as mags
+
+        data = mags.MagData(title, about, kind, point or LatLon(47.75, 7.33))
+        return self.act(lambda member: mags.create_mag(member, data), owner)
+
+    def article(self, owner: MemberRef, mag_id: int, title: str = "Premier", body: str = "Bonjour",
+                published: bool = True, photos: tuple = ()) -> int:
+        """An article in `owner`'s mag: published, or a draft; `photos` are mags.NewPhoto."""
+        from onemile.mags import services as mags
+
+        data = mags.ArticleData(title, body, published, tuple(photos))
+        return self.act(lambda member: mags.create_article(member, mag_id, data), owner)
+
+    def comment(self, member: MemberRef, mag_id: int, article_id: int, body: str = "Merci !") -> int:
+        """A comment of `member` under a published article."""
+        from onemile.mags import services as mags
+
+        return self.act(lambda m: mags.add_comment(m, mag_id, article_id, body), member)
+
+    def conversation(self, responder: MemberRef, listing_id: int, body: str = "Bonjour !",
+                     replies: tuple[tuple[MemberRef, str], ...] = ()) -> int:
+        """`responder` answers the listing; then each (member, text) of `replies` is said in turn."""
+        from onemile.conversations import services as conversations
+
+        conversation_id = self.act(lambda m: conversations.answer(m, listing_id, body), responder)
+        for member, text in replies:
+            self.act(lambda m, text=text: conversations.post_message(m, conversation_id, text), member)
+        return conversation_id
+
+    def completion(self, author: MemberRef, conversation_id: int, confirmed_by: MemberRef | None = None) -> int:
+        """The listing's author marks the service done in this conversation (on a request that
+        confirms it at once); on an offer, `confirmed_by` (the beneficiary) confirms it."""
+        from onemile.conversations import services as conversations
+
+        completion_id = self.act(lambda m: conversations.mark_done(m, conversation_id), author)
+        if confirmed_by is not None:
+            self.act(lambda m: conversations.confirm(m, completion_id), confirmed_by)
+        return completion_id
+
+    def block(self, blocker: MemberRef, blocked: MemberRef) -> None:
+        """`blocker` blocks `blocked` through the account service."""
+        from onemile.account.services import block
+
+        self.act(lambda m: block(m, blocked.id), blocker)
+
+    def report(self, reporter: MemberRef, target_type: str, target_id: int, reason: str = "spam",
+               details: str | None = None) -> int:
+        """A report of `reporter` on a reportable thing (`listing`, `message`, `member`, …)."""
+        from onemile.moderation import services as moderation
+
+        return self.act(lambda m: moderation.report(m, target_type, target_id, reason, details), reporter)
 
 
 @pytest.fixture

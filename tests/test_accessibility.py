@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, Factory, log_in_browser
+from helpers import logged_in
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from onemile.extensions import db
-from onemile.models import Member, ProjectTask
+from onemile.models import ProjectTask
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["spatialite"])]
 
@@ -48,13 +49,6 @@ class World:
     pending_project: int
     mag: int
     article: int
-
-
-def _client(app, member):
-    client = app.test_client()
-    response = client.post("/auth/login", data={"email": member.email, "password": member.password})
-    assert response.status_code in (302, 303), response.get_data(as_text=True)
-    return client
 
 
 def _location_id(response, pattern: str) -> int:
@@ -81,16 +75,14 @@ def build_world(app) -> World:
     camille = factory.member(first_name="Camille", last_name="Roux", email="camille@example.org")
     anne = factory.member(first_name="Anne", last_name="Martin", email="anne@example.org")
     bruno = factory.member(first_name="Bruno", last_name="Petit", email="bruno@example.org")
-    with app.app_context():
-        for moderator in (camille, anne):
-            db.session.get(Member, moderator.id).is_moderator = True
-        db.session.commit()
+    for moderator in (camille, anne):
+        factory.moderator(moderator)
     own_listing = factory.listing(camille, title="Donne une perceuse", body="Une perceuse à percussion, avec ses mèches.")
     other_listing = factory.listing(anne, kind="request", offer_type=None, category="repairs",
                                     title="Aide pour monter une armoire", body="Samedi matin, deux heures environ.")
     factory.listing(bruno, kind="offer", offer_type="lend", category="diy", title="Prête une échelle",
                     body="Une échelle de 3 mètres.", location_mode="mile_only")
-    cam, ann, bru = (_client(app, m) for m in (camille, anne, bruno))
+    cam, ann, bru = (logged_in(app, m) for m in (camille, anne, bruno))
 
     # Bruno answers Camille's ad; they talk. Camille answers Anne's request.
     conversation = _location_id(

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import PASSWORD, SIGNUP, Factory, verification_link
+from helpers import count, csrf_token_in, english, html
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -22,22 +23,11 @@ from onemile.geo import LatLon, haversine_m
 from onemile.models import Listing, Member, Mile
 
 MULHOUSE = LatLon(47.75, 7.33333)
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def english(client):
-    """Ask every page in English, so messages can be asserted whatever the French catalog holds."""
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
 
 
 def counts(app) -> tuple[int, int]:
     """(members, miles) in the database, read in a fresh session."""
-    with app.app_context():
-        return (
-            db.session.scalar(select(func.count()).select_from(Member)),
-            db.session.scalar(select(func.count()).select_from(Mile)),
-        )
+    return count(app, Member), count(app, Mile)
 
 
 def member_by_email(app, address: str) -> dict | None:
@@ -65,10 +55,6 @@ def path_of(response) -> str:
     """The local path a redirect points to ('' for another host)."""
     parts = urlsplit(response.headers["Location"])
     return parts.path if parts.netloc in ("", "localhost") else ""
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 # --- sign-up --------------------------------------------------------------------------------------
@@ -417,7 +403,7 @@ def test_password_reset_of_an_unknown_address_looks_the_same_and_sends_nothing(
 def csrf_token(client, path: str) -> str:
     page = client.get(path)
     assert page.status_code == 200, path
-    return CSRF_INPUT.search(html(page)).group(1)
+    return csrf_token_in(html(page))
 
 
 def test_csrf_is_required_on_state_changing_posts(make_app):

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from conftest import MemberRef
+from helpers import logged_in
 from sqlalchemy import func, select
 
 from onemile.extensions import db
@@ -72,14 +74,7 @@ class World:
 
     ids: dict[str, int]
     victim_email: str
-
-
-def block(app, blocker_id: int, blocked_id: int) -> None:
-    """Make `blocker` block `blocked` through the real service (issue #6)."""
-    from onemile.account.services import block as block_member
-
-    with app.test_request_context():
-        block_member(db.session.get(Member, blocker_id), blocked_id)
+    victim: MemberRef
 
 
 @pytest.fixture
@@ -94,8 +89,6 @@ def world(app, factory) -> World:
     moderator hid: nobody but the moderators may read it or support it, while its owner
     still could answer volunteers or mark pledges received (the owner-only routes are
     what this matrix proves nobody else reaches)."""
-    from onemile.conversations import services as conversations
-    from onemile.geo import LatLon
     from onemile.listings.services import close_listing
     from onemile.models import Completion, Notification
     from onemile.projects import services as projects
@@ -104,43 +97,38 @@ def world(app, factory) -> World:
     partner = factory.member(email="partner@example.org", first_name="Pat")
     modo = factory.member(email="modo@example.org", first_name="Modo")
     listing_id = factory.listing(victim, title="Victim secret bike", body="Only for Pat")
-    with app.test_request_context():
-        partner_row, victim_row = db.session.get(Member, partner.id), db.session.get(Member, victim.id)
-        conversation = conversations.answer(partner_row, listing_id, "Hello, is it free?")
-        conversations.post_message(victim_row, conversation.id, "victim secret message")
-        completion = conversations.mark_done(victim_row, conversation.id)
-        close_listing(victim_row, listing_id)
-        partner_message = db.session.scalar(
-            select(Message.id).where(Message.conversation_id == conversation.id, Message.sender_id == partner.id)
-        )
-        victim_message = db.session.scalar(
-            select(Message.id).where(Message.conversation_id == conversation.id, Message.sender_id == victim.id)
-        )
-        report = moderation.report(victim_row, "message", partner_message, "spam", "victim secret message")
+    conversation_id = factory.conversation(partner, listing_id, "Hello, is it free?",
+                                           replies=((victim, "victim secret message"),))
+    completion_id = factory.completion(victim, conversation_id)
+    factory.act(lambda member: close_listing(member, listing_id), victim)
+    with app.app_context():
+        partner_message, victim_message = (db.session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation_id, Message.sender_id == sender.id)
+        ) for sender in (partner, victim))
+    report_id = factory.report(victim, "message", partner_message, "spam", "victim secret message")
+    with app.app_context():
         notification = db.session.scalar(select(Notification.id).where(Notification.member_id == victim.id))
-        modo_row = db.session.get(Member, modo.id)
-        modo_row.is_moderator = True
-        project = projects.propose(victim_row, projects.ProjectData(
-            "Victim secret project", "A shared garden", "Victim secret plans", LatLon(47.75, 7.33), "500",
-            (projects.TaskData("Build the boxes", "Carpentry"),), charter_accepted=True,
-        ))
-        projects.approve(modo_row, project.id)
-        task_id = project.tasks[0].id
-        pledge = projects.pledge(partner_row, project.id, "20", "For the seeds", None)
-        offer = projects.volunteer(partner_row, project.id, task_id, "I can build")
-        projects.answer_volunteer(victim_row, project.id, offer.id, True)
-        news = projects.post_update(victim_row, project.id, "Victim secret news")
-        moderation.moderate(modo_row, "project", project.id, "hide", None)
-        mag, draft, photo, comment = _victims_mag(victim_row)
+    factory.moderator(modo)
+    project_id = factory.project(victim, "Victim secret project", "A shared garden", "Victim secret plans",
+                                 approved_by=modo)
+    pledge_id = factory.pledge(partner, project_id, "20", "For the seeds")
+    with app.test_request_context():
+        victim_row = db.session.get(Member, victim.id)
+        task_id = db.session.get(projects.Project, project_id).tasks[0].id
+        offer = projects.volunteer(db.session.get(Member, partner.id), project_id, task_id, "I can build")
+        projects.answer_volunteer(victim_row, project_id, offer.id, True)
+        news = projects.post_update(victim_row, project_id, "Victim secret news")
+        moderation.moderate(db.session.get(Member, modo.id), "project", project_id, "hide", None)
+        db.session.commit()
         ids = {
-            "mag": mag, "article": draft, "photo": photo, "comment": comment,
-            "victim": victim.id, "listing": listing_id, "conversation": conversation.id,
-            "completion": completion.id, "mile": victim.mile_id, "message": victim_message,
-            "notification": notification, "report": report.id,
-            "project": project.id, "task": task_id, "pledge": pledge.id, "volunteer": offer.id,
+            "victim": victim.id, "listing": listing_id, "conversation": conversation_id,
+            "completion": completion_id, "mile": victim.mile_id, "message": victim_message,
+            "notification": notification, "report": report_id,
+            "project": project_id, "task": task_id, "pledge": pledge_id, "volunteer": offer.id,
             "project_update": news.id,
         }
-        assert db.session.get(Completion, completion.id).status == "pending"
+        assert db.session.get(Completion, completion_id).status == "pending"
+    ids["mag"], ids["article"], ids["photo"], ids["comment"] = _victims_mag(app, factory, victim)
     # The victim logged in on a device: another member must not log it out. (Through the
     # service: a request here would freeze the app before a test adds a route to it.)
     from onemile.auth.sessions import open_session
@@ -150,10 +138,10 @@ def world(app, factory) -> World:
         open_session(victim_row, "Firefox")
         ids["login_session"] = victim_row.login_session_id
     assert all(ids.values()), ids
-    return World(ids, victim.email)
+    return World(ids, victim.email, victim)
 
 
-def _victims_mag(victim: Member) -> tuple[int, int, int, int]:
+def _victims_mag(app, factory, victim) -> tuple[int, int, int, int]:
     """The victim's mag, hidden by a moderator; a draft article (drafts are private) with a
     photo; a comment of the victim's under a published article. Returns their ids."""
     import io
@@ -161,29 +149,21 @@ def _victims_mag(victim: Member) -> tuple[int, int, int, int]:
     from PIL import Image
     from werkzeug.datastructures import FileStorage
 
-    from onemile.geo import LatLon
     from onemile.mags import services as mags
-    from onemile.models import Article, utcnow
+    from onemile.models import Article, Mag, utcnow
 
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, "JPEG")
     photo = mags.NewPhoto(FileStorage(io.BytesIO(buffer.getvalue()), filename="p.jpg"), "Victim photo")
-    mag = mags.create_mag(victim, mags.MagData("Victim mag", "About it", "shop", LatLon(47.75, 7.33)))
-    published = mags.create_article(victim, mag.id, mags.ArticleData("Victim news", "Public text", True))
-    comment = mags.add_comment(victim, mag.id, published.id, "Victim secret comment")
-    draft = mags.create_article(
-        victim, mag.id, mags.ArticleData("Victim secret article", "Victim secret article", False, (photo,))
-    )
-    mag.hidden_at = utcnow()
-    db.session.commit()
-    return mag.id, draft.id, db.session.get(Article, draft.id).photos[0].id, comment.id
-
-
-def _login(app, ref):
-    client = app.test_client()
-    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
-    assert response.status_code == 302
-    return client
+    mag = factory.mag(victim, "Victim mag", "About it")
+    published = factory.article(victim, mag, "Victim news", "Public text")
+    comment = factory.comment(victim, mag, published, "Victim secret comment")
+    draft = factory.article(victim, mag, "Victim secret article", "Victim secret article", published=False,
+                            photos=(photo,))
+    with app.app_context():
+        db.session.get(Mag, mag).hidden_at = utcnow()
+        db.session.commit()
+        return mag, draft, db.session.get(Article, draft).photos[0].id, comment
 
 
 @pytest.fixture
@@ -192,12 +172,12 @@ def callers(app, factory, world) -> dict:
     other = factory.member(email="other@example.org")
     blocked = factory.member(email="blocked@example.org")
     suspended = factory.member(email="suspended@example.org")
-    block(app, world.ids["victim"], blocked.id)
+    factory.block(world.victim, blocked)
     clients = {
         "anonymous": app.test_client(),
-        "other member": _login(app, other),
-        "blocked member": _login(app, blocked),
-        "suspended member": _login(app, suspended),
+        "other member": logged_in(app, other),
+        "blocked member": logged_in(app, blocked),
+        "suspended member": logged_in(app, suspended),
     }
     with app.app_context():
         moderation.suspend(db.session.get(Member, suspended.id))

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import Factory
+from helpers import count, csrf_token_in, html
 from sqlalchemy import event, func, select
 
 from onemile.conversations.services import MESSAGE_MAX
@@ -27,10 +28,6 @@ XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 CONVERSATION_URL = re.compile(r"/conversations/(\d+)")
 POLLER_AFTER = re.compile(r'id="poller-\d+"[^>]*?hx-get="/conversations/\d+/poll\?after=(\d+)"', re.DOTALL)
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 class Member:
@@ -82,11 +79,6 @@ class Cast:
 @pytest.fixture
 def cast(app) -> Cast:
     return Cast(app)
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def balances(app, *members: Member) -> list[int]:
@@ -292,7 +284,7 @@ def test_posting_needs_the_csrf_token_in_the_form_or_the_htmx_header(app, cast):
     assert cast.bruno.answer(listing_id).status_code == 400
     assert count(app, Conversation) == 0
     page = html(cast.bruno.client.get(f"/listings/{listing_id}"))
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token_in(page)
     response = cast.bruno.client.post(
         f"/conversations/answer/{listing_id}", data={"body": "hello", "csrf_token": token}
     )

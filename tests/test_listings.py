@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from helpers import count, english, html, logged_in
 
 from onemile.extensions import db
 from onemile.geo import LatLon, haversine_m
@@ -27,11 +27,6 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 LISTING_LINK = re.compile(r'href="/listings/(\d+)"')
 
 
-def english(client):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
 @pytest.fixture
 def author(client, factory, auth):
     """A logged-in member (pages in English) with one mile around Mulhouse."""
@@ -44,22 +39,12 @@ def author(client, factory, auth):
 @pytest.fixture
 def neighbour(app, factory):
     """Another member of the same mile, logged in on a client of their own."""
-    ref = factory.member(language="en", first_name="Neighbour")
-    client = english(app.test_client())
-    assert (
-        client.post("/auth/login", data={"email": ref.email, "password": ref.password}).status_code
-        == 302
-    )
-    return client
+    return logged_in(app, factory.member(language="en", first_name="Neighbour"), "en")
 
 
 def totals(app) -> tuple[int, int]:
     """(listings, placements), read in a fresh session."""
-    with app.app_context():
-        return (
-            db.session.scalar(select(func.count()).select_from(Listing)),
-            db.session.scalar(select(func.count()).select_from(ListingPlacement)),
-        )
+    return count(app, Listing), count(app, ListingPlacement)
 
 
 def stored(app, listing_id: int) -> dict | None:
@@ -103,10 +88,6 @@ def created_id(response) -> int:
     return int(
         re.fullmatch(r"(?:http://localhost)?/listings/(\d+)", response.headers["Location"]).group(1)
     )
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def listed_ids(client, **query) -> list[int]:

@@ -11,8 +11,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+from helpers import count, csrf_token_in
 from PIL import ExifTags, Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
@@ -91,11 +92,6 @@ def send(client, url: str, fields: dict):
 def files_in(app) -> list[Path]:
     root = Path(app.config["UPLOAD_FOLDER"])
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 MAG_FORM = {
@@ -670,11 +666,11 @@ def test_every_post_needs_the_csrf_token(make_app, auth_for):
 
     member = Factory(app).member()
     page = client.get("/auth/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token_in(page)
     send(client, "/auth/login", {"email": member.email, "password": member.password, "csrf_token": token})
     assert client.post("/mags/new", data=MAG_FORM).status_code == 400
     page = client.get("/mags/new").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token_in(page)
     response = send(client, "/mags/new", {**MAG_FORM, "csrf_token": token})
     assert response.status_code == 302
     mag_id = int(response.headers["Location"].rsplit("/", 1)[1])

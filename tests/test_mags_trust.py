@@ -7,7 +7,8 @@ import json
 import re
 
 import pytest
-from sqlalchemy import func, select, update
+from helpers import count, logged_in
+from sqlalchemy import func, select
 from test_mags import create_article, create_mag, files_in, jpeg, send, upload
 
 from onemile.auth.gate import EmailNotVerified
@@ -15,17 +16,6 @@ from onemile.extensions import db
 from onemile.models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification
 
 MARKERS = "/map/markers?south=47.70&west=7.25&north=47.80&east=7.40"
-
-
-def login(app, ref):
-    client = app.test_client()
-    assert client.post("/auth/login", data={"email": ref.email, "password": ref.password}).status_code == 302
-    return client
-
-
-def rows(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def page(client, path: str):
@@ -37,18 +27,12 @@ def markers(client) -> str:
     return client.get(MARKERS, headers={"HX-Request": "true"}).get_data(as_text=True)
 
 
-def make_moderator(app, ref) -> None:
-    with app.app_context():
-        db.session.execute(update(Member).where(Member.id == ref.id).values(is_moderator=True))
-        db.session.commit()
-
-
 @pytest.fixture
 def scene(app, factory, anne, bruno):
     """Anne's mag with a published article; Bruno's mag with a published article, which
     Anne commented."""
     carla = factory.member(language="en", first_name="Carla")
-    a, b = login(app, anne), login(app, bruno)
+    a, b = logged_in(app, anne), logged_in(app, bruno)
     anne_mag = create_mag(a, title="Anne's bakery mag")
     anne_article = create_article(a, anne_mag, title="Anne's pretzels", body="Anne's pretzel recipe")
     bruno_mag = create_mag(b, title="Bruno's garden mag", latitude="47.7400", longitude="7.3310")
@@ -58,7 +42,7 @@ def scene(app, factory, anne, bruno):
     with app.app_context():
         comment = db.session.scalar(select(Comment.id))
     return {
-        "carla": carla, "a": a, "b": b, "c": login(app, carla),
+        "carla": carla, "a": a, "b": b, "c": logged_in(app, carla),
         "anne_mag": anne_mag, "anne_article": anne_article, "bruno_mag": bruno_mag,
         "bruno_article": bruno_article, "comment": comment,
     }
@@ -84,17 +68,17 @@ def anne_is_seen_by(client, s, *, member: bool = True) -> dict[str, bool]:
 
 def test_an_unverified_member_reads_mags_but_cannot_write(app, factory, scene):
     newcomer = factory.member(language="en", verified=False)
-    client = login(app, newcomer)
+    client = logged_in(app, newcomer)
     mag, article = scene["bruno_mag"], scene["bruno_article"]
     for path in ("/mags/", f"/mags/{mag}", f"/mags/{mag}/articles/{article}"):
         assert client.get(path).status_code == 200, path
     refused = client.get("/mags/new")
     assert refused.status_code == 403 and "Confirm your e-mail address" in refused.get_data(as_text=True)
-    before = (rows(app, Mag), rows(app, Article), rows(app, Comment))
+    before = (count(app, Mag), count(app, Article), count(app, Comment))
     assert send(client, "/mags/new", {"title": "Mine", "kind": "shop", "about": "x", "latitude": "47.74",
                                       "longitude": "7.33", "cover_alt": ""}).status_code == 403
     assert client.post(f"/mags/{mag}/articles/{article}/comments", data={"body": "Hello"}).status_code == 403
-    assert (rows(app, Mag), rows(app, Article), rows(app, Comment)) == before
+    assert (count(app, Mag), count(app, Article), count(app, Comment)) == before
 
     # The services refuse too, whatever route calls them.
     from onemile.geo import LatLon
@@ -114,7 +98,7 @@ def test_an_unverified_member_reads_mags_but_cannot_write(app, factory, scene):
             services.create_article(bruno, mag, services.ArticleData("t", "b", True))
         with pytest.raises(EmailNotVerified):
             services.update_article(bruno, article, services.ArticleData("t", "b", True))
-    assert (rows(app, Mag), rows(app, Article), rows(app, Comment)) == before
+    assert (count(app, Mag), count(app, Article), count(app, Comment)) == before
 
 
 # --- blocks ---------------------------------------------------------------------------
@@ -135,13 +119,13 @@ def test_a_block_hides_mags_articles_and_comments_both_ways(app, scene, anne, br
     assert page(a, f"/mags/{scene['bruno_mag']}/articles/{scene['bruno_article']}")[0] == 404
     assert f"mags-{scene['bruno_mag']}" not in markers(a)
     # Neither comments the other's articles, nor follows the other's mag.
-    before = rows(app, Comment)
+    before = count(app, Comment)
     assert a.post(f"/mags/{scene['bruno_mag']}/articles/{scene['bruno_article']}/comments",
                   data={"body": "Still here"}).status_code == 404
     assert b.post(f"/mags/{scene['anne_mag']}/articles/{scene['anne_article']}/comments",
                   data={"body": "Me too"}).status_code == 404
     assert b.post(f"/mags/{scene['anne_mag']}/follow").status_code == 404
-    assert rows(app, Comment) == before and rows(app, MagFollow) == 0
+    assert count(app, Comment) == before and count(app, MagFollow) == 0
     # Others still see everything.
     assert anne_is_seen_by(c, scene) == everything
 
@@ -160,7 +144,7 @@ def test_a_follower_blocked_since_hears_of_no_new_article(app, scene, anne, brun
     assert told == 0
     # He may still stop following (and learns nothing more).
     assert b.post(f"/mags/{scene['anne_mag']}/unfollow").status_code == 302
-    assert rows(app, MagFollow) == 0
+    assert count(app, MagFollow) == 0
     assert b.post(f"/mags/{scene['anne_mag']}/unfollow").status_code == 404
 
 
@@ -170,9 +154,8 @@ def test_a_follower_blocked_since_hears_of_no_new_article(app, scene, anne, brun
 def test_a_suspended_members_mags_and_comments_disappear_until_reinstated(app, factory, scene, anne):
     from onemile.moderation.services import reinstate, suspend
 
-    moderator = factory.member(language="en", first_name="Mona")
-    make_moderator(app, moderator)
-    m, c, visitor = login(app, moderator), scene["c"], app.test_client()
+    moderator = factory.moderator(language="en", first_name="Mona")
+    m, c, visitor = logged_in(app, moderator), scene["c"], app.test_client()
     everything = {"mag page": True, "article page": True, "map": True, "list": True, "comment": True}
     assert anne_is_seen_by(c, scene) == everything
 
@@ -212,9 +195,8 @@ def test_report_links_are_offered_to_other_members_only(scene):
 
 @pytest.mark.parametrize("target", ["mag", "article", "comment"])
 def test_reported_content_hidden_by_a_moderator_disappears_and_comes_back(app, factory, scene, target):
-    moderator = factory.member(language="en", first_name="Mona")
-    make_moderator(app, moderator)
-    m, c, a = login(app, moderator), scene["c"], scene["a"]
+    moderator = factory.moderator(language="en", first_name="Mona")
+    m, c, a = logged_in(app, moderator), scene["c"], scene["a"]
     target_id = {"mag": scene["anne_mag"], "article": scene["anne_article"], "comment": scene["comment"]}[target]
     form = c.get(f"/report/{target}/{target_id}")
     assert form.status_code == 200
@@ -301,8 +283,8 @@ def test_deleting_my_account_removes_my_mags_their_pictures_my_comments_and_foll
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Mag).where(Mag.owner_id == anne.id)) == 0
         assert db.session.scalar(select(func.count()).select_from(Comment).where(Comment.author_id == anne.id)) == 0
-        assert rows(app, MagFollow) == 0  # hers, and Bruno's of her deleted mag
-        assert rows(app, ArticlePhoto) == 0
+        assert count(app, MagFollow) == 0  # hers, and Bruno's of her deleted mag
+        assert count(app, ArticlePhoto) == 0
         # Bruno's mag and article stay; his comment went with Anne's article.
         assert db.session.scalar(select(func.count()).select_from(Mag)) == 1
         assert db.session.scalar(select(func.count()).select_from(Comment)) == 0

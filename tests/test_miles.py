@@ -9,6 +9,7 @@ messages hold whatever the French catalog says.
 from __future__ import annotations
 
 import pytest
+from helpers import html
 from sqlalchemy import select
 
 from onemile.extensions import db
@@ -69,10 +70,6 @@ def add_mile(client, name: str, point: LatLon):
     return client.post(
         "/miles/", data={"name": name, "latitude": str(point.lat), "longitude": str(point.lon)}
     )
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def flashed_error(client, response) -> str:

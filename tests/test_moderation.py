@@ -8,43 +8,20 @@ import email.policy
 import re
 
 import pytest
-from sqlalchemy import func, select, update
+from helpers import count, csrf_token_in, html, logged_in
+from sqlalchemy import select, update
 
 from onemile.extensions import db
 from onemile.models import Member, Message, ModerationAction, Notification, Report
 from onemile.moderation import services as moderation
 
 
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def make_moderator(app, ref) -> None:
-    with app.app_context():
-        db.session.execute(update(Member).where(Member.id == ref.id).values(is_moderator=True))
-        db.session.commit()
-
-
-def client_for(app, ref):
-    client = app.test_client()
-    client.post("/language/en")
-    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
-    assert response.status_code == 302, html(response)
-    return client
-
-
 @pytest.fixture
 def world(app, factory, anne, bruno):
     """Anne posts an ad; Bruno answers it; Chloé moderates."""
-    chloe = factory.member(language="en", first_name="Chloé", email="chloe@example.org")
-    make_moderator(app, chloe)
+    chloe = factory.moderator(language="en", first_name="Chloé", email="chloe@example.org")
     listing_id = factory.listing(anne, title="Vélo à donner")
-    bruno_client = client_for(app, bruno)
+    bruno_client = logged_in(app, bruno, "en")
     answered = bruno_client.post(f"/conversations/answer/{listing_id}", data={"body": "Buy cheap pills here"})
     conversation_id = int(re.search(r"/conversations/(\d+)", answered.headers["Location"]).group(1))
     with app.app_context():
@@ -52,7 +29,7 @@ def world(app, factory, anne, bruno):
     return {
         "anne": anne, "bruno": bruno, "chloe": chloe, "listing_id": listing_id,
         "conversation_id": conversation_id, "message_id": message_id,
-        "anne_client": client_for(app, anne), "bruno_client": bruno_client, "chloe_client": client_for(app, chloe),
+        "anne_client": logged_in(app, anne, "en"), "bruno_client": bruno_client, "chloe_client": logged_in(app, chloe, "en"),
     }
 
 
@@ -94,7 +71,7 @@ def test_a_report_needs_a_known_reason_and_keeps_what_was_typed(app, world):
 
 
 def test_nobody_reports_what_they_cannot_see_or_their_own_things(app, world, factory):
-    outsider = client_for(app, factory.member(language="en"))
+    outsider = logged_in(app, factory.member(language="en"), "en")
     # A message is private to the two members of its conversation.
     assert outsider.get(f"/report/message/{world['message_id']}").status_code == 404
     assert outsider.post(f"/report/message/{world['message_id']}", data={"reason": "spam"}).status_code == 404
@@ -116,11 +93,11 @@ def test_reporting_needs_csrf_and_is_rate_limited(make_app, factory):
     listing_ids = [make.listing(author, title=f"Ad {i}") for i in range(12)]
     client = app.test_client()
     page = client.get("/auth/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html(page)).group(1)
+    token = csrf_token_in(html(page))
     client.post("/auth/login", data={"email": reporter.email, "password": reporter.password, "csrf_token": token})
     assert client.post(f"/report/listing/{listing_ids[0]}", data={"reason": "spam"}).status_code == 400
     form = html(client.get(f"/report/listing/{listing_ids[0]}"))
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    token = csrf_token_in(form)
     answers = [client.post(f"/report/listing/{lid}", data={"reason": "spam", "csrf_token": token}).status_code
                for lid in listing_ids]
     assert answers[:10] == [303] * 10
@@ -130,7 +107,7 @@ def test_reporting_needs_csrf_and_is_rate_limited(make_app, factory):
 
 def test_the_queue_is_for_moderators_only_and_groups_reports_by_target(app, world, factory):
     for member in (world["bruno"], factory.member(language="en")):
-        client_for(app, member).post(f"/report/listing/{world['listing_id']}", data={"reason": "spam"})
+        logged_in(app, member, "en").post(f"/report/listing/{world['listing_id']}", data={"reason": "spam"})
     world["anne_client"].post(f"/report/message/{world['message_id']}", data={"reason": "scam", "details": "pills"})
     for path in ("/moderation/", "/moderation/log"):
         assert world["anne_client"].get(path).status_code == 404
@@ -147,7 +124,7 @@ def test_the_queue_is_for_moderators_only_and_groups_reports_by_target(app, worl
 def test_hiding_an_ad_removes_it_everywhere_but_for_moderators(app, world, factory):
     listing_id = world["listing_id"]
     world["bruno_client"].post(f"/report/listing/{listing_id}", data={"reason": "scam"})
-    other = client_for(app, factory.member(language="en"))
+    other = logged_in(app, factory.member(language="en"), "en")
     assert "Vélo à donner" in html(other.get("/listings/"))
     hidden = world["chloe_client"].post(f"/moderation/listing/{listing_id}", data={"action": "hide", "reason": "Scam"})
     assert hidden.status_code == 303
@@ -221,7 +198,7 @@ def test_a_suspended_member_is_logged_out_cannot_log_in_and_their_ads_hide(app, 
     world["chloe_client"].post(f"/moderation/member/{world['anne'].id}", data={"action": "reinstate"})
     assert world["bruno_client"].get(f"/listings/{world['listing_id']}").status_code == 200
     assert world["bruno_client"].get(f"/listings/{second}").status_code == 404
-    assert client_for(app, world["anne"]).get("/map").status_code == 200
+    assert logged_in(app, world["anne"], "en").get("/map").status_code == 200
     actions = [a for (a,) in db_rows(app, select(ModerationAction.action).order_by(ModerationAction.id))]
     assert actions == ["suspend", "hide", "reinstate"]
 

@@ -8,10 +8,6 @@ import re
 import pytest
 from conftest import Factory, log_in_browser
 from playwright.sync_api import expect
-from sqlalchemy import update
-
-from onemile.extensions import db
-from onemile.models import Member
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +19,8 @@ def test_a_reported_ad_hidden_by_a_moderator_is_gone_for_everyone(live_server, n
     factory = Factory(app)
     anne = factory.member(first_name="Anne", language="en")
     bruno = factory.member(first_name="Bruno", language="en")
-    chloe = factory.member(first_name="Chloé", language="en")
+    chloe = factory.moderator(first_name="Chloé", language="en")
     dora = factory.member(first_name="Dora", language="en")
-    with app.app_context():
-        db.session.execute(update(Member).where(Member.id == chloe.id).values(is_moderator=True))
-        db.session.commit()
     listing_id = factory.listing(anne, title=TITLE, body="Send the money first, I post the watch.")
 
     # Dora sees the ad on her map before anything happens.

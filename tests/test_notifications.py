@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Factory, log_in_browser
+from helpers import csrf_token_in, html, logged_in
 from sqlalchemy import event, func, select, text
 
 from onemile.conversations import services as conversations
@@ -26,28 +27,6 @@ from onemile.notifications.services import notify, unread_count
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def logged_in(app, ref):
-    """A client of its own, logged in as `ref`, asking for English pages."""
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
-    assert response.status_code == 302
-    return client
-
-
-def act(app, action, *member_ids, **kwargs):
-    """Call a conversation service as the given members (loaded in a fresh context)."""
-    with app.test_request_context():
-        members = [db.session.get(Member, member_id) for member_id in member_ids]
-        result = action(*members, **kwargs)
-        return result.id if hasattr(result, "id") else result
 
 
 def unread_of(app, member_id: int) -> int:
@@ -67,7 +46,7 @@ def mails(outbox: Path) -> list[email.message.EmailMessage]:
 def request_answered(app, factory, anne, bruno):
     """Anne asks for a ladder; Bruno answers (Anne gets a first reply)."""
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder", body="For Saturday.")
-    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    conversation_id = factory.conversation(bruno, listing_id, "I have one.")
     return listing_id, conversation_id
 
 
@@ -75,7 +54,7 @@ def request_answered(app, factory, anne, bruno):
 
 
 def test_header_shows_the_bell_and_the_balance_to_members(app, anne, request_answered):
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     page = html(client.get("/listings/mine"))
     bell = re.search(r'<a id="bell".*?</a>', page, re.DOTALL).group(0)
     assert 'href="/notifications/"' in bell
@@ -89,7 +68,7 @@ def test_header_shows_the_bell_and_the_balance_to_members(app, anne, request_ans
 
 
 def test_header_without_unread_has_no_badge(app, anne):
-    page = html(logged_in(app, anne).get("/listings/mine"))
+    page = html(logged_in(app, anne, "en").get("/listings/mine"))
     bell = re.search(r'<a id="bell".*?</a>', page, re.DOTALL).group(0)
     assert ">Notifications</span>" in bell
     assert "bell-count" not in bell
@@ -127,7 +106,7 @@ class StatementLog:
 
 
 def test_header_costs_one_query_each_and_nothing_for_visitors_or_fragments(app, client, anne, request_answered):
-    member = logged_in(app, anne)
+    member = logged_in(app, anne, "en")
     member.get("/listings/mine")  # warm up: the first request loads more than usual
     with StatementLog(app) as log:
         assert member.get("/listings/mine").status_code == 200
@@ -160,17 +139,17 @@ def test_header_costs_one_query_each_and_nothing_for_visitors_or_fragments(app, 
 
 
 def test_bell_answers_204_while_the_count_has_not_changed(app, anne, request_answered):
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     response = client.get("/notifications/bell?seen=1", headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response.get_data() == b""
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_bell_answers_the_new_bell_when_the_count_changed(app, anne, bruno, request_answered):
-    client = logged_in(app, anne)
+def test_bell_answers_the_new_bell_when_the_count_changed(app, factory, anne, bruno, request_answered):
+    client = logged_in(app, anne, "en")
     _, conversation_id = request_answered
-    act(app, lambda b: conversations.post_message(b, conversation_id, "Still need it?"), bruno.id)
+    factory.act(lambda b: conversations.post_message(b, conversation_id, "Still need it?"), bruno)
     response = client.get("/notifications/bell?seen=1", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
@@ -184,7 +163,7 @@ def test_bell_answers_the_new_bell_when_the_count_changed(app, anne, bruno, requ
 
 
 def test_bell_without_htmx_is_the_way_to_the_notifications_page(app, anne):
-    response = logged_in(app, anne).get("/notifications/bell?seen=0")
+    response = logged_in(app, anne, "en").get("/notifications/bell?seen=0")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/notifications/")
     assert "HX-Request" in response.headers["Vary"]
@@ -203,25 +182,25 @@ def test_bell_stops_polling_for_visitors(client):
 
 def test_notifications_are_sentences_that_lead_to_the_conversation(app, factory, anne, bruno, request_answered):
     _, conversation_id = request_answered
-    act(app, lambda a: conversations.post_message(a, conversation_id, "Great, thanks!"), anne.id)
-    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)  # a request: confirms at once
+    factory.act(lambda a: conversations.post_message(a, conversation_id, "Great, thanks!"), anne)
+    factory.completion(anne, conversation_id)  # a request: confirms at once
 
     # An offer: Bruno is asked to confirm, declines; Anne asks again, then cancels.
     offer_id = factory.listing(anne, kind="offer", offer_type="service", category="lessons",
                                title="Guitar lessons", body="Beginners welcome.")
-    offer_conversation = act(app, lambda b: conversations.answer(b, offer_id, "Me please!"), bruno.id)
-    completion = act(app, lambda a: conversations.mark_done(a, offer_conversation), anne.id)
-    act(app, lambda b: conversations.decline(b, completion), bruno.id)
-    completion = act(app, lambda a: conversations.mark_done(a, offer_conversation), anne.id)
-    act(app, lambda a: conversations.cancel(a, completion), anne.id)
+    offer_conversation = factory.conversation(bruno, offer_id, "Me please!")
+    completion = factory.completion(anne, offer_conversation)
+    factory.act(lambda b: conversations.decline(b, completion), bruno)
+    completion = factory.completion(anne, offer_conversation)
+    factory.act(lambda a: conversations.cancel(a, completion), anne)
 
-    anne_page = html(logged_in(app, anne).get("/notifications/"))
+    anne_page = html(logged_in(app, anne, "en").get("/notifications/"))
     assert "Bruno D. answered “Lend me a ladder”" in anne_page
     assert "1 smile went to Bruno D. for “Lend me a ladder”" in anne_page
     assert "Bruno D. answered “Guitar lessons”" in anne_page
     assert "Bruno D. declined the service “Guitar lessons”" in anne_page
 
-    bruno_page = html(logged_in(app, bruno).get("/notifications/"))
+    bruno_page = html(logged_in(app, bruno, "en").get("/notifications/"))
     assert "Anne M. sent you a message about “Lend me a ladder”" in bruno_page
     assert "Anne M. confirmed “Lend me a ladder”: you received 1 smile" in bruno_page
     assert bruno_page.count("Anne M. asks you to confirm the service “Guitar lessons”") == 2
@@ -238,7 +217,7 @@ def test_notifications_are_sentences_that_lead_to_the_conversation(app, factory,
 
 
 def test_unread_notifications_are_marked_and_the_page_does_not_read_them(app, anne, request_answered):
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     page = html(client.get("/notifications/"))
     item = re.search(r'<li class="notification unread">.*?</li>', page, re.DOTALL).group(0)
     assert '<span class="visually-hidden">Unread: </span>' in item
@@ -250,8 +229,8 @@ def test_unread_notifications_are_marked_and_the_page_does_not_read_them(app, an
 def test_opening_the_conversation_reads_its_notifications_only(app, factory, anne, bruno, request_answered):
     _, conversation_id = request_answered
     other_listing = factory.listing(anne, kind="request", category="diy", title="Hold my cat")
-    act(app, lambda b: conversations.answer(b, other_listing, "Meow"), bruno.id)
-    client = logged_in(app, anne)
+    factory.conversation(bruno, other_listing, "Meow")
+    client = logged_in(app, anne, "en")
     assert unread_of(app, anne.id) == 2
     link = re.search(r'<a href="([^"]+)"><span class="visually-hidden">Unread: </span>Bruno D\. answered “Lend me',
                      html(client.get("/notifications/"))).group(1)
@@ -262,10 +241,10 @@ def test_opening_the_conversation_reads_its_notifications_only(app, factory, ann
     assert page.count("Unread: ") == 1 and "Unread: </span>Bruno D. answered “Hold my cat”" in page
 
 
-def test_mark_all_as_read_without_htmx(app, anne, bruno, request_answered):
+def test_mark_all_as_read_without_htmx(app, factory, anne, bruno, request_answered):
     _, conversation_id = request_answered
-    act(app, lambda a: conversations.post_message(a, conversation_id, "Thanks"), anne.id)  # Bruno's
-    client = logged_in(app, anne)
+    factory.act(lambda a: conversations.post_message(a, conversation_id, "Thanks"), anne)  # Bruno's
+    client = logged_in(app, anne, "en")
     response = client.post("/notifications/read")
     assert response.status_code == 302 and response.headers["Location"].endswith("/notifications/")
     assert unread_of(app, anne.id) == 0
@@ -278,7 +257,7 @@ def test_mark_all_as_read_without_htmx(app, anne, bruno, request_answered):
 
 
 def test_mark_all_as_read_with_htmx_swaps_the_list_and_refreshes_the_bell(app, anne, request_answered):
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     response = client.post("/notifications/read", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "notifications-changed"
@@ -291,7 +270,7 @@ def test_mark_all_as_read_with_htmx_swaps_the_list_and_refreshes_the_bell(app, a
 
 
 def test_notifications_list_as_a_fragment_and_as_a_page(app, anne, request_answered):
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     page = client.get("/notifications/")
     fragment = client.get("/notifications/", headers={"HX-Request": "true"})
     for response in (page, fragment):
@@ -306,14 +285,14 @@ def test_notifications_list_as_a_fragment_and_as_a_page(app, anne, request_answe
 
 
 def test_empty_notifications_page(app, bruno):
-    page = html(logged_in(app, bruno).get("/notifications/"))
+    page = html(logged_in(app, bruno, "en").get("/notifications/"))
     assert "Nothing new." in page
     assert "Mark all as read" not in page
 
 
 def test_members_only_ever_see_their_own_notifications(app, factory, anne, request_answered):
     carol = factory.member(language="en", first_name="Carol")
-    client = logged_in(app, carol)
+    client = logged_in(app, carol, "en")
     page = html(client.get("/notifications/"))
     assert "Lend me a ladder" not in page and "Nothing new." in page
     assert "Lend me a ladder" not in html(client.get("/notifications/", headers={"HX-Request": "true"}))
@@ -333,8 +312,8 @@ def test_notification_pages_need_a_member(client):
 def test_titles_and_names_are_escaped_in_sentences(app, factory, anne):
     mallory = factory.member(language="en", first_name="<b>Mal</b>", last_name="Lory")
     listing_id = factory.listing(anne, kind="request", category="diy", title=XSS)
-    act(app, lambda m: conversations.answer(m, listing_id, "hello"), mallory.id)
-    client = logged_in(app, anne)
+    factory.conversation(mallory, listing_id, "hello")
+    client = logged_in(app, anne, "en")
     for response in (client.get("/notifications/"), client.get("/notifications/", headers={"HX-Request": "true"})):
         body = html(response)
         assert XSS not in body and "<b>Mal</b>" not in body
@@ -347,11 +326,11 @@ def test_posts_need_a_csrf_token(make_app):
     anne = factory.member(language="en", first_name="Anne", last_name="Martin")
     bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
-    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    factory.conversation(bruno, listing_id, "I have one.")
 
     client = app.test_client()
     page = html(client.get("/auth/login"))
-    token = CSRF_INPUT.search(page).group(1)
+    token = csrf_token_in(page)
     client.post("/auth/login", data={"email": anne.email, "password": anne.password, "csrf_token": token})
 
     assert client.post("/notifications/read").status_code == 400
@@ -362,10 +341,10 @@ def test_posts_need_a_csrf_token(make_app):
         assert db.session.get(Member, anne.id).email_notifications is True
 
     # The page's own forms carry the token.
-    token = CSRF_INPUT.search(html(client.get("/notifications/"))).group(1)
+    token = csrf_token_in(html(client.get("/notifications/")))
     assert client.post("/notifications/read", data={"csrf_token": token}).status_code == 302
     assert unread_of(app, anne.id) == 0
-    token = CSRF_INPUT.search(html(client.get("/notifications/settings"))).group(1)
+    token = csrf_token_in(html(client.get("/notifications/settings")))
     assert client.post("/notifications/settings", data={"csrf_token": token}).status_code == 302
     with app.app_context():
         assert db.session.get(Member, anne.id).email_notifications is False
@@ -375,7 +354,7 @@ def test_posts_need_a_csrf_token(make_app):
 
 
 def test_settings_page_has_a_labelled_checkbox(app, anne):
-    page = html(logged_in(app, anne).get("/notifications/settings"))
+    page = html(logged_in(app, anne, "en").get("/notifications/settings"))
     checkbox = re.search(r'<input[^>]*id="email_notifications"[^>]*>', page).group(0)
     assert 'type="checkbox"' in checkbox and " checked " in checkbox
     assert 'aria-describedby="email-notifications-hint"' in checkbox
@@ -384,7 +363,7 @@ def test_settings_page_has_a_labelled_checkbox(app, anne):
 
 
 def test_turning_e_mails_off_and_on(app, anne):
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     response = client.post("/notifications/settings", data={})
     assert response.status_code == 302 and response.headers["Location"].endswith("/notifications/settings")
     with app.app_context():
@@ -399,10 +378,10 @@ def test_turning_e_mails_off_and_on(app, anne):
 
 def test_first_replies_and_confirmation_requests_are_e_mailed_in_english(app, factory, outbox, anne, bruno):
     listing_id = factory.listing(anne, kind="offer", offer_type="lend", category="diy", title="Ladder to lend")
-    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "Could I borrow it?"), bruno.id)
-    act(app, lambda a: conversations.post_message(a, conversation_id, "Sure"), anne.id)  # no e-mail
-    act(app, lambda b: conversations.post_message(b, conversation_id, "Thanks"), bruno.id)  # no e-mail
-    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)
+    conversation_id = factory.conversation(bruno, listing_id, "Could I borrow it?")
+    factory.act(lambda a: conversations.post_message(a, conversation_id, "Sure"), anne)  # no e-mail
+    factory.act(lambda b: conversations.post_message(b, conversation_id, "Thanks"), bruno)  # no e-mail
+    factory.completion(anne, conversation_id)
 
     sent = mails(outbox)
     assert [(m["To"], m["Subject"]) for m in sent] == [
@@ -417,9 +396,9 @@ def test_first_replies_and_confirmation_requests_are_e_mailed_in_english(app, fa
 
 
 def test_no_e_mail_once_turned_off_on_the_settings_page(app, factory, outbox, anne, bruno):
-    logged_in(app, anne).post("/notifications/settings", data={})
+    logged_in(app, anne, "en").post("/notifications/settings", data={})
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
-    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    factory.conversation(bruno, listing_id, "I have one.")
     assert mails(outbox) == []
     assert unread_of(app, anne.id) == 1  # the notification itself is kept
 
@@ -461,7 +440,7 @@ def test_a_rolled_back_savepoint_keeps_the_e_mails_of_the_outer_transaction(app,
 def test_e_mails_are_written_in_the_recipients_language(app, factory, outbox, bruno):
     francoise = factory.member(language="fr", first_name="Françoise", last_name="Petit")
     listing_id = factory.listing(francoise, kind="request", category="diy", title="Une échelle")
-    act(app, lambda b: conversations.answer(b, listing_id, "J'en ai une."), bruno.id)
+    factory.conversation(bruno, listing_id, "J'en ai une.")
     (sent,) = mails(outbox)
     assert sent["To"] == francoise.email
     with app.test_request_context():
@@ -476,22 +455,26 @@ def test_e_mails_are_written_in_the_recipients_language(app, factory, outbox, br
 # --- In Chromium ------------------------------------------------------------------------------------
 
 
+def _ladder_request(app):
+    """Anne (in English) asks for a ladder; Bruno will answer. Returns (factory, anne, bruno, listing id)."""
+    factory = Factory(app)
+    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
+    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
+    return factory, anne, bruno, factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+
+
 @pytest.mark.browser
 def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, new_page):
     from playwright.sync_api import expect
 
-    app = live_server.app
-    factory = Factory(app)
-    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
-    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
-    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    factory, anne, bruno, listing_id = _ladder_request(live_server.app)
 
     page = new_page(locale="en-GB")
     log_in_browser(page, live_server.url, anne)
     bell = page.locator("#bell")
     expect(bell).to_have_accessible_name("Notifications")
 
-    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    factory.conversation(bruno, listing_id, "I have one.")
     # What the 30-second poll does, without waiting 30 seconds: the same request, now.
     page.evaluate("document.body.dispatchEvent(new Event('notifications-changed'))")
     expect(page.get_by_role("link", name="Notifications, 1 unread")).to_be_visible()
@@ -512,12 +495,8 @@ def test_the_bell_refreshes_itself_and_mark_all_as_read_updates_it(live_server, 
 def test_without_javascript_the_bell_and_the_button_still_work(live_server, new_page):
     from playwright.sync_api import expect
 
-    app = live_server.app
-    factory = Factory(app)
-    anne = factory.member(language="en", first_name="Anne", last_name="Martin")
-    bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
-    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
-    act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
+    factory, anne, bruno, listing_id = _ladder_request(live_server.app)
+    factory.conversation(bruno, listing_id, "I have one.")
 
     page = new_page(locale="en-GB", java_script_enabled=False)
     log_in_browser(page, live_server.url, anne)

@@ -24,12 +24,12 @@ from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, bu
 
 import pytest
 from conftest import Factory
+from helpers import csrf_token_in
 from test_conversations import POLLER_AFTER
 from test_live import REDIS_URL, redis_server  # noqa: F401 (a fixture: skips without Redis)
 
 from bench.loadtest import Gunicorn, gunicorn_path
 
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CONVERSATION_URL = re.compile(r"/conversations/(\d+)")
 HX = {"HX-Request": "true"}
 STATIC = Path(__file__).resolve().parent.parent / "onemile" / "static"
@@ -82,7 +82,7 @@ class Browser:
         return self.request("POST", url, data, headers)
 
     def fetch_token(self, server: str, path: str = "/auth/login") -> None:
-        self.token = CSRF_INPUT.search(self.get(f"{server}{path}").text).group(1)
+        self.token = csrf_token_in(self.get(f"{server}{path}").text)
 
     def log_in(self, server: str, member) -> None:
         self.fetch_token(server)

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from conftest import PASSWORD, SIGNUP, verification_link
+from helpers import csrf_token_in, html
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -48,14 +49,6 @@ GARDEN = {
 MULHOUSE_BOX = {"south": 47.70, "west": 7.25, "north": 47.80, "east": 7.40}
 
 
-def _moderator(app, factory, **extra):
-    member = factory.member(first_name="Modo", language="en", **extra)
-    with app.app_context():
-        db.session.get(Member, member.id).is_moderator = True
-        db.session.commit()
-    return member
-
-
 def _propose(client, auth, member, **changes):
     auth.login(member)
     response = client.post("/projects/new", data={**GARDEN, **changes})
@@ -77,7 +70,7 @@ def garden(client, auth, anne):
 
 @pytest.fixture
 def modo(app, factory):
-    return _moderator(app, factory)
+    return factory.moderator()
 
 
 @pytest.fixture
@@ -185,7 +178,7 @@ def test_forms_carry_csrf_and_refuse_without_it(make_app):
     anne = Factory(app).member()
     client = app.test_client()
     login = client.get("/auth/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login).group(1)
+    token = csrf_token_in(login)
     client.post("/auth/login", data={"email": anne.email, "password": anne.password, "csrf_token": token})
     form = client.get("/projects/new").get_data(as_text=True)
     assert 'name="csrf_token"' in form
@@ -208,7 +201,7 @@ def test_only_moderators_moderate(app, client, auth, anne, bruno, garden):
 
 
 def test_a_moderator_cannot_approve_their_own_project(app, client, auth, factory):
-    modo = _moderator(app, factory)
+    modo = factory.moderator()
     project_id = _project_id(_propose(client, auth, modo))
     auth.login(modo)
     client.post(f"/projects/{project_id}/approve")
@@ -599,7 +592,7 @@ def test_the_project_page_runs_a_fixed_number_of_queries(make_app):
     for supporters in (1, 6):
         app = make_app()
         factory = Factory(app)
-        owner, modo = factory.member(), _moderator(app, factory)
+        owner, modo = factory.member(), factory.moderator()
         client = app.test_client()
         auth = AuthActions(client)
         project_id = _project_id(_propose(client, auth, owner))
@@ -660,7 +653,7 @@ def test_an_unverified_member_browses_projects_but_cannot_propose_nor_support(ap
     for path in ("/projects/", f"/projects/{approved}", "/projects/mine"):
         assert client.get(path).status_code == 200, path
     refused = client.get("/projects/new")
-    assert refused.status_code == 403 and "Confirm your e-mail address" in _html(refused)
+    assert refused.status_code == 403 and "Confirm your e-mail address" in html(refused)
     assert client.post("/projects/new", data=GARDEN).status_code == 403
     assert _support(client, approved, task_id) == [403, 403, 403]
     assert _rows(app) == before
@@ -750,26 +743,26 @@ def test_a_suspended_members_projects_disappear_until_reinstated(app, client, au
 
 def test_a_reported_project_hidden_by_a_moderator_is_gone_until_unhidden(app, client, auth, anne, bruno, modo, approved):
     auth.login(anne)
-    own_page = _html(client.get(f"/projects/{approved}"))
+    own_page = html(client.get(f"/projects/{approved}"))
     assert "Report this project" not in own_page  # nobody reports themselves
     assert client.get(f"/report/project/{approved}").status_code == 404
     auth.logout()
 
     auth.login(bruno)
-    page = _html(client.get(f"/projects/{approved}"))
+    page = html(client.get(f"/projects/{approved}"))
     assert f"/report/project/{approved}" in page and "Report this project" in page
     assert "Report Anne M." in page
     form = client.get(f"/report/project/{approved}")
-    assert form.status_code == 200 and "Jardin partagé du Rebberg" in _html(form)
+    assert form.status_code == 200 and "Jardin partagé du Rebberg" in html(form)
     assert client.post(f"/report/project/{approved}", data={"reason": "scam", "details": "Not a real garden"}).status_code == 303
     auth.logout()
 
     auth.login(modo)
-    queue = _html(client.get("/moderation/"))
+    queue = html(client.get("/moderation/"))
     assert "Jardin partagé du Rebberg" in queue and "Not a real garden" in queue
     assert client.post(f"/moderation/project/{approved}", data={"action": "hide", "reason": ""}).status_code == 303
     hidden_page = client.get(f"/projects/{approved}")
-    assert hidden_page.status_code == 200 and "A moderator hid this project" in _html(hidden_page)
+    assert hidden_page.status_code == 200 and "A moderator hid this project" in html(hidden_page)
     auth.logout()
     with app.app_context():
         assert db.session.get(Project, approved).hidden_at is not None
@@ -782,9 +775,9 @@ def test_a_reported_project_hidden_by_a_moderator_is_gone_until_unhidden(app, cl
         if member:
             auth.logout()
     auth.login(anne)
-    assert "Hidden by a moderator" in _html(client.get("/projects/mine"))
+    assert "Hidden by a moderator" in html(client.get("/projects/mine"))
     refused = client.post(f"/projects/{approved}/updates", data={"body": "News"}, follow_redirects=True)
-    assert refused.status_code == 404 or "A moderator hid this project" in _html(refused)
+    assert refused.status_code == 404 or "A moderator hid this project" in html(refused)
     auth.logout()
     auth.login(bruno)
     assert _support(client, approved, _first_task(app, approved)) == [404, 404, 404]
@@ -806,16 +799,16 @@ def test_a_reported_piece_of_news_can_be_hidden_alone(app, client, auth, anne, b
     with app.app_context():
         rude = db.session.scalar(select(ProjectUpdate.id).where(ProjectUpdate.body.like("Rude%")))
     auth.login(bruno)
-    assert f"/report/project_update/{rude}" in _html(client.get(f"/projects/{approved}"))
+    assert f"/report/project_update/{rude}" in html(client.get(f"/projects/{approved}"))
     assert client.post(f"/report/project_update/{rude}", data={"reason": "offensive"}).status_code == 303
     auth.logout()
     auth.login(modo)
-    assert "Rude words about the neighbours" in _html(client.get("/moderation/"))
+    assert "Rude words about the neighbours" in html(client.get("/moderation/"))
     assert client.post(f"/moderation/project_update/{rude}", data={"action": "hide"}).status_code == 303
     auth.logout()
     for member in (bruno, anne):
         auth.login(member)
-        page = _html(client.get(f"/projects/{approved}"))
+        page = html(client.get(f"/projects/{approved}"))
         assert "The boxes are built" in page and "Rude words" not in page
         auth.logout()
     auth.login(bruno)
@@ -900,14 +893,10 @@ def test_deleting_an_owner_closes_running_projects_and_deletes_unpublished_ones(
     assert app.test_cli_runner().invoke(args=["smiles", "verify"]).exit_code == 0
     # Bruno still reads what he backed, signed by a former member; the map no longer shows it.
     auth.login(bruno)
-    page = _html(client.get(f"/projects/{supported}"))
+    page = html(client.get(f"/projects/{supported}"))
     assert "Former member" in page and "Anne" not in page
     found = _can_find(client, supported)
     assert found["page"] and not found["map"]
-
-
-def _html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def test_news_does_not_reach_a_supporter_blocked_either_way(app, client, auth, anne, bruno, factory, supported):

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from onemile.extensions import db
-from onemile.models import Member, Pledge, Project, Volunteer
+from onemile.models import Pledge, Project, Volunteer
 from onemile.smiles.services import balance_of
 
 pytestmark = pytest.mark.browser
@@ -25,10 +25,7 @@ def test_propose_approve_pledge_smile_and_volunteer(live_server, new_page):
     factory = Factory(app)
     anne = factory.member(first_name="Anne", last_name="Martin", language="en")
     bruno = factory.member(first_name="Bruno", last_name="Petit", language="en")
-    modo = factory.member(first_name="Modo", last_name="Rator", language="en")
-    with app.app_context():
-        db.session.get(Member, modo.id).is_moderator = True
-        db.session.commit()
+    modo = factory.moderator(first_name="Modo", last_name="Rator", language="en")
 
     # Anne proposes: the point comes from a click on the form's map.
     a = new_page(locale="en-GB")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import logged_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -41,12 +42,6 @@ def counts(app) -> dict[str, int]:
     with app.app_context():
         return {table.name: db.session.scalar(select(func.count()).select_from(table))
                 for table in db.metadata.sorted_tables}
-
-
-def login(app, ref):
-    client = app.test_client()
-    assert client.post("/auth/login", data={"email": ref.email, "password": ref.password}).status_code == 302
-    return client
 
 
 def typed_is_kept(body: str, value: str) -> bool:
@@ -138,7 +133,7 @@ def _with_mile(form: dict, mile_id: int) -> dict:
 
 
 def test_listing_create_and_edit_never_fail_nor_half_write(app, factory, anne):
-    client = login(app, anne)
+    client = logged_in(app, anne)
     listing_id = factory.listing(anne)
 
     @PROPERTY
@@ -169,7 +164,7 @@ def test_listing_create_and_edit_never_fail_nor_half_write(app, factory, anne):
 
 
 def test_miles_forms_never_fail_nor_half_write(app, anne):
-    client = login(app, anne)
+    client = logged_in(app, anne)
 
     @PROPERTY
     @given(name=st.one_of(field_value, with_controls), latitude=mostly("47.75", numberish),
@@ -213,7 +208,7 @@ def test_miles_forms_never_fail_nor_half_write(app, anne):
 
 def test_answer_and_message_never_fail_nor_half_write(app, factory, anne, bruno):
     listing_id = factory.listing(anne)
-    bruno_client = login(app, bruno)
+    bruno_client = logged_in(app, bruno)
     opened = bruno_client.post(f"/conversations/answer/{listing_id}", data={"body": "Hello"})
     conversation_id = int(re.search(r"/conversations/(\d+)", opened.headers["Location"]).group(1))
 
@@ -241,7 +236,7 @@ def test_answer_and_message_never_fail_nor_half_write(app, factory, anne, bruno)
 
 def test_report_form_never_fails_nor_half_writes(app, factory, anne, bruno):
     listing_id = factory.listing(anne)
-    client = login(app, bruno)
+    client = logged_in(app, bruno)
 
     @PROPERTY
     @given(reason=mostly("spam", any_text), details=st.one_of(field_value, with_controls))
@@ -263,15 +258,9 @@ def test_report_form_never_fails_nor_half_writes(app, factory, anne, bruno):
 
 
 def test_moderation_form_never_fails_nor_half_writes(app, factory, anne, bruno):
-    from sqlalchemy import update
-
-    from onemile.models import Member
-
     listing_id = factory.listing(anne)
-    with app.app_context():
-        db.session.execute(update(Member).where(Member.id == bruno.id).values(is_moderator=True))
-        db.session.commit()
-    client = login(app, bruno)
+    factory.moderator(bruno)
+    client = logged_in(app, bruno)
 
     @PROPERTY
     @given(action=mostly("warn", st.one_of(st.sampled_from(["hide", "dismiss", "suspend"]), any_text)),
@@ -305,7 +294,7 @@ project_forms = st.fixed_dictionaries({
 
 
 def test_project_proposal_never_fails_nor_half_writes(app, anne):
-    client = login(app, anne)
+    client = logged_in(app, anne)
 
     @PROPERTY
     @given(form=project_forms)
@@ -334,24 +323,19 @@ mag_forms = st.fixed_dictionaries({
 })
 
 
-def _own_mag_and_article(app, ref) -> tuple[int, int]:
+def _own_mag_and_article(factory, ref) -> tuple[int, int]:
     """A mag of the member's with a published article, made through the services."""
     from onemile.geo import LatLon
-    from onemile.mags import services as mags
-    from onemile.models import Member
 
-    with app.test_request_context():
-        member = db.session.get(Member, ref.id)
-        mag = mags.create_mag(member, mags.MagData("Le mag", "Ce qu'il raconte", "shop", LatLon(47.74, 7.33)))
-        article = mags.create_article(member, mag.id, mags.ArticleData("Premier", "Bonjour", True))
-        return mag.id, article.id
+    mag_id = factory.mag(ref, title="Le mag", point=LatLon(47.74, 7.33))
+    return mag_id, factory.article(ref, mag_id, title="Premier", body="Bonjour")
 
 
-def test_mag_create_and_edit_never_fail_nor_half_write(app, anne):
+def test_mag_create_and_edit_never_fail_nor_half_write(app, factory, anne):
     from onemile.models import Mag
 
-    client = login(app, anne)
-    mag_id, _article = _own_mag_and_article(app, anne)
+    client = logged_in(app, anne)
+    mag_id, _article = _own_mag_and_article(factory, anne)
 
     def snapshot():
         with app.app_context():
@@ -382,19 +366,10 @@ def test_mag_create_and_edit_never_fail_nor_half_write(app, anne):
 
 
 def test_pledge_form_never_fails_nor_half_writes(app, factory, anne, bruno):
-    from onemile.geo import LatLon
-    from onemile.models import Member
-    from onemile.projects import services as projects
-
-    moderator = factory.member(first_name="Modo")
-    with app.test_request_context():
-        db.session.get(Member, moderator.id).is_moderator = True
-        db.session.commit()
-        project = projects.propose(db.session.get(Member, anne.id), projects.ProjectData(
-            "Jardin", "Des bacs", "Six bacs.", LatLon(47.75, 7.33), "500", charter_accepted=True))
-        projects.approve(db.session.get(Member, moderator.id), project.id)
-        project_id = project.id
-    client = login(app, bruno)
+    moderator = factory.moderator(first_name="Modo", language="fr")
+    project_id = factory.project(anne, title="Jardin", summary="Des bacs", description="Six bacs.", tasks=(),
+                                 approved_by=moderator)
+    client = logged_in(app, bruno)
 
     @PROPERTY
     @given(amount=mostly("12,50", st.one_of(numberish, any_text)),
@@ -426,11 +401,11 @@ article_forms = st.fixed_dictionaries({
 })
 
 
-def test_article_create_and_edit_never_fail_nor_half_write(app, anne):
+def test_article_create_and_edit_never_fail_nor_half_write(app, factory, anne):
     from onemile.models import Article
 
-    client = login(app, anne)
-    mag_id, article_id = _own_mag_and_article(app, anne)
+    client = logged_in(app, anne)
+    mag_id, article_id = _own_mag_and_article(factory, anne)
 
     def snapshot():
         with app.app_context():
@@ -462,11 +437,11 @@ def test_article_create_and_edit_never_fail_nor_half_write(app, anne):
     check()
 
 
-def test_comment_form_never_fails_nor_half_writes(app, anne, bruno):
+def test_comment_form_never_fails_nor_half_writes(app, factory, anne, bruno):
     from onemile.models import Comment
 
-    mag_id, article_id = _own_mag_and_article(app, anne)
-    client = login(app, bruno)
+    mag_id, article_id = _own_mag_and_article(factory, anne)
+    client = logged_in(app, bruno)
 
     @PROPERTY
     @given(body=st.one_of(field_value, with_controls))
@@ -492,11 +467,11 @@ map_params = st.dictionaries(
 )
 
 
-@pytest.mark.parametrize("logged_in", [True, False], ids=["member", "visitor"])
-def test_map_query_parameters_never_fail(app, anne, factory, logged_in):
+@pytest.mark.parametrize("as_member", [True, False], ids=["member", "visitor"])
+def test_map_query_parameters_never_fail(app, anne, factory, as_member):
     factory.listing(anne)
-    client = login(app, anne) if logged_in else app.test_client()
-    paths = ["/map", "/map/markers", "/map/nearest", "/listings/"] if logged_in else ["/explore", "/map/markers", "/map/nearest"]
+    client = logged_in(app, anne) if as_member else app.test_client()
+    paths = ["/map", "/map/markers", "/map/nearest", "/listings/"] if as_member else ["/explore", "/map/markers", "/map/nearest"]
 
     @PROPERTY
     @given(params=map_params, path=st.sampled_from(paths), htmx=st.booleans())

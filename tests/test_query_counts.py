@@ -33,15 +33,11 @@ def counted(app):
 
 def _world(factory, listings: int):
     """A member with `listings` listings of others around them, each answered once."""
-    from onemile.conversations import services as conversations
-    from onemile.models import Member
-
     viewer = factory.member(first_name="Vera")
     others = [factory.member(first_name=f"Auteur{i}") for i in range(3)]
     ids = [factory.listing(others[i % 3], title=f"Annonce {i}") for i in range(listings)]
-    with factory.app.test_request_context():
-        for listing_id in ids:
-            conversations.answer(db.session.get(Member, viewer.id), listing_id, "Bonjour !")
+    for listing_id in ids:
+        factory.conversation(viewer, listing_id, "Bonjour !")
     return viewer, ids
 
 

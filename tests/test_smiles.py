@@ -107,9 +107,7 @@ def test_verify_finds_a_tampered_balance(app, factory):
 def _pending_offer(app, factory, helper, beneficiary, title="Je répare les vélos"):
     """An offer by `helper`, answered by `beneficiary`, marked done: pending confirmation."""
     listing_id = factory.listing(helper, kind="offer", offer_type="service", title=title)
-    with app.test_request_context():
-        conversation = conversations.answer(_member(beneficiary.id), listing_id, "Bonjour !")
-        return conversations.mark_done(_member(helper.id), conversation.id).id
+    return factory.completion(helper, factory.conversation(beneficiary, listing_id, "Bonjour !"))
 
 
 def _confirm_in_thread(app, member_id, completion_id, barrier=None):

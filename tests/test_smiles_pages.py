@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import SIGNUP as BASE_SIGNUP
 from conftest import Factory, verification_link
+from helpers import english, html, logged_in
 from sqlalchemy import func, select, text
 
 from onemile.auth.services import mark_verified
-from onemile.conversations import services as conversations
 from onemile.extensions import db
 from onemile.listings.services import delete_listing
 from onemile.models import Account, Member, Transfer
@@ -32,27 +32,6 @@ from onemile.smiles.services import (
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SIGNUP = {**BASE_SIGNUP, "email": "newcomer@example.org", "first_name": "Nina", "last_name": "Newcomer"}
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def english(client):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def logged_in(app, ref):
-    client = english(app.test_client())
-    assert client.post("/auth/login", data={"email": ref.email, "password": ref.password}).status_code == 302
-    return client
-
-
-def act(app, action, *member_ids):
-    with app.test_request_context():
-        result = action(*[db.session.get(Member, member_id) for member_id in member_ids])
-        return getattr(result, "id", result)
 
 
 def balance(app, member_id: int) -> int:
@@ -94,8 +73,8 @@ def rows_of(page: str) -> list[list[str]]:
 def ladder_service(app, factory, anne, bruno):
     """Anne asked for a ladder, Bruno lent it; Anne marked it done, which pays him 1 smile."""
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
-    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "I have one."), bruno.id)
-    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)
+    conversation_id = factory.conversation(bruno, listing_id, "I have one.")
+    factory.completion(anne, conversation_id)
     return listing_id, conversation_id
 
 
@@ -103,7 +82,7 @@ def ladder_service(app, factory, anne, bruno):
 
 
 def test_history_shows_balance_and_transfers(app, anne, bruno, ladder_service):
-    page = html(logged_in(app, bruno).get("/smiles/"))
+    page = html(logged_in(app, bruno, "en").get("/smiles/"))
     assert "<h1>My smiles</h1>" in page
     assert "You have 2 smiles." in page
     assert "<caption>My smiles, newest first</caption>" in page
@@ -114,7 +93,7 @@ def test_history_shows_balance_and_transfers(app, anne, bruno, ladder_service):
     assert bonus[1:] == ["1Mile", "Sign-up bonus", "–none", "+1"]
     assert service[0]  # a formatted date
 
-    anne_page = html(logged_in(app, anne).get("/smiles/"))
+    anne_page = html(logged_in(app, anne, "en").get("/smiles/"))
     assert "You have 0 smiles." in anne_page
     assert rows_of(anne_page)[0][1:] == ["Bruno D.", "Service", "Lend me a ladder", "−1"]
 
@@ -123,7 +102,7 @@ def test_a_service_links_to_its_conversation_which_both_members_can_open(app, an
     # The listing is done: its page is its author's alone, the conversation shows it to both.
     _, conversation_id = ladder_service
     for member in (anne, bruno):
-        client = logged_in(app, member)
+        client = logged_in(app, member, "en")
         page = html(client.get("/smiles/"))
         link = f'<a href="/conversations/{conversation_id}">Lend me a ladder</a>'
         assert link in page
@@ -131,26 +110,26 @@ def test_a_service_links_to_its_conversation_which_both_members_can_open(app, an
         assert shown.status_code == 200 and "Lend me a ladder" in html(shown)
 
 
-def test_a_deleted_listing_is_no_longer_linked(app, anne, bruno, ladder_service):
+def test_a_deleted_listing_is_no_longer_linked(app, factory, anne, bruno, ladder_service):
     listing_id, conversation_id = ladder_service
-    act(app, lambda a: delete_listing(a, listing_id), anne.id)
-    page = html(logged_in(app, bruno).get("/smiles/"))
+    factory.act(lambda a: delete_listing(a, listing_id), anne)
+    page = html(logged_in(app, bruno, "en").get("/smiles/"))
     assert rows_of(page)[0][1:] == ["Anne M.", "Service", "–none", "+1"]
     assert f"/listings/{listing_id}" not in page and f"/conversations/{conversation_id}" not in page
 
 
 def test_listing_titles_are_escaped_in_the_history(app, factory, anne, bruno):
     listing_id = factory.listing(anne, kind="request", category="diy", title=XSS)
-    conversation_id = act(app, lambda b: conversations.answer(b, listing_id, "hi"), bruno.id)
-    act(app, lambda a: conversations.mark_done(a, conversation_id), anne.id)
-    page = html(logged_in(app, bruno).get("/smiles/"))
+    conversation_id = factory.conversation(bruno, listing_id, "hi")
+    factory.completion(anne, conversation_id)
+    page = html(logged_in(app, bruno, "en").get("/smiles/"))
     assert XSS not in page and ESCAPED in page
 
 
 def test_empty_history(make_app):
     app = make_app(SIGNUP_BONUS=0)
     member = Factory(app).member(language="en")
-    page = html(logged_in(app, member).get("/smiles/"))
+    page = html(logged_in(app, member, "en").get("/smiles/"))
     assert "You have 0 smiles." in page
     assert "No smiles moved yet." in page
     assert "<table" not in page
@@ -158,7 +137,7 @@ def test_empty_history(make_app):
 
 def test_members_only_ever_see_their_own_history(app, factory, ladder_service):
     carol = factory.member(language="en", first_name="Carol")
-    page = html(logged_in(app, carol).get("/smiles/"))
+    page = html(logged_in(app, carol, "en").get("/smiles/"))
     assert "Lend me a ladder" not in page and "Service" not in page
     assert [row[1:] for row in rows_of(page)] == [["1Mile", "Sign-up bonus", "–none", "+1"]]
     assert "You have 1 smile." in page
@@ -170,7 +149,7 @@ def test_history_needs_a_member(client):
 
 
 def test_history_shows_my_invitation_link(app, anne):
-    page = html(logged_in(app, anne).get("/smiles/"))
+    page = html(logged_in(app, anne, "en").get("/smiles/"))
     link = f"http://localhost/join/{referral_code(app, anne.id)}"
     assert '<label for="referral-link">My invitation link</label>' in page
     assert re.search(rf'<input id="referral-link" type="url" value="{re.escape(link)}" readonly', page)
@@ -179,7 +158,7 @@ def test_history_shows_my_invitation_link(app, anne):
 
 def test_no_bonus_promised_when_referrals_pay_nothing(make_app):
     app = make_app(REFERRAL_BONUS=0)
-    page = html(logged_in(app, Factory(app).member(language="en")).get("/smiles/"))
+    page = html(logged_in(app, Factory(app).member(language="en"), "en").get("/smiles/"))
     assert 'id="referral-link"' in page
     assert "you receive" not in page
 
@@ -219,17 +198,18 @@ def test_signing_up_through_a_referral_link_pays_both(make_app, signup_bonus, re
     client.get(link)
     assert transfers(app, "referral_bonus") == [(None, referrer.id, referral_bonus)]
 
-    page = html(logged_in(app, referrer).get("/smiles/"))
+    page = html(logged_in(app, referrer, "en").get("/smiles/"))
     assert ["1Mile", "Referral bonus", "–none", f"+{referral_bonus}"] in [row[1:] for row in rows_of(page)]
 
 
 def test_a_bonus_of_zero_pays_nothing(make_app):
     app = make_app(SIGNUP_BONUS=0, REFERRAL_BONUS=0)
-    referrer = Factory(app).member(language="en")
+    factory = Factory(app)
+    referrer = factory.member(language="en")
     sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
     nina = newcomer(app)
     assert nina.referred_by_id == referrer.id
-    act(app, mark_verified, nina.id)
+    factory.act(mark_verified, nina)
     assert balance(app, referrer.id) == 0 and balance(app, nina.id) == 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
@@ -240,9 +220,9 @@ def test_a_new_member_pays_the_referrer_only_once(app, factory):
     sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
     nina = newcomer(app)
     for _ in range(2):
-        act(app, mark_verified, nina.id)
-        act(app, grant_signup_bonus, nina.id)
-        act(app, grant_referral_bonus, nina.id)
+        factory.act(mark_verified, nina)
+        factory.act(grant_signup_bonus, nina)
+        factory.act(grant_referral_bonus, nina)
     # The same link again, by someone already signed up: the address is taken (the answer
     # does not say so; the owner is told by e-mail), nothing paid.
     again = sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
@@ -254,7 +234,7 @@ def test_a_new_member_pays_the_referrer_only_once(app, factory):
 
 def test_a_member_cannot_refer_themself(app, factory):
     member = factory.member(language="en")
-    client = logged_in(app, member)
+    client = logged_in(app, member, "en")
     response = client.get(f"/join/{referral_code(app, member.id)}")
     assert response.status_code == 302 and response.headers["Location"].endswith("/map")
     with client.session_transaction() as session:
@@ -264,7 +244,7 @@ def test_a_member_cannot_refer_themself(app, factory):
     with app.test_request_context():
         db.session.get(Member, member.id).referred_by_id = member.id
         db.session.commit()
-    act(app, grant_referral_bonus, member.id)
+    factory.act(grant_referral_bonus, member)
     assert transfers(app, "referral_bonus") == []
     assert balance(app, member.id) == 1
 

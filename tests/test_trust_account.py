@@ -10,6 +10,7 @@ import re
 
 import pytest
 from conftest import PASSWORD, SIGNUP, Factory, verification_link
+from helpers import csrf_token_in, english, html, logged_in
 from sqlalchemy import func, select
 
 from onemile.auth.gate import EmailNotVerified
@@ -32,23 +33,6 @@ from onemile.models import (
 from onemile.smiles.services import balance_of
 
 HX = {"HX-Request": "true"}
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def english(client):
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def logged_in(app, ref):
-    client = english(app.test_client())
-    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
-    assert response.status_code == 302, html(response)
-    return client
 
 
 def home_of(app, ref) -> LatLon:
@@ -88,7 +72,7 @@ def test_a_meeting_place_is_shown_exactly_and_the_home_never(app, factory):
     bruno = factory.member(language="en", first_name="Bruno")
     home = home_of(app, anne)
     cafe = destination(home, 60, 700)
-    author = logged_in(app, anne)
+    author = logged_in(app, anne, "en")
     response = author.post("/listings/new", data=listing_form(
         location_mode="meeting_place", latitude=str(cafe.lat).replace(".", ","), longitude=str(cafe.lon),
         miles=[anne.mile_id], title="Rendez-vous au café"))
@@ -96,7 +80,7 @@ def test_a_meeting_place_is_shown_exactly_and_the_home_never(app, factory):
     listing_id = int(response.headers["Location"].rsplit("/", 1)[1])
     assert all(haversine_m(point, cafe) < 0.5 for point in placements(app, listing_id))
 
-    viewer = logged_in(app, bruno)
+    viewer = logged_in(app, bruno, "en")
     seen = markers(viewer, home)["Rendez-vous au café"]
     assert haversine_m(seen, cafe) < 0.5
     assert "Rendez-vous au café" in nearest(viewer, home)
@@ -132,7 +116,7 @@ def test_a_meeting_place_is_shown_exactly_and_the_home_never(app, factory):
 )
 def test_a_bad_meeting_place_is_refused_on_the_form(app, factory, changes, message):
     anne = factory.member(language="en")
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     response = client.post("/listings/new", data=listing_form(miles=[anne.mile_id], **changes))
     assert response.status_code == 422
     assert message in html(response)
@@ -143,7 +127,7 @@ def test_a_bad_meeting_place_is_refused_on_the_form(app, factory, changes, messa
 
 def test_coordinates_left_over_do_not_block_an_approximate_listing(app, factory):
     anne = factory.member(language="en")
-    client = logged_in(app, anne)
+    client = logged_in(app, anne, "en")
     response = client.post("/listings/new", data=listing_form(miles=[anne.mile_id], latitude="nonsense"))
     assert response.status_code == 302
     with app.app_context():
@@ -156,7 +140,7 @@ def test_a_mile_only_listing_has_no_marker_but_is_listed_with_a_band(app, factor
     listing_id = factory.listing(anne, title="Cours de guitare", location_mode="mile_only")
     factory.listing(anne, title="Donne une chaise")
     home = home_of(app, anne)
-    viewer = logged_in(app, bruno)
+    viewer = logged_in(app, bruno, "en")
     seen = markers(viewer, home)
     assert "Donne une chaise" in seen and "Cours de guitare" not in seen
     panel = nearest(viewer, home)
@@ -167,7 +151,7 @@ def test_a_mile_only_listing_has_no_marker_but_is_listed_with_a_band(app, factor
     [point] = placements(app, listing_id)
     assert haversine_m(point, home) >= app.config["PUBLIC_OFFSET_MIN_M"]
     # Nor does the author's own map draw it (the same fragment is cached for everyone).
-    assert "Cours de guitare" not in markers(logged_in(app, anne), home)
+    assert "Cours de guitare" not in markers(logged_in(app, anne, "en"), home)
 
 
 # --- B. Verification -----------------------------------------------------------------------
@@ -214,7 +198,7 @@ def test_an_unverified_member_cannot_message_in_an_old_conversation(app, factory
     anne = factory.member(language="en")
     bruno = factory.member(language="en", first_name="Bruno")
     listing_id = factory.listing(anne)
-    client = logged_in(app, bruno)
+    client = logged_in(app, bruno, "en")
     conversation = client.post(f"/conversations/answer/{listing_id}", data={"body": "Bonjour"})
     conversation_id = int(re.search(r"/conversations/(\d+)", conversation.headers["Location"]).group(1))
     with app.app_context():
@@ -276,11 +260,11 @@ def test_sending_the_email_again_is_rate_limited_and_needs_csrf(make_app):
     Factory(app).member(email="nina@example.org", verified=False, language="en")
     client = english(app.test_client())
     login_page = html(client.get("/auth/login"))
-    token = CSRF_INPUT.search(login_page).group(1)
+    token = csrf_token_in(login_page)
     client.post("/auth/login", data={"email": "nina@example.org", "password": PASSWORD, "csrf_token": token})
     page = client.get("/auth/verify")
     assert page.status_code == 200
-    token = CSRF_INPUT.search(html(page)).group(1)
+    token = csrf_token_in(html(page))
     assert client.post("/auth/verify").status_code == 400  # no CSRF token
     for _ in range(3):
         assert client.post("/auth/verify", data={"csrf_token": token}).status_code == 302
@@ -290,7 +274,7 @@ def test_sending_the_email_again_is_rate_limited_and_needs_csrf(make_app):
 
 
 def test_a_verified_member_is_sent_on_from_the_verify_page(app, factory):
-    client = logged_in(app, factory.member(language="en"))
+    client = logged_in(app, factory.member(language="en"), "en")
     assert client.get("/auth/verify").headers["Location"].endswith("/map")
 
 
@@ -304,7 +288,7 @@ def pair(app, factory):
     bruno = factory.member(language="en", first_name="Bruno", last_name="Durand")
     annes = factory.listing(anne, title="Annes lamp")
     brunos = factory.listing(bruno, title="Brunos ladder")
-    b = logged_in(app, bruno)
+    b = logged_in(app, bruno, "en")
     answered = b.post(f"/conversations/answer/{annes}", data={"body": "Is it still there?"})
     conversation_id = int(re.search(r"/conversations/(\d+)", answered.headers["Location"]).group(1))
     return anne, bruno, annes, brunos, conversation_id
@@ -313,7 +297,7 @@ def pair(app, factory):
 def test_a_block_hides_each_from_the_other_and_stops_messages(app, factory, pair):
     anne, bruno, annes, brunos, conversation_id = pair
     carla = factory.member(language="en", first_name="Carla")
-    a, b, c = logged_in(app, anne), logged_in(app, bruno), logged_in(app, carla)
+    a, b, c = logged_in(app, anne, "en"), logged_in(app, bruno, "en"), logged_in(app, carla, "en")
     home = home_of(app, anne)
     assert "Block Bruno D." in html(a.get(f"/conversations/{conversation_id}"))
     assert "Block Anne M." in html(b.get(f"/listings/{annes}"))
@@ -350,7 +334,7 @@ def test_a_block_hides_each_from_the_other_and_stops_messages(app, factory, pair
 
 def test_block_requests_that_make_no_sense(app, factory, pair):
     anne, bruno, *_ = pair
-    a = logged_in(app, anne)
+    a = logged_in(app, anne, "en")
     assert "You cannot block yourself." in html(a.post(f"/account/blocks/{anne.id}", follow_redirects=True))
     assert a.post("/account/blocks/999999").status_code == 404
     assert a.post("/account/blocks/99999999999").status_code == 404
@@ -358,7 +342,7 @@ def test_block_requests_that_make_no_sense(app, factory, pair):
     for _ in range(2):  # a double click blocks once
         assert a.post(f"/account/blocks/{bruno.id}").status_code == 302
     # Bruno cannot lift Anne's block.
-    assert logged_in(app, bruno).post(f"/account/blocks/{anne.id}/delete").status_code == 404
+    assert logged_in(app, bruno, "en").post(f"/account/blocks/{anne.id}/delete").status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Block)) == 1
     assert english(app.test_client()).post(f"/account/blocks/{bruno.id}").status_code == 302  # to log in
@@ -369,7 +353,7 @@ def test_blocking_needs_csrf(make_app):
     factory = Factory(app)
     anne, bruno = factory.member(), factory.member()
     client = app.test_client()
-    token = CSRF_INPUT.search(html(client.get("/auth/login"))).group(1)
+    token = csrf_token_in(html(client.get("/auth/login")))
     client.post("/auth/login", data={"email": anne.email, "password": PASSWORD, "csrf_token": token})
     assert client.post(f"/account/blocks/{bruno.id}").status_code == 400
     assert client.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 400
@@ -383,7 +367,7 @@ def test_blocking_needs_csrf(make_app):
 
 def test_the_download_holds_everything_about_me_and_nothing_of_others(app, factory, pair):
     anne, bruno, _annes, _brunos, conversation_id = pair
-    a = logged_in(app, anne)
+    a = logged_in(app, anne, "en")
     a.post(f"/conversations/{conversation_id}/messages", data={"body": "Yes, come tonight"})
     a.post(f"/account/blocks/{bruno.id}")
     response = a.get("/account/export")
@@ -414,13 +398,13 @@ def test_deleting_my_account(app, factory, pair):
     # Bruno also talks under Carla's request, which Carla marked done: a smile moved.
     carla = factory.member(language="en", first_name="Carla")
     request_id = factory.listing(carla, kind="request", offer_type=None, title="Carry a sofa")
-    b = logged_in(app, bruno)
+    b = logged_in(app, bruno, "en")
     talk = b.post(f"/conversations/answer/{request_id}", data={"body": "I can help with the sofa"})
     carla_talk = int(re.search(r"/conversations/(\d+)", talk.headers["Location"]).group(1))
-    c = logged_in(app, carla)
+    c = logged_in(app, carla, "en")
     c.post(f"/conversations/{carla_talk}/done")
     assert [balance_of_in(app, m) for m in (bruno, carla)] == [2, 0]
-    logged_in(app, anne).post(f"/account/blocks/{bruno.id}")
+    logged_in(app, anne, "en").post(f"/account/blocks/{bruno.id}")
 
     # Wrong password, or the box not ticked: nothing happens.
     for data in ({"password": "not my password", "confirm": "y"}, {"password": PASSWORD}):
@@ -452,8 +436,8 @@ def test_deleting_my_account(app, factory, pair):
         assert db.session.scalar(select(func.count()).select_from(Completion)) == 1
 
     # The others see "Former member" and cannot write to him any more.
-    c = logged_in(app, carla)  # a fresh session: no flash left from marking it done
-    for client, talk_id in ((logged_in(app, anne), conversation_id), (c, carla_talk)):
+    c = logged_in(app, carla, "en")  # a fresh session: no flash left from marking it done
+    for client, talk_id in ((logged_in(app, anne, "en"), conversation_id), (c, carla_talk)):
         page = html(client.get(f"/conversations/{talk_id}"))
         assert "Former member" in page and "Bruno" not in page
         assert "has left 1Mile" in page and "Mark done with" not in page
@@ -480,12 +464,12 @@ def balance_of_in(app, ref) -> int:
 
 def test_a_deleted_authors_answered_listing_stays_closed_without_text_for_the_others(app, pair):
     anne, bruno, annes, _brunos, conversation_id = pair
-    assert logged_in(app, anne).post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 302
+    assert logged_in(app, anne, "en").post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 302
     with app.app_context():
         listing = db.session.get(Listing, annes)
         assert (listing.status, listing.body, listing.placements) == ("closed", "", [])
         assert db.session.get(Conversation, conversation_id) is not None
-    b = logged_in(app, bruno)
+    b = logged_in(app, bruno, "en")
     page = html(b.get(f"/conversations/{conversation_id}"))
     assert "Conversation with Former member" in page and "Is it still there?" in page
     assert "Annes lamp" not in markers(b, home_of(app, bruno))
@@ -494,8 +478,8 @@ def test_a_deleted_authors_answered_listing_stays_closed_without_text_for_the_ot
 def test_deleting_cancels_a_pending_confirmation(app, factory, pair):
     anne, bruno, annes, _brunos, conversation_id = pair
     # Anne's offer: she marks it done with Bruno, who is asked to confirm; he leaves instead.
-    logged_in(app, anne).post(f"/conversations/{conversation_id}/done")
-    b = logged_in(app, bruno)
+    logged_in(app, anne, "en").post(f"/conversations/{conversation_id}/done")
+    b = logged_in(app, bruno, "en")
     assert b.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Completion.status)) == "cancelled"
@@ -503,7 +487,7 @@ def test_deleting_cancels_a_pending_confirmation(app, factory, pair):
 
 
 def test_the_account_page_links_the_settings(app, factory):
-    page = html(logged_in(app, factory.member(language="en")).get("/account/"))
+    page = html(logged_in(app, factory.member(language="en"), "en").get("/account/"))
     for path in ("/miles/", "/notifications/settings", "/smiles/", "/account/export", "/account/delete"):
         assert path in page, path
     assert english(app.test_client()).get("/account/").status_code == 302

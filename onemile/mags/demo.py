@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from PIL import Image, ImageDraw
 from werkzeug.datastructures import FileStorage
 
+from ..demo_data import read
 from ..extensions import db
 from ..geo import LatLon
 from ..models import Member
@@ -141,7 +142,7 @@ def _upload(image: Image.Image, name: str) -> FileStorage:
     return FileStorage(buffer, filename=name, content_type="image/jpeg")
 
 
-# --- content ---------------------------------------------------------------------------
+# --- content (the text is in onemile/demo_data/mags.toml) ------------------------------
 
 
 @dataclass(frozen=True)
@@ -166,101 +167,32 @@ class _Mag:
     followers: tuple[str, ...]
 
 
-MAGS = (
+_DRAWINGS = {"kougelhopf": _kougelhopf, "bread_shelf": _bread_shelf, "pumpkins": _pumpkins,
+             "compost": _compost, "party": _party}
+
+
+def _photo(spec: list[str]) -> tuple[object, str]:
+    """(drawing function, description) from the data file's (drawing name, description)."""
+    drawing, text = spec
+    return _DRAWINGS[drawing], text
+
+
+MAGS = tuple(
     _Mag(
-        owner="boulangerie",
-        title="Au Pain d'Épices – le journal de la boulangerie",
-        kind="shop",
-        point=LatLon(47.7462, 7.3384),
-        about="La boulangerie du centre raconte ses pains, ses fournées de saison et ses horaires.\n"
-              "Ouvert du mardi au dimanche, de 6 h 30 à 19 h.",
-        cover=(_bread_shelf, "Des miches et des bretzels sur les étagères de la boulangerie"),
-        followers=("demo", "lea", "thomas"),
-        articles=(
+        owner=mag["owner"], title=mag["title"], kind=mag["kind"], point=LatLon(*mag["point"]),
+        about=mag["about"], cover=_photo(mag["cover"]), followers=tuple(mag["followers"]),
+        articles=tuple(
             _Article(
-                title="Le kougelhopf de Noël est de retour",
-                body="Comme chaque hiver, notre **kougelhopf** au beurre revient en vitrine, "
-                     "avec des raisins macérés au kirsch et des amandes entières.\n\n"
-                     "- le petit (4 parts) : 9 €\n- le grand (8 parts) : 16 €\n\n"
-                     "Pensez à le *réserver* pour le week-end : nous en cuisons une trentaine par jour.",
-                photos=((_kougelhopf, "Un kougelhopf doré, saupoudré de sucre glace, sur le comptoir"),),
-                days_ago=6,
-                comments=(("demo", "Réservé pour dimanche, merci ! Le meilleur de Mulhouse."),
-                          ("lea", "Est-ce qu'il existe une version sans raisins pour les enfants ?"),
-                          ("boulangerie", "Oui Léa, sur commande la veille : demandez-le sans raisins.")),
-            ),
-            _Article(
-                title="Horaires des fêtes",
-                body="## Pendant les fêtes\n\nNous serons ouverts **tous les jours du 20 au 31 décembre**, "
-                     "y compris le lundi, de 6 h 30 à 19 h.\n\nFermeture annuelle du 1er au 8 janvier.",
-                photos=(),
-                days_ago=1,
-                comments=(("thomas", "Super, merci pour l'info."),),
-            ),
-            _Article(
-                title="Bientôt : le pain de la Fonderie",
-                body="Un pain au levain et à la farine de seigle d'Alsace, en préparation.",
-                photos=(),
-                days_ago=0,
-                published=False,  # a draft: only the baker sees it
-            ),
+                title=article["title"], body=article["body"],
+                photos=tuple(_photo(photo) for photo in article.get("photos", ())),
+                days_ago=article["days_ago"],
+                comments=tuple(tuple(comment) for comment in article.get("comments", ())),
+                published=article.get("published", True),
+            )
+            for article in mag["articles"]
         ),
-    ),
-    _Mag(
-        owner="jardins",
-        title="Les nouvelles des Jardins partagés de la Fonderie",
-        kind="association",
-        point=LatLon(47.7421, 7.3201),
-        about="Vingt-deux parcelles cultivées ensemble derrière la Fonderie. "
-              "Tout le monde est bienvenu le samedi matin : outils, graines et conseils partagés.",
-        cover=(_pumpkins, "Des courges orange posées sur la terre du jardin"),
-        followers=("demo", "maxime"),
-        articles=(
-            _Article(
-                title="Première récolte de courges",
-                body="Belle surprise cette année : **plus de quarante courges** sur les parcelles du fond. "
-                     "Butternut, potimarrons et une citrouille de 12 kilos !\n\n"
-                     "Nous les partageons samedi à 10 h : apportez un sac.",
-                photos=((_pumpkins, "Cinq courges et potimarrons fraîchement cueillis"),
-                        (_compost, "Les trois bacs à compost en bois du jardin")),
-                days_ago=12,
-                comments=(("maxime", "Je viendrai avec ma brouette !"),
-                          ("demo", "Bravo à toute l'équipe, quelle récolte.")),
-            ),
-            _Article(
-                title="Atelier compost samedi",
-                body="Apprenez à faire un bon compost : ce qu'on y met, ce qu'on évite, comment le retourner.\n\n"
-                     "Rendez-vous **samedi à 10 h** devant les bacs. Plus d'infos sur "
-                     "[le site de la ville](https://www.mulhouse.fr).",
-                photos=((_compost, "Les bacs à compost, prêts pour l'atelier"),),
-                days_ago=3,
-            ),
-        ),
-    ),
-    _Mag(
-        owner="quartier",
-        title="Fête de quartier de Bourtzwiller",
-        kind="event",
-        point=LatLon(47.7712, 7.3231),
-        about="La fête des habitants de Bourtzwiller : concerts, repas partagé et jeux pour les enfants, "
-              "sur la place du marché. Organisée par Bourtzwiller Ensemble.",
-        cover=(_party, "Des fanions colorés au-dessus d'une scène et de tables dressées"),
-        followers=("demo", "yasmine"),
-        articles=(
-            _Article(
-                title="Le programme de la fête",
-                body="## Samedi 14 juin, place du marché\n\n"
-                     "1. 14 h : jeux et maquillage pour les enfants\n"
-                     "2. 17 h : chorale du quartier\n"
-                     "3. 19 h : repas partagé (chacun apporte un plat)\n"
-                     "4. 21 h : concert et bal\n\n"
-                     "Nous cherchons encore **des bénévoles** pour installer les tables à 12 h.",
-                photos=((_party, "La scène et les tables installées sous les fanions"),),
-                days_ago=4,
-                comments=(("yasmine", "Je peux aider à installer les tables !"),),
-            ),
-        ),
-    ),
+    )
+    for mag in read("mags")["mags"]
 )
 
 

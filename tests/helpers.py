@@ -1,0 +1,53 @@
+"""Small helpers the test files share: reading responses, logged-in clients, counting rows.
+
+Fixtures stay in conftest.py; these are plain functions, imported with `from helpers import …`
+(pytest puts this folder on the import path, as it does for conftest).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from onemile.extensions import db
+
+# The hidden CSRF field of a rendered form (whatever the attribute order).
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def html(response) -> str:
+    """The body of a test-client response as text."""
+    return response.get_data(as_text=True)
+
+
+def csrf_token_in(page: str) -> str:
+    """The CSRF token of the first form in a page's HTML."""
+    match = CSRF_INPUT.search(page)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def english(client):
+    """Ask every page in English, so messages can be asserted whatever the French catalog holds."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def logged_in(app, ref, language: str | None = None):
+    """A test client of its own, logged in as `ref` through the login form.
+
+    `language="en"` asks every page in English (the Accept-Language header).
+    """
+    client = app.test_client()
+    if language == "en":
+        english(client)
+    response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
+    assert response.status_code == 302, html(response)[:2000]
+    return client
+
+
+def count(app, model, *where) -> int:
+    """Rows of `model` (matching `where`), read in a fresh session."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))

@@ -210,9 +210,9 @@ def load_demo_mags(members: dict[str, Member], now: datetime) -> dict:
     for spec in MAGS:
         owner = members[spec.owner]
         draw, alt = spec.cover
-        mag = services.create_mag(
-            owner, services.MagData(spec.title, spec.about, spec.kind, spec.point, alt), _upload(draw(), "cover.jpg")
-        )
+        # Every demo mag stands at a public place (a shop, a garden, a square): shown exactly.
+        data = services.MagData(spec.title, spec.about, spec.kind, spec.point, alt, public_place=True)
+        mag = services.create_mag(owner, data, _upload(draw(), "cover.jpg"))
         counts["mags"] += 1
         for key in spec.followers:
             services.follow(members[key], mag.id)

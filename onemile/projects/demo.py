@@ -102,6 +102,7 @@ def _propose(owner: Member, spec: DemoProject) -> Project:
             money_target=str(spec.target) if spec.target else None,
             tasks=tuple(services.TaskData(title, skill) for title, skill in spec.tasks),
             charter_accepted=True,
+            public_place=True,  # every demo project meets at a garden, a hall or a square
         ),
     )
 

@@ -50,7 +50,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from test_conversations import Cast
-from test_production import Browser
+from test_production import ADDRESS_LIMIT_ONLY, Browser
 from test_projects import GARDEN
 
 from bench.loadtest import Gunicorn, gunicorn_path
@@ -441,7 +441,7 @@ def test_redis_down_then_back_limits_fall_back_per_process_then_are_shared_again
     _needs_gunicorn()
     cast = Cast(app)
     listing_id = cast.offer()
-    env = _server_env(tmp_path, REDIS_URL=own_redis.url, RATELIMIT_ENABLED="true",
+    env = _server_env(tmp_path, **ADDRESS_LIMIT_ONLY, REDIS_URL=own_redis.url, RATELIMIT_ENABLED="true",
                       REDIS_KEY_PREFIX=f"faults-{uuid.uuid4().hex}")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     with Gunicorn(uri, workers=1, env=env) as first, Gunicorn(uri, workers=1, env=env) as second:

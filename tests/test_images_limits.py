@@ -118,6 +118,7 @@ from pathlib import Path
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 from onemile import create_app
+from onemile.extensions import db
 from onemile.images import delete_image, store_image
 
 job = json.loads(sys.stdin.read())
@@ -133,7 +134,11 @@ def status(key):
 def store(data):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         try:
-            return store_image(FileStorage(io.BytesIO(data), filename="photo"))
+            name = store_image(FileStorage(io.BytesIO(data), filename="photo"))
+            # As the request that stores a picture does: a picture of a transaction that
+            # does not commit is removed (onemile.images).
+            db.session.commit()
+            return name
         except Exception as error:
             return f"{type(error).__name__}: {error}"
 

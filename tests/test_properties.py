@@ -496,4 +496,7 @@ def test_a_nul_typed_anywhere_is_dropped_not_a_server_error(app, client):
     with app.app_context():
         member = db.session.scalar(select(Member))
         assert (member.first_name, member.last_name) == ("Anne", "Martin")
+    # Sign-up answers alike for every address, so it logs nobody in: the password does.
+    login = client.post("/auth/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"]})
+    assert login.status_code == 302
     assert client.get("/listings/", query_string={"q": "vé\x00lo"}).status_code == 200

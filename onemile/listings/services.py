@@ -20,7 +20,6 @@ from ..models import (
     CATEGORIES,
     LOCATION_MODES,
     OFFER_TYPES,
-    Block,
     Conversation,
     Listing,
     ListingPlacement,
@@ -29,6 +28,7 @@ from ..models import (
     blocked_either_way,
     utcnow,
 )
+from ..models.protection import can_see, listed_for, withheld_from
 from ..pwa.outbox import clean_client_key
 from ..unit_of_work import insert_once
 from .placement import place_listing, public_point
@@ -155,33 +155,18 @@ def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
     """A listing the viewer may read: any open one, one of their own, or one they talked
     about with its author (so a finished service stays readable to both sides).
 
-    A listing hidden by moderation is gone for everyone but moderators."""
+    The trust rule decides (models.protection): a listing hidden by moderation, or whose
+    author blocked the viewer or was blocked by them, is gone for everyone but moderators."""
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         raise NotFoundError("listing")
-    if listing.hidden_at is not None:
-        if viewer is not None and viewer.is_moderator:
-            return listing
-        raise NotFoundError("listing")
-    if viewer is not None and viewer.id != listing.author_id and blocked_between(viewer.id, listing.author_id):
-        raise NotFoundError("listing")
-    if listing.is_open_at(utcnow()):
+    if can_see(viewer, listing):
         return listing
-    if viewer is not None and (listing.author_id == viewer.id or _answered(viewer, listing)):
+    # The one addition for ads: whoever answered keeps reading it once it is closed.
+    member = viewer if viewer is not None and viewer.is_authenticated else None
+    if member is not None and not withheld_from(member.id, listing) and _answered(member, listing):
         return listing
     raise NotFoundError("listing")
-
-
-def blocked_between(member_id: int, other_id: int) -> bool:
-    """True when either member blocked the other."""
-    return db.session.scalar(
-        select(Block.id).where(
-            or_(
-                (Block.blocker_id == member_id) & (Block.blocked_id == other_id),
-                (Block.blocker_id == other_id) & (Block.blocked_id == member_id),
-            )
-        ).limit(1)
-    ) is not None
 
 
 def not_hidden_from(viewer_id: int | None):
@@ -303,8 +288,7 @@ def search_mile(
         select(ListingPlacement.listing_id, func.min(distance).label("distance_m"))
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))
-        .where(open_listings_filter(utcnow()))
-        .where(not_hidden_from(viewer_id))
+        .where(listed_for(viewer_id, Listing))
         .group_by(ListingPlacement.listing_id, Listing.created_at)
         .order_by(Listing.created_at.desc(), ListingPlacement.listing_id.desc())
         .limit(PAGE_SIZE + 1)

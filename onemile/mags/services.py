@@ -29,11 +29,11 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import ImageError, discard_images, image_url, store_image
-from ..listings.services import blocked_between
 from ..map.services import Box, Marker, register_layer
 from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification, utcnow
 from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
+from ..models.protection import blocked_between
 from ..notifications.services import notify
 from ..privacy import place_point
 from ..unit_of_work import insert_once

@@ -26,7 +26,6 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import delete_image
-from ..listings.services import blocked_between
 from ..models import (
     Account,
     Member,
@@ -39,6 +38,7 @@ from ..models import (
     utcnow,
 )
 from ..models.block import blocked_either_way
+from ..models.protection import blocked_between
 from ..notifications.services import notify
 from ..privacy import place_point
 from ..smiles import services as smiles

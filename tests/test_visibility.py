@@ -39,7 +39,7 @@ PAGES = {
         "visitor": {"published"}, "other": {"published"}, "owner": {"published", "draft"},
         "blocker": set(), "blocked": set(),
         # A draft is its owner's alone, moderators included.
-        "moderator": {"published", "hidden", "of_suspended"},
+        "moderator": {"published", "hidden", "of_suspended", "in_hidden_mag"},
     },
     Comment: {
         "visitor": {"comment"}, "other": {"comment"}, "owner": {"comment"}, "blocker": set(), "blocked": set(),
@@ -94,11 +94,14 @@ def world(app, factory):
     }
     mag = factory.mag(owner)
     sams_mag = factory.mag(sam)
-    objects[Mag] = {"mag": mag, "hidden": factory.mag(owner, title="Hidden"), "of_suspended": sams_mag}
+    hidden_mag = factory.mag(owner, title="Hidden")
+    objects[Mag] = {"mag": mag, "hidden": hidden_mag, "of_suspended": sams_mag}
     article = factory.article(owner, mag)
     objects[Article] = {
         "published": article, "draft": factory.article(owner, mag, title="Draft", published=False),
         "hidden": factory.article(owner, mag, title="Hidden"), "of_suspended": factory.article(sam, sams_mag),
+        # An article goes with its mag.
+        "in_hidden_mag": factory.article(owner, hidden_mag),
     }
     objects[Comment] = {
         "comment": factory.comment(owner, mag, article), "hidden": factory.comment(owner, mag, article),

@@ -90,6 +90,7 @@ class Article(Protected, db.Model):
     # Trust rule (models.protection): the mag's owner owns the article; a draft is theirs
     # alone, moderators included.
     __moderators_see_unpublished__ = False
+    __container__ = "mag"
 
     @classmethod
     def owner_id_clause(cls) -> ColumnElement[int]:

@@ -18,7 +18,8 @@ The rule, in order:
 2. For anyone else, an object a moderator hid is gone, for its owner too; so is the object
    of a suspended owner (read live, so reinstating brings it back; listings instead stamp
    the suspension on their own rows, see `Protected.__suspension_hides_rows__`); so is the
-   object of a member the viewer blocked or who blocked the viewer.
+   object of a member the viewer blocked or who blocked the viewer. An object inside a
+   protected container (an article in its mag) goes with its container.
 3. What is left is seen when it is in its public state (an open ad, an approved project, a
    published article) or when the viewer owns it.
 
@@ -53,6 +54,14 @@ class Protected:
     # False when the non-public state is private to the owner, moderators included
     # (a draft); True when moderators review it (a project waiting for approval).
     __moderators_see_unpublished__: ClassVar[bool] = True
+    # The relationship to a protected container whose rule applies to this object too (an
+    # article goes with its mag: hidden mag, suspended or blocked owner); None for none.
+    __container__: ClassVar[str | None] = None
+
+    @classmethod
+    def container_model(cls) -> type[Protected]:
+        """The class of the container named by `__container__`."""
+        return getattr(cls, cls.__container__).property.mapper.class_
 
     @classmethod
     def owner_id_clause(cls) -> ColumnElement[Any]:
@@ -112,6 +121,8 @@ def withheld_from(viewer_id: int | None, obj: Protected) -> bool:
     block either way between the viewer and the owner."""
     if obj.hidden_at is not None:
         return True
+    if obj.__container__ is not None:
+        return withheld_from(viewer_id, getattr(obj, obj.__container__))
     owner_id = obj.protection_owner_id
     if not obj.__suspension_hides_rows__:
         owner = db.session.get(Member, owner_id)
@@ -143,8 +154,13 @@ def can_list(viewer_id: int | None, obj: Protected, now: datetime | None = None)
 def _not_withheld(viewer_id: int | None, model: type[Protected]) -> ColumnElement[bool]:
     """SQL twin of `not withheld_from(viewer_id, …)`: embedded subqueries, no extra round
     trip and no join."""
-    owner = model.owner_id_clause()
     conditions = [model.hidden_at.is_(None)]
+    if model.__container__ is not None:
+        container = model.container_model()
+        # The foreign key to the container (a many-to-one has exactly one local column).
+        (key,) = getattr(model, model.__container__).property.local_columns
+        return and_(*conditions, key.in_(select(container.id).where(_not_withheld(viewer_id, container))))
+    owner = model.owner_id_clause()
     if not model.__suspension_hides_rows__:
         conditions.append(owner.notin_(select(Member.id).where(Member.suspended_at.is_not(None))))
     if viewer_id is not None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, true
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.gate import require_verified
@@ -25,7 +25,6 @@ from ..models import (
     ListingPlacement,
     Member,
     Mile,
-    blocked_either_way,
     utcnow,
 )
 from ..models.protection import can_see, listed_for, withheld_from
@@ -169,13 +168,6 @@ def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
     raise NotFoundError("listing")
 
 
-def not_hidden_from(viewer_id: int | None):
-    """SQL condition: the listing's author has not blocked the viewer, nor the reverse."""
-    if viewer_id is None:
-        return true()
-    return Listing.author_id.notin_(blocked_either_way(viewer_id))
-
-
 def _answered(viewer: Member, listing: Listing) -> bool:
     return db.session.scalar(
         select(Conversation.id).where(Conversation.listing_id == listing.id, Conversation.responder_id == viewer.id)
@@ -229,11 +221,6 @@ def delete_listing(author: Member, listing_id: int) -> None:
     """Delete a listing for good."""
     db.session.delete(own_listing(author, listing_id))
     db.session.commit()
-
-
-def open_listings_filter(now: datetime):
-    """Condition for listings others can see (open, not expired, not hidden by moderation)."""
-    return (Listing.status == "open") & (Listing.expires_at > now) & Listing.hidden_at.is_(None)
 
 
 @dataclass(frozen=True)

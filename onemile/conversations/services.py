@@ -19,8 +19,8 @@ from .. import live
 from ..auth.gate import require_verified
 from ..errors import ConflictError, NotFoundError, RuleError
 from ..extensions import db
-from ..listings.services import blocked_between
 from ..models import Completion, Conversation, Listing, Member, Message, utcnow
+from ..models.protection import blocked_between
 from ..notifications.services import mark_read_for_conversation, notify
 from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, true
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.gate import require_verified
@@ -20,15 +20,14 @@ from ..models import (
     CATEGORIES,
     LOCATION_MODES,
     OFFER_TYPES,
-    Block,
     Conversation,
     Listing,
     ListingPlacement,
     Member,
     Mile,
-    blocked_either_way,
     utcnow,
 )
+from ..models.protection import can_see, listed_for, withheld_from
 from ..pwa.outbox import clean_client_key
 from ..unit_of_work import insert_once
 from .placement import place_listing, public_point
@@ -155,40 +154,18 @@ def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
     """A listing the viewer may read: any open one, one of their own, or one they talked
     about with its author (so a finished service stays readable to both sides).
 
-    A listing hidden by moderation is gone for everyone but moderators."""
+    The trust rule decides (models.protection): a listing hidden by moderation, or whose
+    author blocked the viewer or was blocked by them, is gone for everyone but moderators."""
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         raise NotFoundError("listing")
-    if listing.hidden_at is not None:
-        if viewer is not None and viewer.is_moderator:
-            return listing
-        raise NotFoundError("listing")
-    if viewer is not None and viewer.id != listing.author_id and blocked_between(viewer.id, listing.author_id):
-        raise NotFoundError("listing")
-    if listing.is_open_at(utcnow()):
+    if can_see(viewer, listing):
         return listing
-    if viewer is not None and (listing.author_id == viewer.id or _answered(viewer, listing)):
+    # The one addition for ads: whoever answered keeps reading it once it is closed.
+    member = viewer if viewer is not None and viewer.is_authenticated else None
+    if member is not None and not withheld_from(member.id, listing) and _answered(member, listing):
         return listing
     raise NotFoundError("listing")
-
-
-def blocked_between(member_id: int, other_id: int) -> bool:
-    """True when either member blocked the other."""
-    return db.session.scalar(
-        select(Block.id).where(
-            or_(
-                (Block.blocker_id == member_id) & (Block.blocked_id == other_id),
-                (Block.blocker_id == other_id) & (Block.blocked_id == member_id),
-            )
-        ).limit(1)
-    ) is not None
-
-
-def not_hidden_from(viewer_id: int | None):
-    """SQL condition: the listing's author has not blocked the viewer, nor the reverse."""
-    if viewer_id is None:
-        return true()
-    return Listing.author_id.notin_(blocked_either_way(viewer_id))
 
 
 def _answered(viewer: Member, listing: Listing) -> bool:
@@ -246,11 +223,6 @@ def delete_listing(author: Member, listing_id: int) -> None:
     db.session.commit()
 
 
-def open_listings_filter(now: datetime):
-    """Condition for listings others can see (open, not expired, not hidden by moderation)."""
-    return (Listing.status == "open") & (Listing.expires_at > now) & Listing.hidden_at.is_(None)
-
-
 @dataclass(frozen=True)
 class SearchFilters:
     """Filters of the list of listings in a mile."""
@@ -303,8 +275,7 @@ def search_mile(
         select(ListingPlacement.listing_id, func.min(distance).label("distance_m"))
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))
-        .where(open_listings_filter(utcnow()))
-        .where(not_hidden_from(viewer_id))
+        .where(listed_for(viewer_id, Listing))
         .group_by(ListingPlacement.listing_id, Listing.created_at)
         .order_by(Listing.created_at.desc(), ListingPlacement.listing_id.desc())
         .limit(PAGE_SIZE + 1)

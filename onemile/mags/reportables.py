@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import NotFoundError
 from ..extensions import db
 from ..models import Article, Comment, Mag, Member
+from ..models.protection import can_see
 from ..moderation.services import Described, hide_content, register_reportable, unhide_content
 from . import services
 
@@ -36,7 +37,7 @@ register_reportable(
     "mag",
     label=_l("Mag"),
     fetch=lambda mag_id: db.session.get(Mag, mag_id),
-    visible_to=services.mag_shown_to,
+    visible_to=can_see,
     describe=lambda mag: Described(mag.title, mag.about, mag.owner_id, url_for("mags.show", mag_id=mag.id)),
     hide=hide_content,
     unhide=unhide_content,
@@ -59,7 +60,7 @@ register_reportable(
     label=_l("Article comment"),
     fetch=lambda comment_id: db.session.get(Comment, comment_id),
     visible_to=lambda viewer, comment: (
-        _article_readable(viewer, comment.article) and services.comment_shown_to(viewer, comment)
+        _article_readable(viewer, comment.article) and can_see(viewer, comment)
     ),
     describe=lambda comment: Described(
         comment.article.title, comment.body, comment.author_id, _article_url(comment.article, f"comment-{comment.id}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.gate import require_verified
@@ -29,11 +29,11 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import ImageError, discard_images, image_url, store_image
-from ..listings.services import blocked_between
 from ..map.services import Box, Marker, register_layer
 from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification, utcnow
 from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
+from ..models.protection import can_see, listed_for, visible_to
 from ..notifications.services import notify
 from ..privacy import place_point
 from ..unit_of_work import insert_once
@@ -89,58 +89,13 @@ class NearbyMag:
 # --- who sees what ----------------------------------------------------------------------
 
 
-def _suspended_members():
-    """A subquery of the ids of suspended members."""
-    return select(Member.id).where(Member.suspended_at.is_not(None))
+# The one trust rule decides (models.protection): can_see / visible_to on pages,
+# listed_for in lists and on the map (moderators too: hidden content reaches them through
+# reports, not through the map).
 
 
 def _viewer_id(viewer: Member | None) -> int | None:
     return viewer.id if viewer is not None else None
-
-
-def _by_shown_member(column, viewer_id: int | None):
-    """SQL condition on a member id column: not suspended, not blocked either way with the viewer."""
-    condition = column.notin_(_suspended_members())
-    if viewer_id is not None:
-        condition = and_(condition, column.notin_(blocked_either_way(viewer_id)))
-    return condition
-
-
-def shown_mags(viewer_id: int | None):
-    """SQL condition: the mags the viewer sees in lists and on the map (moderators too:
-    hidden content reaches them through reports, not through the map)."""
-    return and_(Mag.hidden_at.is_(None), _by_shown_member(Mag.owner_id, viewer_id))
-
-
-def shown_comments(viewer_id: int | None):
-    """SQL condition: the comments the viewer sees under an article."""
-    return and_(Comment.hidden_at.is_(None), _by_shown_member(Comment.author_id, viewer_id))
-
-
-def _member_shown_to(viewer: Member | None, member_id: int) -> bool:
-    """Whether content of `member_id` reaches the viewer: the author is not suspended, and
-    neither blocked the other. Moderators see everything (to judge reports)."""
-    if viewer is not None and (viewer.is_moderator or viewer.id == member_id):
-        return True
-    author = db.session.get(Member, member_id)
-    if author is None or author.is_suspended:
-        return False
-    return viewer is None or not blocked_between(viewer.id, member_id)
-
-
-def _hidden_from(viewer: Member | None, content) -> bool:
-    """Content a moderator hid is gone for everyone else, its author included (as an ad)."""
-    return content.hidden_at is not None and not (viewer is not None and viewer.is_moderator)
-
-
-def mag_shown_to(viewer: Member | None, mag: Mag) -> bool:
-    """Whether the viewer may open the mag's page."""
-    return not _hidden_from(viewer, mag) and _member_shown_to(viewer, mag.owner_id)
-
-
-def comment_shown_to(viewer: Member | None, comment: Comment) -> bool:
-    """Whether the viewer sees this comment (its article being readable to them)."""
-    return not _hidden_from(viewer, comment) and _member_shown_to(viewer, comment.author_id)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -155,10 +110,10 @@ def get_mag(mag_id: int) -> Mag:
 
 
 def visible_mag(viewer: Member | None, mag_id: int) -> Mag:
-    """A mag the viewer may see (mags are public pages, see mag_shown_to); NotFoundError
+    """A mag the viewer may see (mags are public pages, see models.protection); NotFoundError
     otherwise, as for a mag that does not exist."""
     mag = get_mag(mag_id)
-    if not mag_shown_to(viewer, mag):
+    if not can_see(viewer, mag):
         raise NotFoundError("mag")
     return mag
 
@@ -178,12 +133,7 @@ def readable_article(viewer: Member | None, mag_id: int, article_id: int) -> Art
     article = db.session.scalar(
         select(Article).where(Article.id == article_id, Article.mag_id == mag_id).options(joinedload(Article.mag))
     )
-    if (
-        article is None
-        or not (article.is_published or article.mag.owner_id == _viewer_id(viewer))
-        or _hidden_from(viewer, article)
-        or not mag_shown_to(viewer, article.mag)
-    ):
+    if article is None or not can_see(viewer, article):
         raise NotFoundError("article")
     return article
 
@@ -201,11 +151,11 @@ def own_article(member: Member, article_id: int) -> Article:
 def mag_articles(mag: Mag, viewer: Member | None) -> list[Article]:
     """The mag's articles, newest first: published ones, plus drafts for the owner; those
     a moderator hid for moderators only."""
-    stmt = select(Article).where(Article.mag_id == mag.id).options(selectinload(Article.photos))
-    if mag.owner_id != _viewer_id(viewer):
-        stmt = stmt.where(Article.status == "published")
-    if not (viewer is not None and viewer.is_moderator):
-        stmt = stmt.where(Article.hidden_at.is_(None))
+    stmt = (
+        select(Article)
+        .where(Article.mag_id == mag.id, visible_to(viewer, Article))
+        .options(selectinload(Article.photos))
+    )
     return list(db.session.scalars(stmt.order_by(func.coalesce(Article.published_at, Article.created_at).desc())))
 
 
@@ -221,7 +171,7 @@ def mags_near(center: LatLon, viewer_id: int | None, metres: float = MILE_METRES
     distance = distance_m(dialect, Mag.point, center).label("distance_m")
     stmt = (
         select(Mag, distance)
-        .where(within_metres(dialect, Mag.point, Mag.id, center, metres), shown_mags(viewer_id))
+        .where(within_metres(dialect, Mag.point, Mag.id, center, metres), listed_for(viewer_id, Mag))
         .order_by(distance)
         .limit(LIST_LIMIT)
     )
@@ -234,7 +184,7 @@ def mags_in_box(box: Box, viewer_id: int | None) -> list[Mag]:
     stmt = (
         select(Mag)
         .where(in_box(dialect_of(session), Mag.point, Mag.id, box.south, box.west, box.north, box.east),
-               shown_mags(viewer_id))
+               listed_for(viewer_id, Mag))
         .order_by(Mag.id.desc())
         .limit(LIST_LIMIT)
     )
@@ -259,16 +209,14 @@ def latest_articles(mag_ids: Iterable[int], limit: int = LATEST_ARTICLES) -> lis
 
 def visible_comments(article: Article, viewer: Member | None) -> list[Comment]:
     """The article's comments the viewer sees, oldest first, with their authors."""
-    stmt = select(Comment).where(Comment.article_id == article.id)
-    if not (viewer is not None and viewer.is_moderator):
-        stmt = stmt.where(shown_comments(_viewer_id(viewer)))
+    stmt = select(Comment).where(Comment.article_id == article.id, visible_to(viewer, Comment))
     return list(db.session.scalars(stmt.options(joinedload(Comment.author)).order_by(Comment.id)))
 
 
 def comment_count(article_id: int, viewer_id: int | None = None) -> int:
     """How many comments of an article the viewer would see."""
     return db.session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.article_id == article_id, shown_comments(viewer_id))
+        select(func.count()).select_from(Comment).where(Comment.article_id == article_id, listed_for(viewer_id, Comment))
     )
 
 
@@ -666,7 +614,7 @@ def mag_markers(box: Box, viewer_id: int | None, cap: int) -> list[Marker]:
     stmt = (
         select(Mag.id, Mag.title, Mag.kind, Mag.owner_id, lat, lon)
         .where(in_box(dialect_of(session), Mag.point, Mag.id, box.south, box.west, box.north, box.east),
-               shown_mags(viewer_id))
+               listed_for(viewer_id, Mag))
         .order_by(Mag.id.desc())
         .limit(cap + 1)
     )

@@ -19,9 +19,9 @@ from ..geo import (
     nearest,
 )
 from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
-from ..listings.services import not_hidden_from, open_listings_filter
-from ..models import Listing, ListingPlacement, Member, utcnow
+from ..models import Listing, ListingPlacement, Member
 from ..models.member import MAP_LAYERS
+from ..models.protection import listed_for
 
 LISTING_LAYERS = {"requests": "request", "offers": "offer"}
 NEAREST_COUNT = 5
@@ -228,10 +228,9 @@ def _on_the_map(layers: set[str], viewer_id: int | None) -> tuple:
     """Conditions on listing placements shown on the map, as markers or in clusters alike."""
     return (
         ListingPlacement.kind.in_(_listing_kinds(layers)),
-        open_listings_filter(utcnow()),
+        listed_for(viewer_id, Listing),
         # "Mile only" listings have no marker: their point is never sent (see listings.placement).
         Listing.location_mode != "mile_only",
-        not_hidden_from(viewer_id),
     )
 
 
@@ -290,8 +289,7 @@ def nearest_listings(
         select(ListingPlacement.listing_id, lat, lon)
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(ListingPlacement.kind.in_(kinds))
-        .where(open_listings_filter(utcnow()))
-        .where(not_hidden_from(viewer_id))
+        .where(listed_for(viewer_id, Listing))
     )
     # A listing has at most one placement per mile (5 miles): over-fetch, then keep the first.
     rows = nearest(session, base, ListingPlacement.point, ListingPlacement.id, point, count * 5)

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..geo import LatLon, point_latlon
 from ._time import utcnow
+from .protection import Protected
 
 if TYPE_CHECKING:
     from .member import Member
@@ -28,8 +29,12 @@ STATUSES = ("open", "done", "closed", "expired")
 LOCATION_MODES = ("approximate", "meeting_place", "mile_only")
 
 
-class Listing(db.Model):
+class Listing(Protected, db.Model):
     """An ad: a request for help or an offer to give, lend, barter or serve."""
+
+    # Trust rule (models.protection): suspending the author stamps `hidden_at` on the rows.
+    __owner_column__ = "author_id"
+    __suspension_hides_rows__ = True
 
     __tablename__ = "listing"
     __table_args__ = (
@@ -75,6 +80,15 @@ class Listing(db.Model):
     def is_open_at(self, now: datetime) -> bool:
         """Open, not past its expiry and not hidden by moderation."""
         return self.status == "open" and self.expires_at > now and self.hidden_at is None
+
+    @classmethod
+    def public_clause(cls, now: datetime) -> ColumnElement[bool]:
+        """Open and not past its expiry: on the map, in lists, on its page for everyone."""
+        return (cls.status == "open") & (cls.expires_at > now)
+
+    def is_public_at(self, now: datetime) -> bool:
+        """Python twin of `public_clause`."""
+        return self.status == "open" and self.expires_at > now
 
     def state_at(self, now: datetime) -> str:
         """The status members see: an open listing past its expiry is "expired"."""

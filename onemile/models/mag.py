@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..geo import LatLon, point_latlon
 from ._time import utcnow
+from .protection import Protected
 
 if TYPE_CHECKING:
     from .member import Member
@@ -21,7 +22,7 @@ ARTICLE_STATUSES = ("draft", "published")
 MAX_PHOTOS_PER_ARTICLE = 10
 
 
-class Mag(db.Model):
+class Mag(Protected, db.Model):
     """A member's or an organisation's magazine, placed at a point the owner chose to make public."""
 
     __tablename__ = "mag"
@@ -52,7 +53,7 @@ class Mag(db.Model):
         return point_latlon(self.point)
 
 
-class Article(db.Model):
+class Article(Protected, db.Model):
     """An article of a mag: a draft only its owner sees, or published for everyone."""
 
     __tablename__ = "article"
@@ -86,6 +87,30 @@ class Article(db.Model):
         """Readable by everyone."""
         return self.status == "published"
 
+    # Trust rule (models.protection): the mag's owner owns the article; a draft is theirs
+    # alone, moderators included.
+    __moderators_see_unpublished__ = False
+    __container__ = "mag"
+
+    @classmethod
+    def owner_id_clause(cls) -> ColumnElement[int]:
+        """The owner of the article's mag (a correlated subquery: no join)."""
+        return select(Mag.owner_id).where(Mag.id == cls.mag_id).scalar_subquery()
+
+    @property
+    def protection_owner_id(self) -> int:
+        """The owner of the article's mag."""
+        return self.mag.owner_id
+
+    @classmethod
+    def public_clause(cls, now: datetime) -> ColumnElement[bool]:
+        """Published."""
+        return cls.status == "published"
+
+    def is_public_at(self, now: datetime) -> bool:
+        """Python twin of `public_clause`."""
+        return self.is_published
+
 
 class ArticlePhoto(db.Model):
     """A photo of an article, with the text that describes it to people who cannot see it."""
@@ -101,8 +126,10 @@ class ArticlePhoto(db.Model):
     article: Mapped[Article] = relationship(back_populates="photos")
 
 
-class Comment(db.Model):
+class Comment(Protected, db.Model):
     """A reader's comment under a published article."""
+
+    __owner_column__ = "author_id"
 
     __tablename__ = "comment"
 

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..geo import LatLon, point_latlon
 from ._time import utcnow
+from .protection import Protected
 
 if TYPE_CHECKING:
     from .member import Member
@@ -24,7 +25,7 @@ PUBLIC_STATUSES = ("approved", "completed", "abandoned")
 VOLUNTEER_STATUSES = ("pending", "accepted", "declined")
 
 
-class Project(db.Model):
+class Project(Protected, db.Model):
     """A non-profit project of local or general interest, shown once a moderator approves it.
 
     Its point is where the project happens (a garden, a square), chosen freely on the map:
@@ -76,6 +77,25 @@ class Project(db.Model):
     def is_public(self) -> bool:
         """Readable by everyone (approved, or closed after approval)."""
         return self.status in PUBLIC_STATUSES
+
+    # Trust rule (models.protection): pages show the public statuses, lists only approved ones.
+    @classmethod
+    def public_clause(cls, now: datetime) -> ColumnElement[bool]:
+        """Readable by everyone: approved, or closed after approval."""
+        return cls.status.in_(PUBLIC_STATUSES)
+
+    def is_public_at(self, now: datetime) -> bool:
+        """Python twin of `public_clause`."""
+        return self.is_public
+
+    @classmethod
+    def listed_clause(cls, now: datetime) -> ColumnElement[bool]:
+        """In lists and on the map: approved projects only (closed ones leave them)."""
+        return cls.status == "approved"
+
+    def is_listed_at(self, now: datetime) -> bool:
+        """Python twin of `listed_clause`."""
+        return self.status == "approved"
 
 
 class ProjectTask(db.Model):

@@ -1,8 +1,8 @@
 """Project rules: propose, moderate, support (money pledges, smiles, skills), follow, close.
 
-Who may see what is decided here, never in the routes: pending and rejected projects exist
-only for their owner and the moderators; everyone else gets NotFoundError, exactly as for a
-project that does not exist.
+Who may see what is decided by the one trust rule (models.protection), never in the
+routes: pending and rejected projects exist only for their owner and the moderators;
+everyone else gets NotFoundError, exactly as for a project that does not exist.
 
 The trust rules of the rest of 1Mile hold here too: acting (proposing, supporting) takes a
 verified e-mail address; two members who blocked one another, either way, stop seeing each
@@ -26,7 +26,6 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import delete_image
-from ..listings.services import blocked_between
 from ..models import (
     Account,
     Member,
@@ -39,6 +38,7 @@ from ..models import (
     utcnow,
 )
 from ..models.block import blocked_either_way
+from ..models.protection import can_see, listed_for
 from ..notifications.services import notify
 from ..privacy import place_point
 from ..smiles import services as smiles
@@ -99,33 +99,6 @@ def _project(project_id: int) -> Project:
     if project is None:
         raise NotFoundError("project")
     return project
-
-
-def can_see(viewer: Member | None, project: Project) -> bool:
-    """Public projects for everyone; pending and rejected ones for their owner and moderators.
-
-    Moderators see everything. For anyone else a hidden project, or one whose owner is
-    suspended, does not exist; nor does a project whose owner and viewer blocked one
-    another (either way).
-    """
-    member = viewer if viewer is not None and viewer.is_authenticated else None
-    if member is not None and member.is_moderator:
-        return True
-    if project.hidden_at is not None or project.owner.is_suspended:
-        return False
-    if member is not None and member.id != project.owner_id and blocked_between(member.id, project.owner_id):
-        return False
-    return project.is_public or (member is not None and project.owner_id == member.id)
-
-
-def listed_for(viewer_id: int | None):
-    """SQL condition for the lists and the map: not hidden, owner not suspended, and no
-    block between the owner and the viewer (embedded subqueries: no extra round trip)."""
-    suspended = select(Member.id).where(Member.suspended_at.is_not(None))
-    condition = Project.hidden_at.is_(None) & Project.owner_id.notin_(suspended)
-    if viewer_id is not None:
-        condition = condition & Project.owner_id.notin_(blocked_either_way(viewer_id))
-    return condition
 
 
 def visible_project(viewer: Member | None, project_id: int, whole: bool = False) -> Project:
@@ -275,7 +248,7 @@ def projects_near(
     distance = distance_m(dialect, Project.point, center).label("distance_m")
     rows = session.execute(
         select(Project, distance)
-        .where(Project.status == "approved", listed_for(viewer_id))
+        .where(listed_for(viewer_id, Project))
         .where(within_metres(dialect, Project.point, Project.id, center, metres))
         .order_by(distance, Project.id)
         .options(selectinload(Project.owner))
@@ -290,7 +263,7 @@ def projects_in_box(box, page: int = 1, viewer_id: int | None = None) -> tuple[l
     session = db.session
     rows = session.scalars(
         select(Project)
-        .where(Project.status == "approved", listed_for(viewer_id))
+        .where(listed_for(viewer_id, Project))
         .where(in_box(dialect_of(session), Project.point, Project.id, box.south, box.west, box.north, box.east))
         .order_by(Project.created_at.desc(), Project.id.desc())
         .options(selectinload(Project.owner))
@@ -309,7 +282,7 @@ def map_markers(box, viewer_id: int | None, cap: int) -> list:
     rows = session.execute(
         select(Project.id, Project.title, Project.owner_id, lat, lon)
         .where(in_box(dialect_of(session), Project.point, Project.id, box.south, box.west, box.north, box.east))
-        .where(Project.status == "approved", listed_for(viewer_id))
+        .where(listed_for(viewer_id, Project))
         .order_by(Project.created_at.desc())
         .limit(cap + 1)
     )

@@ -77,13 +77,17 @@ def form_status() -> int:
     return 422 if request.method == "POST" else 200
 
 
-def flash_refusal(action: Callable[[], Any]) -> tuple[bool, Any]:
-    """Run a one-click action (a button, no form to show an error on): a refusal is flashed.
+def flash_refusal(action: Callable[[], Any], success: str | Callable[[Any], str] | None = None) -> bool:
+    """Run a one-click action (a button, no form to show an error on) and flash how it went:
+    the refusal, or `success` (a message, or one made from what the action returned).
 
-    Returns (True, what the action returned), or (False, None) when a rule refused it.
+    Returns True when the action was done, False when a rule refused it.
     """
     try:
-        return True, action()
+        result = action()
     except RuleError as error:
         flash(error.message, "error")
-        return False, None
+        return False
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return True

@@ -13,7 +13,7 @@ from wtforms import StringField
 
 from onemile.errors import ConflictError, RuleError
 from onemile.geo import MILE_METRES, Box, InvalidBox, LatLon
-from onemile.web import page_or_fragment, refuse, see_other, submitted
+from onemile.web import flash_refusal, page_or_fragment, refuse, see_other, submitted
 
 # --- Box.from_args --------------------------------------------------------------------------
 
@@ -153,3 +153,17 @@ def test_page_or_fragment_follows_htmx_and_always_varies(web_app, headers, fragm
     assert "<p id=part>hello</p>" in body
     assert ("<html>" not in body) is fragment
     assert "HX-Request" in response.vary
+
+
+def test_a_one_click_refusal_is_flashed_and_a_success_said(web_app):
+    def refused():
+        raise RuleError("Closed meanwhile.")
+
+    with web_app.test_request_context("/", method="POST"):
+        assert flash_refusal(refused, "Done.") is False
+        assert flash_refusal(lambda: "Anne", lambda name: f"You blocked {name}.") is True
+        assert flash_refusal(lambda: None) is True
+        assert get_flashed_messages(with_categories=True) == [
+            ("error", "Closed meanwhile."),
+            ("success", "You blocked Anne."),
+        ]

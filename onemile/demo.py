@@ -27,6 +27,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import func, select
 
 from .auth.services import SignupData, hash_password, register
+from .conversations import services as conversations
 from .demo_data import read
 from .extensions import db
 from .geo import LatLon, destination
@@ -35,6 +36,7 @@ from .mags.demo import load_demo_mags
 from .miles.services import add_mile, move_mile, rename_mile
 from .models import Listing, Member, Mile, Transfer, utcnow
 from .projects.demo import load_projects
+from .smiles.services import balance_of
 
 DEMO_PASSWORD = "entraide-mulhouse"
 DEMO_EMAIL = "demo@1mile.local"
@@ -261,8 +263,6 @@ PENDING_COUNT = 3
 def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) -> dict:
     """Conversations under open listings, some services finished and paid in smiles, a few
     confirmations still pending (one of them waits for the demo account)."""
-    from .conversations import services as conversations
-
     people = list(members.values())
     demo = members_by_email(people, DEMO_EMAIL)
     listings = db.session.scalars(
@@ -301,7 +301,7 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
     for conversation, author, responder in threads:
         helper_is_author = conversation.listing.kind == "offer"
         beneficiary = responder if helper_is_author else author
-        if smiles_balance(beneficiary.id) < 1 or beneficiary.id in waiting:
+        if balance_of(beneficiary.id) < 1 or beneficiary.id in waiting:
             continue
         if helper_is_author and pending < PENDING_COUNT and (pending > 0 or beneficiary.id == demo.id):
             conversations.mark_done(author, conversation.id)  # waits for the beneficiary
@@ -327,10 +327,3 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
 def members_by_email(people: list[Member], email: str) -> Member:
     """The demo member with this address."""
     return next(member for member in people if member.email == email)
-
-
-def smiles_balance(member_id: int) -> int:
-    """The member's balance (imported late: demo data loads after the app is built)."""
-    from .smiles.services import balance_of
-
-    return balance_of(member_id)

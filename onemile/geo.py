@@ -73,6 +73,56 @@ class LatLon:
         return WKTElement(f"POINT({self.lon!r} {self.lat!r})", srid=SRID)
 
 
+class InvalidBox(ValueError):
+    """Raised when the four sides of a map box do not make an area on the globe."""
+
+
+BOX_SIDES = ("south", "west", "north", "east")
+
+
+@dataclass(frozen=True)
+class Box:
+    """The visible area of the map, in degrees."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    @classmethod
+    def around(cls, center: LatLon, metres: float = MILE_METRES) -> Box:
+        """A box that contains the circle of `metres` (a mile unless told) around center."""
+        dlat = metres / METRES_PER_DEGREE_LAT
+        dlon = metres / (METRES_PER_DEGREE_LON_EQUATOR * max(0.01, math.cos(math.radians(center.lat))))
+        return cls(
+            max(-90.0, center.lat - dlat),
+            max(-180.0, center.lon - dlon),
+            min(90.0, center.lat + dlat),
+            min(180.0, center.lon + dlon),
+        )
+
+    @classmethod
+    def from_args(cls, args) -> Box | None:
+        """The box the map sent as `south`, `west`, `north` and `east` (query arguments).
+
+        None when the request names no box (one side missing is no box either). Raises
+        InvalidBox when it names one that is not an area on the globe: not a number, NaN or
+        infinite, off the globe, or inverted (south above north, west east of east). Each
+        side is parsed like a point, so a French decimal comma is fine. No box can be larger
+        than the globe once its sides are on it: a huge area is the caller's to cluster.
+        """
+        if not all(side in args for side in BOX_SIDES):
+            return None
+        south, west, north, east = (args[side] for side in BOX_SIDES)
+        try:
+            low, high = LatLon.parse(south, west), LatLon.parse(north, east)
+        except InvalidCoordinates as error:
+            raise InvalidBox(str(error)) from error
+        if low.lat > high.lat or low.lon > high.lon:
+            raise InvalidBox("inverted")
+        return cls(low.lat, low.lon, high.lat, high.lon)
+
+
 def point_latlon(value) -> LatLon:
     """A loaded point value (WKB from the database, or WKT just assigned) as LatLon."""
     if isinstance(value, WKTElement):

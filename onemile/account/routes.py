@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth import sessions
-from ..errors import RuleError
 from ..extensions import limiter
 from ..models import utcnow
+from ..web import flash_refusal, submitted
 from . import bp, services
 from .forms import DeleteAccountForm
 
@@ -57,16 +57,11 @@ def export():
 def delete():
     """Delete my account for good, after my password."""
     form = DeleteAccountForm()
-    if form.validate_on_submit():
-        try:
-            services.delete_account(current_user, form.password.data)
-        except RuleError as error:
-            form.password.errors.append(error.message)
-        else:
-            sessions.end_all_sessions(current_user)
-            sessions.log_out(current_user)
-            flash(_("Your account is deleted. Thank you for the help you gave."), "info")
-            return redirect(url_for("main.home"))
+    if submitted(form, lambda: services.delete_account(current_user, form.password.data) or True, fallback="password"):
+        sessions.end_all_sessions(current_user)
+        sessions.log_out(current_user)
+        flash(_("Your account is deleted. Thank you for the help you gave."), "info")
+        return redirect(url_for("main.home"))
     return _page(form, 422)
 
 
@@ -74,16 +69,15 @@ def delete():
 @login_required
 def block(member_id: int):
     """Block a member, from their listing or a conversation with them."""
-    try:
-        other = services.block(current_user, member_id)
-    except RuleError as error:
-        flash(error.message, "error")
-        return redirect(url_for("account.index"))
-    flash(
-        _("You blocked %(name)s. You no longer see each other's listings and they cannot write to you.",
-          name=other.display_name),
-        "success",
+    blocked = flash_refusal(
+        lambda: services.block(current_user, member_id),
+        lambda other: _(
+            "You blocked %(name)s. You no longer see each other's listings and they cannot write to you.",
+            name=other.display_name,
+        ),
     )
+    if not blocked:
+        return redirect(url_for("account.index"))
     return redirect(url_for("account.index", _anchor="blocks"))
 
 

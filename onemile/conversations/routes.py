@@ -6,68 +6,26 @@ conversations/show.html (htmx) or redirects (plain forms, which all work without
 
 from __future__ import annotations
 
-from flask import Response, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import verified_required
 from ..errors import ConflictError, RuleError
 from ..extensions import limiter
-from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
 from ..listings.services import visible_listing
-from ..models import MAX_DATABASE_ID, Conversation, Listing, utcnow
+from ..models import MAX_DATABASE_ID, Conversation, utcnow
+from ..web import page_or_fragment, refuse, see_other, vary_on_htmx, wants_fragment
 from . import bp, services
+from .exchange import reply_form, thread
 from .forms import AnswerForm, MessageForm
 
 TEMPLATE = "conversations/show.html"
 
 
-
-def _redirect(endpoint: str, **values) -> Response:
-    # 303: after a POST the browser must GET the next page (a reload does not post again).
-    return vary_on_htmx(redirect(url_for(endpoint, **values), 303))
-
-
 def _after(values) -> int:
     """The newest message id the page already shows (bounded: it goes into SQL)."""
     return min(max(values.get("after", 0, type=int) or 0, 0), MAX_DATABASE_ID)
-
-
-def _names(conversation: Conversation) -> dict[int, str]:
-    return {
-        conversation.listing.author_id: conversation.listing.author.display_name,
-        conversation.responder_id: conversation.responder.display_name,
-    }
-
-
-def _reply_form(conversation: Conversation, **kwargs) -> MessageForm:
-    """The reply form of a conversation, with ids that stay the same across swaps (htmx puts
-    the focus back in the textarea by its id)."""
-    form = MessageForm(**kwargs)
-    form.body.id = f"reply-body-{conversation.id}"
-    return form
-
-
-def _refuse(form: MessageForm, error: RuleError) -> None:
-    """Show a refusal on the form, under the message or above it."""
-    if error.field == "body":
-        form.body.errors = [*form.body.errors, error.message]
-    else:
-        form.form_errors = [*form.form_errors, error.message]
-
-
-def _thread(conversation: Conversation, after: int = 0, form: MessageForm | None = None) -> dict:
-    """The messages after `after` (reading them marks them read), and the reply form."""
-    messages = services.messages_after(current_user, conversation.id, after)
-    return {
-        "conversation": conversation,
-        "listing": conversation.listing,
-        "messages": messages,
-        "last_id": messages[-1].id if messages else after,
-        "names": _names(conversation),
-        "form": form or _reply_form(conversation, formdata=None),
-        "now": utcnow(),
-    }
 
 
 def _page(conversation: Conversation, block: str, *, status: int = 200, after: int = 0,
@@ -78,39 +36,13 @@ def _page(conversation: Conversation, block: str, *, status: int = 200, after: i
     if fragment and block == "completion":
         context = {"conversation": conversation, "listing": conversation.listing, "now": utcnow()}
     else:
-        context = _thread(conversation, 0 if whole else after, form)
+        context = thread(conversation, 0 if whole else after, form)
     if whole or block == "completion":
         context["finish"] = services.finish_state(current_user, conversation)
     if whole:
         # Only the whole thread draws the reply form or says why it is gone.
         context["refusal"] = services.reply_refusal(current_user, conversation)
     return page_or_fragment(TEMPLATE, block, status=status, **context, **extra)
-
-
-def listing_exchange(listing: Listing) -> dict:
-    """What the listing page shows under the ad for the current member.
-
-    mode "author": the conversations under my listing, one per responder, with unread counts;
-    "thread": my conversation about someone else's listing (messages and reply form);
-    "answer": the form to answer it; None: nothing (a visitor, or a listing no longer open).
-    """
-    if not current_user.is_authenticated:
-        return {"mode": None}
-    if listing.author_id == current_user.id:
-        conversations = services.conversations_of_listing(current_user, listing)
-        return {
-            "mode": "author",
-            "conversations": conversations,
-            "unread": services.unread_counts(current_user, conversations),
-        }
-    mine = services.my_conversation_about(current_user, listing)
-    if mine is not None:
-        return {"mode": "thread", **_thread(mine), "refusal": services.reply_refusal(current_user, mine)}
-    if listing.is_open_at(utcnow()):
-        form = AnswerForm(formdata=None)
-        form.body.id = "answer-body"
-        return {"mode": "answer", "form": form}
-    return {"mode": None}
 
 
 @bp.post("/answer/<int:listing_id>")
@@ -123,9 +55,9 @@ def answer(listing_id: int):
     try:
         conversation = services.answer(current_user, listing_id, form.body.data or "", client_key=form.client_key.data)
     except RuleError as error:
-        _refuse(form, error)
+        refuse(form, error)
     else:
-        return _redirect("conversations.show", conversation_id=conversation.id, _anchor=f"reply-{conversation.id}")
+        return see_other("conversations.show", conversation_id=conversation.id, _anchor=f"reply-{conversation.id}")
     listing = visible_listing(current_user, listing_id)
     return render_template("conversations/answer.html", listing=listing, form=form, now=utcnow()), 422
 
@@ -162,19 +94,19 @@ def post_message(conversation_id: int):
     """Say something. htmx gets the form back empty, with the messages the page misses;
     without JS, the page again."""
     conversation = services.conversation_for(current_user, conversation_id)
-    form = _reply_form(conversation)
+    form = reply_form(conversation)
     after = _after(request.form)
     try:
         message = services.post_message(
             current_user, conversation_id, form.body.data or "", client_key=request.form.get("client_key")
         )
     except RuleError as error:
-        _refuse(form, error)
+        refuse(form, error)
         # htmx swaps only 2xx answers: the form with its error must come back as 200.
         status = 200 if wants_fragment() else 422
         return _page(conversation, "reply", status=status, after=after or MAX_DATABASE_ID, form=form)
     if not wants_fragment():
-        return _redirect("conversations.show", conversation_id=conversation_id, _anchor=f"message-{message.id}")
+        return see_other("conversations.show", conversation_id=conversation_id, _anchor=f"message-{message.id}")
     return _page(conversation, "reply", after=after or message.id - 1)
 
 
@@ -188,7 +120,7 @@ def _finished(conversation: Conversation, notice: str | None, error: str | None,
             flash(notice, "success")
         if error:
             flash(error, "error")
-        return _redirect("conversations.show", conversation_id=conversation.id, _anchor="finish")
+        return see_other("conversations.show", conversation_id=conversation.id, _anchor="finish")
     response = _page(conversation, "completion", notice=notice, error=error)
     if paid:
         # Both members were notified and a smile moved: the header's bell listens for the

@@ -6,12 +6,12 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from ..auth.access import verified_required
-from ..errors import RuleError
+from ..conversations.exchange import listing_exchange
 from ..extensions import limiter
 from ..geo import haversine_m
-from ..htmx import page_or_fragment
 from ..models import utcnow
 from ..privacy import distance_band
+from ..web import flash_refusal, form_status, page_or_fragment, submitted
 from . import bp, services
 from .forms import FilterForm, ListingForm
 from .placement import meeting_point_of
@@ -64,19 +64,18 @@ def _mile_choices(form: ListingForm) -> None:
     form.miles.choices = [SelectChoice(mile.id, mile.name) for mile in current_user.miles]
 
 
-def _save(form: ListingForm, template: str, action, **context):
-    """Validate, call the service, and either redirect or show the form again with errors."""
+def _saved(form: ListingForm, action):
+    """The listing `action` made from the form's data, or None (nothing sent, or refused:
+    the refusal is on the form)."""
     _mile_choices(form)
-    if form.validate_on_submit():
-        try:
-            listing = action(_form_data(form))
-        except RuleError as error:
-            target = getattr(form, error.field, None) if error.field else None
-            (target.errors if target is not None else form.form_errors).append(error.message)
-        else:
-            return redirect(url_for("listings.detail", listing_id=listing.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template(template, form=form, map_center=current_user.primary_mile.center_latlon, **context), status
+    return submitted(form, lambda: action(_form_data(form)))
+
+
+def _form_page(form: ListingForm, listing=None):
+    """The listing form, shown or sent back with what was typed and its errors."""
+    return render_template(
+        "listings/form.html", form=form, map_center=current_user.primary_mile.center_latlon, listing=listing
+    ), form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -88,14 +87,13 @@ def new():
     if request.method == "GET":
         form.kind.data = request.args.get("kind") if request.args.get("kind") in ("request", "offer") else "request"
         form.miles.data = [current_user.primary_mile.id]
-    response = _save(
-        form,
-        "listings/form.html",
-        lambda data: services.create_listing(current_user, data, client_key=request.form.get("client_key")),
+    listing = _saved(
+        form, lambda data: services.create_listing(current_user, data, client_key=request.form.get("client_key"))
     )
-    if request.method == "POST" and getattr(response, "status_code", None) == 302:
-        flash(_("Your listing is online."), "success")
-    return response
+    if listing is None:
+        return _form_page(form)
+    flash(_("Your listing is online."), "success")
+    return redirect(url_for("listings.detail", listing_id=listing.id))
 
 
 @bp.route("/<int:listing_id>/edit", methods=["GET", "POST"])
@@ -109,21 +107,16 @@ def edit(listing_id: int):
         meeting = meeting_point_of(listing)
         if meeting is not None:
             form.latitude.data, form.longitude.data = str(meeting.lat), str(meeting.lon)
-    return _save(
-        form,
-        "listings/form.html",
-        lambda data: services.update_listing(current_user, listing_id, data),
-        listing=listing,
-    )
+    saved = _saved(form, lambda data: services.update_listing(current_user, listing_id, data))
+    if saved is None:
+        return _form_page(form, listing)
+    return redirect(url_for("listings.detail", listing_id=saved.id))
 
 
 @bp.get("/<int:listing_id>")
 @login_required
 def detail(listing_id: int):
     """A listing's page, with the conversations under the ad."""
-    # Imported here: the conversations feature itself builds on listings.
-    from ..conversations.routes import listing_exchange
-
     listing = services.visible_listing(current_user, listing_id)
     here = current_user.primary_mile.center_latlon
     distance = min(haversine_m(here, placement.latlon) for placement in listing.placements) if listing.placements else None
@@ -136,38 +129,30 @@ def detail(listing_id: int):
     )
 
 
-def _author_action(listing_id: int, action, message: str):
-    try:
-        action(current_user, listing_id)
-    except RuleError as error:
-        flash(error.message, "error")
-        return redirect(url_for("listings.detail", listing_id=listing_id))
-    flash(message, "success")
-    return None
+def _author_action(listing_id: int, action, message: str, done_endpoint: str | None = None):
+    """Close, renew or delete one of my listings, then open `done_endpoint` (the listing's
+    page unless told); a refusal is flashed on the listing's page."""
+    if flash_refusal(lambda: action(current_user, listing_id), message) and done_endpoint:
+        return redirect(url_for(done_endpoint))
+    return redirect(url_for("listings.detail", listing_id=listing_id))
 
 
 @bp.post("/<int:listing_id>/close")
 @login_required
 def close(listing_id: int):
     """Close one of my listings."""
-    return _author_action(listing_id, services.close_listing, _("The listing is closed.")) or redirect(
-        url_for("listings.detail", listing_id=listing_id)
-    )
+    return _author_action(listing_id, services.close_listing, _("The listing is closed."))
 
 
 @bp.post("/<int:listing_id>/renew")
 @login_required
 def renew(listing_id: int):
     """Open one of my listings again for a full lifetime."""
-    return _author_action(listing_id, services.renew_listing, _("The listing is open again.")) or redirect(
-        url_for("listings.detail", listing_id=listing_id)
-    )
+    return _author_action(listing_id, services.renew_listing, _("The listing is open again."))
 
 
 @bp.post("/<int:listing_id>/delete")
 @login_required
 def delete(listing_id: int):
     """Delete one of my listings."""
-    return _author_action(listing_id, services.delete_listing, _("The listing is deleted.")) or redirect(
-        url_for("listings.mine")
-    )
+    return _author_action(listing_id, services.delete_listing, _("The listing is deleted."), "listings.mine")

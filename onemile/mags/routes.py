@@ -14,10 +14,10 @@ from flask_login import current_user, login_required
 from ..auth.access import verified_required
 from ..errors import RuleError
 from ..extensions import limiter
-from ..geo import InvalidCoordinates, LatLon
+from ..geo import Box, InvalidBox
 from ..images import accepts_uploads
-from ..map.services import Box
 from ..privacy import distance_band, picker_start, say_if_approximate
+from ..web import flash_refusal, form_status, submitted
 from . import bp, services
 from .forms import PHOTO_SLOTS, ArticleForm, ButtonForm, CommentForm, MagForm
 from .labels import MAG_KIND_LABELS
@@ -42,44 +42,28 @@ def _upload(file_field):
     return data if data is not None and getattr(data, "filename", "") else None
 
 
-def _show_error(form, error: RuleError) -> None:
-    """Put a refusal next to the field it is about (photos: next to the photo slots)."""
-    if error.field == "photos":
-        form.photo_errors = [error.message]
-        return
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and isinstance(target.errors, list):
-        target.errors.append(error.message)
-    else:
-        form.form_errors.append(error.message)
-
-
 def _submitted(form, action):
-    """On a valid POST, run the service and return what it made. None when nothing was
-    sent, the form is invalid, or a rule refused it (the refusal is then on the form)."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        return action()
-    except RuleError as error:
-        _show_error(form, error)
-        return None
+    """`web.submitted`, with a refusal about the photos shown next to the photo slots (a
+    list of file inputs, not one field: the member chooses the photos again)."""
 
+    def run():
+        try:
+            return action()
+        except RuleError as error:
+            if error.field != "photos":
+                raise
+            form.photo_errors = [error.message]
+            return None
 
-def _form_status() -> int:
-    """200 for a form shown, 422 for a form sent back with errors."""
-    return 422 if request.method == "POST" else 200
+    return submitted(form, run)
 
 
 def _box_from_args() -> Box | None:
+    """The map's visible area when one was sent and it is an area (else the mile's mags)."""
     try:
-        south, west, north, east = (request.args[key] for key in ("south", "west", "north", "east"))
-        low, high = LatLon.parse(south, west), LatLon.parse(north, east)
-    except (KeyError, InvalidCoordinates):
+        return Box.from_args(request.args)
+    except InvalidBox:
         return None
-    if low.lat > high.lat or low.lon > high.lon:
-        return None
-    return Box(low.lat, low.lon, high.lat, high.lon)
 
 
 @bp.get("/")
@@ -114,7 +98,7 @@ def _mag_data(form: MagForm) -> services.MagData:
 
 
 def _mag_form_page(form: MagForm, mag=None):
-    return render_template("mags/mag_form.html", form=form, mag=mag, picker_center=picker_start(current_user)), _form_status()
+    return render_template("mags/mag_form.html", form=form, mag=mag, picker_center=picker_start(current_user)), form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -184,12 +168,10 @@ def show(mag_id: int):
 @login_required
 def follow(mag_id: int):
     """Follow a mag: its new articles will show in my notifications."""
-    try:
-        services.follow(current_user, mag_id)
-    except RuleError as error:
-        flash(error.message, "error")
-    else:
-        flash(_("You follow this mag: you will be told about its new articles."), "success")
+    flash_refusal(
+        lambda: services.follow(current_user, mag_id),
+        _("You follow this mag: you will be told about its new articles."),
+    )
     return redirect(url_for("mags.show", mag_id=mag_id))
 
 
@@ -236,7 +218,7 @@ def new_article(mag_id: int):
     article = _submitted(form, lambda: services.create_article(current_user, mag_id, _article_data(form)))
     if article is not None:
         return _article_saved(article, False)
-    return render_template("mags/article_form.html", form=form, mag=mag, article=None), _form_status()
+    return render_template("mags/article_form.html", form=form, mag=mag, article=None), form_status()
 
 
 @bp.route("/<int:mag_id>/articles/<int:article_id>/edit", methods=["GET", "POST"])
@@ -257,7 +239,7 @@ def edit_article(mag_id: int, article_id: int):
     article = services.own_article(current_user, article_id)
     return render_template(
         "mags/article_form.html", form=form, mag=article.mag, article=article, button_form=ButtonForm()
-    ), _form_status()
+    ), form_status()
 
 
 @bp.post("/<int:mag_id>/articles/<int:article_id>/delete")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import Response, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from .. import places
 from ..config import MILE_METRES
 from ..forms import country_choices
-from ..geo import InvalidCoordinates, LatLon
-from ..htmx import page_or_fragment, wants_fragment
+from ..geo import Box, InvalidBox, InvalidCoordinates, LatLon
 from ..models.member import MAP_LAYERS
+from ..web import page_or_fragment, wants_fragment
 from . import bp, services
 
 # Where visitors start before they pick a place: Mulhouse, the first 1Mile community.
@@ -24,67 +24,86 @@ def _point_from_args(default: LatLon) -> LatLon:
         return default
 
 
-def _box_from_args(default: services.Box) -> services.Box:
-    try:
-        south, west, north, east = (float(request.args[k]) for k in ("south", "west", "north", "east"))
-        LatLon.parse(south, west), LatLon.parse(north, east)
-    except (KeyError, ValueError):
-        return default
-    if south > north or west > east:
-        return default
-    return services.Box(south, west, north, east)
-
-
 def _layers() -> set[str]:
     if current_user.is_authenticated:
         return current_user.enabled_layers
     return services.parse_layers(session.get("layers", MAP_LAYERS))
 
 
-def _context(markers: bool = True, nearby: bool = True) -> dict:
-    """Everything the map page and its fragments need, for members and visitors alike.
+def _viewer_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
 
-    A fragment asks only for its own part: the markers fragment does not run the nearest
-    query, and the reverse.
-    """
+
+def _place() -> dict:
+    """Where the map stands, for members and visitors alike: the mile (none for visitors),
+    its circle, the avatar and the layers. Cheap: every part of the map starts from it."""
     visitor = not current_user.is_authenticated
     if visitor:
         mile, circle_center = None, _point_from_args(VISITOR_DEFAULT)
     else:
         mile = current_user.mile_or_primary(request.args.get("mile", type=int))
         circle_center = mile.center_latlon
-    avatar = _point_from_args(circle_center)
-    layers = _layers()
-    box = _box_from_args(services.Box.around(avatar, MILE_METRES))
-    shown = (
-        services.markers_in_box(box, layers, None if visitor else current_user.id, current_app.config["MAP_MARKER_CAP"])
-        if markers
-        else services.MapMarkers([], [], False)
-    )
     return {
         "visitor": visitor,
         "mile": mile,
         "circle_center": circle_center,
-        "avatar": avatar,
-        "layers": layers,
-        "all_layers": MAP_LAYERS,
+        "avatar": _point_from_args(circle_center),
+        "layers": _layers(),
+    }
+
+
+def _markers_context(place: dict) -> dict:
+    """The `markers` block: what is in the visible box (the mile around the avatar when the
+    map sent no box, or one that is no area: a panning map must stay usable)."""
+    try:
+        box = Box.from_args(request.args)
+    except InvalidBox:
+        box = None
+    box = box or Box.around(place["avatar"])
+    shown = services.markers_in_box(box, place["layers"], _viewer_id(), current_app.config["MAP_MARKER_CAP"])
+    return {
+        **place,
         "box": box,
         "markers": shown.markers,
         "clusters": shown.clusters,
         "truncated": shown.truncated,
-        "nearby": services.nearest_listings(avatar, layers, viewer_id=None if visitor else current_user.id)
-        if nearby
-        else [],
-        "radius_m": MILE_METRES,
-        "countries": country_choices() if visitor else [],
     }
+
+
+def _nearest_context(place: dict) -> dict:
+    """The `nearest` block: the five nearest requests and offers from the avatar."""
+    return {**place, "nearby": services.nearest_listings(place["avatar"], place["layers"], viewer_id=_viewer_id())}
+
+
+def _toggles_context(place: dict) -> dict:
+    """The `layer_toggles` block: every layer, and which are on."""
+    return {**place, "all_layers": MAP_LAYERS}
+
+
+def _page_context() -> dict:
+    """The whole map page: every block, the mile's radius and the visitors' place picker."""
+    place = _place()
+    return {
+        **_markers_context(place),
+        **_nearest_context(place),
+        **_toggles_context(place),
+        "radius_m": MILE_METRES,
+        "countries": country_choices() if place["visitor"] else [],
+    }
+
+
+def _page_or_block(block: str, block_context) -> Response:
+    """The whole map page, or for htmx only `block`, built from `block_context` alone (the
+    markers fragment does not run the nearest query, and the reverse)."""
+    context = block_context(_place()) if wants_fragment() else _page_context()
+    return page_or_fragment("map/page.html", block, **context)
 
 
 @bp.get("/map")
 @login_required
 def show():
     """The member's map: the mile, the avatar, layers, markers and the nearest panel."""
-    return page_or_fragment("map/page.html", "content", **_context())
+    return page_or_fragment("map/page.html", "content", **_page_context())
 
 
 @bp.get("/explore")
@@ -95,22 +114,20 @@ def explore():
         place = places.locate(country, code)
         if place is not None:
             return redirect(url_for("map.explore", lat=place.latitude, lon=place.longitude))
-        context = _context()
-        context["place_error"] = True
-        return render_template("map/page.html", **context), 422
-    return page_or_fragment("map/page.html", "content", **_context())
+        return render_template("map/page.html", place_error=True, **_page_context()), 422
+    return page_or_fragment("map/page.html", "content", **_page_context())
 
 
 @bp.get("/map/markers")
 def markers():
     """Markers of the visible area (fragment for htmx, the whole map otherwise)."""
-    return page_or_fragment("map/page.html", "markers", **_context(nearby=not wants_fragment()))
+    return _page_or_block("markers", _markers_context)
 
 
 @bp.get("/map/nearest")
 def nearest():
     """The five nearest requests and offers from the avatar."""
-    return page_or_fragment("map/page.html", "nearest", **_context(markers=not wants_fragment()))
+    return _page_or_block("nearest", _nearest_context)
 
 
 @bp.post("/map/layers")
@@ -121,10 +138,8 @@ def layers():
         services.set_member_layers(current_user, chosen)
     else:
         session["layers"] = sorted(chosen)
-    if request.headers.get("HX-Request") == "true":
-        response = page_or_fragment(
-            "map/page.html", "layer_toggles", **_context(markers=False, nearby=False)
-        )
+    if wants_fragment():
+        response = page_or_fragment("map/page.html", "layer_toggles", **_toggles_context(_place()))
         response.headers["HX-Trigger"] = "layers-changed"
         return response
     return redirect(request.referrer if _same_site(request.referrer) else url_for("main.home"))

@@ -10,8 +10,7 @@ from sqlalchemy import case, func, select
 
 from ..extensions import db
 from ..geo import (
-    METRES_PER_DEGREE_LAT,
-    METRES_PER_DEGREE_LON_EQUATOR,
+    Box,
     LatLon,
     dialect_of,
     in_box,
@@ -33,28 +32,6 @@ CLUSTER_ABOVE_DEGREES = 0.25
 CLUSTER_ROWS = 8
 # Projects and mags are few next to listings; zoomed out they keep individual markers, fewer.
 ZOOMED_OUT_CAP = 50
-
-
-@dataclass(frozen=True)
-class Box:
-    """The visible area of the map, in degrees."""
-
-    south: float
-    west: float
-    north: float
-    east: float
-
-    @classmethod
-    def around(cls, center: LatLon, metres: float) -> Box:
-        """A box that contains the circle of `metres` around center."""
-        dlat = metres / METRES_PER_DEGREE_LAT
-        dlon = metres / (METRES_PER_DEGREE_LON_EQUATOR * max(0.01, math.cos(math.radians(center.lat))))
-        return cls(
-            max(-90.0, center.lat - dlat),
-            max(-180.0, center.lon - dlon),
-            min(90.0, center.lat + dlat),
-            min(180.0, center.lon + dlon),
-        )
 
 
 @dataclass(frozen=True)

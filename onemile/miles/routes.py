@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import RuleError
+from ..web import flash_refusal, submitted
 from . import bp, services
 from .forms import MileForm, MoveForm, RenameForm
 
@@ -33,14 +33,9 @@ def index():
 def add():
     """Add a mile."""
     form = MileForm()
-    if form.validate_on_submit():
-        try:
-            services.add_mile(current_user, form.name.data, form.point())
-        except RuleError as error:
-            (form.name.errors if error.field == "name" else form.form_errors).append(error.message)
-        else:
-            flash(_("Your new mile is ready."), "success")
-            return redirect(url_for("miles.index"))
+    if submitted(form, lambda: services.add_mile(current_user, form.name.data, form.point())):
+        flash(_("Your new mile is ready."), "success")
+        return redirect(url_for("miles.index"))
     return _page(form, 422)
 
 
@@ -49,41 +44,46 @@ def _done(message: str):
     return redirect(url_for("miles.index"))
 
 
-def _refused(error: RuleError):
-    flash(error.message, "error")
+def _attempt(action, message: str):
+    """A change on the list of miles (no form to show a refusal on): flashed either way."""
+    flash_refusal(action, message)
     return redirect(url_for("miles.index"))
 
 
-def _invalid(form) -> RuleError:
+def _invalid(form):
+    """An invalid form of the list: its messages flashed."""
     messages = [str(m) for errors in form.errors.values() for m in errors]
-    return RuleError(" ".join(messages) or _("Check what you typed."))
+    flash(" ".join(messages) or _("Check what you typed."), "error")
+    return redirect(url_for("miles.index"))
+
+
+def _change(mile_id: int, form_class, action, message: str):
+    """Change one of my miles from a small form of the list: what is wrong is flashed."""
+    services.own_mile(current_user, mile_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        return _invalid(form)
+    return _attempt(lambda: action(form), message)
 
 
 @bp.post("/<int:mile_id>/rename")
 @login_required
 def rename(mile_id: int):
     """Rename one of my miles."""
-    services.own_mile(current_user, mile_id)
-    form = RenameForm()
-    if not form.validate_on_submit():
-        return _refused(_invalid(form))
-    try:
-        services.rename_mile(current_user, mile_id, form.name.data)
-    except RuleError as error:
-        return _refused(error)
-    return _done(_("The mile is renamed."))
+    return _change(
+        mile_id, RenameForm, lambda form: services.rename_mile(current_user, mile_id, form.name.data),
+        _("The mile is renamed."),
+    )
 
 
 @bp.post("/<int:mile_id>/move")
 @login_required
 def move(mile_id: int):
     """Move one of my miles to a new centre."""
-    services.own_mile(current_user, mile_id)
-    form = MoveForm()
-    if not form.validate_on_submit():
-        return _refused(_invalid(form))
-    services.move_mile(current_user, mile_id, form.point())
-    return _done(_("The mile has moved."))
+    return _change(
+        mile_id, MoveForm, lambda form: services.move_mile(current_user, mile_id, form.point()),
+        _("The mile has moved."),
+    )
 
 
 @bp.post("/<int:mile_id>/primary")
@@ -98,8 +98,4 @@ def primary(mile_id: int):
 @login_required
 def delete(mile_id: int):
     """Delete one of my miles (never the last)."""
-    try:
-        services.delete_mile(current_user, mile_id)
-    except RuleError as error:
-        return _refused(error)
-    return _done(_("The mile is deleted."))
+    return _attempt(lambda: services.delete_mile(current_user, mile_id), _("The mile is deleted."))

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import moderator_required
-from ..errors import RuleError
 from ..extensions import limiter
 from ..redirects import local_path
+from ..web import see_other, submitted
 from . import bp, services
 from .forms import ACTION_LABELS, REASON_LABELS, ModerationForm, ReportForm
 
@@ -25,15 +25,15 @@ def report(target_type: str, target_id: int):
     if request.method == "GET":
         form.next.data = local_path(request.args.get("next")) or ""
     status = 200
-    if form.validate_on_submit():
-        try:
-            services.report(current_user, target_type, target_id, form.reason.data, form.details.data)
-        except RuleError as error:
-            getattr(form, error.field or "details").errors.append(error.message)
-        else:
-            flash(_("Thank you. The moderators will look at your report."), "success")
-            back = local_path(form.next.data) or described.url or url_for("map.show")
-            return redirect(back, 303)
+    filed = submitted(
+        form,
+        lambda: services.report(current_user, target_type, target_id, form.reason.data, form.details.data),
+        fallback="details",
+    )
+    if filed:
+        flash(_("Thank you. The moderators will look at your report."), "success")
+        back = local_path(form.next.data) or described.url or url_for("map.show")
+        return redirect(back, 303)
     if request.method == "POST":
         status = 422
     already = services.open_report(current_user, target_type, target_id) is not None
@@ -70,16 +70,16 @@ def act(target_type: str, target_id: int):
     services.reportable(target_type)  # an unknown type is a 404 before anything else
     form = ModerationForm()
     action = form.action.data
-    if form.validate_on_submit() and action in ACTION_LABELS:
-        try:
-            services.moderate(current_user, target_type, target_id, action, form.reason.data)
-        except RuleError as error:
-            form.reason.errors.append(error.message)
-        else:
-            flash(_("Done: %(action)s.", action=ACTION_LABELS[action]), "success")
-            return redirect(url_for("moderation.queue"), 303)
-    elif action not in ACTION_LABELS:
+    if action not in ACTION_LABELS:
+        form.validate_on_submit()  # the other fields' errors show too
         form.action.errors.append(_("Choose an action."))
+    elif submitted(
+        form,
+        lambda: services.moderate(current_user, target_type, target_id, action, form.reason.data) or True,
+        fallback="reason",
+    ):
+        flash(_("Done: %(action)s.", action=ACTION_LABELS[action]), "success")
+        return see_other("moderation.queue")
     return _queue_page((target_type, target_id), form, 422)
 
 

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import secrets
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import moderator_required, verified_required
 from ..errors import RuleError
 from ..extensions import limiter
-from ..geo import InvalidCoordinates
-from ..htmx import page_or_fragment
+from ..geo import Box, InvalidBox, InvalidCoordinates
 from ..images import ImageError, accepts_uploads, delete_image, store_image
-from ..map.routes import _box_from_args
-from ..map.services import Box, register_layer
+from ..map.services import register_layer
 from ..privacy import picker_start, say_if_approximate
+from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
 from . import bp, services
 from .forms import (
     EMPTY_TASK_ROWS,
@@ -37,23 +37,6 @@ from .forms import (
 register_layer("projects", services.map_markers)
 
 
-def _see_other(endpoint: str, **values):
-    return redirect(url_for(endpoint, **values), 303)
-
-
-def _refuse(form, error: RuleError, flash_general: bool = False) -> None:
-    """Put a refusal next to its field, or above the form. On the project page a general
-    refusal (the project closed meanwhile, the owner's own project) is flashed instead:
-    the form it came from may not be shown any more."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, error.message]
-    elif flash_general:
-        flash(error.message, "error")
-    else:
-        form.form_errors = [*form.form_errors, error.message]
-
-
 # --- Lists ---------------------------------------------------------------------------------
 
 
@@ -63,13 +46,14 @@ def index():
     """Approved projects in my mile, or in the visible map area when a box is given."""
     page = max(request.args.get("page", 1, type=int), 1)
     mile = current_user.mile_or_primary(request.args.get("mile", type=int))
-    in_area = all(key in request.args for key in ("south", "west", "north", "east"))
-    if in_area:
-        box = _box_from_args(Box.around(mile.center_latlon, 1609.344))
+    try:
+        box = Box.from_args(request.args)
+    except InvalidBox:
+        box = Box.around(mile.center_latlon)  # a box was asked for: the mile's, when it is no area
+    if box is not None:
         found, has_more = services.projects_in_box(box, page, viewer_id=current_user.id)
         paging = {"south": box.south, "west": box.west, "north": box.north, "east": box.east}
     else:
-        box = None
         found, has_more = services.projects_near(mile.center_latlon, page, viewer_id=current_user.id)
         paging = {"mile": mile.id}
     return page_or_fragment(
@@ -118,29 +102,31 @@ def _form_data(form: ProjectForm, photo: str | None) -> services.ProjectData:
     )
 
 
-def _save(form: ProjectForm, action, project=None):
-    """Store the photo, call the service; on refusal forget the new photo and show the form."""
-    if form.validate_on_submit():
-        photo = None
-        try:
-            upload = form.photo.data
-            if upload and getattr(upload, "filename", ""):
-                try:
-                    photo = store_image(upload)
-                except ImageError as error:
-                    error.field = "photo"
-                    raise
-            saved = action(_form_data(form, photo))
-        except RuleError as error:
-            delete_image(photo)  # nothing half-written stays behind
-            _refuse(form, error)
-        else:
-            return saved
+def _with_photo(form: ProjectForm, action):
+    """Store the uploaded photo, then call the service with the form's data; on a refusal
+    forget the new photo (nothing half-written stays behind) and raise it again."""
+    photo = None
+    try:
+        upload = form.photo.data
+        if upload and getattr(upload, "filename", ""):
+            try:
+                photo = store_image(upload)
+            except ImageError as error:
+                error.field = "photo"
+                raise
+        return action(_form_data(form, photo))
+    except RuleError:
+        delete_image(photo)
+        raise
+
+
+def _form_page(form: ProjectForm, project=None):
+    """The project form, shown or sent back with what was typed and its errors."""
     while len(form.tasks) < EMPTY_TASK_ROWS:
         form.tasks.append_entry()
     return render_template(
         "projects/form.html", form=form, project=project, picker_center=picker_start(current_user)
-    ), (422 if request.method == "POST" else 200)
+    ), form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -151,12 +137,12 @@ def new():
     """Propose a project; it waits for a moderator."""
     # The place starts empty: a private point (the mile's centre) never prefills a public one.
     form = ProjectForm()
-    result = _save(form, lambda data: services.propose(current_user, data))
-    if isinstance(result, tuple):
-        return result
+    result = submitted(form, lambda: _with_photo(form, lambda data: services.propose(current_user, data)))
+    if result is None:
+        return _form_page(form)
     flash(_("Thank you! A moderator will read your project soon; it stays visible only to you until then."), "success")
     say_if_approximate(form.point(), result.latlon)
-    return _see_other("projects.detail", project_id=result.id)
+    return see_other("projects.detail", project_id=result.id)
 
 
 @bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
@@ -168,7 +154,7 @@ def edit(project_id: int):
     project = services.own_project(current_user, project_id)
     if project.status not in ("pending", "rejected"):
         flash(_("An approved project is not edited any more: post an update instead."), "error")
-        return _see_other("projects.detail", project_id=project.id)
+        return see_other("projects.detail", project_id=project.id)
     form = ProjectForm(obj=None if request.method == "POST" else project)
     if request.method == "GET":
         here = project.latlon
@@ -179,12 +165,14 @@ def edit(project_id: int):
             form.tasks.pop_entry()
         for task in project.tasks:
             form.tasks.append_entry({"title": task.title, "skill": task.skill})
-    result = _save(form, lambda data: services.update_project(current_user, project_id, data), project)
-    if isinstance(result, tuple):
-        return result
+    result = submitted(
+        form, lambda: _with_photo(form, lambda data: services.update_project(current_user, project_id, data))
+    )
+    if result is None:
+        return _form_page(form, project)
     flash(_("Your project is saved and waits for a moderator."), "success")
     say_if_approximate(form.point(), result.latlon)
-    return _see_other("projects.detail", project_id=project_id)
+    return see_other("projects.detail", project_id=project_id)
 
 
 # --- The project page ----------------------------------------------------------------------
@@ -229,14 +217,9 @@ def _act(project_id: int, form, action, success: str, anchor: str | None = None,
     """Run a support action from a form of the project page; on refusal show the page
     again with `page_forms` (the submitted form among them) keeping what was typed."""
     project = services.visible_project(current_user, project_id, whole=True)
-    if form.validate_on_submit():
-        try:
-            action()
-        except RuleError as error:
-            _refuse(form, error, flash_general=True)
-        else:
-            flash(success, "success")
-            return _see_other("projects.detail", project_id=project_id, _anchor=anchor)
+    if submitted(form, lambda: action() or True, flash_general=True):
+        flash(success, "success")
+        return see_other("projects.detail", project_id=project_id, _anchor=anchor)
     return _page(project, 422, **page_forms)
 
 
@@ -304,13 +287,8 @@ def close(project_id: int):
 
 def _owner_button(project_id: int, action, message: str):
     """A one-click owner action (accept, decline, received): errors come back as a flash."""
-    try:
-        action()
-    except RuleError as error:
-        flash(error.message, "error")
-    else:
-        flash(message, "success")
-    return _see_other("projects.detail", project_id=project_id, _anchor="owner")
+    flash_refusal(action, message)
+    return see_other("projects.detail", project_id=project_id, _anchor="owner")
 
 
 @bp.post("/<int:project_id>/pledges/<int:pledge_id>/received")
@@ -360,7 +338,7 @@ def pass_smiles(project_id: int, volunteer_id: int):
             flash(error.message, "error")
             return _page(project, 422)
         flash(_("The smiles went to the volunteer."), "success")
-    return _see_other("projects.detail", project_id=project_id, _anchor="owner")
+    return see_other("projects.detail", project_id=project_id, _anchor="owner")
 
 
 # --- Moderation ----------------------------------------------------------------------------
@@ -370,13 +348,8 @@ def pass_smiles(project_id: int, volunteer_id: int):
 @moderator_required
 def approve(project_id: int):
     """Publish a pending project."""
-    try:
-        services.approve(current_user, project_id)
-    except RuleError as error:
-        flash(error.message, "error")
-        return _see_other("projects.moderation")
-    flash(_("The project is approved and on the map."), "success")
-    return _see_other("projects.moderation")
+    flash_refusal(lambda: services.approve(current_user, project_id), _("The project is approved and on the map."))
+    return see_other("projects.moderation")
 
 
 @bp.post("/<int:project_id>/reject")
@@ -385,20 +358,13 @@ def reject(project_id: int):
     """Refuse a pending project, with a reason for its proposer."""
     form = RejectForm()
     project = services.visible_project(current_user, project_id)
-    if form.validate_on_submit():
-        try:
-            services.reject(current_user, project_id, form.reason.data)
-        except RuleError as error:
-            _refuse(form, error)
-        else:
-            flash(_("The project is rejected; its proposer can read your reason."), "success")
-            return _see_other("projects.moderation")
+    if submitted(form, lambda: services.reject(current_user, project_id, form.reason.data) or True):
+        flash(_("The project is rejected; its proposer can read your reason."), "success")
+        return see_other("projects.moderation")
     return _page(project, 422, reject_form=form)
 
 
 @bp.app_template_filter("euros")
 def euros(cents: int | None) -> str:
     """Cents as money in the reader's locale ("12,50 €" in French)."""
-    from flask_babel import format_currency
-
     return format_currency((cents or 0) / 100, "EUR")

@@ -26,6 +26,7 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import delete_image
+from ..map.services import Marker
 from ..models import (
     Account,
     Member,
@@ -275,8 +276,6 @@ def projects_in_box(box, page: int = 1, viewer_id: int | None = None) -> tuple[l
 
 def map_markers(box, viewer_id: int | None, cap: int) -> list:
     """The `projects` map layer: approved projects in the box, up to cap + 1, newest first."""
-    from ..map.services import Marker
-
     session = db.session
     lat, lon = latlon_columns(Project.point)
     rows = session.execute(

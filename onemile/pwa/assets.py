@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import brotli
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 
 YEAR = 31536000
 # Text worth compressing once at brotli's best (11 is too slow per request, fine once per
@@ -65,8 +65,6 @@ def _precompress(response, filename: str, version: str):
 
 def static_url(filename: str) -> str:
     """The versioned URL of a static file (same as url_for('static', filename=...))."""
-    from flask import url_for
-
     return url_for("static", filename=filename)
 
 

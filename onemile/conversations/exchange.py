@@ -1,0 +1,70 @@
+"""What a conversation shows, on its own page and under the ad on the listing's page.
+
+Apart from the routes so that the listing page can show its conversations without
+importing the conversations' routes (which build on listings): listings → conversations.exchange
+→ conversations.services → listings.services, one way.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from ..models import Conversation, Listing, utcnow
+from . import services
+from .forms import AnswerForm, MessageForm
+
+
+def names_of(conversation: Conversation) -> dict[int, str]:
+    """The display names of the conversation's two members, by member id."""
+    return {
+        conversation.listing.author_id: conversation.listing.author.display_name,
+        conversation.responder_id: conversation.responder.display_name,
+    }
+
+
+def reply_form(conversation: Conversation, **kwargs) -> MessageForm:
+    """The reply form of a conversation, with ids that stay the same across swaps (htmx puts
+    the focus back in the textarea by its id)."""
+    form = MessageForm(**kwargs)
+    form.body.id = f"reply-body-{conversation.id}"
+    return form
+
+
+def thread(conversation: Conversation, after: int = 0, form: MessageForm | None = None) -> dict:
+    """The messages after `after` (reading them marks them read), and the reply form."""
+    messages = services.messages_after(current_user, conversation.id, after)
+    return {
+        "conversation": conversation,
+        "listing": conversation.listing,
+        "messages": messages,
+        "last_id": messages[-1].id if messages else after,
+        "names": names_of(conversation),
+        "form": form or reply_form(conversation, formdata=None),
+        "now": utcnow(),
+    }
+
+
+def listing_exchange(listing: Listing) -> dict:
+    """What the listing page shows under the ad for the current member.
+
+    mode "author": the conversations under my listing, one per responder, with unread counts;
+    "thread": my conversation about someone else's listing (messages and reply form);
+    "answer": the form to answer it; None: nothing (a visitor, or a listing no longer open).
+    """
+    if not current_user.is_authenticated:
+        return {"mode": None}
+    if listing.author_id == current_user.id:
+        conversations = services.conversations_of_listing(current_user, listing)
+        return {
+            "mode": "author",
+            "conversations": conversations,
+            "unread": services.unread_counts(current_user, conversations),
+        }
+    mine = services.my_conversation_about(current_user, listing)
+    if mine is not None:
+        return {"mode": "thread", **thread(mine), "refusal": services.reply_refusal(current_user, mine)}
+    if listing.is_open_at(utcnow()):
+        form = AnswerForm(formdata=None)
+        form.body.id = "answer-body"
+        return {"mode": "answer", "form": form}
+    return {"mode": None}

@@ -5,3 +5,8 @@ from flask import Blueprint
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 from . import routes  # noqa: F401
+
+
+def setup(app) -> None:
+    """Plug the feature into the app (create_app calls every feature's setup)."""
+    app.register_blueprint(bp)

@@ -36,6 +36,7 @@ from ..models import (
     Notification,
     utcnow,
 )
+from ..notifications import services as notifications
 from ..projects import services as projects
 from ..smiles.services import balance_of, history
 
@@ -126,16 +127,8 @@ def export_data(member: Member) -> dict:
             ],
         },
         "notifications": [
-            {
-                "kind": n.kind,
-                "created_at": _time(n.created_at),
-                "read_at": _time(n.read_at),
-                "listing_id": n.listing_id,
-                "conversation_id": n.conversation_id,
-            }
-            for n in db.session.scalars(
-                select(Notification).where(Notification.member_id == member.id).order_by(Notification.id)
-            )
+            {**line, "created_at": _time(line["created_at"]), "read_at": _time(line["read_at"])}
+            for line in notifications.export_of(member.id)
         ],
         "blocks": [
             {"member_id": b.blocked_id, "name": b.blocked.display_name, "since": _time(b.created_at)}

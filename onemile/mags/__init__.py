@@ -5,3 +5,11 @@ from flask import Blueprint
 bp = Blueprint("mags", __name__, url_prefix="/mags")
 
 from . import reportables, routes  # noqa: F401  (register the `mags` map layer and reportable types)
+
+
+def setup(app) -> None:
+    """Plug the feature into the app (create_app calls every feature's setup)."""
+    app.register_blueprint(bp)
+    from . import notifications
+
+    notifications.register()

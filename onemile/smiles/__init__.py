@@ -6,3 +6,8 @@ from flask import Blueprint
 bp = Blueprint("smiles", __name__)
 
 from . import routes  # noqa: F401
+
+
+def setup(app) -> None:
+    """Plug the feature into the app (create_app calls every feature's setup)."""
+    app.register_blueprint(bp)

@@ -64,10 +64,12 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
     larger body allowance on the views that take photos (images)."""
 
 
-# The features, in the order their blueprints register.
+# The features, in the order they plug in, which is also the order in which they answer
+# signals: an account deletion cancels pending services, deletes listings, then the miles
+# they were placed in.
 FEATURES = (
-    "auth", "miles", "listings", "map", "pwa", "conversations", "notifications", "smiles", "account", "mags",
-    "projects", "moderation",
+    "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "smiles",
+    "account", "moderation",
 )
 
 

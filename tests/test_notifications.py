@@ -568,3 +568,18 @@ def test_a_kind_registered_by_its_feature_alone_shows_on_the_page_and_in_its_e_m
     finally:
         KINDS.pop("listing_liked", None)
         TARGET_TYPES.pop("liked_listing", None)
+
+
+def test_notifications_go_with_a_listing_whose_conversations_the_database_deletes(app, factory, anne, bruno):
+    """A conversation dies by ON DELETE CASCADE with its listing, out of the ORM's sight: its
+    target type's `deleted_with` takes the notifications about it along (the bell would
+    otherwise count what the page no longer shows)."""
+    from onemile.listings import services as listings
+
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    factory.conversation(bruno, listing_id, "I have one.", replies=((anne, "Great!"),))
+    assert unread_of(app, anne.id) == 1 and unread_of(app, bruno.id) == 1
+    with app.test_request_context():
+        listings.delete_listing(db.session.get(Member, anne.id), listing_id)
+    assert (unread_of(app, anne.id), unread_of(app, bruno.id)) == (0, 0)
+    assert "Lend me a ladder" not in html(logged_in(app, bruno, "en").get("/notifications/"))

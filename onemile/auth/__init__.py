@@ -8,5 +8,6 @@ from . import routes  # noqa: F401
 
 
 def setup(app) -> None:
-    """Plug the feature into the app (create_app calls every feature's setup)."""
+    """Plug the feature into the app (create_app calls every feature's setup):
+    its blueprint."""
     app.register_blueprint(bp)

@@ -8,8 +8,11 @@ from . import reportables, routes  # noqa: F401  (register the `mags` map layer 
 
 
 def setup(app) -> None:
-    """Plug the feature into the app (create_app calls every feature's setup)."""
-    app.register_blueprint(bp)
-    from . import notifications
+    """Plug the feature into the app (create_app calls every feature's setup):
+    its blueprint, its notification kinds, its part of the data download and of account deletion."""
+    from ..account.signals import connect_services
+    from . import notifications, services
 
+    app.register_blueprint(bp)
     notifications.register()
+    connect_services(services.export_of, services.forget_member)

@@ -73,5 +73,6 @@ def offline():
 
 
 def setup(app) -> None:
-    """Plug the feature into the app (create_app calls every feature's setup)."""
+    """Plug the feature into the app (create_app calls every feature's setup):
+    its blueprint."""
     app.register_blueprint(bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import sqlean
@@ -63,6 +64,15 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
     larger body allowance on the views that take photos (images)."""
 
 
+# The features, in the order they plug in, which is also the order in which they answer
+# signals: an account deletion cancels pending services, deletes listings, then the miles
+# they were placed in.
+FEATURES = (
+    "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "smiles",
+    "account", "moderation",
+)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; test_config overrides the environment's settings."""
     app = Flask(__name__, instance_relative_config=True)
@@ -97,27 +107,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _trust_proxies(app)
 
     from . import images, live, mail, outage, security, views
-    from .account import bp as account_bp
+    from .pwa import assets as pwa_assets
 
     live.init_app(app)
-    from .auth import bp as auth_bp
-    from .conversations import bp as conversations_bp
-    from .listings import bp as listings_bp
-    from .mags import bp as mags_bp
-    from .map import bp as map_bp
-    from .miles import bp as miles_bp
-    from .moderation import bp as moderation_bp
-    from .notifications import bp as notifications_bp
-    from .projects import bp as projects_bp
-    from .pwa import assets as pwa_assets
-    from .pwa import bp as pwa_bp
-    from .smiles import bp as smiles_bp
-
-    for blueprint in (
-        views.bp, auth_bp, miles_bp, listings_bp, map_bp, pwa_bp,
-        conversations_bp, notifications_bp, smiles_bp, account_bp, mags_bp, projects_bp, moderation_bp,
-    ):
-        app.register_blueprint(blueprint)
+    app.register_blueprint(views.bp)
+    # Each feature plugs itself in (blueprint, map layer, reportables, notification kinds,
+    # its part of the data export and of account deletion): nothing here names what they hold.
+    for feature in FEATURES:
+        importlib.import_module(f".{feature}", __name__).setup(app)
     app.request_class = AppRequest
     images.init_app(app)
     mail.init_app(app)

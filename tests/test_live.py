@@ -21,7 +21,7 @@ from test_conversations import HX, Cast, latest_message_id
 from onemile import live
 from onemile.conversations import services as conversations
 from onemile.extensions import db
-from onemile.models import Member
+from onemile.models import Conversation, Member
 from onemile.notifications.services import bell_count, notify, unread_count
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -195,6 +195,9 @@ def test_a_count_that_raced_with_a_notification_is_not_cached(app, cast, redis_s
     anne = cast.anne.id
     listing_id = cast.request()
     with app.test_request_context():
+        # A conversation made without the services, so that nobody is told yet.
+        conversation = Conversation(listing_id=listing_id, responder_id=cast.bruno.id)
+        db.session.add(conversation)
         live.notifications_changed(anne)
         db.session.commit()
 
@@ -203,7 +206,7 @@ def test_a_count_that_raced_with_a_notification_is_not_cached(app, cast, redis_s
             # Meanwhile the bell's hash expires, then a notification is committed (and
             # published): the count just taken is already stale.
             redis_server.delete(f"{prefix}:live:bell:{member_id}")
-            notify(member_id, "message", actor_id=cast.bruno.id, listing_id=listing_id)
+            notify(member_id, "message", actor_id=cast.bruno.id, target_id=conversation.id)
             db.session.commit()
             return counted
 

@@ -563,7 +563,8 @@ def test_followers_are_told_once_about_a_new_article(app, client, auth, anne, br
     send(client, f"/mags/{mag_id}/articles/{draft_id}/edit", article_form(title="Bientôt !", status="published"))
     with app.app_context():
         notes = db.session.scalars(select(Notification)).all()
-        assert [(n.member_id, n.kind, n.article_id) for n in notes] == [(bruno.id, "new_article", draft_id)]
+        told = [(n.member_id, n.kind, n.target_type, n.target_id) for n in notes]
+        assert told == [(bruno.id, "new_article", "article", draft_id)]
     mails = sorted(outbox.glob("*.eml"))
     assert len(mails) == 1
     mail = mails[0].read_text()

@@ -22,7 +22,7 @@ from sqlalchemy import event, func, select, text
 
 from onemile.conversations import services as conversations
 from onemile.extensions import db
-from onemile.models import Member, Notification
+from onemile.models import Conversation, Member, Notification
 from onemile.notifications.services import notify, unread_count
 
 XSS = "<script>alert(1)</script>"
@@ -403,10 +403,20 @@ def test_no_e_mail_once_turned_off_on_the_settings_page(app, factory, outbox, an
     assert unread_of(app, anne.id) == 1  # the notification itself is kept
 
 
+def quiet_conversation(app, listing_id: int, responder_id: int) -> int:
+    """A conversation row under the listing, made without the services (so nobody is told)."""
+    with app.app_context():
+        conversation = Conversation(listing_id=listing_id, responder_id=responder_id)
+        db.session.add(conversation)
+        db.session.commit()
+        return conversation.id
+
+
 def test_e_mails_leave_only_after_commit(app, factory, outbox, anne, bruno):
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    conversation_id = quiet_conversation(app, listing_id, bruno.id)
     with app.test_request_context():
-        notify(anne.id, "first_reply", actor_id=bruno.id, listing_id=listing_id)
+        notify(anne.id, "first_reply", actor_id=bruno.id, target_id=conversation_id)
         db.session.flush()
         assert mails(outbox) == []  # written to the database, not committed: nothing sent
         db.session.rollback()
@@ -415,7 +425,7 @@ def test_e_mails_leave_only_after_commit(app, factory, outbox, anne, bruno):
         assert mails(outbox) == []
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
 
-        notify(anne.id, "first_reply", actor_id=bruno.id, listing_id=listing_id)
+        notify(anne.id, "first_reply", actor_id=bruno.id, target_id=conversation_id)
         assert mails(outbox) == []
         db.session.commit()
     assert [m["Subject"] for m in mails(outbox)] == ["Bruno D. answered your listing"]
@@ -423,12 +433,13 @@ def test_e_mails_leave_only_after_commit(app, factory, outbox, anne, bruno):
 
 def test_a_rolled_back_savepoint_keeps_the_e_mails_of_the_outer_transaction(app, factory, outbox, anne, bruno):
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    conversation_id = quiet_conversation(app, listing_id, bruno.id)
     with app.test_request_context():
-        notify(anne.id, "first_reply", actor_id=bruno.id, listing_id=listing_id)
+        notify(anne.id, "first_reply", actor_id=bruno.id, target_id=conversation_id)
         try:
             with db.session.begin_nested():
                 # Notified inside a savepoint that then fails: that one must not be mailed.
-                notify(bruno.id, "confirmation_requested", actor_id=anne.id, listing_id=listing_id)
+                notify(bruno.id, "confirmation_requested", actor_id=anne.id, target_id=conversation_id)
                 db.session.execute(text("SELECT 1"))
                 raise RuntimeError("refused")
         except RuntimeError:
@@ -506,3 +517,69 @@ def test_without_javascript_the_bell_and_the_button_still_work(live_server, new_
     page.wait_for_url(re.compile(r"/notifications/$"))
     expect(page.locator(".flash-success")).to_contain_text("All notifications are marked as read.")
     expect(page.locator("#bell")).to_have_accessible_name("Notifications")
+
+
+def test_a_kind_registered_by_its_feature_alone_shows_on_the_page_and_in_its_e_mail(app, factory, outbox, anne, bruno):
+    """A new kind touches only its own feature's files: here the test plays the feature. It
+    registers a target type, a kind with its sentence template and its e-mail; the hub lists,
+    links and mails it, and the notification goes with its object."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from onemile.listings import services as listings
+    from onemile.models import Listing
+    from onemile.notifications.kinds import KINDS, TARGET_TYPES, register_kind, register_target_type
+
+    app.jinja_env.loader = ChoiceLoader([
+        DictLoader({"likes/notifications/listing_liked.html":
+                    '{{ _("%(name)s likes “%(title)s”", name=name, title=target.title) }}'}),
+        app.jinja_env.loader,
+    ])
+
+    def load(ids):
+        return {listing.id: listing for listing in db.session.scalars(select(Listing).where(Listing.id.in_(ids)))}
+
+    register_target_type("liked_listing", Listing, load)
+    register_kind(
+        "listing_liked",
+        sentence="likes/notifications/listing_liked.html",
+        target="liked_listing",
+        link=lambda _n, listing: ("listings.detail", {"listing_id": listing.id}),
+        email=lambda _n, listing, who: (f"{who} likes your listing", f"{who} likes “{listing.title}”."),
+    )
+    try:
+        listing_id = factory.listing(anne, kind="request", category="diy", title=f"Ladder {XSS}")
+        with app.test_request_context():
+            notify(anne.id, "listing_liked", actor_id=bruno.id, target_id=listing_id)
+            db.session.commit()
+
+        page = html(logged_in(app, anne, "en").get("/notifications/"))
+        assert f"Bruno D. likes “Ladder {ESCAPED}”" in page
+        assert XSS not in page
+        assert f'href="/listings/{listing_id}"' in page
+        [mail] = mails(outbox)
+        assert (mail["To"], mail["Subject"]) == (anne.email, "Bruno D. likes your listing")
+        assert f"Bruno D. likes “Ladder {XSS}”." in mail.get_content()  # plain text: not HTML-escaped
+        assert f"/listings/{listing_id}" in mail.get_content()
+
+        # Deleted with its object, as the old per-feature foreign keys did.
+        with app.test_request_context():
+            listings.delete_listing(db.session.get(Member, anne.id), listing_id)
+            assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    finally:
+        KINDS.pop("listing_liked", None)
+        TARGET_TYPES.pop("liked_listing", None)
+
+
+def test_notifications_go_with_a_listing_whose_conversations_the_database_deletes(app, factory, anne, bruno):
+    """A conversation dies by ON DELETE CASCADE with its listing, out of the ORM's sight: its
+    target type's `deleted_with` takes the notifications about it along (the bell would
+    otherwise count what the page no longer shows)."""
+    from onemile.listings import services as listings
+
+    listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
+    factory.conversation(bruno, listing_id, "I have one.", replies=((anne, "Great!"),))
+    assert unread_of(app, anne.id) == 1 and unread_of(app, bruno.id) == 1
+    with app.test_request_context():
+        listings.delete_listing(db.session.get(Member, anne.id), listing_id)
+    assert (unread_of(app, anne.id), unread_of(app, bruno.id)) == (0, 0)
+    assert "Lend me a ladder" not in html(logged_in(app, bruno, "en").get("/notifications/"))

@@ -21,7 +21,7 @@ from ..errors import ConflictError, NotFoundError, RuleError
 from ..extensions import db
 from ..models import Completion, Conversation, Listing, Member, Message, utcnow
 from ..models.protection import blocked_between
-from ..notifications.services import mark_read_for_conversation, notify
+from ..notifications.services import mark_read_about, notify
 from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles
 from ..unit_of_work import insert_once
@@ -176,8 +176,7 @@ def _add_message(
         conversation.other_party_id(sender_id),
         "first_reply" if first_reply else "message",
         actor_id=sender_id,
-        listing_id=conversation.listing_id,
-        conversation_id=conversation.id,
+        target_id=conversation.id,
     )
     return message
 
@@ -201,7 +200,7 @@ def messages_after(member: Member, conversation_id: int, after_id: int = 0) -> l
     )
     if messages:
         _mark_read(conversation, member.id, messages[-1].id)
-        mark_read_for_conversation(member.id, conversation.id)
+        mark_read_about(member.id, "conversation", conversation.id)
         db.session.commit()
     return messages
 
@@ -321,8 +320,7 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
     if beneficiary_id == author.id:
         _confirm(completion, author)
     else:
-        notify(beneficiary_id, "confirmation_requested", actor_id=author.id,
-               listing_id=listing.id, conversation_id=conversation.id)
+        notify(beneficiary_id, "confirmation_requested", actor_id=author.id, target_id=conversation.id)
         db.session.commit()
     return completion
 
@@ -427,8 +425,7 @@ def _confirm(completion: Completion, beneficiary: Member) -> Completion:
         update(Listing).where(Listing.id == completion.listing_id).values(status="done", updated_at=utcnow())
     )
     for recipient, actor in ((completion.helper_id, beneficiary.id), (completion.beneficiary_id, completion.helper_id)):
-        notify(recipient, "service_confirmed", actor_id=actor,
-               listing_id=completion.listing_id, conversation_id=completion.conversation_id)
+        notify(recipient, "service_confirmed", actor_id=actor, target_id=completion.conversation_id)
     db.session.commit()
     db.session.refresh(completion)
     return completion
@@ -459,8 +456,7 @@ def _resolve(completion: Completion, member: Member, status: str, kind: str) -> 
         db.session.rollback()
         raise RuleError(_("This confirmation is no longer pending."))
     other = completion.beneficiary_id if member.id == completion.helper_id else completion.helper_id
-    notify(other, kind, actor_id=member.id, listing_id=completion.listing_id,
-           conversation_id=completion.conversation_id)
+    notify(other, kind, actor_id=member.id, target_id=completion.conversation_id)
     db.session.commit()
     db.session.refresh(completion)
     return completion

@@ -30,11 +30,11 @@ from ..extensions import db
 from ..geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ..images import ImageError, discard_images, image_url, store_image
 from ..map.services import Box, Marker, register_layer
-from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification, utcnow
+from ..models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, utcnow
 from ..models.block import blocked_either_way
 from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..models.protection import can_see, listed_for, visible_to
-from ..notifications.services import notify
+from ..notifications.services import notify, withdraw
 from ..privacy import place_point
 from ..unit_of_work import insert_once
 from .labels import MAG_KIND_LABELS
@@ -378,9 +378,7 @@ def _set_status(article: Article, publish: bool) -> bool:
     """
     first = publish and article.published_at is None
     if not publish and article.is_published:
-        db.session.execute(
-            delete(Notification).where(Notification.article_id == article.id, Notification.kind == "new_article")
-        )
+        withdraw("new_article", article.id)
     article.status = "published" if publish else "draft"
     if first:
         article.published_at = utcnow()
@@ -396,7 +394,7 @@ def _tell_followers(article: Article, mag: Mag) -> None:
         )
     )
     for follower_id in follower_ids:
-        notify(follower_id, "new_article", actor_id=mag.owner_id, article_id=article.id)
+        notify(follower_id, "new_article", actor_id=mag.owner_id, target_id=article.id)
 
 
 def _save_article(article: Article, mag: Mag, data: ArticleData) -> Article:

@@ -13,17 +13,9 @@ STOP_POLLING = 286
 
 
 def _link_for(notification) -> str:
-    """Where a notification leads: its conversation (which reads its notifications)."""
-    if notification.conversation_id:
-        return url_for("conversations.show", conversation_id=notification.conversation_id)
-    if notification.article is not None:
-        article = notification.article
-        return url_for("mags.article", mag_id=article.mag_id, article_id=article.id)
-    if notification.listing_id:
-        return url_for("listings.detail", listing_id=notification.listing_id)
-    if notification.project_id:
-        return url_for("projects.detail", project_id=notification.project_id)
-    return url_for("notifications.index")
+    """Where a notification leads, as its kind says."""
+    endpoint, values = services.link_for(notification)
+    return url_for(endpoint, **values)
 
 
 def _list_page(form: MarkAllReadForm, **context):
@@ -31,7 +23,7 @@ def _list_page(form: MarkAllReadForm, **context):
         "notifications/index.html",
         "list",
         notifications=services.recent(current_user.id),
-        received_smile=services.received_smile,
+        sentence_template=services.sentence_template,
         link_for=_link_for,
         form=form,
         **context,

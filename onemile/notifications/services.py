@@ -1,33 +1,22 @@
 """Tell members what happened: a row per notification, and an e-mail for the kinds that
-deserve one, queued in the outbox by the transaction that causes it (onemile.mail)."""
+deserve one, queued in the outbox by the transaction that causes it (onemile.mail).
+
+The kinds are registered by the features (onemile.notifications.kinds): this module records,
+lists and e-mails notifications through them and names no feature."""
 
 from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import delete, event, func, inspect, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import live
 from ..extensions import db
 from ..mail import public_url, send_mail
-from ..models import Article, Member, Notification, utcnow
-from ..models.notification import NOTIFICATION_KINDS
+from ..models import Member, Notification, utcnow
+from . import kinds
 
-# Kinds that also send an e-mail (when the member has not turned e-mails off).
-EMAILED_KINDS = frozenset(
-    {
-        "first_reply",
-        "confirmation_requested",
-        "new_article",
-        "project_approved",
-        "project_rejected",
-        "project_update",
-        "moderation_warning",
-    }
-)
-# Kinds about the account itself: e-mailed even to members who turned e-mails off.
-ACCOUNT_KINDS = frozenset({"moderation_warning"})
 _PENDING = "onemile_pending_mail"
 
 
@@ -36,29 +25,26 @@ def notify(
     kind: str,
     *,
     actor_id: int | None = None,
-    listing_id: int | None = None,
-    conversation_id: int | None = None,
-    article_id: int | None = None,
-    project_id: int | None = None,
+    target_id: int | None = None,
     detail: str | None = None,
 ) -> Notification:
     """Record a notification in the current transaction (the caller commits) and queue its
-    e-mail, if any, for after the commit."""
-    if kind not in NOTIFICATION_KINDS:
-        raise ValueError(f"unknown notification kind {kind!r}")
+    e-mail, if any, for after the commit. `target_id` is the id of the object the kind's
+    registered target type names (a conversation, a project …)."""
+    registered = kinds.kind_of(kind)
+    if (registered.target is None) != (target_id is None):
+        raise ValueError(f"a {kind!r} notification needs {'a' if registered.target else 'no'} target_id")
     notification = Notification(
         member_id=recipient_id,
         kind=kind,
         actor_id=actor_id,
-        listing_id=listing_id,
-        conversation_id=conversation_id,
-        article_id=article_id,
-        project_id=project_id,
+        target_type=registered.target,
+        target_id=target_id,
         detail=detail,
     )
     db.session.add(notification)
     live.notifications_changed(recipient_id)
-    if kind in EMAILED_KINDS:
+    if registered.emailed:
         db.session.info.setdefault(_PENDING, []).append(notification)
     return notification
 
@@ -79,33 +65,50 @@ def bell_count(member_id: int) -> int:
 
 
 def recent(member_id: int, limit: int = 50) -> list[Notification]:
-    """The member's latest notifications, newest first, with their actor and listing
-    loaded in the same query (the page names both in every sentence)."""
-    return list(
+    """The member's latest notifications, newest first, each with its actor (same query)
+    and its object (`n.target`, one query per target type). Those of a kind no longer
+    registered, or whose object is gone, are left out."""
+    notifications = list(
         db.session.scalars(
             select(Notification)
             .where(Notification.member_id == member_id)
-            .options(
-                joinedload(Notification.actor),
-                joinedload(Notification.listing),
-                joinedload(Notification.article).joinedload(Article.mag),
-                joinedload(Notification.project),
-            )
+            .options(joinedload(Notification.actor))
             .order_by(Notification.id.desc())
             .limit(limit)
         )
     )
+    kinds.load_targets(notifications)
+    return [n for n in notifications if n.kind in kinds.KINDS and not n.target_missing]
 
 
-def received_smile(notification: Notification) -> bool:
-    """For a confirmed service: True when the recipient was the helper (they got the
-    smile), False when they were the beneficiary (they gave it). On a request the author
-    is the beneficiary; on an offer the author helps."""
-    listing = notification.listing
-    if notification.kind != "service_confirmed" or listing is None:
-        return False
-    recipient_is_author = listing.author_id == notification.member_id
-    return recipient_is_author == (listing.kind == "offer")
+def export_of(member_id: int) -> list[dict]:
+    """The member's notifications for their data export, oldest first: kind, times (as
+    datetimes) and what each target type adds about its object. Those whose object is gone
+    are left out, as on the page."""
+    notifications = list(
+        db.session.scalars(select(Notification).where(Notification.member_id == member_id).order_by(Notification.id))
+    )
+    kinds.load_targets(notifications)
+    lines = []
+    for n in notifications:
+        if n.target_missing:
+            continue
+        target_type = kinds.TARGET_TYPES.get(n.target_type)
+        about = target_type.export(n.target) if target_type and target_type.export else {}
+        # Format 1mile-export-1 has these two keys on every line, null when not about a conversation.
+        lines.append({"kind": n.kind, "created_at": n.created_at, "read_at": n.read_at,
+                      "listing_id": None, "conversation_id": None, **about})
+    return lines
+
+
+def sentence_template(notification: Notification) -> str:
+    """The template of the notification's line, registered with its kind."""
+    return kinds.KINDS[notification.kind].sentence
+
+
+def link_for(notification: Notification) -> tuple[str, dict]:
+    """(endpoint, values) of where the notification's line leads, for url_for."""
+    return kinds.KINDS[notification.kind].link_for(notification, notification.target)
 
 
 def set_email_notifications(member_id: int, enabled: bool) -> None:
@@ -125,13 +128,15 @@ def mark_all_read(member_id: int) -> None:
     db.session.commit()
 
 
-def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
-    """Opening a conversation reads its notifications (caller commits)."""
+def mark_read_about(member_id: int, target_type: str, target_id: int) -> None:
+    """Opening an object (a conversation) reads the member's notifications about it
+    (caller commits)."""
     read = db.session.execute(
         update(Notification)
         .where(
             Notification.member_id == member_id,
-            Notification.conversation_id == conversation_id,
+            Notification.target_type == target_type,
+            Notification.target_id == target_id,
             Notification.read_at.is_(None),
         )
         .values(read_at=utcnow())
@@ -140,59 +145,38 @@ def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:
         live.notifications_changed(member_id)
 
 
-def _email_for(notification: Notification) -> tuple[str, str, str, str] | None:
-    """(address, subject, body, language) in the recipient's language, or None if they opted out."""
-    member = db.session.get(Member, notification.member_id)
-    if member is None or not (member.email_notifications or notification.kind in ACCOUNT_KINDS):
-        return None
-    actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
-    listing_title = notification.listing.title if notification.listing else ""
-    project_title = notification.project.title if notification.project else ""
-    link = (
-        _external_url("projects.detail", project_id=notification.project_id)
-        if notification.project_id
-        else _external_url("notifications.index")
+def withdraw(kind: str, target_id: int) -> None:
+    """Take back the notifications of a kind about an object (caller commits): their
+    sentence would show what is no longer public."""
+    target_type = kinds.kind_of(kind).target
+    db.session.execute(
+        delete(Notification).where(
+            Notification.kind == kind, Notification.target_type == target_type, Notification.target_id == target_id
+        )
     )
+
+
+def _email_for(notification: Notification) -> tuple[str, str, str, str] | None:
+    """(address, subject, body, language) in the recipient's language, or None if they opted
+    out or the notification's object is already gone."""
+    kind = kinds.KINDS.get(notification.kind)
+    member = db.session.get(Member, notification.member_id)
+    if kind is None or not kind.emailed or member is None:
+        return None
+    if not (member.email_notifications or kind.account_kind):
+        return None
+    kinds.load_targets([notification])
+    if notification.target_missing:
+        return None
+    target = notification.target
+    actor = db.session.get(Member, notification.actor_id) if notification.actor_id else None
+    endpoint, values = kind.email_link_for(notification, target)
+    link = _external_url(endpoint, **values)
     settings_link = _external_url("notifications.settings")
     with force_locale(member.language):
         who = actor.display_name if actor else _("A member")
-        if notification.kind == "new_article" and notification.article is not None:
-            article = notification.article
-            link = _external_url("mags.article", mag_id=article.mag_id, article_id=article.id) or link
-            subject = _("New in %(mag)s: %(title)s", mag=article.mag.title, title=article.title)
-            lead = _(
-                "%(mag)s, a mag you follow, published “%(title)s”.", mag=article.mag.title, title=article.title
-            )
-        elif notification.kind == "project_approved":
-            subject = _("Your project is online")
-            lead = _("A moderator approved “%(title)s”: it is now on the map.", title=project_title)
-        elif notification.kind == "project_rejected":
-            subject = _("Your project was not approved")
-            lead = _(
-                "A moderator did not approve “%(title)s”. Read why on its page, edit it and send it again.",
-                title=project_title,
-            )
-        elif notification.kind == "project_update":
-            subject = _("News from “%(title)s”", title=project_title)
-            lead = _("%(name)s posted news about “%(title)s”, a project you support.", name=who, title=project_title)
-        elif notification.kind == "moderation_warning":
-            subject = _("A warning from the 1Mile moderators")
-            lead = _(
-                "The moderators reviewed reports about your activity on 1Mile and ask you to "
-                "respect the community rules. Their message:\n\n%(reason)s",
-                reason=notification.detail or "",
-            )
-        elif notification.kind == "first_reply":
-            subject = _("%(name)s answered your listing", name=who)
-            lead = _("%(name)s answered “%(title)s”.", name=who, title=listing_title)
-        else:
-            subject = _("Please confirm the service with %(name)s", name=who)
-            lead = _(
-                "%(name)s marked “%(title)s” as done with you. Confirm it to thank them with a smile.",
-                name=who,
-                title=listing_title,
-            )
-        if notification.kind in ACCOUNT_KINDS:
+        subject, lead = kind.email(notification, target, who)
+        if kind.account_kind:
             # Not something the settings turn off: do not offer to.
             body = _("Hello %(first_name)s,\n\n%(lead)s\n\n%(link)s\n\n1Mile",
                      first_name=member.first_name, lead=lead, link=link)
@@ -233,3 +217,23 @@ def _drop_pending_mail(session, transaction) -> None:
     # the e-mails of notifications the outer transaction then committed.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+@event.listens_for(db.session, "before_flush")
+def _forget_notifications_of_deleted_targets(session, flush_context, instances) -> None:
+    """Notifications go with their object: deleted through the ORM, or by the database along
+    with a row the target type declared (`deleted_with`, e.g. a listing's conversations)."""
+    doomed: dict[str, set[int]] = {}
+    for obj in session.deleted:
+        for target_type in kinds.TARGET_TYPES.values():
+            if isinstance(obj, target_type.model):
+                doomed.setdefault(target_type.name, set()).add(obj.id)
+            for parent, children_of in target_type.deleted_with.items():
+                if isinstance(obj, parent):
+                    doomed.setdefault(target_type.name, set()).update(children_of([obj.id]))
+    for name, ids in doomed.items():
+        session.execute(
+            delete(Notification)
+            .where(Notification.target_type == name, Notification.target_id.in_(sorted(ids)))
+            .execution_options(synchronize_session=False)
+        )

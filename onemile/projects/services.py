@@ -405,7 +405,7 @@ def _place(project: Project, owner: Member, data: ProjectData) -> None:
 def _tell_moderators(project: Project, actor: Member) -> None:
     for moderator_id in db.session.scalars(select(Member.id).where(Member.is_moderator.is_(True))):
         if moderator_id != actor.id:
-            notify(moderator_id, "project_submitted", actor_id=actor.id, project_id=project.id)
+            notify(moderator_id, "project_submitted", actor_id=actor.id, target_id=project.id)
 
 
 def update_project(owner: Member, project_id: int, data: ProjectData) -> Project:
@@ -467,7 +467,7 @@ def approve(moderator: Member, project_id: int) -> Project:
     project.status = "approved"
     project.moderated_by_id, project.moderated_at = moderator.id, utcnow()
     project_account(project)
-    notify(project.owner_id, "project_approved", actor_id=moderator.id, project_id=project.id)
+    notify(project.owner_id, "project_approved", actor_id=moderator.id, target_id=project.id)
     db.session.commit()
     return project
 
@@ -481,7 +481,7 @@ def reject(moderator: Member, project_id: int, reason: str) -> Project:
     project.status = "rejected"
     project.rejection_reason = reason
     project.moderated_by_id, project.moderated_at = moderator.id, utcnow()
-    notify(project.owner_id, "project_rejected", actor_id=moderator.id, project_id=project.id)
+    notify(project.owner_id, "project_rejected", actor_id=moderator.id, target_id=project.id)
     db.session.commit()
     return project
 
@@ -528,7 +528,7 @@ def pledge(
     )
     if not promised:
         return promise  # the same form, sent again or a moment ago by another request
-    notify(project.owner_id, "project_pledge", actor_id=member.id, project_id=project.id)
+    notify(project.owner_id, "project_pledge", actor_id=member.id, target_id=project.id)
     db.session.commit()
     return promise
 
@@ -576,7 +576,7 @@ def give_smiles(member: Member, project_id: int, amount, key: str | None) -> Tra
         payer, project_account(project), count, "project_support", f"project:{member.id}:{key}"
     )
     if given:
-        notify(project.owner_id, "project_smiles", actor_id=member.id, project_id=project.id)
+        notify(project.owner_id, "project_smiles", actor_id=member.id, target_id=project.id)
     db.session.commit()
     return record
 
@@ -597,7 +597,7 @@ def pass_smiles(owner: Member, project_id: int, volunteer_id: int, amount, key: 
     except smiles.InsufficientSmiles:
         raise RuleError(_("The project does not hold that many smiles."), "amount") from None
     if passed:
-        notify(helper.member_id, "project_smiles_passed", actor_id=owner.id, project_id=project.id)
+        notify(helper.member_id, "project_smiles_passed", actor_id=owner.id, target_id=project.id)
     db.session.commit()
     return record
 
@@ -619,7 +619,7 @@ def volunteer(member: Member, project_id: int, task_id: int, message: str | None
         if offer.message == message:
             return offer  # the same offer sent twice (a double click, a reload): it stands
         raise RuleError(_("You already offered to help with this task."))
-    notify(project.owner_id, "project_volunteer", actor_id=member.id, project_id=project.id)
+    notify(project.owner_id, "project_volunteer", actor_id=member.id, target_id=project.id)
     db.session.commit()
     return offer
 
@@ -642,7 +642,7 @@ def answer_volunteer(owner: Member, project_id: int, volunteer_id: int, accept: 
         offer.status = status
         notify(
             offer.member_id, "volunteer_accepted" if accept else "volunteer_declined",
-            actor_id=owner.id, project_id=project.id,
+            actor_id=owner.id, target_id=project.id,
         )
     db.session.commit()
     return offer
@@ -666,7 +666,7 @@ def post_update(owner: Member, project_id: int, body: str) -> ProjectUpdate:
     news = ProjectUpdate(project_id=project.id, body=body)
     db.session.add(news)
     for supporter_id in _audience(project):
-        notify(supporter_id, "project_update", actor_id=owner.id, project_id=project.id)
+        notify(supporter_id, "project_update", actor_id=owner.id, target_id=project.id)
     db.session.commit()
     return news
 
@@ -682,7 +682,7 @@ def close_project(owner: Member, project_id: int, outcome: str) -> Project:
     project.status = outcome
     project.closed_at = utcnow()
     for supporter_id in _audience(project):
-        notify(supporter_id, "project_closed", actor_id=owner.id, project_id=project.id)
+        notify(supporter_id, "project_closed", actor_id=owner.id, target_id=project.id)
     db.session.commit()
     return project
 
@@ -809,6 +809,6 @@ def forget_member(member: Member) -> list[str]:
             db.session.delete(project)
         elif project.status == "approved":
             for supporter_id in _audience(project):
-                notify(supporter_id, "project_closed", actor_id=member.id, project_id=project.id)
+                notify(supporter_id, "project_closed", actor_id=member.id, target_id=project.id)
             project.status, project.closed_at = "abandoned", now
     return photos

@@ -70,3 +70,9 @@ def offline():
     with force_locale("en" if str(get_locale()) == "fr" else "fr"):
         alternate = _("1Mile cannot reach the network right now.")
     return render_template("pwa/offline.html", alternate=alternate)
+
+
+def setup(app) -> None:
+    """Plug the feature into the app (create_app calls every feature's setup):
+    its blueprint."""
+    app.register_blueprint(bp)

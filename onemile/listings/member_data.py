@@ -1,0 +1,71 @@
+"""The member's listings in their data download and in an account deletion."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..account.signals import export_time, member_exported, member_forgotten
+from ..extensions import db
+from ..geo import point_latlon
+from ..models import Conversation, Listing, Member
+
+
+def export(member: Member, export: dict) -> None:
+    """The member's listings, with where each is shown."""
+    export["listings"] = [_listing(listing) for listing in _listings(member)]
+
+
+def _listings(member: Member) -> list[Listing]:
+    return list(
+        db.session.scalars(
+            select(Listing)
+            .where(Listing.author_id == member.id)
+            .options(selectinload(Listing.placements))
+            .order_by(Listing.id)
+        )
+    )
+
+
+def _listing(listing: Listing) -> dict:
+    return {
+        "id": listing.id,
+        "kind": listing.kind,
+        "offer_type": listing.offer_type,
+        "category": listing.category,
+        "title": listing.title,
+        "body": listing.body,
+        "status": listing.status,
+        "location_mode": listing.location_mode,
+        "created_at": export_time(listing.created_at),
+        "updated_at": export_time(listing.updated_at),
+        "expires_at": export_time(listing.expires_at),
+        "shown_at": [
+            {"mile_id": p.mile_id, "latitude": point_latlon(p.point).lat, "longitude": point_latlon(p.point).lon}
+            for p in listing.placements
+        ],
+    }
+
+
+def forget(member: Member, after_commit: list) -> None:
+    """Delete the member's listings; one that others answered is kept closed, off the map
+    and without its text, so that their conversations stay (its title names the exchange)."""
+    answered = set(
+        db.session.scalars(
+            select(Conversation.listing_id).join(Listing, Listing.id == Conversation.listing_id)
+            .where(Listing.author_id == member.id)
+        )
+    )
+    for listing in list(member.listings):
+        if listing.id in answered:
+            listing.body = ""
+            listing.status = "closed" if listing.status == "open" else listing.status
+            listing.placements.clear()
+        else:
+            db.session.delete(listing)
+
+
+def connect() -> None:
+    """Answer the account's signals."""
+    member_exported.connect(export, weak=False)
+    member_forgotten.connect(forget, weak=False)

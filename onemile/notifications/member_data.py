@@ -1,0 +1,29 @@
+"""The member's notifications in their data download and in an account deletion."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from ..account.signals import export_time, member_exported, member_forgotten
+from ..extensions import db
+from ..models import Member, Notification
+from .services import export_of
+
+
+def export(member: Member, export: dict) -> None:
+    """Kind, times, and what the target type adds about each notification's object."""
+    export["notifications"] = [
+        {**line, "created_at": export_time(line["created_at"]), "read_at": export_time(line["read_at"])}
+        for line in export_of(member.id)
+    ]
+
+
+def forget(member: Member, after_commit: list) -> None:
+    """Delete the member's notifications."""
+    db.session.execute(delete(Notification).where(Notification.member_id == member.id))
+
+
+def connect() -> None:
+    """Answer the account's signals."""
+    member_exported.connect(export, weak=False)
+    member_forgotten.connect(forget, weak=False)

@@ -1,4 +1,11 @@
-"""The unit of work's one answer to a unique rule: a row written once, whatever the race.
+"""The unit of work: one commit at the edge of each request and command, effects after it.
+
+Services (actions) only add and flush. The edge, set up once by `init_app`, commits when a
+request or a `flask` command succeeded and rolls back otherwise, so a refusal half-way
+through a change leaves nothing. What leaves the process (live fan-out to Redis, a wake-up
+of the mail worker) is queued with `after_commit` and runs only once that commit succeeded.
+
+The unit of work's one answer to a unique rule: a row written once, whatever the race.
 
 A double click, a reload of a form, the outbox sending again, two tabs, two workers: the
 same insert can arrive twice at once. Both requests see "no row yet", both insert, and the
@@ -11,10 +18,14 @@ means. Every insert guarded by a unique rule goes through `insert_once`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TypeVar
 
+import click
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
@@ -67,3 +78,112 @@ def insert_once(find: Callable[[], Row | None], create: Callable[[], Row]) -> tu
             raise
         return existing, False
     return row, True
+
+
+# --- The edge: one commit per request and per command ---------------------------------------
+
+_AFTER_COMMIT = "onemile_after_commit"
+_SAVEPOINT_MARKS = "onemile_after_commit_savepoints"
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` once the current transaction has committed, never if it rolls back.
+
+    For what leaves the process (live fan-out, a wake-up, a push): before the commit
+    another process would find nothing in the database, and a rolled-back change must send
+    nothing. Callbacks run in the order queued; one that fails is logged and the others
+    still run (the commit has happened, the request must not turn into an error).
+    """
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(db.session, "after_commit")
+def _run_after_commit(session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 — the change is committed; an effect must not undo the answer
+            current_app.logger.exception("an after-commit effect failed")
+
+
+@event.listens_for(db.session, "after_transaction_create")
+def _mark_savepoint(session, transaction) -> None:
+    # What a savepoint queues goes with it: remember where its effects begin.
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINT_MARKS, {})[transaction] = len(session.info.get(_AFTER_COMMIT, []))
+
+
+@event.listens_for(db.session, "after_soft_rollback")
+def _drop_savepoint_effects(session, previous_transaction) -> None:
+    # A savepoint rolled back (the race insert_once lost): its rows are gone, so are its
+    # effects; what the transaction queued before it stays.
+    mark = session.info.get(_SAVEPOINT_MARKS, {}).pop(previous_transaction, None)
+    if mark is not None and _AFTER_COMMIT in session.info:
+        del session.info[_AFTER_COMMIT][mark:]
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _drop_after_rollback(session, transaction) -> None:
+    # The outermost transaction decides for everything: after a commit the queue is
+    # already empty, after a rollback nothing queued runs.
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
+        session.info.pop(_SAVEPOINT_MARKS, None)
+
+
+def _settle(succeeded: bool) -> None:
+    """The end of one unit of work: commit what it wrote, or roll all of it back."""
+    if succeeded:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def _dispatch_in_one_unit(app: Flask) -> None:
+    # Wrapping dispatch_request (the view) rather than after_request: a commit that fails
+    # raises inside Flask's handling of the view, so the usual error handlers answer (an
+    # IntegrityError, outage's 503 for a lost database) instead of a half-sent response.
+    dispatch = app.dispatch_request
+
+    @functools.wraps(dispatch)
+    def dispatch_request():
+        response = app.make_response(dispatch())
+        # A view that refused (a form answered 422, a 409) must not keep half its work; an
+        # exception goes to its handler untouched and the request's end rolls back.
+        _settle(response.status_code < 400)
+        return response
+
+    app.dispatch_request = dispatch_request
+
+
+def _commands_in_one_unit(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _commands_in_one_unit(command)
+        elif command.callback is not None and not getattr(command.callback, "_one_unit", False):
+            command.callback = _in_one_unit(command.callback)
+
+
+def _in_one_unit(callback):
+    @functools.wraps(callback)
+    def command(*args, **kwargs):
+        try:
+            result = callback(*args, **kwargs)
+        except BaseException:
+            if has_app_context():
+                db.session.rollback()
+            raise
+        _settle(True)
+        return result
+
+    command._one_unit = True
+    return command
+
+
+def init_app(app: Flask) -> None:
+    """Make every request and every `flask` command of the app one unit of work: it commits
+    once at its end when it succeeded (a response below 400, a command that returned) and
+    rolls back otherwise. Call it last in the factory, once every command is registered.
+    Services only add and flush; jobs (the mail worker) commit each job themselves."""
+    _dispatch_in_one_unit(app)
+    _commands_in_one_unit(app.cli)

@@ -102,7 +102,7 @@ def _run_after_commit(session) -> None:
     for callback in session.info.pop(_AFTER_COMMIT, []):
         try:
             callback()
-        except Exception:  # noqa: BLE001 — the change is committed; an effect must not undo the answer
+        except Exception:  # the change is committed: an effect must not undo the answer
             current_app.logger.exception("an after-commit effect failed")
 
 

@@ -83,7 +83,7 @@ def test_a_view_that_raises_keeps_nothing_and_sends_nothing(app, client, edge):
 
 
 def test_an_effect_queued_in_a_savepoint_goes_with_it(app, edge):
-    member, effects, commits = edge
+    _, effects, _ = edge
     with app.test_request_context():
         unit_of_work.after_commit(lambda: effects.append("before"))
         with pytest.raises(RuntimeError), unit_of_work.savepoint():

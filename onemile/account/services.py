@@ -17,7 +17,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.services import password_matches
@@ -38,6 +37,7 @@ from ..models import (
 )
 from ..projects import services as projects
 from ..smiles.services import balance_of, history
+from ..unit_of_work import insert_once
 
 # More than anyone's lifetime of transfers: the download holds the whole history.
 EXPORT_HISTORY_LIMIT = 100_000
@@ -55,12 +55,11 @@ def block(member: Member, other_id: int) -> Member:
     other = db.session.get(Member, other_id)
     if other is None or other.is_deleted:
         raise NotFoundError("member")
-    db.session.add(Block(blocker_id=member.id, blocked_id=other.id))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Already blocked (a double click, another tab): nothing more to do.
-        db.session.rollback()
+    # Already blocked (a double click, another tab): the block that is there is the answer.
+    insert_once(
+        lambda: db.session.scalar(select(Block).filter_by(blocker_id=member.id, blocked_id=other.id)),
+        lambda: Block(blocker_id=member.id, blocked_id=other.id),
+    )
     return other
 
 
@@ -71,7 +70,7 @@ def unblock(member: Member, other_id: int) -> None:
     ).rowcount
     if not removed:
         raise NotFoundError("block")
-    db.session.commit()
+    db.session.flush()
 
 
 def blocks_of(member: Member) -> list[Block]:
@@ -281,7 +280,7 @@ def delete_account(member: Member, password: str) -> None:
     member.email_notifications = False
     member.is_moderator = False
     member.deleted_at = now
-    db.session.commit()
+    db.session.flush()
     # After the commit: a rollback must not lose a kept project's or mag's pictures.
     discard_images(photos)
     discard_images(mag_pictures)

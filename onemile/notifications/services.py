@@ -111,7 +111,7 @@ def received_smile(notification: Notification) -> bool:
 def set_email_notifications(member_id: int, enabled: bool) -> None:
     """Turn the member's notification e-mails on or off."""
     db.session.execute(update(Member).where(Member.id == member_id).values(email_notifications=enabled))
-    db.session.commit()
+    db.session.flush()
 
 
 def mark_all_read(member_id: int) -> None:
@@ -122,7 +122,7 @@ def mark_all_read(member_id: int) -> None:
         .values(read_at=utcnow())
     )
     live.notifications_changed(member_id)
-    db.session.commit()
+    db.session.flush()
 
 
 def mark_read_for_conversation(member_id: int, conversation_id: int) -> None:

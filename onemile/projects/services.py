@@ -421,7 +421,7 @@ def propose(owner: Member, data: ProjectData) -> Project:
     db.session.flush()
     _place(project, owner, data)
     _tell_moderators(project, owner)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -465,7 +465,7 @@ def update_project(owner: Member, project_id: int, data: ProjectData) -> Project
     project.updated_at = utcnow()
     if resubmitted:
         _tell_moderators(project, owner)
-    db.session.commit()
+    db.session.flush()
     if old_photo and old_photo != project.photo:
         delete_image(old_photo)
     return project
@@ -496,7 +496,7 @@ def approve(moderator: Member, project_id: int) -> Project:
     project.moderated_by_id, project.moderated_at = moderator.id, utcnow()
     project_account(project)
     notify(project.owner_id, "project_approved", actor_id=moderator.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -510,7 +510,7 @@ def reject(moderator: Member, project_id: int, reason: str) -> Project:
     project.rejection_reason = reason
     project.moderated_by_id, project.moderated_at = moderator.id, utcnow()
     notify(project.owner_id, "project_rejected", actor_id=moderator.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -557,7 +557,7 @@ def pledge(
     if not promised:
         return promise  # the same form, sent again or a moment ago by another request
     notify(project.owner_id, "project_pledge", actor_id=member.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return promise
 
 
@@ -568,7 +568,7 @@ def mark_pledge_received(owner: Member, project_id: int, pledge_id: int, receive
     if promise is None or promise.project_id != project.id:
         raise NotFoundError("pledge")
     promise.received_at = utcnow() if received else None
-    db.session.commit()
+    db.session.flush()
     return promise
 
 
@@ -605,7 +605,7 @@ def give_smiles(member: Member, project_id: int, amount, key: str | None) -> Tra
     )
     if given:
         notify(project.owner_id, "project_smiles", actor_id=member.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return record
 
 
@@ -626,7 +626,7 @@ def pass_smiles(owner: Member, project_id: int, volunteer_id: int, amount, key: 
         raise RuleError(_("The project does not hold that many smiles."), "amount") from None
     if passed:
         notify(helper.member_id, "project_smiles_passed", actor_id=owner.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return record
 
 
@@ -648,7 +648,7 @@ def volunteer(member: Member, project_id: int, task_id: int, message: str | None
             return offer  # the same offer sent twice (a double click, a reload): it stands
         raise RuleError(_("You already offered to help with this task."))
     notify(project.owner_id, "project_volunteer", actor_id=member.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return offer
 
 
@@ -672,7 +672,7 @@ def answer_volunteer(owner: Member, project_id: int, volunteer_id: int, accept: 
             offer.member_id, "volunteer_accepted" if accept else "volunteer_declined",
             actor_id=owner.id, project_id=project.id,
         )
-    db.session.commit()
+    db.session.flush()
     return offer
 
 
@@ -695,7 +695,7 @@ def post_update(owner: Member, project_id: int, body: str) -> ProjectUpdate:
     db.session.add(news)
     for supporter_id in _audience(project):
         notify(supporter_id, "project_update", actor_id=owner.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return news
 
 
@@ -711,7 +711,7 @@ def close_project(owner: Member, project_id: int, outcome: str) -> Project:
     project.closed_at = utcnow()
     for supporter_id in _audience(project):
         notify(supporter_id, "project_closed", actor_id=owner.id, project_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return project
 
 

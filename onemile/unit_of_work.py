@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import click
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
@@ -131,6 +131,15 @@ def _drop_after_rollback(session, transaction) -> None:
         session.info.pop(_SAVEPOINT_MARKS, None)
 
 
+def refused() -> None:
+    """A domain rule refused an action of this request (every RuleError says so as it is
+    made): the request keeps nothing, whatever its answer. A service may refuse half-way
+    through its writes, and the page that answers the refusal is often a success (a flash
+    and a redirect, an "already done" fragment), which alone would commit that half."""
+    if has_app_context():
+        g.onemile_refused = True
+
+
 def _settle(succeeded: bool) -> None:
     """The end of one unit of work: commit what it wrote, or roll all of it back."""
     if succeeded:
@@ -147,10 +156,12 @@ def _dispatch_in_one_unit(app: Flask) -> None:
 
     @functools.wraps(dispatch)
     def dispatch_request():
+        g.pop("onemile_refused", None)
         response = app.make_response(dispatch())
-        # A view that refused (a form answered 422, a 409) must not keep half its work; an
-        # exception goes to its handler untouched and the request's end rolls back.
-        _settle(response.status_code < 400)
+        # A view that refused (a form answered 422, a 409, a rule's refusal answered with a
+        # redirect) must not keep half its work; an exception goes to its handler untouched
+        # and the request's end rolls back.
+        _settle(response.status_code < 400 and not g.pop("onemile_refused", False))
         return response
 
     app.dispatch_request = dispatch_request
@@ -173,6 +184,8 @@ def _in_one_unit(callback):
             if has_app_context():
                 db.session.rollback()
             raise
+        # A command that caught a refusal and went on decides for itself (it raises
+        # ClickException to fail): its end commits.
         _settle(True)
         return result
 

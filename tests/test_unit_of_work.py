@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from flask import redirect
 from sqlalchemy import event
 
 from onemile import unit_of_work
+from onemile.errors import RuleError
 from onemile.extensions import db
 from onemile.models import Member
 
@@ -35,6 +37,16 @@ def edge(app, factory):
     def rename_and_fail(name: str):
         rename(name)
         raise RuntimeError("the view failed after writing")
+
+    @app.post("/test/rename/<name>/refused")
+    def rename_then_refuse(name: str):
+        # A rule refuses after the service wrote; the page answers with a flash and a
+        # redirect, a success status: the half-done rename must not be committed.
+        try:
+            rename(name)
+            raise RuleError("refused half-way")
+        except RuleError:
+            return redirect("/", 303)
 
     with app.app_context():
         engine = db.engine
@@ -67,6 +79,13 @@ def test_a_successful_view_commits_once_and_then_runs_its_effects(app, client, e
 def test_a_view_that_refuses_keeps_nothing_and_sends_nothing(app, client, edge, status):
     member, effects, commits = edge
     assert client.post(f"/test/rename/Dominique/{status}").status_code == status
+    assert _first_name(app, member) == "Camille"
+    assert commits == [] and effects == []
+
+
+def test_a_refusal_answered_with_a_redirect_keeps_nothing(app, client, edge):
+    member, effects, commits = edge
+    assert client.post("/test/rename/Dominique/refused").status_code == 303
     assert _first_name(app, member) == "Camille"
     assert commits == [] and effects == []
 

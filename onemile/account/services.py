@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..projects import services as projects
 from ..smiles.services import balance_of, history
-from ..unit_of_work import insert_once
+from ..unit_of_work import after_commit, insert_once
 
 # More than anyone's lifetime of transfers: the download holds the whole history.
 EXPORT_HISTORY_LIMIT = 100_000
@@ -282,5 +282,4 @@ def delete_account(member: Member, password: str) -> None:
     member.deleted_at = now
     db.session.flush()
     # After the commit: a rollback must not lose a kept project's or mag's pictures.
-    discard_images(photos)
-    discard_images(mag_pictures)
+    after_commit(lambda: discard_images([*photos, *mag_pictures]))

@@ -42,7 +42,7 @@ from ..models.block import blocked_either_way
 from ..notifications.services import notify
 from ..privacy import place_point
 from ..smiles import services as smiles
-from ..unit_of_work import insert_once
+from ..unit_of_work import after_commit, insert_once
 
 TITLE_MAX = 120
 SUMMARY_MAX = 300
@@ -467,7 +467,7 @@ def update_project(owner: Member, project_id: int, data: ProjectData) -> Project
         _tell_moderators(project, owner)
     db.session.flush()
     if old_photo and old_photo != project.photo:
-        delete_image(old_photo)
+        after_commit(lambda: delete_image(old_photo))
     return project
 
 

@@ -54,6 +54,19 @@ def savepoint():
         yield
 
 
+def atomic(action: Callable[..., Row]) -> Callable[..., Row]:
+    """Run a service in a savepoint: when it refuses (any exception) half-way through its
+    writes, nothing of it stays, in the database or in the session, so that a caller which
+    answers the refusal and reads on (is it already done?) sees the state from before."""
+
+    @functools.wraps(action)
+    def run(*args, **kwargs):
+        with savepoint():
+            return action(*args, **kwargs)
+
+    return run
+
+
 def insert_once(find: Callable[[], Row | None], create: Callable[[], Row]) -> tuple[Row, bool]:
     """The row `find` returns, else the one `create` makes, written in a savepoint.
 

@@ -138,6 +138,7 @@ def _confirm(app, factory) -> Scenario:
     author, responder, _listing_id, cid = _conversation(app, factory)
     with app.test_request_context():
         completion_id = conversations.mark_done(_as(app, author), cid).id
+        db.session.commit()
     return Scenario(
         responder, f"/conversations/completions/{completion_id}/confirm", {},
         lambda: _count(app, Transfer, Transfer.reason == "service"), htmx=200,
@@ -327,6 +328,7 @@ def _two_responders(app, factory) -> tuple[MemberRef, int, int, int]:
     listing_id = factory.listing(author, kind="offer", offer_type="service")
     with app.test_request_context():
         ids = [conversations.answer(_as(app, member), listing_id, "Bonjour !").id for member in (bruno, chloe)]
+        db.session.commit()
     return author, listing_id, *ids
 
 

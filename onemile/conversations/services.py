@@ -24,7 +24,7 @@ from ..models import Completion, Conversation, Listing, Member, Message, utcnow
 from ..notifications.services import mark_read_for_conversation, notify
 from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles
-from ..unit_of_work import insert_once
+from ..unit_of_work import atomic, insert_once
 
 MESSAGE_MAX = 2000
 SERVICE_PRICE = 1  # 1 service = 1 smile
@@ -286,6 +286,7 @@ def active_completion(listing_id: int) -> Completion | None:
     )
 
 
+@atomic
 def mark_done(author: Member, conversation_id: int) -> Completion:
     """The author marks the listing done with this conversation's responder.
 
@@ -384,6 +385,7 @@ def finish_state(member: Member, conversation: Conversation) -> FinishState:
     )
 
 
+@atomic
 def confirm(member: Member, completion_id: int) -> Completion:
     """The beneficiary confirms: one smile to the helper, the listing done. Idempotent."""
     completion = completion_for(member, completion_id)

@@ -37,12 +37,14 @@ def _begin_outer_transaction() -> None:
     # Python's sqlite3 driver opens its transaction lazily, before the first write. A
     # SAVEPOINT taken before any write would itself be the outermost transaction, and its
     # RELEASE would commit: a later rollback of the request would keep the row. Open the
-    # real transaction first (PostgreSQL's driver always has one open).
+    # real transaction first (PostgreSQL's driver always has one open). IMMEDIATE: a savepoint
+    # is taken to write, and a transaction that read first then writes after another
+    # connection's commit fails at once ("database is locked") instead of waiting its turn.
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
         dbapi_connection = connection.connection.dbapi_connection
         if not dbapi_connection.in_transaction:
-            dbapi_connection.execute("BEGIN")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -110,6 +110,7 @@ def _conversation(app, factory, kind: str = "offer") -> tuple[MemberRef, MemberR
     listing_id = factory.listing(author, kind=kind, offer_type="service" if kind == "offer" else None)
     with app.test_request_context():
         conversation = conversations.answer(_as(app, responder), listing_id, "Bonjour !")
+        db.session.commit()
         return author, responder, listing_id, conversation.id
 
 
@@ -222,6 +223,7 @@ def _pass_smiles(app, factory) -> Scenario:
         offer = projects.volunteer(_as(app, helper), project_id, task_id, "Je suis menuisier.")
         projects.answer_volunteer(_as(app, owner), project_id, offer.id, True)
         offer_id = offer.id
+        db.session.commit()
     return Scenario(
         owner, f"/projects/{project_id}/volunteers/{offer_id}/smiles", {"amount": "1", "key": FORM_KEY},
         lambda: _count(app, Transfer, Transfer.idempotency_key.like("project-out:%")),

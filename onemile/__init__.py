@@ -106,7 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _whole_files_for_compression(app)
     _trust_proxies(app)
 
-    from . import images, live, mail, outage, security, views
+    from . import images, live, mail, outage, security, unit_of_work, views
     from .pwa import assets as pwa_assets
 
     live.init_app(app)
@@ -128,6 +128,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register as register_cli
 
     register_cli(app)
+    # Last: every view and command is registered by now.
+    unit_of_work.init_app(app)
     return app
 
 

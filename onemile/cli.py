@@ -69,7 +69,6 @@ def register(app: Flask) -> None:
         if member is None:
             raise click.ClickException(f"No member with the e-mail {email}.")
         member.is_moderator = value
-        db.session.commit()
         click.echo(f"{member.email} {'is now' if value else 'is no longer'} a moderator.")
 
     @moderators_group.command("grant")

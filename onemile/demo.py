@@ -115,21 +115,24 @@ def _load() -> dict:
         listing = create_listing(plan.author, plan.data)
         listing.created_at, listing.updated_at = plan.created_at, plan.updated_at
         listing.expires_at, listing.status = plan.expires_at, plan.status
-    db.session.commit()
+    db.session.flush()
     # Demo addresses are not real: no notification e-mail may leave while the demo plays.
     for member in members.values():
         member.email_notifications = False
     exchanges = _exchanges(members, rng, now)
     exchanges.update(load_projects(members, now))  # projects of general interest (onemile.projects.demo)
+    exchanges.update(load_demo_mags(members, now))
+    # Notification e-mails are decided when their transaction commits: commit the whole demo
+    # while e-mails are off, then turn them back on (the command's edge commits that).
+    db.session.commit()
     for member in members.values():
         member.email_notifications = True
-    db.session.commit()
+    db.session.flush()
     return {
         "members": db.session.scalar(select(func.count()).select_from(Member)),
         "miles": db.session.scalar(select(func.count()).select_from(Mile)),
         "listings": db.session.scalar(select(func.count()).select_from(Listing)),
         **exchanges,
-        **load_demo_mags(members, now),
     }
 
 
@@ -294,7 +297,7 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
         conversation.created_at = conversation.messages[0].created_at
         conversation.last_message_at = conversation.messages[-1].created_at
         threads.append((conversation, author, responder))
-    db.session.commit()
+    db.session.flush()
 
     finished = pending = 0
     waiting: set[int] = set()  # beneficiaries with a confirmation pending (one each)
@@ -320,7 +323,7 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
             paid.created_at = done_at
             thanks.created_at = conversation.last_message_at = min(now, done_at + timedelta(minutes=20))
             finished += 1
-    db.session.commit()
+    db.session.flush()
     return {"conversations": len(threads), "services_finished": finished, "confirmations_pending": pending}
 
 

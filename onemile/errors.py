@@ -1,5 +1,7 @@
 """Domain errors raised by services and turned into responses in one place."""
 
+from .unit_of_work import refused
+
 
 class NotFoundError(LookupError):
     """The object does not exist, or is not the caller's to see (never tell which)."""
@@ -14,6 +16,7 @@ class RuleError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+        refused()  # the request or command that meets a refusal keeps nothing (unit_of_work)
 
 
 class ConflictError(RuleError):

@@ -203,7 +203,8 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 def _decode(data: bytes) -> Image.Image:
     """The first frame, upright, as 8-bit RGB no larger than the largest size; ImageError
     for anything else. One decode at a time per process (see _DECODING)."""
-    not_a_picture = ImageError(_("This file is not a photo we can read (JPEG, PNG, WebP or GIF)."))
+    # A message, not an ImageError made in advance: making one marks the request refused.
+    not_a_picture = _("This file is not a photo we can read (JPEG, PNG, WebP or GIF).")
     try:
         with _DECODING, warnings.catch_warnings():
             # Pillow's own bomb guard is set to our limit (init_app): its warning only
@@ -232,7 +233,7 @@ def _decode(data: bytes) -> Image.Image:
         raise ImageError(_("This photo is too large to be opened safely.")) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
         # Pillow reports truncated or forged files with any of these.
-        raise not_a_picture from None
+        raise ImageError(not_a_picture) from None
 
 
 def _reduced_rgb(image: Image.Image, factor: int) -> Image.Image:

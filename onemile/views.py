@@ -3,7 +3,6 @@
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from .extensions import db
 from .forms import country_choices
 from .redirects import local_path
 
@@ -26,5 +25,4 @@ def set_language(code: str):
     session["lang"] = code
     if current_user.is_authenticated:
         current_user.language = code
-        db.session.commit()
     return redirect(local_path(request.form.get("next")) or url_for("main.home"))

@@ -293,6 +293,7 @@ class Factory:
             )
             if verified:
                 mark_verified(member)
+            db.session.commit()
             return MemberRef(member.id, member.email, PASSWORD, member.miles[0].id)
 
     def listing(self, author: MemberRef, kind: str = "offer", offer_type: str | None = "give",
@@ -309,6 +310,7 @@ class Factory:
                 ListingData(kind, offer_type if kind == "offer" else None, category, title, body,
                             mile_ids or (author.mile_id,), location_mode, meeting_point),
             )
+            db.session.commit()
             return listing.id
 
     # --- The other aggregates, each through its real service, committed as a request would ---

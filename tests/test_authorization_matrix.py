@@ -137,6 +137,7 @@ def world(app, factory) -> World:
         victim_row = db.session.get(Member, victim.id)
         open_session(victim_row, "Firefox")
         ids["login_session"] = victim_row.login_session_id
+        db.session.commit()
     assert all(ids.values()), ids
     return World(ids, victim.email, victim)
 

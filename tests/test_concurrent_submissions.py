@@ -110,6 +110,7 @@ def _conversation(app, factory, kind: str = "offer") -> tuple[MemberRef, MemberR
     listing_id = factory.listing(author, kind=kind, offer_type="service" if kind == "offer" else None)
     with app.test_request_context():
         conversation = conversations.answer(_as(app, responder), listing_id, "Bonjour !")
+        db.session.commit()
         return author, responder, listing_id, conversation.id
 
 
@@ -138,6 +139,7 @@ def _confirm(app, factory) -> Scenario:
     author, responder, _listing_id, cid = _conversation(app, factory)
     with app.test_request_context():
         completion_id = conversations.mark_done(_as(app, author), cid).id
+        db.session.commit()
     return Scenario(
         responder, f"/conversations/completions/{completion_id}/confirm", {},
         lambda: _count(app, Transfer, Transfer.reason == "service"), htmx=200,
@@ -221,6 +223,7 @@ def _pass_smiles(app, factory) -> Scenario:
         offer = projects.volunteer(_as(app, helper), project_id, task_id, "Je suis menuisier.")
         projects.answer_volunteer(_as(app, owner), project_id, offer.id, True)
         offer_id = offer.id
+        db.session.commit()
     return Scenario(
         owner, f"/projects/{project_id}/volunteers/{offer_id}/smiles", {"amount": "1", "key": FORM_KEY},
         lambda: _count(app, Transfer, Transfer.idempotency_key.like("project-out:%")),
@@ -327,6 +330,7 @@ def _two_responders(app, factory) -> tuple[MemberRef, int, int, int]:
     listing_id = factory.listing(author, kind="offer", offer_type="service")
     with app.test_request_context():
         ids = [conversations.answer(_as(app, member), listing_id, "Bonjour !").id for member in (bruno, chloe)]
+        db.session.commit()
     return author, listing_id, *ids
 
 

@@ -644,6 +644,7 @@ def test_a_finished_listing_stays_readable_to_both_sides_only(app, client, auth,
     with app.test_request_context():
         conversation = conversation_services.answer(db.session.get(Member, helper.id), listing_id, "Je viens !")
         conversation_services.mark_done(db.session.get(Member, author.id), conversation.id)
+        db.session.commit()
     auth.login(helper)
     assert client.get(f"/listings/{listing_id}").status_code == 200
     auth.logout()

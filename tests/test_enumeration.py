@@ -150,6 +150,7 @@ def test_emailed_links_come_from_public_url_whatever_the_host(make_app, outbox):
 
     with app.test_request_context():
         register(SignupData("paul@example.org", PASSWORD, "Paul", "Dupont", "68100", "FR", "person", None, "en"))
+        db.session.commit()
     client = app.test_client()
     assert client.post("/auth/reset", data={"email": "x@example.org"},
                        headers={"Host": "evil.example"}).status_code == 400

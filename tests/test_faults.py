@@ -123,6 +123,7 @@ def _approved_project(app, factory: Factory, owner) -> int:
             ),
         )
         projects.approve(db.session.get(Member, moderator.id), project.id)
+        db.session.commit()
         return project.id
 
 

@@ -68,7 +68,9 @@ def stored(app, listing_id: int) -> dict | None:
 
 def second_mile(app, member, name="Travail", point=ILLZACH) -> int:
     with app.test_request_context():
-        return add_mile(db.session.get(Member, member.id), name, point).id
+        mile_id = add_mile(db.session.get(Member, member.id), name, point).id
+        db.session.commit()
+        return mile_id
 
 
 def post(client, mile_ids, **fields):

@@ -150,6 +150,7 @@ def test_a_rolled_back_message_publishes_nothing(app, cast, redis_server, prefix
     with app.test_request_context():
         bruno = db.session.get(Member, cast.bruno.id)
         conversations.post_message(bruno, cid, "kept")
+        db.session.commit()  # the request's edge
         kept = latest_message_id(app, cid)
         conversation = conversations.conversation_for(bruno, cid)
         conversations._add_message(conversation, bruno.id, "never committed")

@@ -186,6 +186,7 @@ def test_a_sign_in_link_dies_when_it_expires_or_the_password_changes(make_app, t
 
     with app.test_request_context():
         set_password(db.session.get(Member, member.id), "granite lantern orchard 7")
+        db.session.commit()
     assert client.post(fresh, data={}).status_code == 302
     assert client.get("/account/").status_code == 302
 

@@ -76,6 +76,7 @@ def test_nearest_follows_the_avatar(client, auth, factory, app):
         from onemile.miles.services import add_mile
 
         far = add_mile(db.session.get(Member, anne.id), "Strasbourg", LatLon(48.5734, 7.7521)).id
+        db.session.commit()
     factory.listing(anne, title="Près de Mulhouse")
     factory.listing(anne, title="Près de Strasbourg", mile_ids=(far,))
     auth.login(anne)

@@ -124,6 +124,7 @@ def test_rename_a_mile_and_refuse_bad_names(app, client, member):
 def test_moving_a_mile_moves_its_listings(app, client, factory, member):
     with app.test_request_context():
         work = add_mile_service(db.session.get(Member, member.id), "Travail", ILLZACH).id
+        db.session.commit()
     only_home = factory.listing(member)
     home_and_work = factory.listing(member, mile_ids=(member.mile_id, work))
     [old_point] = placements_of(app, only_home).values()
@@ -208,6 +209,7 @@ def test_another_members_miles_are_out_of_reach(app, client, factory, member):
     # A second mile, so that deleting the other member's first one would otherwise be allowed.
     with app.test_request_context():
         add_mile_service(db.session.get(Member, other.id), "Second", ILLZACH)
+        db.session.commit()
     before_other, before_mine = miles_of(app, other.id), miles_of(app, member.id)
     assert len(before_other) == 2
 

@@ -116,7 +116,9 @@ def _confirm_in_thread(app, member_id, completion_id, barrier=None):
         if barrier is not None:
             barrier.wait(timeout=10)
         try:
-            return conversations.confirm(_member(member_id), completion_id).status
+            status = conversations.confirm(_member(member_id), completion_id).status
+            db.session.commit()
+            return status
         except RuleError as error:
             return type(error).__name__
         finally:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..auth.services import password_matches
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..models import Block, Member, utcnow
+from ..unit_of_work import after_commit, insert_once
 from .signals import export_time, member_exported, member_forgotten
 
 # Never a valid werkzeug hash (no "$"), so no password ever matches a deleted account.
@@ -37,12 +37,11 @@ def block(member: Member, other_id: int) -> Member:
     other = db.session.get(Member, other_id)
     if other is None or other.is_deleted:
         raise NotFoundError("member")
-    db.session.add(Block(blocker_id=member.id, blocked_id=other.id))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Already blocked (a double click, another tab): nothing more to do.
-        db.session.rollback()
+    # Already blocked (a double click, another tab): the block that is there is the answer.
+    insert_once(
+        lambda: db.session.scalar(select(Block).filter_by(blocker_id=member.id, blocked_id=other.id)),
+        lambda: Block(blocker_id=member.id, blocked_id=other.id),
+    )
     return other
 
 
@@ -53,7 +52,7 @@ def unblock(member: Member, other_id: int) -> None:
     ).rowcount
     if not removed:
         raise NotFoundError("block")
-    db.session.commit()
+    db.session.flush()
 
 
 def blocks_of(member: Member) -> list[Block]:
@@ -137,8 +136,8 @@ def delete_account(member: Member, password: str) -> None:
     """
     if not password_matches(member, password):
         raise RuleError(_("Wrong password."), "password")
-    after_commit: list = []
-    member_forgotten.send(member, after_commit=after_commit)
+    effects: list = []
+    member_forgotten.send(member, after_commit=effects)
     member.email = f"deleted-{member.id}@deleted.invalid"
     member.password_hash = DELETED_PASSWORD_HASH
     member.first_name = member.last_name = member.postal_code = ""
@@ -148,7 +147,7 @@ def delete_account(member: Member, password: str) -> None:
     member.email_notifications = False
     member.is_moderator = False
     member.deleted_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     # After the commit: a rollback must not lose a kept project's or mag's pictures.
-    for effect in after_commit:
-        effect()
+    for effect in effects:
+        after_commit(effect)

@@ -23,6 +23,7 @@ from ..mail import Draft, composer, defer_mail, public_url, send_mail
 from ..miles import services as mile_services
 from ..models import Member, utcnow
 from ..smiles import services as smile_services
+from ..unit_of_work import savepoint
 
 MIN_PASSWORD_LENGTH = 10
 COMMON_PASSWORDS = frozenset(
@@ -166,11 +167,10 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
     if email_taken(data.email):
         raise SignupError("email", _("An account already uses this e-mail address."))
     try:
-        member = _add_member(data, password_hash or hash_password(data.password), center, mile_name)
-        db.session.commit()
+        with savepoint():
+            member = _add_member(data, password_hash or hash_password(data.password), center, mile_name)
     except IntegrityError:
         # Two sign-ups with the same address at once: the unique index decides.
-        db.session.rollback()
         raise SignupError("email", _("An account already uses this e-mail address.")) from None
     return member
 
@@ -200,7 +200,7 @@ def request_signup(data: SignupData) -> None:
         "center": [center.lat, center.lon], "mile_name": mile_name,
     }
     defer_mail("signup", normalise_email(data.email), payload)
-    db.session.commit()
+    db.session.flush()
 
 
 @composer("signup")
@@ -265,7 +265,7 @@ def request_password_reset(email: str) -> None:
     """Take a reset request: one deferred e-mail, whatever the address; the worker writes it
     only if a member uses the address (_compose_reset), after the response."""
     defer_mail("password_reset", normalise_email(email))
-    db.session.commit()
+    db.session.flush()
 
 
 @composer("password_reset")
@@ -307,7 +307,7 @@ def member_for_reset_token(token: str) -> Member | None:
 def set_password(member: Member, password: str) -> None:
     """Replace the member's password."""
     member.password_hash = hash_password(password)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- E-mail verification -------------------------------------------------------------------
@@ -344,7 +344,7 @@ def send_verification(member: Member) -> None:
     """E-mail the member the verification link again."""
     draft = verification_draft(member)
     send_mail(draft.to, draft.subject, draft.body, draft.language)
-    db.session.commit()
+    db.session.flush()
 
 
 def verify_email(token: str) -> Member | None:
@@ -370,7 +370,7 @@ def mark_verified(member: Member) -> None:
     new member, so a second call pays nothing more)."""
     member.email_verified_at = member.email_verified_at or utcnow()
     smile_services.grant_referral_bonus(member)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- Sign-in links by e-mail ---------------------------------------------------------------
@@ -394,7 +394,7 @@ def send_sign_in_link(email: str) -> None:
     alike). The request writes one deferred e-mail whatever the address, so its time does
     not tell who has an account; the mail worker decides (_compose_sign_in_link)."""
     defer_mail("sign_in_link", normalise_email(email))
-    db.session.commit()
+    db.session.flush()
 
 
 @composer("sign_in_link")
@@ -451,7 +451,7 @@ def sign_in_with_link(token: str) -> Member | None:
         .values(sign_in_link_serial=serial + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
+    db.session.flush()
     if used != 1:
         return None
     db.session.refresh(member)

@@ -86,7 +86,7 @@ def open_session(member: Member, user_agent: str | None) -> None:
         device=device_label(user_agent)[:80],
     )
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     member.login_session_id, member.login_session_key = row.id, key
 
 
@@ -143,7 +143,7 @@ def end_session(member: Member, login_session_id: int | None) -> bool:
         .where(LoginSession.id == login_session_id, LoginSession.member_id == member.id)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
+    db.session.flush()
     return ended > 0
 
 
@@ -154,7 +154,7 @@ def end_all_sessions(member: Member) -> None:
         .where(LoginSession.member_id == member.id)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    db.session.flush()
 
 
 # --- At the edge: the cookies of this request -------------------------------------------

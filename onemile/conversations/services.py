@@ -24,7 +24,7 @@ from ..models.protection import blocked_between
 from ..notifications.services import mark_read_about, notify
 from ..pwa.outbox import clean_client_key
 from ..smiles import services as smiles
-from ..unit_of_work import insert_once
+from ..unit_of_work import atomic, insert_once
 
 MESSAGE_MAX = 2000
 SERVICE_PRICE = 1  # 1 service = 1 smile
@@ -96,7 +96,7 @@ def answer(responder: Member, listing_id: int, body: str, client_key: str | None
         lambda: Conversation(listing=listing, responder_id=responder.id),
     )
     _post_once(conversation, responder.id, body, clean_client_key(client_key), first_reply=first)
-    db.session.commit()
+    db.session.flush()
     return conversation
 
 
@@ -147,7 +147,7 @@ def post_message(member: Member, conversation_id: int, body: str, client_key: st
     if refusal:
         raise RuleError(refusal)
     message = _post_once(conversation, member.id, _clean_body(body), client_key)
-    db.session.commit()
+    db.session.flush()
     return message
 
 
@@ -201,7 +201,7 @@ def messages_after(member: Member, conversation_id: int, after_id: int = 0) -> l
     if messages:
         _mark_read(conversation, member.id, messages[-1].id)
         mark_read_about(member.id, "conversation", conversation.id)
-        db.session.commit()
+        db.session.flush()
     return messages
 
 
@@ -285,6 +285,7 @@ def active_completion(listing_id: int) -> Completion | None:
     )
 
 
+@atomic
 def mark_done(author: Member, conversation_id: int) -> Completion:
     """The author marks the listing done with this conversation's responder.
 
@@ -321,7 +322,7 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
         _confirm(completion, author)
     else:
         notify(beneficiary_id, "confirmation_requested", actor_id=author.id, target_id=conversation.id)
-        db.session.commit()
+        db.session.flush()
     return completion
 
 
@@ -382,6 +383,7 @@ def finish_state(member: Member, conversation: Conversation) -> FinishState:
     )
 
 
+@atomic
 def confirm(member: Member, completion_id: int) -> Completion:
     """The beneficiary confirms: one smile to the helper, the listing done. Idempotent."""
     completion = completion_for(member, completion_id)
@@ -404,29 +406,25 @@ def _confirm(completion: Completion, beneficiary: Member) -> Completion:
     ).rowcount == 1
     if not won:
         # Someone (another tab, a double click) confirmed first: nothing more to pay.
-        db.session.rollback()
         db.session.refresh(completion)
         if completion.status == "confirmed":
             return completion
         raise RuleError(_("This confirmation is no longer pending."))
-    try:
-        smiles.transfer(
-            smiles.member_account(completion.beneficiary_id),
-            smiles.member_account(completion.helper_id),
-            SERVICE_PRICE,
-            "service",
-            f"service:{completion.id}",
-            listing_id=completion.listing_id,
-        )
-    except RuleError:
-        db.session.rollback()
-        raise
+    # A refused transfer (the RuleError) leaves nothing: the request's edge rolls back.
+    smiles.transfer(
+        smiles.member_account(completion.beneficiary_id),
+        smiles.member_account(completion.helper_id),
+        SERVICE_PRICE,
+        "service",
+        f"service:{completion.id}",
+        listing_id=completion.listing_id,
+    )
     db.session.execute(
         update(Listing).where(Listing.id == completion.listing_id).values(status="done", updated_at=utcnow())
     )
     for recipient, actor in ((completion.helper_id, beneficiary.id), (completion.beneficiary_id, completion.helper_id)):
         notify(recipient, "service_confirmed", actor_id=actor, target_id=completion.conversation_id)
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(completion)
     return completion
 
@@ -453,10 +451,9 @@ def _resolve(completion: Completion, member: Member, status: str, kind: str) -> 
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     if not changed:
-        db.session.rollback()
         raise RuleError(_("This confirmation is no longer pending."))
     other = completion.beneficiary_id if member.id == completion.helper_id else completion.helper_id
     notify(other, kind, actor_id=member.id, target_id=completion.conversation_id)
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(completion)
     return completion

@@ -138,7 +138,7 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
         return listing
     for mile in miles:
         place_listing(listing, mile, data.meeting_point)
-    db.session.commit()
+    db.session.flush()
     return listing
 
 
@@ -194,7 +194,7 @@ def update_listing(author: Member, listing_id: int, data: ListingData) -> Listin
     for mile in miles:
         if mile.id not in present:
             place_listing(listing, mile, data.meeting_point)
-    db.session.commit()
+    db.session.flush()
     return listing
 
 
@@ -202,7 +202,7 @@ def close_listing(author: Member, listing_id: int) -> Listing:
     """Take a listing off the map without deleting it."""
     listing = own_listing(author, listing_id)
     listing.status = "closed"
-    db.session.commit()
+    db.session.flush()
     return listing
 
 
@@ -213,14 +213,14 @@ def renew_listing(author: Member, listing_id: int) -> Listing:
         raise RuleError(_("A finished listing cannot be renewed."))
     listing.status = "open"
     listing.expires_at = utcnow() + _lifetime()
-    db.session.commit()
+    db.session.flush()
     return listing
 
 
 def delete_listing(author: Member, listing_id: int) -> None:
     """Delete a listing for good."""
     db.session.delete(own_listing(author, listing_id))
-    db.session.commit()
+    db.session.flush()
 
 
 @dataclass(frozen=True)

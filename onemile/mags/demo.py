@@ -205,7 +205,7 @@ def load_demo_mags(members: dict[str, Member], now: datetime) -> dict:
     saved = {key: member.email_notifications for key, member in members.items()}
     for member in members.values():
         member.email_notifications = False
-    db.session.commit()
+    db.session.flush()
     counts = {"mags": 0, "articles": 0, "photos": 0, "comments": 0}
     for spec in MAGS:
         owner = members[spec.owner]
@@ -231,11 +231,11 @@ def load_demo_mags(members: dict[str, Member], now: datetime) -> dict:
             for index, (key, text) in enumerate(article_spec.comments):
                 comment = services.add_comment(members[key], mag.id, article.id, text)
                 comment.created_at = when + timedelta(hours=2 + index * 3)
-            db.session.commit()
+            db.session.flush()
             counts["articles"] += 1
             counts["photos"] += len(photos)
             counts["comments"] += len(article_spec.comments)
     for key, member in members.items():
         member.email_notifications = saved[key]
-    db.session.commit()
+    db.session.flush()
     return counts

@@ -36,7 +36,7 @@ from ..models.mag import MAG_KINDS, MAX_PHOTOS_PER_ARTICLE
 from ..models.protection import can_see, listed_for, visible_to
 from ..notifications.services import notify, withdraw
 from ..privacy import place_point
-from ..unit_of_work import insert_once
+from ..unit_of_work import after_commit, insert_once
 from .labels import MAG_KIND_LABELS
 
 TITLE_MAX = 120
@@ -268,16 +268,6 @@ def _store(upload, field_name: str) -> str:
         raise
 
 
-def _commit_or_discard(stored: list[str]) -> None:
-    """Commit; if the database refuses, remove the pictures stored for this save."""
-    try:
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        discard_images(stored)
-        raise
-
-
 def create_mag(owner: Member, data: MagData, cover=None) -> Mag:
     """Create a mag at the chosen point, with an optional cover picture."""
     require_verified(owner)
@@ -288,14 +278,10 @@ def create_mag(owner: Member, data: MagData, cover=None) -> Mag:
         cover_image=stored[0] if stored else None, cover_alt=data.cover_alt if stored else None,
     )
     db.session.add(mag)
-    try:
-        db.session.flush()  # the id keys the approximate point
-    except BaseException:
-        db.session.rollback()
-        discard_images(stored)
-        raise
+    # Pictures stored for a save that does not commit are removed by themselves (images).
+    db.session.flush()  # the id keys the approximate point
     _place(mag, owner, data)
-    _commit_or_discard(stored)
+    db.session.flush()
     return mag
 
 
@@ -319,8 +305,8 @@ def update_mag(owner: Member, mag_id: int, data: MagData, cover=None, remove_cov
     elif remove_cover:
         mag.cover_image = None
     mag.cover_alt = data.cover_alt if mag.cover_image else None
-    _commit_or_discard(stored)
-    discard_images([old_cover])
+    db.session.flush()
+    after_commit(lambda: discard_images([old_cover]))
     return mag
 
 
@@ -334,8 +320,8 @@ def delete_mag(owner: Member, mag_id: int) -> None:
     mag = own_mag(owner, mag_id)
     pictures = [mag.cover_image, *_pictures_of_mag(mag.id)]
     db.session.delete(mag)
-    db.session.commit()
-    discard_images(pictures)
+    db.session.flush()
+    after_commit(lambda: discard_images(pictures))
 
 
 # --- articles --------------------------------------------------------------------------
@@ -399,17 +385,12 @@ def _tell_followers(article: Article, mag: Mag) -> None:
 
 def _save_article(article: Article, mag: Mag, data: ArticleData) -> Article:
     stored: list[str] = []
-    try:
-        _add_photos(article, data.photos, stored)
-        first_publication = _set_status(article, data.publish)
-        db.session.flush()
-        if first_publication:
-            _tell_followers(article, mag)
-    except BaseException:
-        db.session.rollback()
-        discard_images(stored)
-        raise
-    _commit_or_discard(stored)
+    # Pictures stored for a save that does not commit are removed by themselves (images).
+    _add_photos(article, data.photos, stored)
+    first_publication = _set_status(article, data.publish)
+    db.session.flush()
+    if first_publication:
+        _tell_followers(article, mag)
     return article
 
 
@@ -439,8 +420,8 @@ def delete_article(owner: Member, article_id: int) -> Mag:
     mag = article.mag
     pictures = [photo.image for photo in article.photos]
     db.session.delete(article)
-    db.session.commit()
-    discard_images(pictures)
+    db.session.flush()
+    after_commit(lambda: discard_images(pictures))
     return mag
 
 
@@ -453,8 +434,8 @@ def remove_photo(owner: Member, photo_id: int) -> Article:
         raise NotFoundError("photo")
     article, picture = photo.article, photo.image
     db.session.delete(photo)
-    db.session.commit()
-    discard_images([picture])
+    db.session.flush()
+    after_commit(lambda: discard_images([picture]))
     return article
 
 
@@ -472,7 +453,7 @@ def add_comment(member: Member, mag_id: int, article_id: int, body: str) -> Comm
     text = _clean_text(body, COMMENT_MAX, _("Write a comment of 1 to %(n)s characters.", n=format_decimal(COMMENT_MAX)), "body")
     comment = Comment(article_id=article.id, author_id=member.id, body=text)
     db.session.add(comment)
-    db.session.commit()
+    db.session.flush()
     return comment
 
 
@@ -485,7 +466,7 @@ def delete_comment(member: Member, comment_id: int) -> Article:
         raise NotFoundError("comment")
     article = comment.article
     db.session.delete(comment)
-    db.session.commit()
+    db.session.flush()
     return article
 
 
@@ -509,7 +490,7 @@ def follow(member: Member, mag_id: int) -> Mag:
         ),
         lambda: MagFollow(mag_id=mag.id, member_id=member.id),
     )
-    db.session.commit()
+    db.session.flush()
     return mag
 
 
@@ -520,9 +501,8 @@ def unfollow(member: Member, mag_id: int) -> Mag:
         MagFollow.__table__.delete().where(MagFollow.mag_id == mag_id, MagFollow.member_id == member.id)
     ).rowcount
     if not removed:
-        db.session.rollback()
         return visible_mag(member, mag_id)
-    db.session.commit()
+    db.session.flush()
     return get_mag(mag_id)
 
 

@@ -52,8 +52,7 @@ def retry(ids: tuple[int, ...], all_failed: bool) -> None:
         .where(chosen, OutgoingMail.status.in_(("failed", "sending", "pending")))
         .values(status="pending", attempts=0, next_attempt_at=utcnow())
     ).rowcount
-    db.session.info[MAIL_ADDED] = True  # wake this process's delivery thread, if any
-    db.session.commit()
+    db.session.info[MAIL_ADDED] = True  # wake this process's delivery thread, if any (the command's end commits)
     click.echo(f"{count} e-mail(s) queued again.")
 
 

@@ -117,7 +117,7 @@ def parse_layers(values) -> set[str]:
 def set_member_layers(member: Member, layers: set[str]) -> None:
     """Remember which layers the member keeps switched on."""
     member.map_layers = ",".join(layer for layer in MAP_LAYERS if layer in layers)
-    db.session.commit()
+    db.session.flush()
 
 
 def _listing_kinds(layers: set[str]) -> list[str]:

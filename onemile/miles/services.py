@@ -39,7 +39,7 @@ def add_mile(member: Member, name: str, center: LatLon, commit: bool = True) -> 
     mile = Mile(member=member, name=_clean_name(name), center=center.wkt(), is_primary=count == 0)
     db.session.add(mile)
     if commit:
-        db.session.commit()
+        db.session.flush()
     return mile
 
 
@@ -47,7 +47,7 @@ def rename_mile(member: Member, mile_id: int, name: str) -> Mile:
     """Give one of the member's miles a new name."""
     mile = own_mile(member, mile_id)
     mile.name = _clean_name(name)
-    db.session.commit()
+    db.session.flush()
     return mile
 
 
@@ -57,7 +57,7 @@ def move_mile(member: Member, mile_id: int, center: LatLon) -> Mile:
     mile.center = center.wkt()
     db.session.flush()
     replace_placements_of_mile(mile, center)
-    db.session.commit()
+    db.session.flush()
     return mile
 
 
@@ -66,7 +66,7 @@ def make_primary(member: Member, mile_id: int) -> Mile:
     mile = own_mile(member, mile_id)
     for other in member.miles:
         other.is_primary = other.id == mile.id
-    db.session.commit()
+    db.session.flush()
     return mile
 
 
@@ -91,4 +91,4 @@ def delete_mile(member: Member, mile_id: int) -> None:
         db.session.delete(placement)
     member.miles.remove(mile)
     db.session.delete(mile)
-    db.session.commit()
+    db.session.flush()

@@ -169,7 +169,7 @@ def report(reporter: Member, target_type: str, target_id: int, reason: str, deta
         lambda: Report(reporter_id=reporter.id, target_type=target_type, target_id=target_id,
                        reason=reason, details=details, status="open"),
     )
-    db.session.commit()
+    db.session.flush()
     return filed
 
 
@@ -274,7 +274,7 @@ def moderate(moderator: Member, target_type: str, target_id: int, action: str, r
         reason = _clean_reason(reason, required=False)
         _close_reports(moderator, target_type, target_id, "dismissed")
         _log(moderator, action, target_type, target_id, reason)
-        db.session.commit()
+        db.session.flush()
         return
     if target is None:
         raise NotFoundError(target_type)
@@ -286,7 +286,7 @@ def moderate(moderator: Member, target_type: str, target_id: int, action: str, r
         if action == "hide":
             _close_reports(moderator, target_type, target_id, "resolved")
         _log(moderator, action, target_type, target_id, reason)
-        db.session.commit()
+        db.session.flush()
         return
     if action == "warn":
         reason = _clean_reason(reason, required=True)
@@ -294,7 +294,7 @@ def moderate(moderator: Member, target_type: str, target_id: int, action: str, r
         notify(owner.id, "moderation_warning", actor_id=None, detail=reason)
         _close_reports(moderator, target_type, target_id, "resolved")
         _log(moderator, action, target_type, target_id, reason)
-        db.session.commit()
+        db.session.flush()
         return
     if action in ("suspend", "reinstate"):
         reason = _clean_reason(reason, required=False)
@@ -308,7 +308,7 @@ def moderate(moderator: Member, target_type: str, target_id: int, action: str, r
             reinstate(owner)
         # The log names the member, whatever content led to them.
         _log(moderator, action, "member", owner.id, reason)
-        db.session.commit()
+        db.session.flush()
         return
     raise NotFoundError("action")
 

@@ -114,7 +114,7 @@ def link_for(notification: Notification) -> tuple[str, dict]:
 def set_email_notifications(member_id: int, enabled: bool) -> None:
     """Turn the member's notification e-mails on or off."""
     db.session.execute(update(Member).where(Member.id == member_id).values(email_notifications=enabled))
-    db.session.commit()
+    db.session.flush()
 
 
 def mark_all_read(member_id: int) -> None:
@@ -125,7 +125,7 @@ def mark_all_read(member_id: int) -> None:
         .values(read_at=utcnow())
     )
     live.notifications_changed(member_id)
-    db.session.commit()
+    db.session.flush()
 
 
 def mark_read_about(member_id: int, target_type: str, target_id: int) -> None:

@@ -62,7 +62,7 @@ def load_projects(members: dict[str, Member], now: datetime) -> dict:
     """Make the demo account a moderator and create the demo projects and their support."""
     demo = next(member for member in members.values() if member.email == DEMO_EMAIL)
     demo.is_moderator = True
-    db.session.commit()
+    db.session.flush()
     projects = [_propose(members[spec.owner], spec) for spec in PROJECTS]
     for project, spec in zip(projects, PROJECTS, strict=True):
         services.approve(demo, project.id)

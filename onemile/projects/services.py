@@ -43,7 +43,7 @@ from ..models.protection import can_see, listed_for
 from ..notifications.services import notify
 from ..privacy import place_point
 from ..smiles import services as smiles
-from ..unit_of_work import insert_once
+from ..unit_of_work import after_commit, insert_once
 
 TITLE_MAX = 120
 SUMMARY_MAX = 300
@@ -393,7 +393,7 @@ def propose(owner: Member, data: ProjectData) -> Project:
     db.session.flush()
     _place(project, owner, data)
     _tell_moderators(project, owner)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -437,9 +437,9 @@ def update_project(owner: Member, project_id: int, data: ProjectData) -> Project
     project.updated_at = utcnow()
     if resubmitted:
         _tell_moderators(project, owner)
-    db.session.commit()
+    db.session.flush()
     if old_photo and old_photo != project.photo:
-        delete_image(old_photo)
+        after_commit(lambda: delete_image(old_photo))
     return project
 
 
@@ -468,7 +468,7 @@ def approve(moderator: Member, project_id: int) -> Project:
     project.moderated_by_id, project.moderated_at = moderator.id, utcnow()
     project_account(project)
     notify(project.owner_id, "project_approved", actor_id=moderator.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -482,7 +482,7 @@ def reject(moderator: Member, project_id: int, reason: str) -> Project:
     project.rejection_reason = reason
     project.moderated_by_id, project.moderated_at = moderator.id, utcnow()
     notify(project.owner_id, "project_rejected", actor_id=moderator.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return project
 
 
@@ -529,7 +529,7 @@ def pledge(
     if not promised:
         return promise  # the same form, sent again or a moment ago by another request
     notify(project.owner_id, "project_pledge", actor_id=member.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return promise
 
 
@@ -540,7 +540,7 @@ def mark_pledge_received(owner: Member, project_id: int, pledge_id: int, receive
     if promise is None or promise.project_id != project.id:
         raise NotFoundError("pledge")
     promise.received_at = utcnow() if received else None
-    db.session.commit()
+    db.session.flush()
     return promise
 
 
@@ -577,7 +577,7 @@ def give_smiles(member: Member, project_id: int, amount, key: str | None) -> Tra
     )
     if given:
         notify(project.owner_id, "project_smiles", actor_id=member.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return record
 
 
@@ -598,7 +598,7 @@ def pass_smiles(owner: Member, project_id: int, volunteer_id: int, amount, key: 
         raise RuleError(_("The project does not hold that many smiles."), "amount") from None
     if passed:
         notify(helper.member_id, "project_smiles_passed", actor_id=owner.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return record
 
 
@@ -620,7 +620,7 @@ def volunteer(member: Member, project_id: int, task_id: int, message: str | None
             return offer  # the same offer sent twice (a double click, a reload): it stands
         raise RuleError(_("You already offered to help with this task."))
     notify(project.owner_id, "project_volunteer", actor_id=member.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return offer
 
 
@@ -644,7 +644,7 @@ def answer_volunteer(owner: Member, project_id: int, volunteer_id: int, accept: 
             offer.member_id, "volunteer_accepted" if accept else "volunteer_declined",
             actor_id=owner.id, target_id=project.id,
         )
-    db.session.commit()
+    db.session.flush()
     return offer
 
 
@@ -667,7 +667,7 @@ def post_update(owner: Member, project_id: int, body: str) -> ProjectUpdate:
     db.session.add(news)
     for supporter_id in _audience(project):
         notify(supporter_id, "project_update", actor_id=owner.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return news
 
 
@@ -683,7 +683,7 @@ def close_project(owner: Member, project_id: int, outcome: str) -> Project:
     project.closed_at = utcnow()
     for supporter_id in _audience(project):
         notify(supporter_id, "project_closed", actor_id=owner.id, target_id=project.id)
-    db.session.commit()
+    db.session.flush()
     return project
 
 

@@ -581,5 +581,6 @@ def test_notifications_go_with_a_listing_whose_conversations_the_database_delete
     assert unread_of(app, anne.id) == 1 and unread_of(app, bruno.id) == 1
     with app.test_request_context():
         listings.delete_listing(db.session.get(Member, anne.id), listing_id)
+        db.session.commit()  # as the request's edge does (onemile.unit_of_work)
     assert (unread_of(app, anne.id), unread_of(app, bruno.id)) == (0, 0)
     assert "Lend me a ladder" not in html(logged_in(app, bruno, "en").get("/notifications/"))

@@ -30,7 +30,9 @@ run: $(INSTALLED) translations
 
 test: $(INSTALLED) translations
 	scripts/system-deps.sh test
-	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	# --reruns: a test that fails is run again (up to twice) and reported as rerun, so a timing
+	# flake under a loaded CI machine does not sink the run; a real failure fails three times.
+	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/pytest -n 2 --reruns 2 --reruns-delay 1 $(PYTEST_ARGS)
 
 # BENCH_SIZES=10000,100000 (listings; default 10k,100k,1M), BENCH_BACKENDS, BENCH_REPS, BENCH_HTTP=0 …
 # see bench/run.py. wrk drives the HTTP load when Debian's package is there (installed here as

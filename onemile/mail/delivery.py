@@ -14,6 +14,10 @@ failure known to have sent nothing (no connection, a 4xx answer) goes back to pe
 back-off; a refusal (5xx) or the last attempt is `failed`; a failure whose outcome is unknown
 (the connection dropped after the message was handed over) is `failed` too, not retried by
 itself: `flask mail retry ID` sends it again once someone has checked.
+
+This module is a job, not a feature: each of its steps is its own unit of work and commits at
+that step's edge (the claim must be committed before the message leaves, or two workers could
+both send it; the outcome after). Requests and commands commit at theirs (unit_of_work).
 """
 
 from __future__ import annotations

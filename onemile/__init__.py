@@ -4,27 +4,40 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 
 import sqlean
 from flask import Flask, request, session
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_translations
 from flask_compress import Compress
 from flask_login import current_user
+from geoalchemy2.admin.dialects.sqlite import init_spatialite
 from markupsafe import Markup
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
+from . import images, live, mail, outage, security, unit_of_work, views
+from .cli import register as register_cli
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .images import UploadAwareRequest
-from .models import MAX_DATABASE_ID
+from .models import (
+    MAX_DATABASE_ID,
+    CompletionStatus,
+    ListingKind,
+    ListingStatus,
+    ModerationVerb,
+    ProjectStatus,
+    VolunteerStatus,
+)
+from .privacy import distance_band
+from .pwa import assets as pwa_assets
 from .security import NulFreeRequest
 
 
 def _load_spatialite(dbapi_connection, _record) -> None:
     """Every embedded connection gets SpatiaLite, foreign keys and a busy timeout."""
-    from geoalchemy2.admin.dialects.sqlite import init_spatialite
-
     dbapi_connection.enable_load_extension(True)
     dbapi_connection.load_extension("mod_spatialite")
     dbapi_connection.enable_load_extension(False)
@@ -106,9 +119,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     _whole_files_for_compression(app)
     _trust_proxies(app)
 
-    from . import images, live, mail, outage, security, unit_of_work, views
-    from .pwa import assets as pwa_assets
-
     live.init_app(app)
     app.register_blueprint(views.bp)
     # Each feature plugs itself in (blueprint, map layer, reportables, notification kinds,
@@ -123,9 +133,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     outage.init_app(app)
 
     _template_globals(app)
-    _header_values(app)
-
-    from .cli import register as register_cli
 
     register_cli(app)
     # Last: every view and command is registered by now.
@@ -181,8 +188,6 @@ def _ngettext_with_locale_numbers(singular: str, plural: str, num: int, **variab
     The catalogue keeps its "%(num)d" placeholders (gettext tools check them); only the value
     substituted changes, after the plural form has been chosen from the number itself.
     """
-    from flask_babel import format_decimal, get_translations
-
     variables.setdefault("num", num)
     text = get_translations().ungettext(singular, plural, num)
     localized = {
@@ -196,59 +201,23 @@ def _ngettext_with_locale_numbers(singular: str, plural: str, num: int, **variab
 _INT_PLACEHOLDER = re.compile(r"%\((\w+)\)d")
 
 
+# The states templates compare against ({% if project.status == ProjectStatus.PENDING %}).
+TEMPLATE_ENUMS = (CompletionStatus, ListingKind, ListingStatus, ModerationVerb, ProjectStatus, VolunteerStatus)
+
+
 def _template_globals(app: Flask) -> None:
     """Labels and formatters every template may use."""
-    from flask_babel import format_date, format_datetime, get_locale
-
-    from .auth.services import MIN_PASSWORD_LENGTH
-    from .listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS, STATUS_LABELS
-    from .privacy import distance_band
-
     app.jinja_env.globals.update(
         ngettext=_ngettext_with_locale_numbers,
         current_locale=lambda: str(get_locale() or "fr"),
         format_date=format_date,
         # Messages show their time of day, not only their date.
         format_datetime=format_datetime,
-        kind_labels=KIND_LABELS,
-        offer_type_labels=OFFER_TYPE_LABELS,
-        category_labels=CATEGORY_LABELS,
-        status_labels=STATUS_LABELS,
-        min_password_length=MIN_PASSWORD_LENGTH,
         distance_band=distance_band,
+        # States compare with their enum, never with a bare string.
+        **{enum.__name__: enum for enum in TEMPLATE_ENUMS},
     )
 
 
-def _header_values(app: Flask) -> None:
-    """The bell's unread count and the smiles balance for the header.
-
-    Lazy and cached per request: a template calls them only where it draws the header, so
-    visitors and htmx fragments cost no query, and a whole page at most one each.
-    """
-    from flask import g
-
-    from .notifications.services import unread_count
-    from .smiles.services import balance_of
-
-    def per_request(name: str, compute):
-        def value() -> int:
-            if not current_user.is_authenticated:
-                return 0
-            if name not in g:
-                setattr(g, name, compute(current_user.id))
-            return getattr(g, name)
-
-        return value
-
-    @app.context_processor
-    def header_values() -> dict:
-        return {
-            "unread_notifications": per_request("_unread_notifications", unread_count),
-            "smiles_balance": per_request("_smiles_balance", balance_of),
-        }
-
-
 def _migrations_dir():
-    from pathlib import Path
-
     return Path(__file__).resolve().parent.parent / "migrations"

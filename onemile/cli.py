@@ -7,12 +7,14 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from .auth.services import find_member_by_email
+from .demo import load_demo
 from .extensions import db
+from .models import Member
+from .smiles.services import verify
 
 
 def _load_demo() -> None:
-    from .demo import load_demo
-
     try:
         counts = load_demo()
     except RuntimeError as error:
@@ -28,8 +30,6 @@ def register(app: Flask) -> None:
     def setup(demo: bool) -> None:
         """Create or migrate the database, then load demo data the first time."""
         upgrade()
-        from .models import Member
-
         if demo and db.session.scalar(select(func.count()).select_from(Member)) == 0:
             _load_demo()
         else:
@@ -49,8 +49,6 @@ def register(app: Flask) -> None:
     @smiles_group.command("verify")
     def smiles_verify() -> None:
         """Recompute every balance from the ledger entries; exit 1 on any mismatch."""
-        from .smiles.services import verify
-
         problems = verify()
         for problem in problems:
             click.echo(problem, err=True)
@@ -63,8 +61,6 @@ def register(app: Flask) -> None:
     moderators_group = AppGroup("moderators", help="Who may moderate projects and reports.")
 
     def _set_moderator(email: str, value: bool) -> None:
-        from .auth.services import find_member_by_email
-
         member = find_member_by_email(email)
         if member is None:
             raise click.ClickException(f"No member with the e-mail {email}.")

@@ -72,6 +72,7 @@ MEMBERS: tuple[DemoMember, ...] = tuple(
     DemoMember(**{**spec, "extra_miles": tuple(tuple(mile) for mile in spec.get("extra_miles", ()))})
     for spec in _PLACES["members"]
 )
+from .models import CompletionStatus, ListingKind, ListingStatus, MemberKind
 
 # Every ad: (who, kind, category, title, text). kind is "request" or an offer type; who is a
 # member key, a neighbourhood (a person living there writes it) or None (any person).
@@ -200,7 +201,7 @@ def _plan_listings(
 ) -> list[_Plan]:
     """Choose an author, miles, dates and a state for every ad."""
     specs = {spec.key: spec for spec in MEMBERS}
-    people = [key for key, spec in specs.items() if spec.kind == "person" and key != "demo"]
+    people = [key for key, spec in specs.items() if spec.kind == MemberKind.PERSON and key != "demo"]
     load = dict.fromkeys(people, 0)
 
     def pick_person(neighbourhood: str | None) -> str:
@@ -210,8 +211,8 @@ def _plan_listings(
         load[key] += 1
         return key
 
-    states = ["closed"] * CLOSED_COUNT + ["expired"] * EXPIRED_COUNT
-    states += ["open"] * (len(ADS) - len(states))
+    states = [ListingStatus.CLOSED] * CLOSED_COUNT + [ListingStatus.EXPIRED] * EXPIRED_COUNT
+    states += [ListingStatus.OPEN] * (len(ADS) - len(states))
     rng.shuffle(states)
     plans = []
     for (who, kind, category, title, body), status in zip(ADS, states, strict=True):
@@ -223,8 +224,8 @@ def _plan_listings(
         if len(miles) > 1 and rng.random() < TWO_MILES_SHARE:
             chosen = (primary, rng.choice([m for m in miles if m != primary]))
         data = ListingData(
-            kind="request" if kind == "request" else "offer",
-            offer_type=None if kind == "request" else kind,
+            kind=ListingKind.REQUEST if kind == ListingKind.REQUEST else ListingKind.OFFER,
+            offer_type=None if kind == ListingKind.REQUEST else kind,
             category=category,
             title=title,
             body=body,
@@ -237,7 +238,7 @@ def _plan_listings(
 def _timed(author: Member, data: ListingData, status: str, rng: random.Random,
            now: datetime, lifetime: timedelta) -> _Plan:
     """Place the listing in time: posting date, last change, expiry and state."""
-    if status == "expired":
+    if status == ListingStatus.EXPIRED:
         # Expired the way the app expires listings, a full lifetime after posting: a few
         # days ago, so these were posted a little more than a lifetime ago.
         expires = now - timedelta(minutes=rng.randrange(6 * 60, 5 * 24 * 60))
@@ -245,10 +246,10 @@ def _timed(author: Member, data: ListingData, status: str, rng: random.Random,
     created = now - timedelta(minutes=rng.randrange(30, LISTING_SPREAD_DAYS * 24 * 60))
     expires = created + lifetime
     updated = created
-    if status == "closed":
+    if status == ListingStatus.CLOSED:
         updated = created + (now - created) / 2
     elif expires <= now:  # only with a lifetime shorter than the spread
-        status = "expired"
+        status = ListingStatus.EXPIRED
     return _Plan(author, data, created, updated, expires, status)
 
 
@@ -269,15 +270,15 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
     people = list(members.values())
     demo = members_by_email(people, DEMO_EMAIL)
     listings = db.session.scalars(
-        select(Listing).where(Listing.status == "open", Listing.expires_at > now).order_by(Listing.id)
+        select(Listing).where(Listing.status == ListingStatus.OPEN, Listing.expires_at > now).order_by(Listing.id)
     ).all()
     chosen = rng.sample(listings, min(CONVERSATION_COUNT, len(listings)))
     # The demo account takes part: it answers two offers and a request, and its own ads get
     # answers. It is thanked with a smile for the request, and one offer waits for it to
     # confirm, so the whole loop can be tried from that account.
     others = [item for item in listings if item.author_id != demo.id]
-    demo_offers = [item for item in others if item.kind == "offer"][:2] + [
-        item for item in others if item.kind == "request"
+    demo_offers = [item for item in others if item.kind == ListingKind.OFFER][:2] + [
+        item for item in others if item.kind == ListingKind.REQUEST
     ][:1]
     chosen = demo_offers + [item for item in chosen if item not in demo_offers]
     threads = []
@@ -302,7 +303,7 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
     finished = pending = 0
     waiting: set[int] = set()  # beneficiaries with a confirmation pending (one each)
     for conversation, author, responder in threads:
-        helper_is_author = conversation.listing.kind == "offer"
+        helper_is_author = conversation.listing.kind == ListingKind.OFFER
         beneficiary = responder if helper_is_author else author
         if balance_of(beneficiary.id) < 1 or beneficiary.id in waiting:
             continue
@@ -313,7 +314,7 @@ def _exchanges(members: dict[str, Member], rng: random.Random, now: datetime) ->
         elif beneficiary.id != demo.id and finished < FINISHED_COUNT:
             talked_until = conversation.last_message_at
             completion = conversations.mark_done(author, conversation.id)
-            if completion.status == "pending":
+            if completion.status == CompletionStatus.PENDING:
                 conversations.confirm(beneficiary, completion.id)
             thanks = conversations.post_message(beneficiary, conversation.id, rng.choice(THANKS))
             # Dated like the rest of the story: the service happened after the talk.

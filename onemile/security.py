@@ -102,8 +102,6 @@ def too_many(error):
 
 def init_app(app: Flask) -> None:
     """Install headers, the member loader and friendly error pages."""
-    from .auth import sessions
-
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
@@ -116,12 +114,7 @@ def init_app(app: Flask) -> None:
     # logging out ends them; cookies are HttpOnly, SameSite=Lax and Secure behind HTTPS.
     login_manager.session_protection = None
 
-    @login_manager.user_loader
-    def load_member(session_id: str):
-        # The login session must still be open on the server (see auth.sessions): logging
-        # out, a password change or a suspension ends it, copied cookies included.
-        return sessions.member_for_session(session_id)
-
+    # The member loader is the auth feature's (auth.setup): core names no feature.
     app.after_request(_set_headers)
 
     @app.errorhandler(CSRFError)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Flask, Response, flash, g, redirect, request, url_for
+from flask_login import current_user
 
 from .errors import RuleError
 from .htmx import page_or_fragment, vary_on_htmx, wants_fragment
@@ -20,6 +21,7 @@ from .htmx import page_or_fragment, vary_on_htmx, wants_fragment
 __all__ = [
     "flash_refusal",
     "form_status",
+    "header_value",
     "page_or_fragment",
     "refuse",
     "see_other",
@@ -91,3 +93,22 @@ def flash_refusal(action: Callable[[], Any], success: str | Callable[[Any], str]
     if success is not None:
         flash(success(result) if callable(success) else success, "success")
     return True
+
+
+def header_value(app: Flask, name: str, compute: Callable[[int], int]) -> None:
+    """Offer templates `name()`: a number about the signed-in member for the header (the
+    bell's unread count, the smiles balance), 0 for visitors.
+
+    Lazy and cached per request: a template calls it only where it draws the header, so
+    visitors and htmx fragments cost no query, and a whole page at most one.
+    """
+    key = f"_header_{name}"
+
+    def value() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        if key not in g:
+            setattr(g, key, compute(current_user.id))
+        return getattr(g, key)
+
+    app.context_processor(lambda: {name: value})

@@ -12,7 +12,7 @@ FEATURES = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exist
 
 def _modules():
     for feature in FEATURES:
-        for path in sorted((PACKAGE / feature).glob("*.py")):
+        for path in sorted((PACKAGE / feature).rglob("*.py")):
             yield feature, path, ast.parse(path.read_text(encoding="utf-8"))
 
 
@@ -26,7 +26,7 @@ def test_no_feature_imports_another_feature_s_routes():
         for feature, path, tree in _modules()
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
-        and node.level == 2
+        and node.level == len(path.relative_to(PACKAGE).parts)  # up to onemile/
         and (node.module or "").split(".")[-1] == "routes"
         and (node.module or "").split(".")[0] != feature
     ]
@@ -37,7 +37,7 @@ def test_routes_and_services_import_at_module_level():
     found = [
         f"{path.relative_to(PACKAGE)}:{node.lineno} imports {_imported(node) if isinstance(node, ast.ImportFrom) else ''}"
         for _feature, path, tree in _modules()
-        if path.stem in ("routes", "services", "exchange")
+        if path.stem in ("routes", "services", "exchange") or path.parent.name == "services"
         for function in ast.walk(tree)
         if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
         for node in ast.walk(function)

@@ -211,7 +211,7 @@ def test_sign_in_links_are_rate_limited_per_typed_address(make_app):
 def test_an_unknown_address_costs_the_same_password_check(app, factory):
     """Login hashes a dummy password with the members' own KDF and cost when the address is
     unknown, so the answer takes as long as for a wrong password."""
-    from onemile.auth.services import _dummy_hash
+    from onemile.auth.services.reads import _dummy_hash
 
     member = factory.member()
     with app.app_context():

@@ -4,13 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-from . import routes  # noqa: F401
+from . import (
+    routes,  # noqa: F401
+    services,
+)
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its part of the data download and of account deletion."""
-    from . import services
-
     app.register_blueprint(bp)
     services.connect()

@@ -4,10 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from . import routes  # noqa: F401
+from ..extensions import login_manager
+from . import routes, sessions  # noqa: F401
+from .services import MIN_PASSWORD_LENGTH
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint."""
+    its blueprint, the member loader, the password length its forms announce."""
     app.register_blueprint(bp)
+    # The login session must still be open on the server (see auth.sessions): logging
+    # out, a password change or a suspension ends it, copied cookies included.
+    login_manager.user_loader(sessions.member_for_session)
+    app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH

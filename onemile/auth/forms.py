@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from .. import places
 from ..forms import PointFormMixin, country_choices
-from ..models import MEMBER_KINDS
+from ..models import MEMBER_KINDS, MemberKind
 from .services import password_problem
 
 KIND_LABELS = {
@@ -57,7 +57,7 @@ class SignupForm(PointFormMixin, FlaskForm):
     kind = RadioField(
         _l("I am"),
         choices=[SelectChoice(k, KIND_LABELS[k]) for k in MEMBER_KINDS],
-        default="person",
+        default=MemberKind.PERSON,
         validators=[DataRequired()],
     )
     # No Optional() here: it would stop the chain before validate_organisation_name runs.
@@ -69,7 +69,7 @@ class SignupForm(PointFormMixin, FlaskForm):
         self.country.choices = [SelectChoice(code, name) for code, name in country_choices()]
 
     def validate_organisation_name(self, field):
-        if self.kind.data in ("business", "association") and not (field.data or "").strip():
+        if self.kind.data in (MemberKind.BUSINESS, MemberKind.ASSOCIATION) and not (field.data or "").strip():
             raise ValidationError(_l("Give the name of your business or association."))
 
     def validate_postal_code(self, field):

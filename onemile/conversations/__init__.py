@@ -4,14 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
-from . import routes  # noqa: F401
+from . import (
+    member_data,
+    notifications,
+    routes,  # noqa: F401
+)
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its notification kinds, its part of the data download and of account deletion."""
-    from . import member_data, notifications
-
     app.register_blueprint(bp)
     notifications.register()
     member_data.connect()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..account.signals import export_time, member_exported, member_forgotten
 from ..extensions import db
-from ..models import Completion, Conversation, Listing, Member, Message, utcnow
+from ..models import Completion, CompletionStatus, Conversation, Listing, Member, Message, utcnow
 
 
 def export(member: Member, export: dict) -> None:
@@ -48,10 +48,10 @@ def forget(member: Member, after_commit: list) -> None:
     db.session.execute(
         update(Completion)
         .where(
-            Completion.status == "pending",
+            Completion.status == CompletionStatus.PENDING,
             or_(Completion.helper_id == member.id, Completion.beneficiary_id == member.id),
         )
-        .values(status="cancelled", resolved_at=utcnow())
+        .values(status=CompletionStatus.CANCELLED, resolved_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 

@@ -14,7 +14,7 @@ from ..auth.access import verified_required
 from ..errors import ConflictError, RuleError
 from ..extensions import limiter
 from ..listings.services import visible_listing
-from ..models import MAX_DATABASE_ID, Conversation, utcnow
+from ..models import MAX_DATABASE_ID, CompletionStatus, Conversation, utcnow
 from ..web import page_or_fragment, refuse, see_other, vary_on_htmx, wants_fragment
 from . import bp, services
 from .exchange import reply_form, thread
@@ -153,7 +153,7 @@ def mark_done(conversation_id: int):
             return _finished(conversation, None, None)  # already marked with this member
         return _finished(conversation, None, error.message)
     finish = services.finish_state(current_user, conversation)
-    if completion.status == "confirmed":
+    if completion.status == CompletionStatus.CONFIRMED:
         return _finished(conversation, _("Thank you! %(name)s received 1 smile.", name=finish.helper_name), None, paid=True)
     return _finished(
         conversation, _("Done. %(name)s is asked to confirm the service.", name=finish.beneficiary_name), None
@@ -172,7 +172,7 @@ def _completion_action(completion_id: int, action, wanted: str, notice) -> Respo
             return _finished(conversation, None, None)
         return _finished(conversation, None, error.message)
     finish = services.finish_state(current_user, conversation)
-    return _finished(conversation, notice(finish), None, paid=wanted == "confirmed")
+    return _finished(conversation, notice(finish), None, paid=wanted == CompletionStatus.CONFIRMED)
 
 
 @bp.post("/completions/<int:completion_id>/confirm")
@@ -180,7 +180,7 @@ def _completion_action(completion_id: int, action, wanted: str, notice) -> Respo
 def confirm(completion_id: int):
     """The beneficiary confirms: one smile goes to the helper. A replay answers the same."""
     return _completion_action(
-        completion_id, services.confirm, "confirmed",
+        completion_id, services.confirm, CompletionStatus.CONFIRMED,
         lambda finish: _("Thank you! %(name)s received 1 smile.", name=finish.helper_name),
     )
 
@@ -190,7 +190,7 @@ def confirm(completion_id: int):
 def decline(completion_id: int):
     """Either side declines a pending confirmation."""
     return _completion_action(
-        completion_id, services.decline, "declined", lambda finish: _("Declined. The listing stays open.")
+        completion_id, services.decline, CompletionStatus.DECLINED, lambda finish: _("Declined. The listing stays open.")
     )
 
 
@@ -199,5 +199,5 @@ def decline(completion_id: int):
 def cancel(completion_id: int):
     """The author withdraws a pending confirmation."""
     return _completion_action(
-        completion_id, services.cancel, "cancelled", lambda finish: _("Cancelled. The listing stays open.")
+        completion_id, services.cancel, CompletionStatus.CANCELLED, lambda finish: _("Cancelled. The listing stays open.")
     )

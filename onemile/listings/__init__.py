@@ -4,13 +4,21 @@ from flask import Blueprint
 
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 
-from . import routes  # noqa: F401
+from . import (
+    labels,
+    member_data,
+    routes,  # noqa: F401
+)
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its part of the data download and of account deletion."""
-    from . import member_data
-
     app.register_blueprint(bp)
+    app.jinja_env.globals.update(
+        kind_labels=labels.KIND_LABELS,
+        offer_type_labels=labels.OFFER_TYPE_LABELS,
+        category_labels=labels.CATEGORY_LABELS,
+        status_labels=labels.STATUS_LABELS,
+    )
     member_data.connect()

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import PointFormMixin
-from ..models import CATEGORIES, LOCATION_MODES, OFFER_TYPES
+from ..models import CATEGORIES, LOCATION_MODES, OFFER_TYPES, ListingKind
 from .labels import CATEGORY_LABELS, KIND_LABELS, LOCATION_MODE_LABELS, OFFER_TYPE_LABELS
 from .services import BODY_MAX, TITLE_MAX
 
@@ -38,7 +38,7 @@ class ListingForm(PointFormMixin, FlaskForm):
             SelectChoice("request", _l("A request: I need help")),
             SelectChoice("offer", _l("An offer: I can help")),
         ],
-        default="request",
+        default=ListingKind.REQUEST,
         validators=[DataRequired()],
     )
     offer_type = RadioField(

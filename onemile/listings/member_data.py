@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from ..account.signals import export_time, member_exported, member_forgotten
 from ..extensions import db
 from ..geo import point_latlon
-from ..models import Conversation, Listing, Member
+from ..models import Conversation, Listing, ListingStatus, Member
 
 
 def export(member: Member, export: dict) -> None:
@@ -59,7 +59,7 @@ def forget(member: Member, after_commit: list) -> None:
     for listing in list(member.listings):
         if listing.id in answered:
             listing.body = ""
-            listing.status = "closed" if listing.status == "open" else listing.status
+            listing.status = ListingStatus.CLOSED if listing.status == ListingStatus.OPEN else listing.status
             listing.placements.clear()
         else:
             db.session.delete(listing)

@@ -9,7 +9,7 @@ from ..auth.access import verified_required
 from ..conversations.exchange import listing_exchange
 from ..extensions import limiter
 from ..geo import haversine_m
-from ..models import utcnow
+from ..models import ListingKind, utcnow
 from ..privacy import distance_band
 from ..web import flash_refusal, form_status, page_or_fragment, submitted
 from . import bp, services
@@ -85,7 +85,7 @@ def new():
     """Post a request or an offer."""
     form = ListingForm()
     if request.method == "GET":
-        form.kind.data = request.args.get("kind") if request.args.get("kind") in ("request", "offer") else "request"
+        form.kind.data = request.args.get("kind") if request.args.get("kind") in (ListingKind.REQUEST, ListingKind.OFFER) else ListingKind.REQUEST
         form.miles.data = [current_user.primary_mile.id]
     listing = _saved(
         form, lambda data: services.create_listing(current_user, data, client_key=request.form.get("client_key"))

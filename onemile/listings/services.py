@@ -22,7 +22,9 @@ from ..models import (
     OFFER_TYPES,
     Conversation,
     Listing,
+    ListingKind,
     ListingPlacement,
+    ListingStatus,
     Member,
     Mile,
     utcnow,
@@ -59,10 +61,10 @@ def _lifetime() -> timedelta:
 
 def _checked(author: Member, data: ListingData) -> tuple[ListingData, list[Mile]]:
     """Validate the rules the form cannot know; return cleaned data and the chosen miles."""
-    if data.kind not in ("request", "offer"):
+    if data.kind not in (ListingKind.REQUEST, ListingKind.OFFER):
         raise RuleError(_("Choose a request or an offer."), "kind")
-    offer_type = data.offer_type if data.kind == "offer" else None
-    if data.kind == "offer" and offer_type not in OFFER_TYPES:
+    offer_type = data.offer_type if data.kind == ListingKind.OFFER else None
+    if data.kind == ListingKind.OFFER and offer_type not in OFFER_TYPES:
         raise RuleError(_("Say whether you give, lend, barter or offer a service."), "offer_type")
     if data.category not in CATEGORIES:
         raise RuleError(_("Choose a category."), "category")
@@ -129,7 +131,7 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
             category=data.category,
             title=data.title,
             body=data.body,
-            status="open",
+            status=ListingStatus.OPEN,
             expires_at=utcnow() + _lifetime(),
             location_mode=data.location_mode,
         ),
@@ -201,7 +203,7 @@ def update_listing(author: Member, listing_id: int, data: ListingData) -> Listin
 def close_listing(author: Member, listing_id: int) -> Listing:
     """Take a listing off the map without deleting it."""
     listing = own_listing(author, listing_id)
-    listing.status = "closed"
+    listing.status = ListingStatus.CLOSED
     db.session.flush()
     return listing
 
@@ -209,9 +211,9 @@ def close_listing(author: Member, listing_id: int) -> Listing:
 def renew_listing(author: Member, listing_id: int) -> Listing:
     """Open a closed or expiring listing again for a full lifetime."""
     listing = own_listing(author, listing_id)
-    if listing.status == "done":
+    if listing.status == ListingStatus.DONE:
         raise RuleError(_("A finished listing cannot be renewed."))
-    listing.status = "open"
+    listing.status = ListingStatus.OPEN
     listing.expires_at = utcnow() + _lifetime()
     db.session.flush()
     return listing
@@ -233,7 +235,7 @@ class SearchFilters:
 
 
 def _apply_filters(stmt: Select, filters: SearchFilters) -> Select:
-    if filters.kind in ("request", "offer"):
+    if filters.kind in (ListingKind.REQUEST, ListingKind.OFFER):
         stmt = stmt.where(ListingPlacement.kind == filters.kind)
     if filters.category in CATEGORIES:
         stmt = stmt.where(Listing.category == filters.category)

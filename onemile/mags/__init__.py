@@ -4,15 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("mags", __name__, url_prefix="/mags")
 
-from . import reportables, routes  # noqa: F401  (register the `mags` map layer and reportable types)
+from ..account.signals import connect_services
+from . import notifications, reportables, routes, services  # noqa: F401  (register the `mags` map layer and reportable types)
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its notification kinds, its part of the data download and of account deletion."""
-    from ..account.signals import connect_services
-    from . import notifications, services
-
     app.register_blueprint(bp)
     notifications.register()
     connect_services(services.export_of, services.forget_member)

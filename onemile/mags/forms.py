@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired
 
 from ..forms import PublicPlaceFormMixin
-from ..models import MAG_KINDS
+from ..models import MAG_KINDS, ArticleStatus
 from .labels import ARTICLE_STATUS_LABELS, MAG_KIND_LABELS
 from .services import ABOUT_MAX, ALT_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX
 
@@ -57,7 +57,7 @@ class ArticleForm(FlaskForm):
     status = RadioField(
         _l("State"),
         choices=[SelectChoice(status, label) for status, label in ARTICLE_STATUS_LABELS.items()],
-        default="draft",
+        default=ArticleStatus.DRAFT,
         validators=[DataRequired()],
     )
 

@@ -16,6 +16,7 @@ from ..errors import RuleError
 from ..extensions import limiter
 from ..geo import Box, InvalidBox
 from ..images import accepts_uploads
+from ..models import ArticleStatus
 from ..privacy import distance_band, picker_start, say_if_approximate
 from ..web import flash_refusal, form_status, submitted
 from . import bp, services
@@ -191,7 +192,7 @@ def _article_data(form: ArticleForm) -> services.ArticleData:
         if _upload(slot.form.file) is not None
     )
     return services.ArticleData(
-        title=form.title.data or "", body=form.body.data or "", publish=form.status.data == "published",
+        title=form.title.data or "", body=form.body.data or "", publish=form.status.data == ArticleStatus.PUBLISHED,
         photos=photos,
     )
 

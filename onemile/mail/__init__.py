@@ -134,8 +134,10 @@ _LOOPBACK = frozenset({"localhost", "127.0.0.1"})
 
 def init_app(app: Flask) -> None:
     """Check PUBLIC_URL, wake the delivery after commits that queued mail, add `flask mail`."""
-    from . import cli, delivery
-
     check_public_url(app)
     delivery.init_app(app)
     cli.register(app)
+
+
+# Last: both use what this module defines above (MAIL_ADDED, composer_for).
+from . import cli, delivery

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import OUTGOING_MAIL_STATUSES, OutgoingMail, utcnow
+from ..models import OUTGOING_MAIL_STATUSES, OutgoingMail, OutgoingMailStatus, utcnow
 from . import MAIL_ADDED, delivery
 
 mail_group = AppGroup("mail", help="The e-mail outbox.")
@@ -24,8 +24,8 @@ def status(limit: int) -> None:
     click.echo("  ".join(f"{name}: {counts.get(name, 0)}" for name in OUTGOING_MAIL_STATUSES))
     troubled = db.session.scalars(
         select(OutgoingMail)
-        .where((OutgoingMail.status.in_(("failed", "sending"))) | (OutgoingMail.last_error.is_not(None)
-                                                                    & (OutgoingMail.status == "pending")))
+        .where((OutgoingMail.status.in_((OutgoingMailStatus.FAILED, OutgoingMailStatus.SENDING))) | (OutgoingMail.last_error.is_not(None)
+                                                                    & (OutgoingMail.status == OutgoingMailStatus.PENDING)))
         .order_by(OutgoingMail.id)
         .limit(limit)
     ).all()
@@ -46,11 +46,11 @@ def retry(ids: tuple[int, ...], all_failed: bool) -> None:
     server's log for its Message-ID before sending it again."""
     if not ids and not all_failed:
         raise click.UsageError("Name the e-mails (ids from `flask mail status`) or pass --failed.")
-    chosen = OutgoingMail.status == "failed" if all_failed else OutgoingMail.id.in_(ids)
+    chosen = OutgoingMail.status == OutgoingMailStatus.FAILED if all_failed else OutgoingMail.id.in_(ids)
     count = db.session.execute(
         update(OutgoingMail)
-        .where(chosen, OutgoingMail.status.in_(("failed", "sending", "pending")))
-        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+        .where(chosen, OutgoingMail.status.in_((OutgoingMailStatus.FAILED, OutgoingMailStatus.SENDING, OutgoingMailStatus.PENDING)))
+        .values(status=OutgoingMailStatus.PENDING, attempts=0, next_attempt_at=utcnow())
     ).rowcount
     db.session.info[MAIL_ADDED] = True  # wake this process's delivery thread, if any (the command's end commits)
     click.echo(f"{count} e-mail(s) queued again.")

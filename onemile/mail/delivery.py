@@ -37,7 +37,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, event, func, select, update
 
 from ..extensions import db
-from ..models import OutgoingMail, utcnow
+from ..models import OutgoingMail, OutgoingMailStatus, utcnow
 from . import MAIL_ADDED, composer_for
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,8 @@ def _claim(row_id: int) -> bool:
     now = utcnow()
     claimed = db.session.execute(
         update(OutgoingMail)
-        .where(OutgoingMail.id == row_id, OutgoingMail.status == "pending", OutgoingMail.next_attempt_at <= now)
-        .values(status="sending", claimed_at=now, attempts=OutgoingMail.attempts + 1)
+        .where(OutgoingMail.id == row_id, OutgoingMail.status == OutgoingMailStatus.PENDING, OutgoingMail.next_attempt_at <= now)
+        .values(status=OutgoingMailStatus.SENDING, claimed_at=now, attempts=OutgoingMail.attempts + 1)
     ).rowcount
     db.session.commit()
     return claimed == 1
@@ -143,7 +143,7 @@ def _compose(row: OutgoingMail) -> bool:
     row.payload = None  # it may carry a password hash: gone once used
     row.deferred = None
     if draft is None:
-        row.status = "dropped"
+        row.status = OutgoingMailStatus.DROPPED
         db.session.commit()
         return False
     row.to_address, row.subject, row.body, row.language = draft.to, draft.subject, draft.body, draft.language
@@ -164,28 +164,28 @@ def deliver_one(row_id: int) -> str | None:
     row = db.session.get(OutgoingMail, row_id)
     try:
         if row.deferred and not _compose(row):
-            return "dropped"
+            return OutgoingMailStatus.DROPPED
         _deliver(_message(row))
     except Exception as error:  # noqa: BLE001 (every failure is recorded on the row)
         db.session.rollback()
         attempts = db.session.scalar(select(OutgoingMail.attempts).where(OutgoingMail.id == row_id))
         final = isinstance(error, (Uncertain, Refused)) or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
-        status = "failed" if final else "pending"
+        status = OutgoingMailStatus.FAILED if final else OutgoingMailStatus.PENDING
         log.warning("e-mail %s to deliver later or by hand (%s): %s", row_id, status, error)
         _finish(
             row_id, status=status, last_error=f"{type(error).__name__}: {error}"[:2000],
             next_attempt_at=utcnow() + _backoff(attempts),
         )
         return status
-    _finish(row_id, status="sent", sent_at=utcnow(), last_error=None)
-    return "sent"
+    _finish(row_id, status=OutgoingMailStatus.SENT, sent_at=utcnow(), last_error=None)
+    return OutgoingMailStatus.SENT
 
 
 def deliver_due(limit: int = 100) -> int:
     """One pass over the rows due now (oldest first); the number of rows handled."""
     due = db.session.scalars(
         select(OutgoingMail.id)
-        .where(OutgoingMail.status == "pending", OutgoingMail.next_attempt_at <= utcnow())
+        .where(OutgoingMail.status == OutgoingMailStatus.PENDING, OutgoingMail.next_attempt_at <= utcnow())
         .order_by(OutgoingMail.id)
         .limit(limit)
     ).all()
@@ -195,7 +195,7 @@ def deliver_due(limit: int = 100) -> int:
 
 def seconds_until_next() -> float | None:
     """How long until the next pending row is due (None: nothing pending)."""
-    due = db.session.scalar(select(func.min(OutgoingMail.next_attempt_at)).where(OutgoingMail.status == "pending"))
+    due = db.session.scalar(select(func.min(OutgoingMail.next_attempt_at)).where(OutgoingMail.status == OutgoingMailStatus.PENDING))
     db.session.commit()
     return None if due is None else max((due - utcnow()).total_seconds(), 0.0)
 
@@ -205,7 +205,7 @@ def prune(days: int) -> int:
     cutoff = utcnow() - timedelta(days=days)
     deleted = db.session.execute(
         delete(OutgoingMail).where(
-            OutgoingMail.status.in_(("sent", "dropped")), OutgoingMail.created_at < cutoff
+            OutgoingMail.status.in_((OutgoingMailStatus.SENT, OutgoingMailStatus.DROPPED)), OutgoingMail.created_at < cutoff
         )
     ).rowcount
     db.session.commit()

@@ -18,11 +18,11 @@ from ..geo import (
     nearest,
 )
 from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
-from ..models import Listing, ListingPlacement, Member
+from ..models import Listing, ListingKind, ListingPlacement, Member
 from ..models.member import MAP_LAYERS
 from ..models.protection import listed_for
 
-LISTING_LAYERS = {"requests": "request", "offers": "offer"}
+LISTING_LAYERS = {"requests": ListingKind.REQUEST, "offers": ListingKind.OFFER}
 NEAREST_COUNT = 5
 # Zoomed out past about a town (a box taller than ~28 km, or wider than twice that), listings
 # are counted per grid cell in the database instead of being sent one by one: the fragment
@@ -173,7 +173,7 @@ def listing_clusters(box: Box, layers: set[str], viewer_id: int | None) -> list[
         select(
             row,
             col,
-            func.sum(case((ListingPlacement.kind == "request", 1), else_=0)).label("requests"),
+            func.sum(case((ListingPlacement.kind == ListingKind.REQUEST, 1), else_=0)).label("requests"),
             func.count().label("total"),
             func.avg(lat).label("lat"),
             func.avg(lon).label("lon"),

@@ -4,13 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("miles", __name__, url_prefix="/miles")
 
-from . import routes  # noqa: F401
+from . import (
+    member_data,
+    routes,  # noqa: F401
+)
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its part of the data download and of account deletion."""
-    from . import member_data
-
     app.register_blueprint(bp)
     member_data.connect()

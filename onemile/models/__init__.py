@@ -6,17 +6,41 @@ from ._time import utcnow
 # must find nothing rather than make the driver raise.
 MAX_DATABASE_ID = 2**31 - 1
 from .block import Block, blocked_either_way
-from .conversation import Completion, Conversation, Message
-from .ledger import Account, LedgerEntry, Transfer
-from .listing import CATEGORIES, LOCATION_MODES, OFFER_TYPES, Listing, ListingPlacement
+from .conversation import Completion, CompletionStatus, Conversation, Message
+from .ledger import Account, AccountKind, LedgerEntry, Transfer, TransferReason
+from .listing import (
+    CATEGORIES,
+    LOCATION_MODES,
+    OFFER_TYPES,
+    Listing,
+    ListingKind,
+    ListingPlacement,
+    ListingStatus,
+    OfferType,
+)
 from .login_session import LoginSession
-from .mag import MAG_KINDS, Article, ArticlePhoto, Comment, Mag, MagFollow
-from .member import MEMBER_KINDS, Member
+from .mag import MAG_KINDS, Article, ArticlePhoto, ArticleStatus, Comment, Mag, MagFollow, MagKind
+from .member import MEMBER_KINDS, Member, MemberKind
 from .mile import MAX_MILES, Mile
-from .moderation import MODERATION_ACTIONS, REPORT_REASONS, ModerationAction, Report
+from .moderation import (
+    MODERATION_ACTIONS,
+    REPORT_REASONS,
+    ModerationAction,
+    ModerationVerb,
+    Report,
+    ReportStatus,
+)
 from .notification import Notification
-from .outgoing_mail import OUTGOING_MAIL_STATUSES, OutgoingMail
-from .project import Pledge, Project, ProjectTask, ProjectUpdate, Volunteer
+from .outgoing_mail import OUTGOING_MAIL_STATUSES, OutgoingMail, OutgoingMailStatus
+from .project import (
+    Pledge,
+    Project,
+    ProjectStatus,
+    ProjectTask,
+    ProjectUpdate,
+    Volunteer,
+    VolunteerStatus,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -30,31 +54,45 @@ __all__ = [
     "OUTGOING_MAIL_STATUSES",
     "REPORT_REASONS",
     "Account",
+    "AccountKind",
     "Article",
     "ArticlePhoto",
+    "ArticleStatus",
     "Block",
     "Comment",
     "Completion",
+    "CompletionStatus",
     "Conversation",
     "LedgerEntry",
     "Listing",
+    "ListingKind",
     "ListingPlacement",
+    "ListingStatus",
     "LoginSession",
     "Mag",
     "MagFollow",
+    "MagKind",
     "Member",
+    "MemberKind",
     "Message",
     "Mile",
     "ModerationAction",
+    "ModerationVerb",
     "Notification",
+    "OfferType",
     "OutgoingMail",
+    "OutgoingMailStatus",
     "Pledge",
     "Project",
+    "ProjectStatus",
     "ProjectTask",
     "ProjectUpdate",
     "Report",
+    "ReportStatus",
     "Transfer",
+    "TransferReason",
     "Volunteer",
+    "VolunteerStatus",
     "blocked_either_way",
     "utcnow",
 ]

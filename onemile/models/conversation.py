@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -15,7 +16,15 @@ if TYPE_CHECKING:
     from .listing import Listing
     from .member import Member
 
-COMPLETION_STATUSES = ("pending", "confirmed", "declined", "cancelled")
+
+class CompletionStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+COMPLETION_STATUSES = tuple(CompletionStatus)
 
 
 class Conversation(db.Model):
@@ -91,7 +100,7 @@ class Completion(db.Model):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"))
     helper_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=CompletionStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,8 +11,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ._time import utcnow
 
-ACCOUNT_KINDS = ("member", "issuer", "project")
-TRANSFER_REASONS = ("signup_bonus", "referral_bonus", "service", "project_support")
+
+class AccountKind(StrEnum):
+    MEMBER = "member"
+    ISSUER = "issuer"
+    PROJECT = "project"
+
+
+ACCOUNT_KINDS = tuple(AccountKind)
+
+
+class TransferReason(StrEnum):
+    SIGNUP_BONUS = "signup_bonus"
+    REFERRAL_BONUS = "referral_bonus"
+    SERVICE = "service"
+    PROJECT_SUPPORT = "project_support"
+
+
+TRANSFER_REASONS = tuple(TransferReason)
 
 
 class Account(db.Model):

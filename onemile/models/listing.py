@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -18,10 +19,32 @@ if TYPE_CHECKING:
     from .member import Member
     from .mile import Mile
 
-LISTING_KINDS = ("request", "offer")
-OFFER_TYPES = ("give", "lend", "barter", "service")
+
+class ListingKind(StrEnum):
+    REQUEST = "request"
+    OFFER = "offer"
+
+
+class OfferType(StrEnum):
+    GIVE = "give"
+    LEND = "lend"
+    BARTER = "barter"
+    SERVICE = "service"
+
+
+class ListingStatus(StrEnum):
+    """Stored: open, done, closed. EXPIRED is only shown: an open listing past its expiry."""
+
+    OPEN = "open"
+    DONE = "done"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+LISTING_KINDS = tuple(ListingKind)
+OFFER_TYPES = tuple(OfferType)
 CATEGORIES = ("carpooling", "diy", "repairs", "lessons", "leisure", "goods", "other")
-STATUSES = ("open", "done", "closed", "expired")
+STATUSES = tuple(ListingStatus)
 # How precisely a listing is shown on the map (see listings.placement):
 # approximate = near the author's mile, shifted by a stable offset (the default);
 # meeting_place = exactly at a public place the author picked (a café, a library, a station);
@@ -49,7 +72,7 @@ class Listing(Protected, db.Model):
     category: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), default="open")
+    status: Mapped[str] = mapped_column(String(8), default=ListingStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime]
@@ -75,24 +98,24 @@ class Listing(Protected, db.Model):
     @property
     def layer(self) -> str:
         """The map layer this listing belongs to."""
-        return "requests" if self.kind == "request" else "offers"
+        return "requests" if self.kind == ListingKind.REQUEST else "offers"
 
     def is_open_at(self, now: datetime) -> bool:
         """Open, not past its expiry and not hidden by moderation."""
-        return self.status == "open" and self.expires_at > now and self.hidden_at is None
+        return self.status == ListingStatus.OPEN and self.expires_at > now and self.hidden_at is None
 
     @classmethod
     def public_clause(cls, now: datetime) -> ColumnElement[bool]:
         """Open and not past its expiry: on the map, in lists, on its page for everyone."""
-        return (cls.status == "open") & (cls.expires_at > now)
+        return (cls.status == ListingStatus.OPEN) & (cls.expires_at > now)
 
     def is_public_at(self, now: datetime) -> bool:
         """Python twin of `public_clause`."""
-        return self.status == "open" and self.expires_at > now
+        return self.status == ListingStatus.OPEN and self.expires_at > now
 
     def state_at(self, now: datetime) -> str:
         """The status members see: an open listing past its expiry is "expired"."""
-        return "expired" if self.status == "open" and self.expires_at <= now else self.status
+        return ListingStatus.EXPIRED if self.status == ListingStatus.OPEN and self.expires_at <= now else self.status
 
 
 class ListingPlacement(db.Model):

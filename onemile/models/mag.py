@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -17,8 +18,24 @@ from .protection import Protected
 if TYPE_CHECKING:
     from .member import Member
 
-MAG_KINDS = ("shop", "business", "association", "event", "person")
-ARTICLE_STATUSES = ("draft", "published")
+
+class MagKind(StrEnum):
+    SHOP = "shop"
+    BUSINESS = "business"
+    ASSOCIATION = "association"
+    EVENT = "event"
+    PERSON = "person"
+
+
+MAG_KINDS = tuple(MagKind)
+
+
+class ArticleStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+ARTICLE_STATUSES = tuple(ArticleStatus)
 MAX_PHOTOS_PER_ARTICLE = 10
 
 
@@ -64,7 +81,7 @@ class Article(Protected, db.Model):
     title: Mapped[str] = mapped_column(String(120))
     # Markdown as the author typed it; rendered and sanitised when shown.
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="draft")
+    status: Mapped[str] = mapped_column(String(10), default=ArticleStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Set the first time it is published: followers are told once, and it dates the article.
@@ -85,7 +102,7 @@ class Article(Protected, db.Model):
     @property
     def is_published(self) -> bool:
         """Readable by everyone."""
-        return self.status == "published"
+        return self.status == ArticleStatus.PUBLISHED
 
     # Trust rule (models.protection): the mag's owner owns the article; a draft is theirs
     # alone, moderators included.
@@ -105,7 +122,7 @@ class Article(Protected, db.Model):
     @classmethod
     def public_clause(cls, now: datetime) -> ColumnElement[bool]:
         """Published."""
-        return cls.status == "published"
+        return cls.status == ArticleStatus.PUBLISHED
 
     def is_public_at(self, now: datetime) -> bool:
         """Python twin of `public_clause`."""

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -21,7 +22,14 @@ if TYPE_CHECKING:
     from .listing import Listing
     from .mile import Mile
 
-MEMBER_KINDS = ("person", "business", "association")
+
+class MemberKind(StrEnum):
+    PERSON = "person"
+    BUSINESS = "business"
+    ASSOCIATION = "association"
+
+
+MEMBER_KINDS = tuple(MemberKind)
 
 
 def new_referral_code() -> str:
@@ -44,7 +52,7 @@ class Member(UserMixin, db.Model):
     last_name: Mapped[str] = mapped_column(String(80))
     postal_code: Mapped[str] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))
-    kind: Mapped[str] = mapped_column(String(16), default="person")
+    kind: Mapped[str] = mapped_column(String(16), default=MemberKind.PERSON)
     organisation_name: Mapped[str | None] = mapped_column(String(120))
     language: Mapped[str] = mapped_column(String(5), default="fr")
     # Comma-separated subset of MAP_LAYERS the member keeps switched on.
@@ -127,7 +135,7 @@ class Member(UserMixin, db.Model):
         """Name shown to other members: the organisation, or first name and initial."""
         if self.is_deleted:
             return str(_l("Former member"))
-        if self.kind != "person" and self.organisation_name:
+        if self.kind != MemberKind.PERSON and self.organisation_name:
             return self.organisation_name
         initial = f" {self.last_name[:1]}." if self.last_name else ""
         return f"{self.first_name}{initial}"

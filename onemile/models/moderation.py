@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
@@ -15,8 +16,29 @@ if TYPE_CHECKING:
     from .member import Member
 
 REPORT_REASONS = ("spam", "scam", "offensive", "dangerous", "privacy", "other")
-REPORT_STATUSES = ("open", "resolved", "dismissed")
-MODERATION_ACTIONS = ("hide", "unhide", "warn", "suspend", "reinstate", "dismiss")
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+REPORT_STATUSES = tuple(ReportStatus)
+
+
+class ModerationVerb(StrEnum):
+    """What a moderator does (ModerationAction.action)."""
+
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    WARN = "warn"
+    SUSPEND = "suspend"
+    REINSTATE = "reinstate"
+    DISMISS = "dismiss"
+
+
+MODERATION_ACTIONS = tuple(ModerationVerb)
 
 
 class Report(db.Model):
@@ -47,7 +69,7 @@ class Report(db.Model):
     target_id: Mapped[int]
     reason: Mapped[str] = mapped_column(String(12))
     details: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=ReportStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))

@@ -4,6 +4,7 @@ it, and delivered after the commit by the mail worker (onemile.mail.delivery).""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,7 +16,17 @@ from ._time import utcnow
 # worker (if it stays so, the worker died mid-send: whether it left is unknown, so it is not
 # sent again by itself); sent; failed: gave up, `flask mail retry` sends it again;
 # dropped: a deferred message that turned out to have nobody to write to.
-OUTGOING_MAIL_STATUSES = ("pending", "sending", "sent", "failed", "dropped")
+
+
+class OutgoingMailStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+OUTGOING_MAIL_STATUSES = tuple(OutgoingMailStatus)
 
 
 class OutgoingMail(db.Model):
@@ -36,7 +47,7 @@ class OutgoingMail(db.Model):
     # registered under this name (onemile.mail.deferred); `payload` is its JSON input.
     deferred: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=OutgoingMailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

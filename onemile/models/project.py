@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -19,10 +20,28 @@ if TYPE_CHECKING:
 
 # pending -> approved | rejected; rejected -> pending (edited and resubmitted);
 # approved -> completed | abandoned (closed by the owner).
-PROJECT_STATUSES = ("pending", "approved", "rejected", "completed", "abandoned")
+
+
+class ProjectStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class VolunteerStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+PROJECT_STATUSES = tuple(ProjectStatus)
 # Readable by everyone, visitors included; the others only by the owner and moderators.
-PUBLIC_STATUSES = ("approved", "completed", "abandoned")
-VOLUNTEER_STATUSES = ("pending", "accepted", "declined")
+PUBLIC_STATUSES = (ProjectStatus.APPROVED, ProjectStatus.COMPLETED, ProjectStatus.ABANDONED)
+# Not yet public: the owner may still edit it (and a moderator decide).
+UNPUBLISHED_STATUSES = (ProjectStatus.PENDING, ProjectStatus.REJECTED)
+VOLUNTEER_STATUSES = tuple(VolunteerStatus)
 
 
 class Project(Protected, db.Model):
@@ -44,7 +63,7 @@ class Project(Protected, db.Model):
     money_target: Mapped[int | None]
     # Name of the re-encoded photo in the upload folder (onemile.images), if any.
     photo: Mapped[str | None] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ProjectStatus.PENDING, index=True)
     # What the moderator told the proposer when rejecting; cleared on resubmission.
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     charter_accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -91,11 +110,11 @@ class Project(Protected, db.Model):
     @classmethod
     def listed_clause(cls, now: datetime) -> ColumnElement[bool]:
         """In lists and on the map: approved projects only (closed ones leave them)."""
-        return cls.status == "approved"
+        return cls.status == ProjectStatus.APPROVED
 
     def is_listed_at(self, now: datetime) -> bool:
         """Python twin of `listed_clause`."""
-        return self.status == "approved"
+        return self.status == ProjectStatus.APPROVED
 
 
 class ProjectTask(db.Model):
@@ -145,7 +164,7 @@ class Volunteer(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("project_task.id", ondelete="CASCADE"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
     message: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=VolunteerStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     task: Mapped[ProjectTask] = relationship(back_populates="volunteers")

@@ -4,13 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("moderation", __name__)
 
-from . import reportables, routes  # noqa: F401
+from . import notifications, reportables, routes  # noqa: F401
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its notification kinds."""
-    from . import notifications
-
     app.register_blueprint(bp)
     notifications.register()

@@ -36,7 +36,16 @@ from sqlalchemy import select, update
 
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
-from ..models import REPORT_REASONS, Listing, Member, ModerationAction, Report, utcnow
+from ..models import (
+    REPORT_REASONS,
+    Listing,
+    Member,
+    ModerationAction,
+    ModerationVerb,
+    Report,
+    ReportStatus,
+    utcnow,
+)
 from ..notifications.services import notify
 from ..unit_of_work import insert_once
 
@@ -149,7 +158,7 @@ def open_report(reporter: Member, target_type: str, target_id: int) -> Report | 
             Report.reporter_id == reporter.id,
             Report.target_type == target_type,
             Report.target_id == target_id,
-            Report.status == "open",
+            Report.status == ReportStatus.OPEN,
         )
     )
 
@@ -167,7 +176,7 @@ def report(reporter: Member, target_type: str, target_id: int, reason: str, deta
     filed, _filed_now = insert_once(
         lambda: open_report(reporter, target_type, target_id),
         lambda: Report(reporter_id=reporter.id, target_type=target_type, target_id=target_id,
-                       reason=reason, details=details, status="open"),
+                       reason=reason, details=details, status=ReportStatus.OPEN),
     )
     db.session.flush()
     return filed
@@ -194,7 +203,7 @@ def queue_item(target_type: str, target_id: int) -> QueueItem:
     kind = reportable(target_type)
     reports = db.session.scalars(
         select(Report)
-        .where(Report.target_type == target_type, Report.target_id == target_id, Report.status == "open")
+        .where(Report.target_type == target_type, Report.target_id == target_id, Report.status == ReportStatus.OPEN)
         .order_by(Report.id)
     ).all()
     return _item(kind, target_id, list(reports))
@@ -210,7 +219,7 @@ def _item(kind: Reportable, target_id: int, reports: list[Report]) -> QueueItem:
 
 def queue() -> list[QueueItem]:
     """Open reports grouped by target, the most reported first, then the oldest."""
-    reports = db.session.scalars(select(Report).where(Report.status == "open").order_by(Report.id)).all()
+    reports = db.session.scalars(select(Report).where(Report.status == ReportStatus.OPEN).order_by(Report.id)).all()
     grouped: dict[tuple[str, int], list[Report]] = {}
     for filed in reports:
         grouped.setdefault((filed.target_type, filed.target_id), []).append(filed)
@@ -240,7 +249,7 @@ def _log(moderator: Member, action: str, target_type: str, target_id: int, reaso
 def _close_reports(moderator: Member, target_type: str, target_id: int, status: str) -> None:
     db.session.execute(
         update(Report)
-        .where(Report.target_type == target_type, Report.target_id == target_id, Report.status == "open")
+        .where(Report.target_type == target_type, Report.target_id == target_id, Report.status == ReportStatus.OPEN)
         .values(status=status, resolved_at=utcnow(), resolved_by_id=moderator.id)
         .execution_options(synchronize_session=False)
     )
@@ -270,40 +279,40 @@ def moderate(moderator: Member, target_type: str, target_id: int, action: str, r
         raise NotFoundError("moderation")
     kind = reportable(target_type)
     target = kind.fetch(target_id)
-    if action == "dismiss":
+    if action == ModerationVerb.DISMISS:
         reason = _clean_reason(reason, required=False)
-        _close_reports(moderator, target_type, target_id, "dismissed")
+        _close_reports(moderator, target_type, target_id, ReportStatus.DISMISSED)
         _log(moderator, action, target_type, target_id, reason)
         db.session.flush()
         return
     if target is None:
         raise NotFoundError(target_type)
-    if action in ("hide", "unhide"):
+    if action in (ModerationVerb.HIDE, ModerationVerb.UNHIDE):
         reason = _clean_reason(reason, required=False)
         if not kind.hideable:
             raise RuleError(_("This cannot be hidden."))
-        (kind.hide if action == "hide" else kind.unhide)(target)
-        if action == "hide":
-            _close_reports(moderator, target_type, target_id, "resolved")
+        (kind.hide if action == ModerationVerb.HIDE else kind.unhide)(target)
+        if action == ModerationVerb.HIDE:
+            _close_reports(moderator, target_type, target_id, ReportStatus.RESOLVED)
         _log(moderator, action, target_type, target_id, reason)
         db.session.flush()
         return
-    if action == "warn":
+    if action == ModerationVerb.WARN:
         reason = _clean_reason(reason, required=True)
         owner = _owner_of(kind, target)
         notify(owner.id, "moderation_warning", actor_id=None, detail=reason)
-        _close_reports(moderator, target_type, target_id, "resolved")
+        _close_reports(moderator, target_type, target_id, ReportStatus.RESOLVED)
         _log(moderator, action, target_type, target_id, reason)
         db.session.flush()
         return
-    if action in ("suspend", "reinstate"):
+    if action in (ModerationVerb.SUSPEND, ModerationVerb.REINSTATE):
         reason = _clean_reason(reason, required=False)
         owner = _owner_of(kind, target)
         if owner.id == moderator.id:
             raise RuleError(_("You cannot suspend yourself."))
-        if action == "suspend":
+        if action == ModerationVerb.SUSPEND:
             suspend(owner)
-            _close_reports(moderator, target_type, target_id, "resolved")
+            _close_reports(moderator, target_type, target_id, ReportStatus.RESOLVED)
         else:
             reinstate(owner)
         # The log names the member, whatever content led to them.

@@ -5,15 +5,13 @@ from flask import Blueprint
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-from . import reportables, routes  # noqa: F401
+from ..account.signals import connect_services
+from . import notifications, reportables, routes, services  # noqa: F401
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its notification kinds, its part of the data download and of account deletion."""
-    from ..account.signals import connect_services
-    from . import notifications, services
-
     app.register_blueprint(bp)
     notifications.register()
     connect_services(services.export_for, services.forget_member)

@@ -55,6 +55,8 @@ SMILES = tuple(tuple(smiles) for smiles in _DATA["smiles"])
 VOLUNTEERS = tuple(
     (v["project"], v["task"], v["member"], v["message"], v.get("accepted")) for v in _DATA["volunteers"]
 )
+from ..models import ProjectStatus, VolunteerStatus
+
 UPDATES = tuple((update["project"], update["text"]) for update in _DATA["updates"])
 
 
@@ -82,13 +84,13 @@ def load_projects(members: dict[str, Member], now: datetime) -> dict:
             services.answer_volunteer(project.owner, project.id, offer.id, accepted)
     # The garden thanks its carpenter with one of the smiles it received.
     garden = projects[0]
-    carpenter = next(v for v in garden.tasks[0].volunteers if v.status == "accepted")
+    carpenter = next(v for v in garden.tasks[0].volunteers if v.status == VolunteerStatus.ACCEPTED)
     if services.project_account(garden).balance >= 1:
         services.pass_smiles(garden.owner, garden.id, carpenter.id, 1, "demo-pass-garden-carpenter")
     for index, body in UPDATES:
         services.post_update(projects[index].owner, projects[index].id, body)
     pending = _propose(members[PENDING.owner], PENDING)
-    return {"projects": len(projects) + 1, "projects_pending": 1 if pending.status == "pending" else 0}
+    return {"projects": len(projects) + 1, "projects_pending": 1 if pending.status == ProjectStatus.PENDING else 0}
 
 
 def _propose(owner: Member, spec: DemoProject) -> Project:

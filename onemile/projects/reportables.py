@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Member, Project, ProjectUpdate
+from ..models.protection import can_see
 from ..moderation.services import Described, hide_content, register_reportable, unhide_content
-from .services import can_see
 
 register_reportable(
     "project",

@@ -20,6 +20,7 @@ from ..extensions import limiter
 from ..geo import Box, InvalidBox, InvalidCoordinates
 from ..images import ImageError, accepts_uploads, delete_image, store_image
 from ..map.services import register_layer
+from ..models import ProjectStatus
 from ..privacy import picker_start, say_if_approximate
 from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
 from . import bp, services
@@ -152,7 +153,7 @@ def new():
 def edit(project_id: int):
     """Edit a pending or rejected project of mine (a rejected one is sent again)."""
     project = services.own_project(current_user, project_id)
-    if project.status not in ("pending", "rejected"):
+    if project.status not in (ProjectStatus.PENDING, ProjectStatus.REJECTED):
         flash(_("An approved project is not edited any more: post an update instead."), "error")
         return see_other("projects.detail", project_id=project.id)
     form = ProjectForm(obj=None if request.method == "POST" else project)

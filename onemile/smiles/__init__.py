@@ -2,16 +2,21 @@
 
 from flask import Blueprint
 
+from ..web import header_value
+
 # No prefix: the ledger pages live under /smiles/, referral links under /join/<code>.
 bp = Blueprint("smiles", __name__)
 
-from . import routes  # noqa: F401
+from . import (
+    member_data,
+    routes,  # noqa: F401
+    services,
+)
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
     its blueprint, its part of the data download and of account deletion."""
-    from . import member_data
-
     app.register_blueprint(bp)
+    header_value(app, "smiles_balance", services.balance_of)
     member_data.connect()

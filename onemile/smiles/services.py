@@ -19,7 +19,17 @@ from sqlalchemy import case, func, or_, select, update
 
 from ..errors import RuleError
 from ..extensions import db
-from ..models import Account, Completion, LedgerEntry, Listing, Member, Transfer
+from ..models import (
+    Account,
+    AccountKind,
+    Completion,
+    CompletionStatus,
+    LedgerEntry,
+    Listing,
+    Member,
+    Transfer,
+    TransferReason,
+)
 from ..models.ledger import TRANSFER_REASONS
 from ..unit_of_work import insert_once
 
@@ -36,16 +46,16 @@ def member_account(member_id: int) -> Account:
     """The member's account, opened on first use (once, even when two requests open it)."""
     account, _opened = insert_once(
         lambda: db.session.scalar(select(Account).where(Account.member_id == member_id)),
-        lambda: Account(kind="member", member_id=member_id, balance=0),
+        lambda: Account(kind=AccountKind.MEMBER, member_id=member_id, balance=0),
     )
     return account
 
 
 def issuer_account() -> Account:
     """The account that mints bonuses (its balance is minus everything minted)."""
-    account = db.session.scalar(select(Account).where(Account.kind == "issuer").order_by(Account.id))
+    account = db.session.scalar(select(Account).where(Account.kind == AccountKind.ISSUER).order_by(Account.id))
     if account is None:
-        account = Account(kind="issuer", balance=0)
+        account = Account(kind=AccountKind.ISSUER, balance=0)
         db.session.add(account)
         db.session.flush()
     return account
@@ -118,7 +128,7 @@ def transfer_once(
                 debited = db.session.execute(
                     update(Account)
                     .where(Account.id == account_id)
-                    .where(or_(Account.kind == "issuer", Account.balance >= amount))
+                    .where(or_(Account.kind == AccountKind.ISSUER, Account.balance >= amount))
                     .values(balance=Account.balance - amount)
                 )
                 if debited.rowcount != 1:
@@ -215,9 +225,9 @@ def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
         # At most one confirmed completion per listing (a partial unique index): one row.
         .outerjoin(
             Completion,
-            (Transfer.reason == "service")
+            (Transfer.reason == TransferReason.SERVICE)
             & (Completion.listing_id == Transfer.listing_id)
-            & (Completion.status == "confirmed"),
+            & (Completion.status == CompletionStatus.CONFIRMED),
         )
         .order_by(Transfer.id.desc())
         .limit(limit)
@@ -246,7 +256,7 @@ def verify() -> list[str]:
         derived = int(sums.get(account.id) or 0)
         if derived != account.balance:
             problems.append(f"account {account.id}: balance {account.balance} but entries sum to {derived}")
-        if account.kind != "issuer" and account.balance < 0:
+        if account.kind != AccountKind.ISSUER and account.balance < 0:
             problems.append(f"account {account.id}: negative balance {account.balance}")
     unbalanced = db.session.execute(
         select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount), func.count())

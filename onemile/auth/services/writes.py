@@ -1,137 +1,45 @@
-"""Account rules: registration, authentication and password resets."""
+"""Account actions: sign up, reset a password, verify an address, sign in by link, and the e-mails they send. They add and flush; the edge commits."""
 
 from __future__ import annotations
 
-import functools
 import hmac
-import secrets
-from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import places
-from ..extensions import db
-from ..geo import LatLon
-from ..mail import Draft, composer, defer_mail, public_url, send_mail
-from ..miles import services as mile_services
-from ..models import Member, utcnow
-from ..smiles import services as smile_services
-from ..unit_of_work import savepoint
-
-MIN_PASSWORD_LENGTH = 10
-COMMON_PASSWORDS = frozenset(
-    {
-        "password", "password1", "password123", "motdepasse", "azertyuiop", "qwertyuiop",
-        "1234567890", "123456789", "12345678910", "0123456789", "iloveyou12", "azerty1234",
-        "qwerty1234", "abcdefghij", "aaaaaaaaaa", "1mile1mile", "onemile123", "soleil1234",
-    }
+from ...extensions import db
+from ...geo import LatLon
+from ...mail import Draft, composer, defer_mail, public_url, send_mail
+from ...miles import services as mile_services
+from ...models import Member, MemberKind, utcnow
+from ...smiles import services as smile_services
+from ...unit_of_work import savepoint
+from .reads import (
+    _VERIFY_SALT,
+    SignupData,
+    SignupError,
+    _check_signup,
+    _serializer,
+    email_taken,
+    find_member_by_email,
+    hash_password,
+    member_for_sign_in_token,
+    normalise_email,
+    reset_token,
+    sign_in_token,
+    verification_token,
 )
-_RESET_SALT = "password-reset"
-_VERIFY_SALT = "email-verification"
-
-
-class SignupError(ValueError):
-    """A sign-up that cannot go through; `field` names the form field to blame."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class UnknownPostalCode(SignupError):
-    """The offline data does not know the code: the member must pick a point."""
-
-
-@dataclass(frozen=True)
-class SignupData:
-    """What the sign-up form collected, already validated for shape."""
-
-    email: str
-    password: str
-    first_name: str
-    last_name: str
-    postal_code: str
-    country: str
-    kind: str
-    organisation_name: str | None
-    language: str
-    picked_point: LatLon | None = None
-    referral_code: str | None = None
-
-
-def normalise_email(email: str) -> str:
-    """E-mail addresses are unique whatever their case."""
-    return email.strip().lower()
-
-
-def password_problem(password: str, email: str | None = None) -> str | None:
-    """Why a password is too weak, or None when it is acceptable."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
-    lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
-        return _("This password is too easy to guess.")
-    local_part = (email or "").split("@")[0].lower()
-    if len(local_part) >= 4 and local_part in lowered:
-        return _("Do not build your password from your e-mail address.")
-    return None
-
-
-def hash_password(password: str) -> str:
-    """A salted hash with a memory-hard KDF (scrypt unless PASSWORD_HASH_METHOD says
-    otherwise; tests lower its cost to stay fast)."""
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
-
-
-def find_member_by_email(email: str) -> Member | None:
-    """The member using this address (any case), or None."""
-    return db.session.scalar(select(Member).where(Member.email == normalise_email(email)))
-
-
-def email_taken(email: str) -> bool:
-    """True when a member already uses this address (any case)."""
-    return db.session.scalar(
-        select(func.count()).select_from(Member).where(Member.email == normalise_email(email))
-    ) > 0
-
-
-def _first_mile(data: SignupData) -> tuple[LatLon, str]:
-    """Where the first mile goes and its name: the postal code's place, or the point the
-    member picked when the offline data does not know the code."""
-    place = places.locate(data.country, data.postal_code)
-    if place is not None:
-        center, mile_name = LatLon(place.latitude, place.longitude), place.label
-    elif data.picked_point is not None:
-        center, mile_name = data.picked_point, data.postal_code.strip().upper()
-    else:
-        raise UnknownPostalCode(
-            "postal_code",
-            _("We do not know this postal code. Pick your place on the map or use your location."),
-        )
-    return center, mile_name or str(_l("My mile"))
-
-
-def _check_signup(data: SignupData) -> tuple[LatLon, str]:
-    """Everything a sign-up form can be refused for, whoever uses the address."""
-    problem = password_problem(data.password, data.email)
-    if problem:
-        raise SignupError("password", problem)
-    return _first_mile(data)
 
 
 def _add_member(data: SignupData, password_hash: str, center: LatLon, mile_name: str) -> Member:
     """Add the member, their first mile and the sign-up bonus to the session (flushed, not
     committed: the caller's transaction decides)."""
     organisation_name = None
-    if data.kind != "person":
+    if data.kind != MemberKind.PERSON:
         organisation_name = (data.organisation_name or "").strip() or None
     member = Member(
         email=normalise_email(data.email),
@@ -173,12 +81,6 @@ def register(data: SignupData, password_hash: str | None = None) -> Member:
         # Two sign-ups with the same address at once: the unique index decides.
         raise SignupError("email", _("An account already uses this e-mail address.")) from None
     return member
-
-
-@functools.cache
-def _dummy_hash(method: str) -> str:
-    """A hash no password matches, made with the same KDF and cost as members' hashes."""
-    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def request_signup(data: SignupData) -> None:
@@ -234,33 +136,6 @@ def _compose_signup(address: str, payload: dict) -> Draft:
     return verification_draft(member)
 
 
-def authenticate(email: str, password: str) -> Member | None:
-    """The member with these credentials, or None.
-
-    An unknown address costs the same hash check as a known one, so the time of the
-    answer does not tell who has an account.
-    """
-    member = find_member_by_email(email)
-    if member is None:
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
-        return None
-    return member if check_password_hash(member.password_hash, password) else None
-
-
-def password_matches(member: Member, password: str) -> bool:
-    """True when `password` is the member's current password."""
-    return check_password_hash(member.password_hash, password or "")
-
-
-def _serializer(salt: str = _RESET_SALT) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
-def reset_token(member: Member) -> str:
-    """A signed, expiring token; it dies as soon as the password changes."""
-    return _serializer().dumps({"id": member.id, "fp": member.credential_fingerprint})
-
-
 def request_password_reset(email: str) -> None:
     """Take a reset request: one deferred e-mail, whatever the address; the worker writes it
     only if a member uses the address (_compose_reset), after the response."""
@@ -290,36 +165,10 @@ def _compose_reset(address: str, _payload: dict) -> Draft | None:
         )
 
 
-def member_for_reset_token(token: str) -> Member | None:
-    """The member a valid, unused, unexpired token belongs to."""
-    try:
-        payload = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
-        return None
-    member = db.session.get(Member, payload["id"])
-    if member is None or not hmac.compare_digest(member.credential_fingerprint, str(payload.get("fp"))):
-        return None
-    return member
-
-
 def set_password(member: Member, password: str) -> None:
     """Replace the member's password."""
     member.password_hash = hash_password(password)
     db.session.flush()
-
-
-# --- E-mail verification -------------------------------------------------------------------
-
-
-def verification_token(member: Member) -> str:
-    """A signed, expiring token for the member's current address.
-
-    Single use: once the address is verified the token is refused, and it dies when the
-    address changes (the address is inside, checked on use).
-    """
-    return _serializer(_VERIFY_SALT).dumps({"id": member.id, "email": member.email})
 
 
 def verification_draft(member: Member) -> Draft:
@@ -373,22 +222,6 @@ def mark_verified(member: Member) -> None:
     db.session.flush()
 
 
-# --- Sign-in links by e-mail ---------------------------------------------------------------
-
-_SIGN_IN_SALT = "sign-in-link"
-
-
-def sign_in_token(member: Member) -> str:
-    """A signed, short-lived token that logs the member in once.
-
-    It carries the member's sign-in link serial (bumped when a link is used, so each link
-    works once) and credential fingerprint (a password change kills it).
-    """
-    return _serializer(_SIGN_IN_SALT).dumps(
-        {"id": member.id, "fp": member.credential_fingerprint, "n": member.sign_in_link_serial}
-    )
-
-
 def send_sign_in_link(email: str) -> None:
     """Queue a sign-in link for the address; say nothing either way (the caller answers
     alike). The request writes one deferred e-mail whatever the address, so its time does
@@ -418,24 +251,6 @@ def _compose_sign_in_link(address: str, payload: dict) -> Draft | None:
             ),
             member.language,
         )
-
-
-def member_for_sign_in_token(token: str) -> tuple[Member, int] | None:
-    """The member a valid, unexpired, unused sign-in token belongs to, with the serial it
-    carries; None when it is bad, expired, used, or the member may not log in."""
-    try:
-        payload = _serializer(_SIGN_IN_SALT).loads(token, max_age=current_app.config["SIGN_IN_LINK_MAX_AGE"])
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
-        return None
-    serial = payload.get("n")
-    member = db.session.get(Member, payload["id"])
-    if member is None or member.is_suspended or member.is_deleted or serial != member.sign_in_link_serial:
-        return None
-    if not hmac.compare_digest(member.credential_fingerprint, str(payload.get("fp"))):
-        return None
-    return member, serial
 
 
 def sign_in_with_link(token: str) -> Member | None:

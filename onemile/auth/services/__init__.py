@@ -1,0 +1,66 @@
+"""Account rules: registration, authentication and password resets.
+"""
+
+from __future__ import annotations
+
+from .reads import (
+    COMMON_PASSWORDS,
+    MIN_PASSWORD_LENGTH,
+    SignupData,
+    SignupError,
+    UnknownPostalCode,
+    authenticate,
+    email_taken,
+    find_member_by_email,
+    hash_password,
+    member_for_reset_token,
+    member_for_sign_in_token,
+    normalise_email,
+    password_matches,
+    password_problem,
+    reset_token,
+    sign_in_token,
+    verification_token,
+)
+from .writes import (
+    mark_verified,
+    register,
+    request_password_reset,
+    request_signup,
+    send_sign_in_link,
+    send_verification,
+    set_password,
+    sign_in_with_link,
+    verification_draft,
+    verify_email,
+)
+
+__all__ = [
+    "COMMON_PASSWORDS",
+    "MIN_PASSWORD_LENGTH",
+    "SignupData",
+    "SignupError",
+    "UnknownPostalCode",
+    "authenticate",
+    "email_taken",
+    "find_member_by_email",
+    "hash_password",
+    "mark_verified",
+    "member_for_reset_token",
+    "member_for_sign_in_token",
+    "normalise_email",
+    "password_matches",
+    "password_problem",
+    "register",
+    "request_password_reset",
+    "request_signup",
+    "reset_token",
+    "send_sign_in_link",
+    "send_verification",
+    "set_password",
+    "sign_in_token",
+    "sign_in_with_link",
+    "verification_draft",
+    "verification_token",
+    "verify_email",
+]

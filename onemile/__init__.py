@@ -29,6 +29,7 @@ from .models import (
     ListingStatus,
     ModerationVerb,
     ProjectStatus,
+    TransferReason,
     VolunteerStatus,
 )
 from .privacy import distance_band
@@ -202,7 +203,8 @@ _INT_PLACEHOLDER = re.compile(r"%\((\w+)\)d")
 
 
 # The states templates compare against ({% if project.status == ProjectStatus.PENDING %}).
-TEMPLATE_ENUMS = (CompletionStatus, ListingKind, ListingStatus, ModerationVerb, ProjectStatus, VolunteerStatus)
+TEMPLATE_ENUMS = (CompletionStatus, ListingKind, ListingStatus, ModerationVerb, ProjectStatus, TransferReason,
+                  VolunteerStatus)
 
 
 def _template_globals(app: Flask) -> None:

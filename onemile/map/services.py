@@ -235,7 +235,7 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
         markers.append(
             Marker(
                 id=row.id,
-                layer="requests" if row.kind == "request" else "offers",
+                layer="requests" if row.kind == ListingKind.REQUEST else "offers",
                 title=row.title,
                 label=" · ".join(str(part) for part in label),
                 lat=round(row.lat, 6),

@@ -41,6 +41,14 @@ class ListingStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class HiddenReason(StrEnum):
+    """Why a listing is hidden: a moderator hid it, or its author was suspended (it comes
+    back when they are reinstated)."""
+
+    MODERATION = "moderation"
+    SUSPENSION = "suspension"
+
+
 LISTING_KINDS = tuple(ListingKind)
 OFFER_TYPES = tuple(OfferType)
 CATEGORIES = ("carpooling", "diy", "repairs", "lessons", "leisure", "goods", "other")

@@ -13,7 +13,7 @@ from ..conversations.services import conversation_for
 from ..errors import NotFoundError
 from ..extensions import db
 from ..listings.services import visible_listing
-from ..models import Listing, Member, Message, utcnow
+from ..models import HiddenReason, Listing, Member, Message, utcnow
 from .services import Described, register_reportable
 
 
@@ -28,7 +28,7 @@ def _listing_visible(viewer: Member, listing: Listing) -> bool:
 def _hide_listing(listing: Listing) -> None:
     # A moderator's hiding outlives a suspension: reinstating the author keeps it hidden.
     listing.hidden_at = listing.hidden_at or utcnow()
-    listing.hidden_reason = "moderation"
+    listing.hidden_reason = HiddenReason.MODERATION
 
 
 def _unhide_listing(listing: Listing) -> None:

@@ -38,6 +38,7 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..models import (
     REPORT_REASONS,
+    HiddenReason,
     Listing,
     Member,
     ModerationAction,
@@ -330,7 +331,7 @@ def suspend(member: Member) -> None:
     db.session.execute(
         update(Listing)
         .where(Listing.author_id == member.id, Listing.hidden_at.is_(None))
-        .values(hidden_at=now, hidden_reason="suspension")
+        .values(hidden_at=now, hidden_reason=HiddenReason.SUSPENSION)
         .execution_options(synchronize_session=False)
     )
 
@@ -341,7 +342,7 @@ def reinstate(member: Member) -> None:
     member.suspended_at = None
     db.session.execute(
         update(Listing)
-        .where(Listing.author_id == member.id, Listing.hidden_reason == "suspension")
+        .where(Listing.author_id == member.id, Listing.hidden_reason == HiddenReason.SUSPENSION)
         .values(hidden_at=None, hidden_reason=None)
         .execution_options(synchronize_session=False)
     )

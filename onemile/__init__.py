@@ -106,7 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _whole_files_for_compression(app)
     _trust_proxies(app)
 
-    from . import images, live, mail, outage, security, unit_of_work, views
+    from . import images, live, mail, outage, replicas, security, unit_of_work, views
     from .pwa import assets as pwa_assets
 
     live.init_app(app)
@@ -121,6 +121,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pwa_assets.init_app(app)
     security.init_app(app)
     outage.init_app(app)
+    replicas.init_app(app)
 
     _template_globals(app)
     _header_values(app)

@@ -478,15 +478,8 @@ def auth(client) -> AuthActions:
 
 # --- Real browser --------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# One Chromium and one set of switches for the tests and the bench (bench/page_weight.py).
+from bench.page_weight import CHROMIUM, CHROMIUM_ARGS
 
 
 def _buffered(wsgi_app):

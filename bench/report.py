@@ -30,7 +30,7 @@ def results_json(results: dict, page_weight: dict | None) -> dict:
                 entry["http"] = {"rps": round(run["http"]["rps"], 1), "p95_ms": round(run["http"]["p95_ms"], 2)}
             out[backend][str(size)] = entry
     if page_weight:
-        out["page_weight"] = {"first_kb_gz": page_weight["first_kb_gz"], "repeat_kb": page_weight["repeat_kb"]}
+        out["page_weight"] = {"first_kb": page_weight["first_kb"], "repeat_kb": page_weight["repeat_kb"]}
     return out
 
 

@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
-from . import images, live, mail, outage, security, unit_of_work, views
+from . import images, live, mail, outage, replicas, security, unit_of_work, views
 from .cli import register as register_cli
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .images import UploadAwareRequest
@@ -132,6 +132,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pwa_assets.init_app(app)
     security.init_app(app)
     outage.init_app(app)
+    replicas.init_app(app)
 
     _template_globals(app)
 

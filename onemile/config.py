@@ -63,6 +63,12 @@ def load(instance_path: str) -> dict:
         # Live updates (onemile/live.py): shared marks in Redis that let every worker answer an
         # idle poll without the database; without REDIS_URL the database answers.
         "REDIS_URL": redis_url,
+        # PostgreSQL streaming replicas for read-only pages (onemile/replicas.py): a replica
+        # further behind the primary than this many bytes of WAL, or silent, is skipped.
+        "DATABASE_REPLICA_URLS": [url.strip() for url in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")
+                                  if url.strip()],
+        "REPLICA_MAX_LAG_BYTES": int(os.environ.get("REPLICA_MAX_LAG_BYTES", str(16 * 1024 * 1024))),
+        "REPLICA_CHECK_SECONDS": float(os.environ.get("REPLICA_CHECK_SECONDS", "1")),
         "LIVE_KEY_PREFIX": f"{redis_prefix}:live",
         "LIVE_TTL": int(os.environ.get("LIVE_TTL", "300")),
         # Static files without their current version in the URL (an image named in a

@@ -5,11 +5,13 @@ from flask_login import current_user
 
 from .forms import country_choices
 from .redirects import local_path
+from .replicas import read_only
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@read_only
 def home():
     """Members go to their map; visitors get the landing page."""
     if current_user.is_authenticated:

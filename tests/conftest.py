@@ -162,6 +162,26 @@ def backend(request) -> str:
     return request.param
 
 
+def build_test_app(uri: str, tmp_path: Path, **config):
+    """An app for tests on the database at `uri`: CSRF and rate limits off (tests that need
+    them turn them on), e-mails and uploads under tmp_path; extra config allowed."""
+    settings = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_OUTBOX": str(tmp_path / "outbox"),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "SERVER_NAME": "localhost",
+        # The real KDF at a lower cost: hashing dominates sign-up, and tests sign up a lot.
+        "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+    }
+    settings.update(config)
+    app = create_app(settings)
+    app.test_client_class = MailWaitingClient
+    return app
+
+
 @pytest.fixture
 def make_app(templates, backend, tmp_path):
     """Build an app on a fresh database of the current backend; extra config allowed."""
@@ -170,20 +190,7 @@ def make_app(templates, backend, tmp_path):
     def factory(**config):
         template = templates(backend)
         uri = template.new_database()
-        settings = {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": uri,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "MAIL_OUTBOX": str(tmp_path / "outbox"),
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-            "SERVER_NAME": "localhost",
-            # The real KDF at a lower cost: hashing dominates sign-up, and tests sign up a lot.
-            "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
-        }
-        settings.update(config)
-        app = create_app(settings)
-        app.test_client_class = MailWaitingClient
+        app = build_test_app(uri, tmp_path, **config)
         created.append((app, template, uri))
         return app
 
@@ -471,15 +478,8 @@ def auth(client) -> AuthActions:
 
 # --- Real browser --------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# One Chromium and one set of switches for the tests and the bench (bench/page_weight.py).
+from bench.page_weight import CHROMIUM, CHROMIUM_ARGS
 
 
 def _buffered(wsgi_app):

@@ -66,8 +66,8 @@ def test_bench_harness_smoke(tmp_path):
         for query in ("within", "nearest"):
             assert set(entry[query]) == QUERY_KEYS
             assert all(isinstance(v, float) and v > 0 for v in entry[query].values()), entry[query]
-    assert set(document["page_weight"]) == {"first_kb_gz", "repeat_kb"}
-    assert document["page_weight"]["first_kb_gz"] > document["page_weight"]["repeat_kb"] > 0
+    assert set(document["page_weight"]) == {"first_kb", "repeat_kb"}
+    assert document["page_weight"]["first_kb"] > document["page_weight"]["repeat_kb"] > 0
 
     assert "view p50" in done.stdout and "Targets" in done.stdout
     assert not list(workdir.glob("*.sqlite*")), "SpatiaLite benchmark files left behind"

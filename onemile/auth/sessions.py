@@ -21,6 +21,7 @@ from flask import current_app, request
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, or_, select
 
+from .. import replicas
 from ..extensions import db
 from ..models import MAX_DATABASE_ID, LoginSession, Member, utcnow
 
@@ -100,11 +101,14 @@ def member_for_session(session_id: str) -> Member | None:
         return None
     if int(member_id) > MAX_DATABASE_ID:
         return None
-    found = db.session.execute(
-        select(Member, LoginSession.id, LoginSession.created_at)
-        .join(LoginSession, LoginSession.member_id == Member.id)
-        .where(Member.id == int(member_id), LoginSession.key_digest == _digest(key))
-    ).first()
+    # From the primary even on a page a replica serves: a session ended a moment ago (log
+    # out everywhere, a suspension) must not live on in a replica's lag.
+    with replicas.on_primary():
+        found = db.session.execute(
+            select(Member, LoginSession.id, LoginSession.created_at)
+            .join(LoginSession, LoginSession.member_id == Member.id)
+            .where(Member.id == int(member_id), LoginSession.key_digest == _digest(key))
+        ).first()
     if found is None:
         return None
     member, row_id, created_at = found

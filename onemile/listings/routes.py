@@ -11,6 +11,7 @@ from ..extensions import limiter
 from ..geo import haversine_m
 from ..models import ListingKind, utcnow
 from ..privacy import distance_band
+from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, submitted
 from . import bp, services
 from .forms import FilterForm, ListingForm
@@ -18,6 +19,7 @@ from .placement import meeting_point_of
 
 
 @bp.get("/")
+@read_only
 @login_required
 def index():
     """What is open in my mile, with filters; htmx swaps the results only."""
@@ -114,6 +116,7 @@ def edit(listing_id: int):
 
 
 @bp.get("/<int:listing_id>")
+@read_only
 @login_required
 def detail(listing_id: int):
     """A listing's page, with the conversations under the ad."""

@@ -18,6 +18,7 @@ from ..geo import Box, InvalidBox
 from ..images import accepts_uploads
 from ..models import ArticleStatus
 from ..privacy import distance_band, picker_start, say_if_approximate
+from ..replicas import read_only
 from ..web import flash_refusal, form_status, submitted
 from . import bp, services
 from .forms import PHOTO_SLOTS, ArticleForm, ButtonForm, CommentForm, MagForm
@@ -68,6 +69,7 @@ def _box_from_args() -> Box | None:
 
 
 @bp.get("/")
+@read_only
 @login_required
 def index():
     """Mags around me: in one of my miles (the primary by default), or in the map's visible
@@ -148,6 +150,7 @@ def delete(mag_id: int):
 
 
 @bp.get("/<int:mag_id>")
+@read_only
 def show(mag_id: int):
     """A mag's page: what it is, where, and its articles (drafts for the owner only)."""
     viewer, viewer_id = _viewer(), _viewer_id()
@@ -284,6 +287,7 @@ def _article_page(article, comment_form: CommentForm, status: int = 200):
 
 
 @bp.get("/<int:mag_id>/articles/<int:article_id>")
+@read_only
 def article(mag_id: int, article_id: int):
     """An article's page: its public, shareable URL (drafts answer 404 to all but the owner)."""
     return _article_page(services.readable_article(_viewer(), mag_id, article_id), CommentForm())

@@ -10,6 +10,7 @@ from ..config import MILE_METRES
 from ..forms import country_choices
 from ..geo import Box, InvalidBox, InvalidCoordinates, LatLon
 from ..models.member import MAP_LAYERS
+from ..replicas import read_only
 from ..web import page_or_fragment, wants_fragment
 from . import bp, services
 
@@ -100,6 +101,7 @@ def _page_or_block(block: str, block_context) -> Response:
 
 
 @bp.get("/map")
+@read_only
 @login_required
 def show():
     """The member's map: the mile, the avatar, layers, markers and the nearest panel."""
@@ -107,6 +109,7 @@ def show():
 
 
 @bp.get("/explore")
+@read_only
 def explore():
     """The visitors' read-only map around a place they pick (by point or postal code)."""
     code, country = request.args.get("postal_code", "").strip(), request.args.get("country", "FR")
@@ -119,12 +122,14 @@ def explore():
 
 
 @bp.get("/map/markers")
+@read_only
 def markers():
     """Markers of the visible area (fragment for htmx, the whole map otherwise)."""
     return _page_or_block("markers", _markers_context)
 
 
 @bp.get("/map/nearest")
+@read_only
 def nearest():
     """The five nearest requests and offers from the avatar."""
     return _page_or_block("nearest", _nearest_context)

@@ -22,6 +22,7 @@ from ..images import ImageError, accepts_uploads, delete_image, store_image
 from ..map.services import register_layer
 from ..models import ProjectStatus
 from ..privacy import picker_start, say_if_approximate
+from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
 from . import bp, services
 from .forms import (
@@ -42,6 +43,7 @@ register_layer("projects", services.map_markers)
 
 
 @bp.get("/")
+@read_only
 @login_required
 def index():
     """Approved projects in my mile, or in the visible map area when a box is given."""
@@ -209,6 +211,7 @@ def _page(project, status: int = 200, **forms):
 
 
 @bp.get("/<int:project_id>")
+@read_only
 def detail(project_id: int):
     """A project's page: readable by everyone once approved, by its owner and moderators before."""
     return _page(services.visible_project(current_user, project_id, whole=True))

@@ -108,11 +108,22 @@ def _assert_uses_index(statement, parameters, postgres_index: str):
         assert "SCAN listing " not in plan + " " and not re.search(r"SEARCH listing USING INDEX ix_listing_status", plan), plan
 
 
-def test_within_the_mile_uses_the_spatial_index(crowded):
-    (found, _more), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters(), viewer_id=crowded))
+def test_within_the_mile_reads_its_grid_cells_newest_first_from_the_index(crowded):
+    """The mile's list takes each grid cell the mile touches from the (cell, listed_at) index,
+    newest first, and merges them: no table scan, no sort of the whole mile."""
+    (found, _next), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters(), viewer_id=crowded))
     assert found, "the crowded mile should have open listings"
     for statement, parameters in statements:
-        _assert_uses_index(statement, parameters, "ix_listing_placement_point_geog")
+        plan = _plan(statement, parameters)
+        if db.engine.dialect.name == "postgresql":
+            assert "Merge Append" in plan, plan
+            assert "Index Scan Backward using ix_listing_placement_cell_listed" in plan, plan
+            assert "Seq Scan on listing_placement" not in plan and "Bitmap" not in plan.split("SubPlan")[0], plan
+            assert not re.search(r"(^|->)\s*Sort\s+\(cost", plan, re.MULTILINE), plan
+        else:
+            assert "MERGE (UNION ALL)" in plan, plan
+            assert "USING INDEX ix_listing_placement_cell_listed (cell=?)" in plan, plan
+            assert "SCAN listing_placement" not in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
 def test_nearest_five_uses_the_spatial_index(crowded):

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, literal_column, or_, select, tuple_, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ..auth.gate import require_verified
 from ..config import MILE_METRES
@@ -354,7 +354,7 @@ def search_mile(
     listings = {
         listing.id: listing
         for listing in session.scalars(
-            select(Listing).where(Listing.id.in_([row.listing_id for row in page])).options(selectinload(Listing.author))
+            select(Listing).where(Listing.id.in_([row.listing_id for row in page])).options(joinedload(Listing.author))
         )
     }
     return [FoundListing(listings[row.listing_id], row.distance_m) for row in page], next_page

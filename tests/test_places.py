@@ -105,9 +105,13 @@ def test_unknown_or_malformed_codes_give_none(country: str, code: str) -> None:
 
 
 def test_homonym_in_another_department_is_rejected() -> None:
-    # The data names 01100 (Ain) after the village of Apremont, too small for cities1000;
+    # The package names 01100 (Ain) after the village of Apremont, too small for cities1000;
     # the only Apremont there is in Vendée, 400 km away: better no place than a wrong one.
-    assert locate("FR", "01100") is None
+    from onemile.places import _lookup
+
+    assert _lookup("FR", "01100") is None
+    place = locate("FR", "01100")  # the official French list knows it: Oyonnax, in the Ain
+    assert place is not None and place.label == "Oyonnax"
 
 
 def test_capital_outside_its_regions_admin_area_is_kept() -> None:

@@ -4,7 +4,7 @@ import unicodedata
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
 
 from . import place_names, places
@@ -98,3 +98,13 @@ class PlaceFormMixin:
         self.place.errors = [*self.place.errors, _l("Choose your place in the list.") if found
                              else _l("We do not know this place. Try another spelling, or a postal code.")]
         return None
+
+
+class ExplorePlaceForm(PlaceFormMixin, Form):
+    """The visitors' "explore around a place" search (a GET form: no CSRF, nothing written)."""
+
+    country = SelectField(_l("Country"), default="FR")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice(code, name) for code, name in country_choices()]

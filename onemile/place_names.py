@@ -36,7 +36,7 @@ _SAINTS = {"st": "saint", "ste": "sainte"}
 _NON_WORD = re.compile(r"[\W_]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Found:
     """A place one can pick: its id ("FR:68224", "SN:2253354"), name, area and centre."""
 

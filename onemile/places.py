@@ -67,8 +67,8 @@ def locate(country_code: str, postal_code: str) -> Place | None:
     None when the code is malformed for the country or unknown.
     """
     country = _country(country_code)
-    if country is None or not is_valid_format(country, postal_code):
-        return None
+    if country is None or country not in _SUPPORTED or not is_valid_format(country, postal_code):
+        return None  # outside _SUPPORTED the data puts codes in the wrong places (ES, TN...)
     if country == "FR":
         french = _french_codes().get(_compact(postal_code))
         if french is not None:
@@ -102,14 +102,27 @@ def is_valid_format(country_code: str, postal_code: str) -> bool:
     return any(pattern.fullmatch(form) for form in _forms(text, meta.get("postalCodeFormat")))
 
 
+@functools.cache
 def countries() -> list[tuple[str, str]]:
     """(ISO alpha-2 code, English country name) for every country the app can accept at sign-up,
-    sorted by name."""
+    sorted by name: those whose postal codes it can place, and those whose towns it can find
+    by name (onemile/data/places: every country with GeoNames places, the francophone ones
+    included: Senegal, Côte d'Ivoire, Cameroon... where postal codes are not used)."""
+    from babel import Locale
+
     meta = _country_meta()
+    english = Locale("en").territories
+    by_name = {path.name.split(".")[0] for path in (DATA_DIR / "places").glob("*.tsv.gz")}
+    codes = (_SUPPORTED & meta.keys()) | {code for code in by_name if code in english or code in meta}
     return sorted(
-        ((code, meta[code]["countryName"]) for code in _SUPPORTED if code in meta),
+        ((code, meta[code]["countryName"] if code in meta else english[code]) for code in codes),
         key=lambda item: item[1],
     )
+
+
+def postal_codes_placed(country_code: str) -> bool:
+    """Whether the country's postal codes can place a mile (else its towns are found by name)."""
+    return (country_code or "").strip().upper() in _SUPPORTED
 
 
 # Countries where at least 30 % of the codes resolve (``_coverage`` run over every country of

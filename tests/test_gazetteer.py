@@ -184,3 +184,106 @@ def test_the_add_form_is_a_labelled_combobox(client, member) -> None:
     assert '<label for="place">Town, neighbourhood or postal code</label>' in page
     assert '<ul id="place-list" role="listbox"' in page
     assert re.search(r'<option selected value="FR">|<option value="FR" selected>', page)
+
+
+# --- the visitors' map ----------------------------------------------------------------------------
+
+
+def test_visitors_explore_around_a_town_by_name(client) -> None:
+    response = client.get("/explore?place=saint-etienne&country=FR&place_id=")
+    assert response.status_code == 302  # one exact name: no need to ask
+    assert "lat=45.4" in response.headers["Location"]
+    picked = client.get("/explore?place=Plateau&country=CA&place_id=CA:13546316")
+    assert "lat=45.52" in picked.headers["Location"]
+
+
+def test_visitors_choose_among_homonyms_without_javascript(client) -> None:
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.get("/explore?place=montreal&country=FR")
+    assert response.status_code == 422
+    page = html(response)
+    assert "Which one?" in page and page.count('name="place_id"') >= 3
+    assert 'aria-invalid="true"' in page
+
+
+def test_the_explore_form_is_a_combobox_that_goes_on_pick(client) -> None:
+    page = html(client.get("/explore?lat=47.75&lon=7.33"))
+    assert 'data-submit-on-pick' in page and 'role="combobox"' in page
+    assert "js/places.js" in page
+
+
+# --- sign-up --------------------------------------------------------------------------------------
+
+
+def _signup(client, **changes):
+    from conftest import SIGNUP
+
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client.post("/auth/signup", data={**SIGNUP, **changes})
+
+
+def _member(app, address: str):
+    from sqlalchemy import select
+
+    from onemile.extensions import db
+    from onemile.models import Member
+
+    with app.app_context():
+        member = db.session.scalar(select(Member).where(Member.email == address))
+        if member is None:
+            return None
+        return member.postal_code, member.country, [(m.name, m.center_latlon) for m in member.miles]
+
+
+def test_sign_up_in_dakar_by_town_name_without_a_postal_code(app, client) -> None:
+    response = _signup(client, email="awa@example.org", country="SN", postal_code="", place="Dakar")
+    assert response.status_code == 302
+    postal_code, country, miles = _member(app, "awa@example.org")
+    assert (postal_code, country) == ("", "SN")
+    [(name, center)] = miles
+    assert name == "Dakar"
+    assert km_between(center.lat, center.lon, 14.6937, -17.44406) < 1
+
+
+def test_a_picked_neighbourhood_wins_over_the_postal_code(app, client) -> None:
+    plateau = place_names.get("CA:13546316")
+    response = _signup(client, email="luc@example.org", country="CA", postal_code="H3A 1A1",
+                       place="Le Plateau-Mont-Royal", place_id=plateau.id)
+    assert response.status_code == 302
+    _, _, [(name, center)] = _member(app, "luc@example.org")
+    assert (name, center) == ("Le Plateau-Mont-Royal", plateau.point)
+
+
+def test_sign_up_needs_a_postal_code_or_a_place(app, client) -> None:
+    response = _signup(client, email="nobody@example.org", postal_code="", place="")
+    assert response.status_code == 422
+    assert "Give your postal code, or the name of your town or neighbourhood." in html(response)
+    assert _member(app, "nobody@example.org") is None
+
+
+def test_sign_up_with_homonyms_asks_which_one_and_keeps_what_was_typed(app, client) -> None:
+    response = _signup(client, email="marc@example.org", postal_code="", place="Montreal", first_name="Marc")
+    assert response.status_code == 422
+    page = html(response)
+    assert "Which one?" in page and 'value="Marc"' in page and 'value="Montreal"' in page
+    assert _member(app, "marc@example.org") is None
+    chosen = re.findall(r'name="place_id" value="(FR:[^"]+)"', page)[0]
+    assert _signup(client, email="marc@example.org", postal_code="", place="Montreal", place_id=chosen).status_code == 302
+    _, _, [(_, center)] = _member(app, "marc@example.org")
+    assert center == place_names.get(chosen).point
+
+
+def test_countries_are_named_and_sorted_in_the_members_language(client) -> None:
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    page = html(client.get("/auth/signup"))
+    names = re.findall(r'<option (?:selected )?value="[A-Z]{2}"(?: selected)?>([^<]+)</option>', page)
+    for name in ["Sénégal", "Côte d’Ivoire", "Cameroun", "Maroc", "Madagascar", "Algérie", "Tunisie", "Belgique",
+                 "Suisse", "Émirats arabes unis", "Égypte"]:
+        assert name in names, name
+    # Accents do not send "Émirats" or "Égypte" after "Zimbabwe": they sort with E.
+    assert names.index("Danemark") < names.index("Égypte") < names.index("Émirats arabes unis") < names.index("Espagne")
+    assert names.index("Érythrée") < names.index("Espagne") < names.index("Zimbabwe")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    english = re.findall(r'<option (?:selected )?value="[A-Z]{2}"(?: selected)?>([^<]+)</option>', html(client.get("/auth/signup")))
+    assert "Senegal" in english and "Côte d’Ivoire" in english
+    assert english.index("Afghanistan") < english.index("Åland Islands") < english.index("Albania")

@@ -189,7 +189,20 @@ def test_countries_lists_france_and_is_sorted_by_name() -> None:
 
 
 def test_countries_leaves_out_what_the_data_cannot_place() -> None:
+    from onemile.places import postal_codes_placed
+
     codes = {code for code, _ in countries()}
-    assert "JP" not in codes  # names in Japanese script: nothing matches
-    assert "ES" not in codes  # codes mapped to the wrong municipalities in the data
-    assert "AQ" not in codes  # no postal data at all
+    assert "AQ" not in codes  # no postal data and no town at all
+    # Towns found by name, postal codes not used to place: names in Japanese script match
+    # nothing, and the data maps Spanish codes to the wrong municipalities.
+    assert {"JP", "ES"} <= codes
+    assert not postal_codes_placed("JP") and not postal_codes_placed("ES")
+    assert locate("ES", "28001") is None
+
+
+def test_countries_include_the_francophone_world() -> None:
+    codes = {code for code, _ in countries()}
+    francophone = {"FR", "BE", "CH", "LU", "MC", "CA", "MA", "DZ", "TN", "SN", "CI", "CM", "MG", "BJ", "BF", "ML",
+                   "NE", "TG", "GA", "CG", "CD", "RW", "BI", "DJ", "KM", "HT", "GN", "TD", "CF", "MU", "SC", "VU", "LB"}
+    assert francophone <= codes
+    assert len(codes) > 200

@@ -287,3 +287,45 @@ def test_countries_are_named_and_sorted_in_the_members_language(client) -> None:
     english = re.findall(r'<option (?:selected )?value="[A-Z]{2}"(?: selected)?>([^<]+)</option>', html(client.get("/auth/signup")))
     assert "Senegal" in english and "Côte d’Ivoire" in english
     assert english.index("Afghanistan") < english.index("Åland Islands") < english.index("Albania")
+
+
+# --- privacy ----------------------------------------------------------------------------------------
+
+
+def test_moving_a_mile_from_a_place_centre_does_not_reveal_the_home(app, factory) -> None:
+    """The difference attack of test_privacy_difference, from a town picked by name: the
+    place's centre is public, and public points after the move are unrelated to those before."""
+    import statistics
+
+    from conftest import PASSWORD, MemberRef
+    from test_privacy_difference import _by_difference, _login, _move, public_points
+
+    from onemile.auth.services import SignupData, mark_verified, register
+    from onemile.extensions import db
+    from onemile.geo import destination, haversine_m
+
+    dakar = place_names.search("SN", "Dakar")[0]
+    observer = _login(app, factory.member(first_name="Curieux", postal_code="68200"))
+    minimum = app.config["PUBLIC_OFFSET_MIN_M"]
+    by_difference = []
+    for i in range(8):
+        with app.test_request_context():
+            member = register(SignupData(
+                email=f"cible{i}@example.org", password=PASSWORD, first_name=f"Cible{i}", last_name="Diop",
+                postal_code="", country="SN", kind="person", organisation_name=None, language="fr",
+                place_point=dakar.point, place_name=dakar.name,
+            ))
+            mark_verified(member)
+            db.session.commit()
+            assert member.miles[0].center_latlon == dakar.point  # the public centre, exactly
+            victim = MemberRef(member.id, member.email, PASSWORD, member.miles[0].id)
+        title = f"Perceuse {i}"
+        factory.listing(victim, title=title)
+        before = public_points(observer, dakar.point)[title]
+        home = destination(dakar.point, i * 45 + 7, 300 + 90 * i)
+        _move(_login(app, victim), victim.mile_id, home)
+        after = public_points(observer, home)[title]
+        assert haversine_m(after, home) >= minimum
+        by_difference.append(haversine_m(_by_difference(dakar.point, before, after), home))
+    assert min(by_difference) > 1, by_difference
+    assert statistics.median(by_difference) >= minimum, by_difference

@@ -83,7 +83,7 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
 # they were placed in.
 FEATURES = (
     "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "smiles",
-    "account", "moderation",
+    "account", "moderation", "gazetteer",
 )
 
 

@@ -200,9 +200,9 @@ def send_batch(last_id: int, limit: int, now=None) -> tuple[int, int, int]:
     members = candidates_after(last_id, limit)
     if not members:
         return last_id, 0, 0
-    already = set(db.session.execute(
+    already = {tuple(row) for row in db.session.execute(
         select(Digest.member_id, Digest.period).where(Digest.member_id.in_([m.id for m in members]))
-    ).tuples())
+    )}
     written = 0
     for member in members:
         period = due(member, now)

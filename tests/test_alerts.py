@@ -257,3 +257,18 @@ def factory_for():
     from conftest import Factory
 
     return Factory
+
+
+def test_settings_are_in_the_data_download_and_go_with_the_account(app, factory, anne, bruno):
+    factory.listing(anne, kind="offer")  # waits in Bruno's digest
+    client = logged_in(app, bruno, language="en")
+    client.post("/alerts/settings", data={f"mile-{bruno.mile_id}-requests": "off", "digest_frequency": "weekly",
+                                          "quiet_start": "21", "quiet_end": "9", "timezone": "Europe/Paris"})
+    from onemile.account.services import export_data
+
+    with app.test_request_context():
+        exported = export_data(db.session.get(Member, bruno.id))["alerts"]
+    assert exported["digest_frequency"] == "weekly" and exported["quiet_hours"] == [21, 9]
+    assert exported["miles"][str(bruno.mile_id)]["requests"]["mode"] == "off"
+    assert client.post("/account/delete", data={"password": bruno.password, "confirm": "y"}).status_code == 302
+    assert count(app, AlertPreference) == 0 and count(app, AdAlert) == 0

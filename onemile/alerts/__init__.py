@@ -9,9 +9,11 @@ from . import routes  # noqa: F401
 
 
 def setup(app) -> None:
-    """Plug the feature into the app: its blueprint, its notification kinds, its commands."""
-    from . import cli, notifications
+    """Plug the feature into the app: its blueprint, its notification kinds, its commands,
+    its part of the data download and of account deletion."""
+    from . import cli, member_data, notifications
 
     app.register_blueprint(bp)
     notifications.register()
     cli.register(app)
+    member_data.connect()

@@ -218,3 +218,21 @@ def test_the_unsubscribe_page_speaks_both_languages(digest_app):
     assert "Arrêter le résumé" in html(client.get(f"/alerts/unsubscribe/{token}"))
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert "Stop the digest" in html(client.get(f"/alerts/unsubscribe/{token}"))
+
+
+def test_an_ad_hidden_or_of_a_blocked_author_before_the_digest_is_left_out(digest_app):
+    from onemile.models import Listing, utcnow
+
+    app, factory = digest_app, Factory(digest_app)
+    anne, bruno, camille = factory.member(), factory.member(), factory.member()
+    hidden = _offer_near(factory, anne, bruno, "Cachée")
+    _offer_near(factory, camille, bruno, "De Camille")
+    with app.app_context():
+        db.session.get(Listing, hidden).hidden_at = utcnow()
+        db.session.commit()
+    factory.block(bruno, camille)  # after the alert was written
+    _send(app)
+    assert _digests(app, Path(app.config["MAIL_OUTBOX"]), bruno.email) == []
+    # Anne still hears of Camille's offer: only Bruno is kept apart from Camille.
+    (to_anne,) = _digests(app, Path(app.config["MAIL_OUTBOX"]), anne.email)
+    assert "De Camille" in to_anne.get_content()

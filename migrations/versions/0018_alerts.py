@@ -5,7 +5,7 @@ Adds `member.timezone` (IANA name, default Europe/Paris): not on main yet when w
 `push` branch (local times) uses the same column name.
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0022
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

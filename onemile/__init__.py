@@ -82,7 +82,7 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
 # signals: an account deletion cancels pending services, deletes listings, then the miles
 # they were placed in.
 FEATURES = (
-    "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "smiles",
+    "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "alerts", "smiles",
     "account", "moderation", "gazetteer",
 )
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import joinedload
 
+from ..alerts import services as alerts
 from ..auth.gate import require_verified
 from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
@@ -148,6 +149,8 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
     for mile in miles:
         place_listing(listing, mile, data.meeting_point)
     db.session.flush()
+    # In this unit of work: a post that does not commit alerts nobody.
+    alerts.listing_posted(listing)
     return listing
 
 

@@ -92,6 +92,8 @@ class Listing(Protected, db.Model):
     # One-time key of the form that posted it (the offline outbox): a replay is recognised.
     client_key: Mapped[str | None] = mapped_column(String(36))
     hidden_reason: Mapped[str | None] = mapped_column(String(12))
+    # An offer its author ended by marking it "given" or "taken" (status closed).
+    ended_as: Mapped[str | None] = mapped_column(String(8))
 
     author: Mapped[Member] = relationship(back_populates="listings")
     placements: Mapped[list[ListingPlacement]] = relationship(

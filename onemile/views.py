@@ -1,7 +1,7 @@
 """Pages that belong to no single feature: the landing page and the language switch."""
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from .forms import country_choices
 from .redirects import local_path
@@ -28,3 +28,11 @@ def set_language(code: str):
     if current_user.is_authenticated:
         current_user.language = code
     return redirect(local_path(request.form.get("next")) or url_for("main.home"))
+
+
+@bp.get("/me")
+@login_required
+def me():
+    """"Me" on phones: the member's own places (listings, miles, smiles, account…), which
+    the header lists on wide screens and the bottom tab bar has no room for."""
+    return render_template("me.html")

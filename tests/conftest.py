@@ -540,7 +540,8 @@ def new_page(browser):
     contexts = []
 
     def open_page(locale: str = "fr-FR", **options):
-        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}, **options)
+        # A desktop window unless the test asks for another (a phone: viewport, is_mobile…).
+        context = browser.new_context(**{"locale": locale, "viewport": {"width": 1280, "height": 900}, **options})
         # No tiles from the internet in tests: an empty answer keeps the console clean.
         context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.fulfill(status=204, body=""))
         contexts.append(context)

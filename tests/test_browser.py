@@ -64,9 +64,10 @@ def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
     expect(page.locator("#nearest")).to_contain_text(TITLE)
     expect(page.locator("#markers")).to_contain_text(TITLE)
     # The marker is drawn on the map, and its popup shows the title as text.
-    markers = page.locator("#map path.leaflet-interactive")
-    expect(markers).to_have_count(2)  # the mile's circle and the offer
-    markers.nth(1).click(force=True)
+    markers = page.locator("#map .pin-icon")
+    expect(markers).to_have_count(1)  # the offer, with its layer's colour and its category's symbol
+    expect(markers.locator(".pin.pin-offers svg")).to_have_count(1)
+    markers.first.click(force=True)
     expect(page.locator(".leaflet-popup-content")).to_contain_text(TITLE)
 
     # Layer off: the offer leaves the panel and the map; on again: it comes back.
@@ -74,10 +75,10 @@ def test_sign_up_post_and_find_it_from_a_second_member(live_server, new_page):
     offers.uncheck()
     expect(page.locator("#nearest")).not_to_contain_text(TITLE)
     expect(page.locator("#markers")).not_to_contain_text(TITLE)
-    expect(page.locator("#map path.leaflet-interactive")).to_have_count(1)
+    expect(page.locator("#map .pin-icon")).to_have_count(0)
     page.locator("#layers input[value=offers]").check()
     expect(page.locator("#nearest")).to_contain_text(TITLE)
-    expect(page.locator("#map path.leaflet-interactive")).to_have_count(2)
+    expect(page.locator("#map .pin-icon")).to_have_count(1)
     assert page.errors == []
 
     # The choice of layers is remembered for the member.
@@ -99,7 +100,7 @@ def test_dragging_the_avatar_refreshes_the_nearest_panel(live_server, new_page):
     log_in_browser(page, live_server.url, anne)
     panel = page.locator("#nearest ol.nearest")
     before = panel.get_attribute("data-lat")
-    avatar = page.locator("#map .leaflet-marker-icon").first
+    avatar = page.locator("#map img.leaflet-marker-icon").first  # the avatar (listings are .pin-icon)
     box = avatar.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 2)
     page.mouse.down()

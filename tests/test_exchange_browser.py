@@ -37,7 +37,7 @@ def test_two_neighbours_answer_talk_live_and_finish_with_a_smile(live_server, ne
     b = new_page(locale="en-GB")
     log_in_browser(b, base, bruno)
     # The marker's popup offers to answer too (built with textContent only).
-    b.locator("#map path.leaflet-interactive").nth(1).click(force=True)
+    b.locator("#map .pin-icon").first.click(force=True)
     popup_answer = b.locator(".leaflet-popup-content").get_by_role("link", name="Answer")
     expect(popup_answer).to_have_attribute("href", f"/listings/{listing_id}#answer")
     b.locator("#nearest").get_by_role("link", name=re.compile(r"^Answer")).first.click()

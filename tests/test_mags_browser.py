@@ -75,7 +75,7 @@ def test_create_a_mag_publish_with_a_photo_see_it_on_the_map_comment_and_share(l
     mags = a.locator('#markers li[data-layer="mags"]')
     expect(mags).to_have_count(1)
     expect(mags.get_by_role("link", name="Boulangerie Martin")).to_have_attribute("href", mag_url.removeprefix(base))
-    a.locator("#map path.leaflet-interactive").last.click(force=True)
+    a.locator("#map .pin-icon .pin-mags").last.click(force=True)
     expect(a.locator(".leaflet-popup-content").get_by_role("link", name="Boulangerie Martin")).to_be_visible()
 
     # A neighbour reads it from the mags around him and comments.

@@ -16,7 +16,7 @@ from ..extensions import limiter
 from ..listings.services import visible_listing
 from ..models import MAX_DATABASE_ID, CompletionStatus, Conversation, utcnow
 from ..web import page_or_fragment, refuse, see_other, vary_on_htmx, wants_fragment
-from . import bp, services
+from . import bp, inbox, services
 from .exchange import reply_form, thread
 from .forms import AnswerForm, MessageForm
 
@@ -60,6 +60,13 @@ def answer(listing_id: int):
         return see_other("conversations.show", conversation_id=conversation.id, _anchor=f"reply-{conversation.id}")
     listing = visible_listing(current_user, listing_id)
     return render_template("conversations/answer.html", listing=listing, form=form, now=utcnow()), 422
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Messages: every conversation of the member, newest first, unread ones marked."""
+    return render_template("conversations/index.html", entries=inbox.inbox(current_user))
 
 
 @bp.get("/<int:conversation_id>")

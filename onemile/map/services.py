@@ -30,6 +30,9 @@ NEAREST_COUNT = 5
 # larger side, on a ladder of powers of two so that cells stay put while the member pans.
 CLUSTER_ABOVE_DEGREES = 0.25
 CLUSTER_ROWS = 8
+# Zoomed in but crowded (past the cap), a finer grid: on a phone a cell is about the size of
+# a finger, and a cell with one listing shows that listing's own marker.
+ZOOMED_IN_ROWS = 16
 # Projects and mags are few next to listings; zoomed out they keep individual markers, fewer.
 ZOOMED_OUT_CAP = 50
 
@@ -54,6 +57,7 @@ class Marker:
     is_own: bool = False
     answerable: bool = False
     public: bool = False  # its page is readable by visitors (else visitors are sent to sign up)
+    icon: str = ""  # what the marker's symbol shows: a listing's category; empty: its layer's
 
 
 # A layer source answers the markers of its layer in the box: (box, viewer id, cap) -> up to
@@ -84,10 +88,17 @@ class Cluster:
     west: float
     north: float
     east: float
+    # The placement of a cell holding one listing only (it is then drawn as its marker).
+    single_placement_id: int | None = None
 
     @property
     def count(self) -> int:
         return self.requests + self.offers
+
+    @property
+    def dominant_layer(self) -> str:
+        """The layer most of its listings belong to (the badge's colour); offers on a tie."""
+        return "requests" if self.requests > self.offers else "offers"
 
 
 @dataclass(frozen=True)
@@ -136,12 +147,19 @@ def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) 
     per_layer: list[list[Marker]] = []
     clusters: list[Cluster] = []
     if _listing_kinds(layers):
-        listing_markers = [] if zoomed_out else _listing_markers(box, layers, viewer_id, cap)
+        # Whether to group is decided on every listing layer, whichever are switched on:
+        # switching a layer off must never turn groups into more symbols (it drew 27, then 73).
+        listing_markers = [] if zoomed_out else _listing_markers(box, set(LISTING_LAYERS), viewer_id, cap)
         if zoomed_out or len(listing_markers) > cap:
-            # Too many to send one by one (or too far out): counts per cell instead.
-            clusters = listing_clusters(box, layers, viewer_id)
+            # Too many to send one by one (or too far out): counts per cell instead. Zoomed
+            # in, the grid is finer and a cell holding a single listing shows its marker.
+            clusters = listing_clusters(box, layers, viewer_id, rows=CLUSTER_ROWS if zoomed_out else ZOOMED_IN_ROWS)
+            if not zoomed_out:
+                singles = {c.single_placement_id for c in clusters if c.single_placement_id is not None}
+                clusters = [c for c in clusters if c.single_placement_id is None]
+                per_layer.append(_listing_markers(box, layers, viewer_id, len(singles), placement_ids=singles))
         else:
-            per_layer.append(listing_markers)
+            per_layer.append([marker for marker in listing_markers if marker.layer in layers])
     layer_cap = min(cap, ZOOMED_OUT_CAP) if zoomed_out else cap
     per_layer += [source(box, viewer_id, layer_cap) for layer, source in _layer_sources.items() if layer in layers]
     markers = [marker for found in per_layer for marker in found[:layer_cap]]
@@ -153,20 +171,20 @@ def clusters_wanted(box: Box) -> bool:
     return box.north - box.south > CLUSTER_ABOVE_DEGREES or box.east - box.west > 2 * CLUSTER_ABOVE_DEGREES
 
 
-def cluster_cell_degrees(box: Box) -> float:
-    """The grid step for this box: a power of two, about CLUSTER_ROWS cells across."""
+def cluster_cell_degrees(box: Box, rows: int = CLUSTER_ROWS) -> float:
+    """The grid step for this box: a power of two, about `rows` cells across."""
     span = max(box.north - box.south, (box.east - box.west) / 2, 1e-9)
-    return 2.0 ** math.ceil(math.log2(span / CLUSTER_ROWS))
+    return 2.0 ** math.ceil(math.log2(span / rows))
 
 
-def listing_clusters(box: Box, layers: set[str], viewer_id: int | None) -> list[Cluster]:
+def listing_clusters(box: Box, layers: set[str], viewer_id: int | None, rows: int = CLUSTER_ROWS) -> list[Cluster]:
     """Open listings of the enabled listing layers in the box, counted per grid cell.
 
-    One grouped query through the spatial index; at most about (CLUSTER_ROWS + 1) ×
-    (2 × CLUSTER_ROWS + 1) cells whatever the number of listings.
+    One grouped query through the spatial index; at most about (rows + 1) × (2 × rows + 1)
+    cells whatever the number of listings.
     """
     session = db.session
-    cell = cluster_cell_degrees(box)
+    cell = cluster_cell_degrees(box, rows)
     lat, lon = func.ST_Y(ListingPlacement.point), func.ST_X(ListingPlacement.point)
     row, col = func.floor(lat / cell).label("row"), func.floor(lon / cell).label("col")
     stmt = (
@@ -177,6 +195,7 @@ def listing_clusters(box: Box, layers: set[str], viewer_id: int | None) -> list[
             func.count().label("total"),
             func.avg(lat).label("lat"),
             func.avg(lon).label("lon"),
+            func.min(ListingPlacement.id).label("first_placement"),
         )
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
@@ -196,6 +215,7 @@ def listing_clusters(box: Box, layers: set[str], viewer_id: int | None) -> list[
                 west=max(-180.0, west),
                 north=min(90.0, south + cell),
                 east=min(180.0, west + cell),
+                single_placement_id=int(found.first_placement) if found.total == 1 else None,
             )
         )
     return sorted(clusters, key=lambda c: (-c.count, c.lat, c.lon))
@@ -211,8 +231,12 @@ def _on_the_map(layers: set[str], viewer_id: int | None) -> tuple:
     )
 
 
-def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> list[Marker]:
-    """Open listings of the enabled listing layers in the box: up to cap + 1, newest first."""
+def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int,
+                     placement_ids: set[int] | None = None) -> list[Marker]:
+    """Open listings of the enabled listing layers in the box: up to cap + 1, newest first
+    (only these placements when `placement_ids` is given: the single listings of cells)."""
+    if placement_ids is not None and not placement_ids:
+        return []
     session = db.session
     lat, lon = latlon_columns(ListingPlacement.point)
     stmt = (
@@ -225,6 +249,8 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
         .order_by(Listing.created_at.desc())
         .limit(cap + 1)
     )
+    if placement_ids is not None:
+        stmt = stmt.where(ListingPlacement.id.in_(sorted(placement_ids)))
     markers = []
     for row in session.execute(stmt):
         is_own = viewer_id is not None and row.author_id == viewer_id
@@ -242,6 +268,7 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
                 lon=round(row.lon, 6),
                 endpoint="listings.detail",
                 url_args={"listing_id": row.id},
+                icon=row.category,
                 is_own=is_own,
                 answerable=viewer_id is not None and not is_own,
             )

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import brotli
+import rcssmin
+import rjsmin
 from flask import Flask, current_app, request, url_for
 
 YEAR = 31536000
@@ -41,10 +43,24 @@ def static_hash(filename: str) -> str | None:
     return _file_hash(str(path), path.stat().st_mtime_ns)
 
 
+def _minified(path: str) -> bytes:
+    """The file without its comments and spare white space when it is our own JavaScript or
+    CSS (rjsmin and rcssmin understand strings and regular expressions; a .min. file is left
+    as it is). The sources keep their comments; members download a third less of them."""
+    data = Path(path).read_bytes()
+    if ".min." in Path(path).name:
+        return data
+    if path.endswith(".js"):
+        return rjsmin.jsmin(data.decode()).encode()
+    if path.endswith(".css"):
+        return rcssmin.cssmin(data.decode()).encode()
+    return data
+
+
 @lru_cache(maxsize=256)
 def _brotli(path: str, version: str) -> bytes:
-    """The file at brotli quality 11, once per version."""
-    return brotli.compress(Path(path).read_bytes(), quality=11)
+    """The file (minified) at brotli quality 11, once per version."""
+    return brotli.compress(_minified(path), quality=11)
 
 
 def _precompress(response, filename: str, version: str):

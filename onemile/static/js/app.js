@@ -4,8 +4,21 @@
   'use strict';
   const body = document.body;
   const GREEN = '#0b6e4f';
-  // Same hues as .tag-request / .tag-offer in app.css: the map and the lists agree.
-  const COLOURS = {requests: '#b03a0c', offers: '#1c5fa8', projects: '#7a3fa0', mags: '#7a5a00'};
+  // Map symbols (16 × 16, stroked): a listing's category, else its layer.
+  const SVG = 'http://www.w3.org/2000/svg';
+  const SYMBOLS = {
+    carpooling: 'M2 10l1.5-4h9l1.5 4v3H2zM4.5 13v1.5M11.5 13v1.5M2 10h12',
+    diy: 'M3 13l6-6M8 4l4 4 2-2-4-4z',
+    repairs: 'M10 2a3 3 0 0 0-3 4L2 11l3 3 5-5a3 3 0 0 0 4-3l-2 1-2-2 1-2z',
+    lessons: 'M2 3h5a1 1 0 0 1 1 1v10a1 1 0 0 0-1-1H2zM14 3H9a1 1 0 0 0-1 1v10a1 1 0 0 1 1-1h5z',
+    leisure: 'M8 2l1.8 3.8 4.2.5-3.1 2.9.8 4.1L8 11.3l-3.7 2 .8-4.1L2 6.3l4.2-.5z',
+    goods: 'M2 5l6-3 6 3v6l-6 3-6-3zM2 5l6 3 6-3M8 8v6',
+    other: 'M4 8h.01M8 8h.01M12 8h.01',
+    projects: 'M8 14V7M8 7C8 4 5 3 3 3c0 3 2 4 5 4zM8 9c0-2 2-4 5-4 0 3-2 4-5 4z',
+    mags: 'M3 3h8v10H4a1 1 0 0 1-1-1zM11 6h2v6a1 1 0 0 1-2 0M5 5.5h4M5 8h4M5 10.5h3',
+    requests: 'M8 3v10M3 8h10',
+    offers: 'M8 14s-5-3-5-7a3 3 0 0 1 5-1 3 3 0 0 1 5 1c0 4-5 7-5 7z',
+  };
   const TEXT = {
     fr: {locating: 'Recherche de votre position…', failed: 'Position introuvable : saisissez-la ou touchez la carte.',
       zoomIn: 'Zoom avant', zoomOut: 'Zoom arrière', map: 'Carte',
@@ -109,27 +122,67 @@
       }
       return box;
     }
+    // Issue 15: a marker is a round badge in its layer's colour with its category's (or its
+    // layer's) symbol, built with the DOM (no HTML string, no icon font); markers that share
+    // a point are spread around it; a group is a count badge coloured by its main layer.
+    function symbol(name) {
+      const svg = document.createElementNS(SVG, 'svg');
+      svg.setAttribute('viewBox', '0 0 16 16');
+      svg.setAttribute('aria-hidden', 'true');
+      const path = svg.appendChild(document.createElementNS(SVG, 'path'));
+      path.setAttribute('d', SYMBOLS[name] || SYMBOLS.other);
+      return svg;
+    }
+    function spread(items) {
+      // Same point, same place on screen: fan them out on a small circle (in pixels).
+      const atPoint = new Map();
+      items.forEach((item) => {
+        const key = item.lat + ',' + item.lon;
+        if (!atPoint.has(key)) atPoint.set(key, []);
+        atPoint.get(key).push(item);
+      });
+      atPoint.forEach((group) => {
+        if (group.length < 2) return;
+        const centre = map.latLngToLayerPoint([group[0].lat, group[0].lon]);
+        const radius = 14 + 3 * group.length;
+        group.forEach((item, i) => {
+          const angle = (2 * Math.PI * i) / group.length - Math.PI / 2;
+          const moved = map.layerPointToLatLng(centre.add([radius * Math.cos(angle), radius * Math.sin(angle)]));
+          item.lat = moved.lat;
+          item.lon = moved.lng;
+        });
+      });
+      return items;
+    }
     function draw() {
       group.clearLayers();
-      all('li[data-id]', list).forEach((li) => {
-        const own = li.dataset.own === '1';
-        L.circleMarker([num(li.dataset.lat), num(li.dataset.lon)], {
-          radius: 8, color: own ? '#111' : '#fff', weight: own ? 3 : 2,
-          fillColor: COLOURS[li.dataset.layer] || '#555', fillOpacity: 0.9,
+      const items = all('li[data-id]', list).map((li) => ({li, lat: num(li.dataset.lat), lon: num(li.dataset.lon)}));
+      spread(items).forEach(({li, lat, lon}) => {
+        const pin = document.createElement('span');
+        pin.className = 'pin pin-' + li.dataset.layer + (li.dataset.own === '1' ? ' pin-own' : '');
+        pin.appendChild(symbol(li.dataset.icon || li.dataset.layer));
+        L.marker([lat, lon], {
+          icon: L.divIcon({html: pin, className: 'pin-icon', iconSize: [30, 30]}),
+          title: li.querySelector('a').textContent.trim(), // an attribute: never parsed as HTML
+          keyboard: false, // the "On the map" list is the keyboard's way to every marker
           bubblingMouseEvents: false, // opening a popup must not also move the avatar
         }).bindPopup(() => popup(li)).addTo(group);
       });
-      // Zoomed out, the server sends counts per grid cell: a click (or Enter) zooms into the cell.
+      // Zoomed out or crowded, the server sends counts per grid cell: a tap (or Enter) zooms in.
       all('li[data-cluster]', list).forEach((li) => {
         const count = document.createElement('span');
+        count.className = 'cluster cluster-' + (li.dataset.layer || 'offers');
         count.textContent = li.dataset.cluster;
         const label = li.querySelector('a').textContent.trim();
+        const size = li.dataset.cluster.length > 2 ? 44 : 36;
         L.marker([num(li.dataset.lat), num(li.dataset.lon)], {
-          icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [36, 36]}),
+          icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [size, size]}),
           title: label, alt: label, keyboard: true, bubblingMouseEvents: false,
-        }).on('click', () => map.fitBounds([
-          [num(li.dataset.south), num(li.dataset.west)], [num(li.dataset.north), num(li.dataset.east)],
-        ])).addTo(group);
+        }).on('click', () => {
+          const cell = L.latLngBounds([num(li.dataset.south), num(li.dataset.west)], [num(li.dataset.north), num(li.dataset.east)]);
+          // Always closer: the cell's own zoom, and at least two steps in.
+          map.setView([num(li.dataset.lat), num(li.dataset.lon)], Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(cell), map.getZoom() + 2)));
+        }).addTo(group);
       });
     }
     function refresh() {
@@ -146,6 +199,7 @@
     if (list) {
       draw();
       list.addEventListener('htmx:afterSwap', draw);
+      map.on('zoomend', draw); // markers sharing a point are spread in pixels
       let timer;
       map.on('moveend', () => { clearTimeout(timer); timer = setTimeout(refresh, 300); });
     }
@@ -167,8 +221,9 @@
         map.panTo([lat, lon]);
       }
     });
-    // The layers form answers with HX-Trigger: layers-changed, fired on it and bubbling here.
-    el.parentNode.addEventListener('layers-changed', () => { refresh(); moved(); });
+    // The layers form answers with HX-Trigger: layers-changed, fired on it and bubbling up
+    // (the form sits in the bottom sheet, apart from the map).
+    body.addEventListener('layers-changed', () => { refresh(); moved(); });
   }
 
   // "My miles": drag a centre to move that mile (its form submits); click to place a new one.
@@ -436,4 +491,105 @@
   if (main) mainMap(main);
   all('[data-miles-map]').forEach(milesMap);
   all('[data-picker]').forEach(picker);
+}());
+
+/* Issue 15 — the map page on phones: the bottom sheet over the map, and the "my location"
+   button (one file with the glue: a request less on the map page's first visit). Without JavaScript the sheet is a plain scrollable panel and the button stays
+   hidden; the server renders everything the sheet shows (htmx swaps its blocks). */
+(function () {
+  'use strict';
+  const STATES = ['peek', 'half', 'full'];
+  const LABELS = {peek: 'labelPeek', half: 'labelFull', full: 'labelClose'};
+  const sheet = document.getElementById('sheet');
+  const handle = sheet && sheet.querySelector('.sheet-handle');
+
+  if (handle) {
+    const label = handle.querySelector('.visually-hidden');
+    // The button says what pressing it does next; aria-expanded says whether the list is open.
+    const set = (state) => {
+      sheet.dataset.state = state;
+      sheet.style.height = '';
+      handle.setAttribute('aria-expanded', String(state !== 'peek'));
+      label.textContent = handle.dataset[LABELS[state]];
+    };
+    handle.hidden = false;
+    set('peek');
+
+    let drag = null, dragged = false;
+    handle.addEventListener('click', () => {
+      if (dragged) { dragged = false; return; } // the end of a drag is not a press
+      set(STATES[(STATES.indexOf(sheet.dataset.state) + 1) % STATES.length]);
+    });
+    // Drag (or swipe) the handle: the sheet follows the finger, then snaps to the nearest state.
+    handle.addEventListener('pointerdown', (e) => {
+      drag = {y: e.clientY, height: sheet.getBoundingClientRect().height};
+      dragged = false;
+      handle.setPointerCapture(e.pointerId);
+    });
+    handle.addEventListener('pointermove', (e) => {
+      if (!drag) return;
+      const up = drag.y - e.clientY;
+      if (!dragged && Math.abs(up) < 8) return;
+      dragged = true;
+      sheet.classList.add('dragging');
+      sheet.style.height = Math.max(48, Math.min(window.innerHeight, drag.height + up)) + 'px';
+    });
+    const drop = () => {
+      if (!drag) return;
+      drag = null;
+      if (!dragged) { sheet.classList.remove('dragging'); return; }
+      const at = sheet.getBoundingClientRect().height;
+      // Measure each state's height (no transition meanwhile) and keep the closest one.
+      const heights = STATES.map((state) => {
+        sheet.dataset.state = state;
+        sheet.style.height = '';
+        return sheet.getBoundingClientRect().height;
+      });
+      sheet.style.height = at + 'px';
+      sheet.getBoundingClientRect(); // the transition starts from where the finger left it
+      sheet.classList.remove('dragging');
+      const nearest = heights.reduce((best, h, i) => (Math.abs(h - at) < Math.abs(heights[best] - at) ? i : best), 0);
+      requestAnimationFrame(() => set(STATES[nearest]));
+    };
+    handle.addEventListener('pointerup', drop);
+    handle.addEventListener('pointercancel', drop);
+    // Escape folds the sheet back and returns to its handle.
+    sheet.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && sheet.dataset.state !== 'peek') {
+        set('peek');
+        handle.focus();
+      }
+    });
+  }
+
+  // "My location": the browser's position becomes the point explored from (never saved).
+  const locate = document.getElementById('locate');
+  const form = document.getElementById('avatar-form');
+  if (locate && form) {
+    const status = document.getElementById('locate-status');
+    let timer;
+    const say = (text, busy) => {
+      clearTimeout(timer);
+      status.textContent = text;
+      locate.classList.toggle('busy', Boolean(busy));
+      locate.setAttribute('aria-busy', String(Boolean(busy)));
+      if (text && !busy) timer = setTimeout(() => { status.textContent = ''; }, 10000);
+    };
+    locate.hidden = false;
+    locate.addEventListener('click', () => {
+      if (!navigator.geolocation) { say(locate.dataset.unavailable); return; }
+      say(locate.dataset.locating, true);
+      navigator.geolocation.getCurrentPosition((position) => {
+        say('');
+        const lat = Math.round(position.coords.latitude * 1e6) / 1e6;
+        const lon = Math.round(position.coords.longitude * 1e6) / 1e6;
+        form.elements.lat.value = lat;
+        form.elements.lon.value = lon;
+        // app.js moves the avatar and the map there; htmx asks for the nearest again.
+        form.dispatchEvent(new CustomEvent('point-picked', {detail: {lat, lon, fly: true}}));
+      }, (error) => {
+        say(error.code === 1 ? locate.dataset.refused : locate.dataset.unavailable);
+      }, {timeout: 15000, maximumAge: 60000});
+    });
+  }
 }());

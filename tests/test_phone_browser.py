@@ -1,0 +1,122 @@
+"""The map on a 360 × 800 phone, in real Chromium (issue 15): map-first under a compact header,
+the bottom sheet (button and drag), "my location" with and without permission, the tab bar,
+hints that fit the pointer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import Factory, log_in_browser
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 360, "height": 800}, "is_mobile": True, "has_touch": True}
+NEAR = "Lampe de bureau à donner"
+
+
+def _phone_member_on_the_map(live_server, new_page, **options):
+    factory = Factory(live_server.app)
+    anne = factory.member(first_name="Anne")
+    factory.listing(factory.member(first_name="Bruno"), title=NEAR)
+    page = new_page(**{**PHONE, **options})
+    log_in_browser(page, live_server.url, anne)
+    expect(page.locator("#nearest")).to_contain_text(NEAR)
+    return page
+
+
+def test_the_map_fills_a_phone_and_the_sheet_opens_by_button_and_by_drag(live_server, new_page):
+    page = _phone_member_on_the_map(live_server, new_page)
+    viewport = page.viewport_size
+    the_map = page.locator("#map").bounding_box()
+    # Under a one-row header and the title strip, down to the tab bar.
+    assert the_map["y"] < 130, the_map
+    assert the_map["y"] + the_map["height"] >= viewport["height"] - 60, the_map
+    assert the_map["width"] == viewport["width"]
+    expect(page.locator(".site-header .main-nav")).to_be_hidden()
+    tabbar = page.get_by_role("navigation", name="Rubriques")
+    expect(tabbar).to_be_visible()
+    expect(tabbar.get_by_role("link", name="Carte")).to_have_attribute("aria-current", "page")
+    # The nearest list peeks from the bottom sheet, over the map.
+    sheet, handle = page.locator("#sheet"), page.locator(".sheet-handle")
+    expect(sheet).to_have_attribute("data-state", "peek")
+    expect(handle).to_have_attribute("aria-expanded", "false")
+    peek = sheet.bounding_box()["height"]
+    assert peek < viewport["height"] / 4
+    # The button (here with the keyboard) cycles peek → half → full → peek.
+    handle.focus()
+    heights = []
+    for state, expanded in (("half", "true"), ("full", "true"), ("peek", "false")):
+        page.keyboard.press("Enter")
+        expect(sheet).to_have_attribute("data-state", state)
+        expect(handle).to_have_attribute("aria-expanded", expanded)
+        page.wait_for_timeout(300)  # the height transition
+        heights.append(sheet.bounding_box()["height"])
+    assert peek < heights[0] < heights[1] and abs(heights[2] - peek) < 2, heights
+    # Escape folds an open sheet back.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    expect(sheet).to_have_attribute("data-state", "peek")
+    expect(handle).to_be_focused()
+    # Dragging the handle up most of the screen opens it fully; down again folds it.
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, 120, steps=10)
+    page.mouse.up()
+    expect(sheet).to_have_attribute("data-state", "full")
+    box = handle.bounding_box()
+    page.mouse.move(x, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(x, viewport["height"] - 40, steps=10)
+    page.mouse.up()
+    expect(sheet).to_have_attribute("data-state", "peek")
+    # Coordinates wait behind their disclosure.
+    expect(page.locator("#avatar-lat")).to_be_hidden()
+    page.get_by_text("Saisir des coordonnées").click()
+    expect(page.locator("#avatar-lat")).to_be_visible()
+    assert page.errors == []
+
+
+def test_hints_fit_the_pointer_and_wide_screens_keep_a_side_layout(live_server, new_page):
+    touch = _phone_member_on_the_map(live_server, new_page)
+    expect(touch.locator("#map-help")).to_be_hidden()  # no arrow keys on a touch screen
+    expect(touch.locator(".hint-coarse")).to_be_visible()
+    expect(touch.locator(".hint-fine")).to_be_hidden()
+    desk = new_page()  # 1280 × 900, a mouse
+    log_in_browser(desk, live_server.url, Factory(live_server.app).member(first_name="Chloe", email="chloe.desk@example.org"))
+    expect(desk.locator("#map-help")).to_be_visible()
+    expect(desk.locator(".hint-fine")).to_be_visible()
+    expect(desk.locator(".tabbar")).to_be_hidden()
+    expect(desk.locator(".sheet-handle")).to_be_hidden()
+    sheet, the_map = desk.locator("#sheet").bounding_box(), desk.locator("#map").bounding_box()
+    assert sheet["x"] + sheet["width"] <= the_map["x"], (sheet, the_map)  # side by side
+    assert touch.errors == [] and desk.errors == []
+
+
+def test_my_location_explores_from_the_phones_position(live_server, new_page):
+    here = {"latitude": 47.7465, "longitude": 7.3412}
+    page = _phone_member_on_the_map(live_server, new_page, geolocation=here, permissions=["geolocation"])
+    locate = page.get_by_role("button", name="Explorer depuis ma position")
+    expect(locate).to_be_visible()
+    size = locate.bounding_box()
+    assert size["width"] >= 44 and size["height"] >= 44
+    with page.expect_response(re.compile(r"/map/nearest\?")):
+        locate.click()
+    expect(page.locator("#avatar-lat")).to_have_value("47.7465")
+    expect(page.locator("#nearest ol.nearest")).to_have_attribute("data-lat", "47.7465")
+    expect(page.locator("#nearest")).to_contain_text(NEAR)
+    assert page.errors == []
+
+
+def test_my_location_refused_says_so_where_the_button_is(live_server, new_page):
+    page = _phone_member_on_the_map(live_server, new_page)  # no permission granted
+    before = page.locator("#avatar-lat").input_value()
+    page.get_by_role("button", name="Explorer depuis ma position").click()
+    status = page.locator("#locate-status")
+    expect(status).to_contain_text("Position refusée")
+    expect(status).to_be_visible()
+    assert page.locator("#avatar-lat").input_value() == before
+    assert page.errors == []

@@ -168,8 +168,10 @@ def test_past_the_marker_cap_listings_come_as_clusters(make_app):
     client = app.test_client()
     AuthActions(client).login(anne)
     html = client.get("/map/markers", headers=HX).get_data(as_text=True)
-    assert 'data-id="' not in html
-    assert sum(int(n) for n in re.findall(r'data-cluster="(\d+)"', html)) == 5
+    # Grouped per cell; a cell holding a single ad shows that ad's own marker (issue 15).
+    grouped = [int(n) for n in re.findall(r'data-cluster="(\d+)"', html)]
+    assert grouped and min(grouped) >= 2
+    assert sum(grouped) + html.count('data-id="') == 5
     assert "zoom" in html.lower()  # "zoom in" / "zoomez"
 
 

@@ -46,7 +46,7 @@ def test_service_worker_has_root_scope_and_is_never_stale(client):
     assert response.headers["Service-Worker-Allowed"] == "/"
     assert "no-cache" in response.headers["Cache-Control"]
     source = response.get_data(as_text=True)
-    shell = re.findall(r"'(/[^']*)'", re.search(r"const SHELL = \[(.*?)\];", source).group(1))
+    shell = re.findall(r"'(/[^']*)'", re.search(r"const SHELL\s*=\s*\[(.*?)\];", source).group(1))
     # What every page needs, versioned; nothing left for the server to fill in.
     for url in ("/offline", "/static/css/app.css?v=", "/static/js/app.js?v=", "/static/js/outbox.js?v=",
                 "/static/vendor/htmx/htmx.min.js?v="):
@@ -69,7 +69,7 @@ def test_offline_page_carries_no_session_data(client, auth, factory):
 
 def test_pages_link_the_manifest_and_register_the_worker(client):
     html = client.get("/").get_data(as_text=True)
-    assert 'rel="manifest" href="/manifest.json"' in html
+    assert 'rel="manifest" href="/manifest.json?lang=fr"' in html
     assert 'data-sw="/service-worker.js"' in html
 
 

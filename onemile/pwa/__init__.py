@@ -1,10 +1,12 @@
 """The installable shell: manifest, service worker (root scope) and offline page."""
 
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template, request, send_file, url_for
+import rjsmin
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
@@ -15,11 +17,48 @@ bp = Blueprint("pwa", __name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+LANGUAGES = ("fr", "en")
+
+
+def _manifest_in(language: str) -> dict:
+    """manifest.json (what no language changes) with its words in `language`, the shortcuts
+    (Post, Around me, Messages) and the screenshots of the richer install dialog."""
+    base = json.loads((PROJECT_ROOT / "manifest.json").read_text())
+    icon = [{"src": static_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"}]
+    with force_locale(language):
+        words = {
+            "name": _("1Mile – neighbours helping each other"),
+            "description": _("Neighbours help each other within a mile: requests, offers, loans and services."),
+            "shortcuts": [
+                {"name": _("Post"), "short_name": _("Post"), "description": _("Post a request or an offer"),
+                 "url": url_for("listings.new"), "icons": icon},
+                {"name": _("Around me"), "short_name": _("Around me"), "description": _("Requests and offers around me"),
+                 "url": url_for("listings.index"), "icons": icon},
+                {"name": _("Messages"), "short_name": _("Messages"), "description": _("My conversations"),
+                 "url": url_for("conversations.index"), "icons": icon},
+            ],
+            "screenshots": [
+                {"src": static_url("screenshots/map-narrow.webp"), "sizes": "360x800", "type": "image/webp",
+                 "form_factor": "narrow", "label": _("The map of my mile on a phone, the nearest ads below")},
+                {"src": static_url("screenshots/map-wide.webp"), "sizes": "1280x800", "type": "image/webp",
+                 "form_factor": "wide", "label": _("The map of my mile beside the nearest ads")},
+            ],
+        }
+    return {**base, **words, "lang": language}
+
+
 @bp.get("/manifest.json")
 def manifest():
-    """The web app manifest."""
-    response = send_file(PROJECT_ROOT / "manifest.json", mimetype="application/manifest+json")
+    """The web app manifest in the member's language: `?lang=` (what pages link), else the
+    language of the session or the browser."""
+    asked = request.args.get("lang")
+    language = asked if asked in LANGUAGES else str(get_locale())
+    response = current_app.response_class(
+        json.dumps(_manifest_in(language), ensure_ascii=False, indent=1), mimetype="application/manifest+json"
+    )
     response.headers["Cache-Control"] = "public, max-age=3600"
+    if asked not in LANGUAGES:
+        response.vary.update(("Accept-Language", "Cookie"))  # the language came from them
     return response
 
 
@@ -42,7 +81,8 @@ def _service_worker_source() -> str:
     digest.update((PROJECT_ROOT / "manifest.json").read_bytes())
     digest.update(render_template("pwa/offline.html", alternate="").encode())
     source = (PROJECT_ROOT / "service-worker.js").read_text()
-    return (
+    # Minified like the static files (assets.py): every first visit downloads the worker.
+    return rjsmin.jsmin(
         source.replace("__SHELL_VERSION__", digest.hexdigest()[:12])
         .replace("__SHELL__", _js_list(shell))
         # The outbox code itself, not an importScripts of it: one download less at install.

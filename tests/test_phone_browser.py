@@ -120,3 +120,34 @@ def test_my_location_refused_says_so_where_the_button_is(live_server, new_page):
     expect(status).to_be_visible()
     assert page.locator("#avatar-lat").input_value() == before
     assert page.errors == []
+
+
+def test_ads_at_one_place_are_spread_and_their_popup_is_text(live_server, new_page):
+    """Three ads at the same meeting place: three pins side by side, not one on another; a
+    popup shows a title with markup as text."""
+    from onemile.extensions import db
+    from onemile.geo import destination
+    from onemile.models import Member
+
+    factory = Factory(live_server.app)
+    anne = factory.member(first_name="Anne")
+    with live_server.app.app_context():
+        here = destination(db.session.get(Member, anne.id).primary_mile.center_latlon, 90, 250)
+    titles = ["Perceuse <b>prêtée</b>", "Échelle", "Brouette"]
+    for title in titles:
+        factory.listing(anne, title=title, category="diy", location_mode="meeting_place", meeting_point=here)
+    page = new_page(**PHONE)
+    log_in_browser(page, live_server.url, factory.member(first_name="Bruno"))
+    pins = page.locator("#map .pin-icon")
+    expect(pins).to_have_count(3)
+    centres = {(round(b["x"] + b["width"] / 2), round(b["y"] + b["height"] / 2)) for b in (p.bounding_box() for p in pins.all())}
+    assert len(centres) == 3, centres
+    spread = max(x for x, _ in centres) - min(x for x, _ in centres) + max(y for _, y in centres) - min(y for _, y in centres)
+    assert spread >= 20, centres  # apart by more than a finger's edge
+    box = pins.first.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24
+    pins.nth(0).click(force=True)
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_be_visible()
+    expect(popup.locator("b")).to_have_count(0)  # markup in a title stays text
+    assert page.errors == []

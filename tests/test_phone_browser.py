@@ -140,12 +140,16 @@ def test_ads_at_one_place_are_spread_and_their_popup_is_text(live_server, new_pa
     log_in_browser(page, live_server.url, factory.member(first_name="Bruno"))
     pins = page.locator("#map .pin-icon")
     expect(pins).to_have_count(3)
-    centres = {(round(b["x"] + b["width"] / 2), round(b["y"] + b["height"] / 2)) for b in (p.bounding_box() for p in pins.all())}
-    assert len(centres) == 3, centres
+    page.wait_for_load_state("networkidle")  # the markers fragment redraws them once the map settles
+    # Measured in one go: a redraw between two reads would detach the elements read.
+    boxes = page.eval_on_selector_all("#map .pin-icon", """els => els.map((el) => {
+      const b = el.getBoundingClientRect(); return [Math.round(b.x + b.width / 2), Math.round(b.y + b.height / 2), b.width, b.height];
+    })""")
+    centres = {(x, y) for x, y, _, _ in boxes}
+    assert len(centres) == 3, boxes
     spread = max(x for x, _ in centres) - min(x for x, _ in centres) + max(y for _, y in centres) - min(y for _, y in centres)
     assert spread >= 20, centres  # apart by more than a finger's edge
-    box = pins.first.bounding_box()
-    assert box["width"] >= 24 and box["height"] >= 24
+    assert all(w >= 24 and h >= 24 for _, _, w, h in boxes), boxes
     pins.nth(0).click(force=True)
     popup = page.locator(".leaflet-popup-content")
     expect(popup).to_be_visible()

@@ -25,7 +25,7 @@ PHONE = {"viewport": {"width": 360, "height": 800}, "is_mobile": True, "has_touc
 SKIPPED = {
     "static", "images.serve", "pwa.manifest", "pwa.service_worker", "conversations.poll", "notifications.bell",
     "smiles.balance", "account.export", "map.markers", "map.nearest", "smiles.join", "auth.reset_password",
-    "auth.sign_in", "auth.verify_email",
+    "auth.sign_in", "auth.verify_email", "alerts.unsubscribe",
 }
 # Argument name -> key of the object each role's pages are opened with.
 ARG_OBJECTS = {

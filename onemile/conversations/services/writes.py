@@ -17,7 +17,6 @@ from ...models import (
     ListingStatus,
     Member,
     Message,
-    TransferReason,
     utcnow,
 )
 from ...models.protection import blocked_between
@@ -225,20 +224,22 @@ def _confirm(completion: Completion, beneficiary: Member) -> Completion:
         if completion.status == CompletionStatus.CONFIRMED:
             return completion
         raise RuleError(_("This confirmation is no longer pending."))
-    # A refused transfer (the RuleError) leaves nothing: the request's edge rolls back.
-    smiles.transfer(
-        smiles.member_account(completion.beneficiary_id),
-        smiles.member_account(completion.helper_id),
-        SERVICE_PRICE,
-        TransferReason.SERVICE,
-        f"service:{completion.id}",
+    # Never refused for a balance: the beneficiary pays within their credit limit, else
+    # the solidarity pot, else nobody (confirmed with thanks).
+    paid_by = smiles.pay_service(
+        completion.beneficiary_id, completion.helper_id, SERVICE_PRICE, f"service:{completion.id}",
         listing_id=completion.listing_id,
+    )
+    db.session.execute(
+        update(Completion).where(Completion.id == completion.id).values(paid_by=paid_by)
+        .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(Listing).where(Listing.id == completion.listing_id).values(status=ListingStatus.DONE, updated_at=utcnow())
     )
+    kind = {"pot": "service_confirmed_pot", "nobody": "service_confirmed_thanks"}.get(paid_by, "service_confirmed")
     for recipient, actor in ((completion.helper_id, beneficiary.id), (completion.beneficiary_id, completion.helper_id)):
-        notify(recipient, "service_confirmed", actor_id=actor, target_id=completion.conversation_id)
+        notify(recipient, kind, actor_id=actor, target_id=completion.conversation_id)
     db.session.flush()
     db.session.refresh(completion)
     return completion

@@ -141,7 +141,7 @@ def mark_done(conversation_id: int):
     """The author marks the listing done with this responder."""
     conversation = services.conversation_for(current_user, conversation_id)
     try:
-        completion = services.mark_done(current_user, conversation_id)
+        completion = services.mark_done(current_user, conversation_id, request.form.get("thanks"))
     except ConflictError as error:
         if wants_fragment():
             return _finished(conversation, None, error.message)
@@ -180,7 +180,9 @@ def _completion_action(completion_id: int, action, wanted: str, notice) -> Respo
 def confirm(completion_id: int):
     """The beneficiary confirms: one smile goes to the helper. A replay answers the same."""
     return _completion_action(
-        completion_id, services.confirm, CompletionStatus.CONFIRMED,
+        completion_id,
+        lambda member, completion_id: services.confirm(member, completion_id, request.form.get("thanks")),
+        CompletionStatus.CONFIRMED,
         _confirmed_notice,
     )
 

@@ -4,8 +4,6 @@ limit), idempotent on the key of the form they came from."""
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 
 from ..auth.gate import require_verified
@@ -13,31 +11,11 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..models import Member, Transfer
 from ..models.protection import can_see_member
+from .amounts import checked_key, smiles_count
 from .services import member_account, pot_account, transfer_once
 
 GIFT_MAX = 20  # smiles in one gift: a thank-you, not a payment
 NOTE_MAX = 200
-FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def checked_key(key: str | None) -> str:
-    """The form's key (one per form shown), or a refusal when it is missing or malformed."""
-    if not key or not FORM_KEY.match(key):
-        raise RuleError(_("This form has expired: please try again."))
-    return key
-
-
-def smiles_count(amount, maximum: int = GIFT_MAX) -> int:
-    """The number typed in an amount field, as a whole number from 1 to `maximum`."""
-    try:
-        count = int(str(amount).strip())
-    except (TypeError, ValueError):
-        raise RuleError(_("Give a whole number of smiles."), "amount") from None
-    if count < 1:
-        raise RuleError(_("Give at least one smile."), "amount")
-    if count > maximum:
-        raise RuleError(_("At most %(n)d smiles at a time.", n=maximum), "amount")
-    return count
 
 
 def _clean_note(note: str | None) -> str | None:
@@ -69,7 +47,7 @@ def give(giver: Member, recipient_id: int, amount, note: str | None, key: str | 
     recipient = recipient_for(giver, recipient_id)
     if recipient.id == giver.id:
         raise RuleError(_("You cannot give smiles to yourself."))
-    count = smiles_count(amount)
+    count = smiles_count(amount, GIFT_MAX)
     cleaned = _clean_note(note)
     key = checked_key(key)
     record, _given = transfer_once(
@@ -82,7 +60,7 @@ def give(giver: Member, recipient_id: int, amount, note: str | None, key: str | 
 def give_to_pot(giver: Member, amount, key: str | None) -> Transfer:
     """Give smiles to the solidarity pot, which pays the helpers of members at their limit."""
     _giver(giver)
-    count = smiles_count(amount)
+    count = smiles_count(amount, GIFT_MAX)
     key = checked_key(key)
     record, _given = transfer_once(member_account(giver.id), pot_account(), count, "pot_gift", f"pot:{giver.id}:{key}")
     return record

@@ -153,7 +153,7 @@ def _pages(world: World) -> dict[str, list[str]]:
             f"/mags/{w.mag}/articles/{w.article}", f"/mags/{w.mag}/articles/{w.article}/edit",
             f"/report/listing/{w.other_listing}",
             # Profiles and smiles gifts (issue 16).
-            "/members/me", f"/members/{w.camille.id}", f"/smiles/give/{w.camille.id}",
+            "/members/me", f"/members/{w.viewer.id}", f"/smiles/give/{w.viewer.id}",
             # The moderator's pages.
             "/moderation/", "/moderation/log", "/projects/moderation", f"/projects/{w.pending_project}",
         ],

@@ -14,8 +14,10 @@ def setup(app) -> None:
     """Plug the feature into the app: its blueprint, its reportable thank-you notes, its
     part of the data download and of account deletion."""
     from . import member_data, reportables  # noqa: F401
+    from .links import member_link
     from .services import initials
 
     app.register_blueprint(bp)
     app.add_template_global(initials, "member_initials")
+    app.add_template_global(member_link, "member_link")
     member_data.connect()

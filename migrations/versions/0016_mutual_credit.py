@@ -6,7 +6,7 @@ Existing member accounts get the default limit (5). The CHECK on the balance is 
 which SQLite does with a table copy (batch mode).
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0018
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -122,6 +122,8 @@ def load(instance_path: str) -> dict:
         # Smiles minted for each new member, and for whoever referred them.
         "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
         "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),
+        # Mutual credit: how far below zero a member account opened from now on may go.
+        "SMILES_CREDIT_LIMIT": int(os.environ.get("SMILES_CREDIT_LIMIT", "5")),
         "PASSWORD_RESET_MAX_AGE": 3600,
         # Login attempts allowed per account from anywhere, and per account from one
         # address (or one device that logged in before): see onemile/auth/throttle.py.

@@ -40,7 +40,9 @@ import re
 import secrets
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Request, abort, current_app, send_from_directory, url_for
 from flask_babel import gettext as _
@@ -333,6 +335,24 @@ def _remove_uncommitted(session, transaction) -> None:
     if transaction.parent is None:
         discard_images(session.info.pop(_PENDING, []))
 
+
+
+def with_uploaded_image(upload, action: Callable[[str | None], Any], field: str = "photo") -> Any:
+    """Store the uploaded picture if one came, then `action(name or None)`; when the action
+    (or the picture) is refused, forget the new picture and raise the refusal again, with
+    `field` named on an ImageError, so that nothing half-written stays behind."""
+    photo = None
+    try:
+        if upload and getattr(upload, "filename", ""):
+            try:
+                photo = store_image(upload)
+            except ImageError as error:
+                error.field = field
+                raise
+        return action(photo)
+    except RuleError:
+        delete_image(photo)
+        raise
 
 
 def delete_image(name: str | None) -> None:

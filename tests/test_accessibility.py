@@ -152,6 +152,8 @@ def _pages(world: World) -> dict[str, list[str]]:
             "/mags/", "/mags/new", f"/mags/{w.mag}", f"/mags/{w.mag}/edit", f"/mags/{w.mag}/articles/new",
             f"/mags/{w.mag}/articles/{w.article}", f"/mags/{w.mag}/articles/{w.article}/edit",
             f"/report/listing/{w.other_listing}",
+            # Profiles and smiles gifts (issue 16).
+            "/members/me", f"/members/{w.viewer.id}", f"/smiles/give/{w.viewer.id}",
             # The moderator's pages.
             "/moderation/", "/moderation/log", "/projects/moderation", f"/projects/{w.pending_project}",
         ],

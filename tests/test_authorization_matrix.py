@@ -56,6 +56,7 @@ REPORT_TARGETS = {
     "mag": "mag",
     "article": "article",
     "comment": "comment",
+    "thanks": "thanks",
 }
 # (endpoint, target type) pairs other members may legitimately reach: anyone who can see a
 # member's name may report that member (the form shows the public display name only).
@@ -64,8 +65,11 @@ REPORTING_A_MEMBER = {("moderation.report", "member")}
 # own block) is each member's own choice about the victim, not a reach into the victim's data
 # (the matrix blocks, then unblocks: the row counts end as they began).
 BLOCKING_A_MEMBER = {"account.block", "account.unblock"}
+# Pages about a member that other members may open (never a blocked or suspended one): the
+# profile, and the form to thank them with smiles (sent empty here, it is refused: 422).
+SEEING_A_MEMBER = {"profiles.show", "smiles.give"}
 SECRETS = ("Victim secret bike", "victim secret message", "Victim secret project", "Victim secret news",
-           "Victim secret article", "Victim secret comment")
+           "Victim secret article", "Victim secret comment", "Victim secret thanks")
 
 
 @dataclass
@@ -90,7 +94,7 @@ def world(app, factory) -> World:
     still could answer volunteers or mark pledges received (the owner-only routes are
     what this matrix proves nobody else reaches)."""
     from onemile.listings.services import close_listing
-    from onemile.models import Completion, Notification
+    from onemile.models import Completion, Notification, Project
     from onemile.projects import services as projects
 
     victim = factory.member(email="victim@example.org", first_name="Victor")
@@ -114,7 +118,7 @@ def world(app, factory) -> World:
     pledge_id = factory.pledge(partner, project_id, "20", "For the seeds")
     with app.test_request_context():
         victim_row = db.session.get(Member, victim.id)
-        task_id = db.session.get(projects.Project, project_id).tasks[0].id
+        task_id = db.session.get(Project, project_id).tasks[0].id
         offer = projects.volunteer(db.session.get(Member, partner.id), project_id, task_id, "I can build")
         projects.answer_volunteer(victim_row, project_id, offer.id, True)
         news = projects.post_update(victim_row, project_id, "Victim secret news")
@@ -129,6 +133,7 @@ def world(app, factory) -> World:
         }
         assert db.session.get(Completion, completion_id).status == "pending"
     ids["mag"], ids["article"], ids["photo"], ids["comment"] = _victims_mag(app, factory, victim)
+    ids["thanks"] = _victims_thanks(app, factory, victim, partner, modo)
     # The victim logged in on a device: another member must not log it out. (Through the
     # service: a request here would freeze the app before a test adds a route to it.)
     from onemile.auth.sessions import open_session
@@ -140,6 +145,22 @@ def world(app, factory) -> World:
         db.session.commit()
     assert all(ids.values()), ids
     return World(ids, victim.email, victim)
+
+
+def _victims_thanks(app, factory, victim, partner, modo) -> int:
+    """A thank-you note the victim wrote to the partner, hidden by a moderator (so that
+    nobody else may see, hence report, it). Returns its id."""
+    from onemile.conversations import services as conversations
+    from onemile.models import ThanksNote
+
+    request = factory.listing(victim, kind="request", offer_type=None, title="Victim help wanted")
+    conversation = factory.conversation(partner, request, "I can help")
+    factory.act(lambda member: conversations.mark_done(member, conversation, "Victim secret thanks"), victim)
+    with app.test_request_context():
+        note_id = db.session.scalar(select(ThanksNote.id).where(ThanksNote.author_id == victim.id))
+        moderation.moderate(db.session.get(Member, modo.id), "thanks", note_id, "hide", None)
+        db.session.commit()
+    return note_id
 
 
 def _victims_mag(app, factory, victim) -> tuple[int, int, int, int]:
@@ -271,6 +292,8 @@ def _acceptable(caller: str, endpoint: str, target_type: str | None, response) -
         return response.status_code in (200, 303)
     if endpoint in BLOCKING_A_MEMBER and caller in ("other member", "blocked member"):
         return response.status_code in (302, 303)
+    if endpoint in SEEING_A_MEMBER and caller == "other member":
+        return response.status_code in (200, 422)
     return False
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import event, func, select
 from onemile.conversations.services import MESSAGE_MAX
 from onemile.extensions import db
 from onemile.models import Completion, Conversation, Listing, Message, Notification, utcnow
+from onemile.smiles import services as smiles
 from onemile.smiles.services import balance_of
 
 HX = {"HX-Request": "true"}
@@ -471,7 +472,7 @@ def test_another_responder_cannot_be_marked_once_the_request_is_done(app, cast):
     assert balances(app, cast.anne, cast.bruno, cast.chloe) == [0, 2, 1]
 
 
-def test_marking_done_without_a_smile_says_so_and_changes_nothing(make_app):
+def test_marking_done_at_zero_goes_into_credit(make_app):
     app = make_app(SIGNUP_BONUS=0)
     cast = Cast(app)
     listing_id = cast.request()
@@ -480,17 +481,31 @@ def test_marking_done_without_a_smile_says_so_and_changes_nothing(make_app):
 
     response = cast.anne.client.post(f"/conversations/{cid}/done", headers=HX)
     assert response.status_code == 200
-    assert "You have no smile left to give. Help someone to earn one!" in html(response)
-    assert 'role="alert"' in html(response)
-    assert "Mark done with Bruno P." in html(response)  # still possible once she has a smile
-    plain = cast.anne.client.post(f"/conversations/{cid}/done")
-    assert plain.status_code == 303
-    assert "You have no smile left to give." in html(cast.anne.client.get(plain.headers["Location"]))
+    assert "Thank you! Bruno P. received 1 smile." in html(response)
+    assert "no smile left" not in html(response)
+    assert listing_status(app, listing_id) == "done"
+    assert balances(app, cast.anne, cast.bruno) == [-1, 1]
+    assert notifications(app, cast.bruno, "service_confirmed") == 1
+    assert ledger_holds(app)
 
-    assert listing_status(app, listing_id) == "open"
-    assert completions(app, listing_id) == []
+
+def test_marking_done_at_the_limit_with_an_empty_pot_confirms_with_thanks(make_app):
+    app = make_app(SIGNUP_BONUS=0, SMILES_CREDIT_LIMIT=0)
+    cast = Cast(app)
+    listing_id = cast.request()
+    cid = cast.bruno.open_conversation(listing_id)
+
+    response = cast.anne.client.post(f"/conversations/{cid}/done", headers=HX)
+    assert response.status_code == 200 and 'role="alert"' not in html(response)
+    assert "Confirmed with thanks." in html(response) and "no smile moved to Bruno P." in html(response)
+    assert listing_status(app, listing_id) == "done"
+    assert completions(app, listing_id)[0][1] == "confirmed"
     assert balances(app, cast.anne, cast.bruno) == [0, 0]
-    assert notifications(app, cast.bruno, "service_confirmed") == 0
+    # Both sides are told, on the conversation page and in their notifications.
+    for member in (cast.anne, cast.bruno):
+        page = html(member.client.get(f"/conversations/{cid}"))
+        assert "Done, with thanks" in page and "the solidarity pot could not pay" in page
+        assert notifications(app, member, "service_confirmed_thanks") == 1
     assert ledger_holds(app)
 
 
@@ -582,17 +597,26 @@ def test_only_the_author_can_cancel_a_pending_confirmation(app, cast):
     assert balances(app, cast.anne, cast.bruno) == [1, 1]
 
 
-def test_confirming_without_a_smile_says_so_and_stays_pending(make_app):
-    app = make_app(SIGNUP_BONUS=0)
+def test_confirming_at_the_limit_is_paid_by_the_solidarity_pot(make_app):
+    app = make_app(SIGNUP_BONUS=0, SMILES_CREDIT_LIMIT=0)
     cast = Cast(app)
-    listing_id, _, completion_id = _pending_offer(app, cast)
+    with app.test_request_context():
+        # Someone filled the pot (any account would do: here straight from the ledger).
+        donor = smiles.member_account(cast.chloe.id)
+        donor.credit_limit = 3
+        smiles.transfer(donor, smiles.pot_account(), 2, "pot_gift", "pot:test")
+        db.session.commit()
+    listing_id, _cid, completion_id = _pending_offer(app, cast)
     response = cast.bruno.client.post(f"/conversations/completions/{completion_id}/confirm", headers=HX)
     assert response.status_code == 200
-    assert "You have no smile left to give. Help someone to earn one!" in html(response)
-    assert "Confirm the service" in html(response)
-    assert completions(app, listing_id) == [(completion_id, "pending")]
-    assert listing_status(app, listing_id) == "open"
-    assert balances(app, cast.anne, cast.bruno) == [0, 0]
+    assert "the solidarity pot gave Anne M. 1 smile" in html(response)
+    assert completions(app, listing_id) == [(completion_id, "confirmed")]
+    assert listing_status(app, listing_id) == "done"
+    assert balances(app, cast.anne, cast.bruno) == [1, 0]
+    with app.app_context():
+        assert smiles.pot_balance() == 1
+    assert "paid by the solidarity pot" in html(cast.anne.client.get("/smiles/"))
+    assert notifications(app, cast.anne, "service_confirmed_pot") == 1
     assert ledger_holds(app)
 
 

@@ -160,6 +160,7 @@ def test_no_private_point_reaches_another_member_or_a_visitor(app, factory):
         f"/map/markers?south={home.lat - 0.3}&west={home.lon - 0.4}&north={home.lat + 0.3}&east={home.lon + 0.4}",
         "/listings/", f"/listings/{ad}", "/mags/", f"/mags/{mag_id}", f"/mags/?{box}", "/projects/",
         f"/projects/{project_id}", f"/projects/?{box}", "/notifications/", "/notifications/bell",
+        f"/members/{victim.id}",  # the profile: never a place
     ]
     for who, client in (("member", other), ("visitor", _client(app))):
         read, found = crawl(client, starts, secrets)

@@ -377,9 +377,9 @@ def test_smiles_go_to_the_project_once_per_form(app, client, auth, anne, bruno, 
     # The same key for a different amount is refused, not paid.
     replay = client.post(f"/projects/{approved}/smiles", data={"amount": "1", "key": key})
     assert replay.status_code == 422
-    # More than the balance: a clear refusal, nothing moves.
-    over = client.post(f"/projects/{approved}/smiles", data={"amount": "4", "key": _key(client, approved)})
-    assert over.status_code == 422 and "no smile left" in over.get_data(as_text=True)
+    # More than the balance and the credit (3 + 5): a clear refusal, nothing moves.
+    over = client.post(f"/projects/{approved}/smiles", data={"amount": "9", "key": _key(client, approved)})
+    assert over.status_code == 422 and "below your credit limit of −5 smiles" in over.get_data(as_text=True)
     for bad, message in (("0", "at least one"), ("-1", "at least one"), ("deux", "whole number"), ("1000", "At most 100")):
         response = client.post(f"/projects/{approved}/smiles", data={"amount": bad, "key": _key(client, approved)})
         assert response.status_code == 422 and message in response.get_data(as_text=True), bad

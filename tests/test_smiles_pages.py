@@ -60,13 +60,19 @@ def newcomer(app) -> Member | None:
         return member
 
 
+def _text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
 def rows_of(page: str) -> list[list[str]]:
-    """The history table's body rows as lists of cell texts (tags stripped)."""
-    body = re.search(r"<tbody>(.*?)</tbody>", page, re.DOTALL).group(1)
-    return [
-        [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-    ]
+    """The history's cards as [what it was, its listing or project ("" for none), amount]."""
+    rows = []
+    for card in re.findall(r'<li class="card smiles-line">(.*?)</li>', page, re.DOTALL):
+        what = re.search(r'<p class="smiles-what">(.*?)</p>', card, re.DOTALL).group(1)
+        listing = re.search(r'<p class="smiles-listing">(.*?)</p>', card, re.DOTALL)
+        amount = re.search(r'<strong class="amount[^"]*">(.*?)</strong>', card, re.DOTALL).group(1)
+        rows.append([_text(what), _text(listing.group(1)) if listing else "", _text(amount)])
+    return rows
 
 
 @pytest.fixture
@@ -85,17 +91,15 @@ def test_history_shows_balance_and_transfers(app, anne, bruno, ladder_service):
     page = html(logged_in(app, bruno, "en").get("/smiles/"))
     assert "<h1>My smiles</h1>" in page
     assert "You have 2 smiles." in page
-    assert "<caption>My smiles, newest first</caption>" in page
-    for header in ("Date", "With", "Reason", "Listing", "Smiles"):
-        assert re.search(rf'<th scope="col"[^>]*>{header}</th>', page)
+    assert "My smiles, newest first</h2>" in page and "<table" not in page  # cards: a 360 px phone
     service, bonus = rows_of(page)
-    assert service[1:] == ["Anne M.", "Service", "Lend me a ladder", "+1"]
-    assert bonus[1:] == ["1Mile", "Sign-up bonus", "–none", "+1"]
-    assert service[0]  # a formatted date
+    assert service == ["Service for Anne M.", "Listing: Lend me a ladder", "+1 smile"]
+    assert bonus == ["Sign-up bonus from 1Mile", "", "+1 smile"]
+    assert re.search(r'<time datetime="[^"]+Z">[^<]+</time>', page)  # a formatted date
 
     anne_page = html(logged_in(app, anne, "en").get("/smiles/"))
     assert "You have 0 smiles." in anne_page
-    assert rows_of(anne_page)[0][1:] == ["Bruno D.", "Service", "Lend me a ladder", "−1"]
+    assert rows_of(anne_page)[0] == ["Service by Bruno D.", "Listing: Lend me a ladder", "−1 smile"]
 
 
 def test_a_service_links_to_its_conversation_which_both_members_can_open(app, anne, bruno, ladder_service):
@@ -114,7 +118,7 @@ def test_a_deleted_listing_is_no_longer_linked(app, factory, anne, bruno, ladder
     listing_id, conversation_id = ladder_service
     factory.act(lambda a: delete_listing(a, listing_id), anne)
     page = html(logged_in(app, bruno, "en").get("/smiles/"))
-    assert rows_of(page)[0][1:] == ["Anne M.", "Service", "–none", "+1"]
+    assert rows_of(page)[0] == ["Service for Anne M.", "", "+1 smile"]
     assert f"/listings/{listing_id}" not in page and f"/conversations/{conversation_id}" not in page
 
 
@@ -139,7 +143,7 @@ def test_members_only_ever_see_their_own_history(app, factory, ladder_service):
     carol = factory.member(language="en", first_name="Carol")
     page = html(logged_in(app, carol, "en").get("/smiles/"))
     assert "Lend me a ladder" not in page and "Service" not in page
-    assert [row[1:] for row in rows_of(page)] == [["1Mile", "Sign-up bonus", "–none", "+1"]]
+    assert rows_of(page) == [["Sign-up bonus from 1Mile", "", "+1 smile"]]
     assert "You have 1 smile." in page
 
 
@@ -199,7 +203,8 @@ def test_signing_up_through_a_referral_link_pays_both(make_app, signup_bonus, re
     assert transfers(app, "referral_bonus") == [(None, referrer.id, referral_bonus)]
 
     page = html(logged_in(app, referrer, "en").get("/smiles/"))
-    assert ["1Mile", "Referral bonus", "–none", f"+{referral_bonus}"] in [row[1:] for row in rows_of(page)]
+    amount = f"+{referral_bonus} smile" + ("s" if referral_bonus > 1 else "")
+    assert ["Referral bonus from 1Mile: someone joined through your link", "", amount] in rows_of(page)
 
 
 def test_a_bonus_of_zero_pays_nothing(make_app):

@@ -66,6 +66,8 @@ def register() -> None:
         "message",
         "confirmation_requested",
         "service_confirmed",
+        "service_confirmed_pot",     # the beneficiary was at the limit: the solidarity pot paid
+        "service_confirmed_thanks",  # at the limit, the pot could not pay: no smile moved
         "service_declined",
         "completion_cancelled",
     ):

@@ -148,7 +148,7 @@ def mark_done(conversation_id: int):
     """The author marks the listing done with this responder."""
     conversation = services.conversation_for(current_user, conversation_id)
     try:
-        completion = services.mark_done(current_user, conversation_id)
+        completion = services.mark_done(current_user, conversation_id, request.form.get("thanks"))
     except ConflictError as error:
         if wants_fragment():
             return _finished(conversation, None, error.message)
@@ -161,7 +161,7 @@ def mark_done(conversation_id: int):
         return _finished(conversation, None, error.message)
     finish = services.finish_state(current_user, conversation)
     if completion.status == CompletionStatus.CONFIRMED:
-        return _finished(conversation, _("Thank you! %(name)s received 1 smile.", name=finish.helper_name), None, paid=True)
+        return _finished(conversation, _confirmed_notice(finish), None, paid=True)
     return _finished(
         conversation, _("Done. %(name)s is asked to confirm the service.", name=finish.beneficiary_name), None
     )
@@ -187,9 +187,23 @@ def _completion_action(completion_id: int, action, wanted: str, notice) -> Respo
 def confirm(completion_id: int):
     """The beneficiary confirms: one smile goes to the helper. A replay answers the same."""
     return _completion_action(
-        completion_id, services.confirm, CompletionStatus.CONFIRMED,
-        lambda finish: _("Thank you! %(name)s received 1 smile.", name=finish.helper_name),
+        completion_id,
+        lambda member, completion_id: services.confirm(member, completion_id, request.form.get("thanks")),
+        CompletionStatus.CONFIRMED,
+        _confirmed_notice,
     )
+
+
+def _confirmed_notice(finish) -> str:
+    """What the beneficiary reads after confirming: who paid the helper's smile, if anyone."""
+    paid_by = finish.completion.paid_by if finish.completion else None
+    if paid_by == "pot":
+        return _("Thank you! You are at your credit limit, so the solidarity pot gave %(name)s 1 smile.",
+                 name=finish.helper_name)
+    if paid_by == "nobody":
+        return _("Confirmed with thanks. You are at your credit limit and the solidarity pot cannot pay, "
+                 "so no smile moved to %(name)s.", name=finish.helper_name)
+    return _("Thank you! %(name)s received 1 smile.", name=finish.helper_name)
 
 
 @bp.post("/completions/<int:completion_id>/decline")

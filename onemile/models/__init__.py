@@ -43,6 +43,7 @@ from .moderation import (
 )
 from .notification import Notification
 from .outgoing_mail import OUTGOING_MAIL_STATUSES, OutgoingMail, OutgoingMailStatus
+from .profile import Profile, ThanksNote
 from .project import (
     Pledge,
     Project,
@@ -103,12 +104,14 @@ __all__ = [
     "OutgoingMail",
     "OutgoingMailStatus",
     "Pledge",
+    "Profile",
     "Project",
     "ProjectStatus",
     "ProjectTask",
     "ProjectUpdate",
     "Report",
     "ReportStatus",
+    "ThanksNote",
     "Transfer",
     "TransferReason",
     "Volunteer",

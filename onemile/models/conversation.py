@@ -101,6 +101,9 @@ class Completion(db.Model):
     helper_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(10), default=CompletionStatus.PENDING)
+    # Who paid the helper's smile on confirmation: "beneficiary", "pot" (the beneficiary was
+    # at their credit limit) or "nobody" (the pot was empty too: confirmed with thanks).
+    paid_by: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
 

@@ -148,6 +148,16 @@ def can_list(viewer_id: int | None, obj: Protected, now: datetime | None = None)
     return obj.is_listed_at(now or utcnow()) and not withheld_from(viewer_id, obj)
 
 
+def can_see_member(viewer, member: Member | None) -> bool:
+    """Whether `viewer` may see `member` as a person (their profile, give them smiles):
+    members only, never a member who left or is suspended, never across a block (either
+    way). Moderators meet suspended members through the moderation pages, not here."""
+    viewer_member = _member(viewer)
+    if viewer_member is None or member is None or member.is_deleted or member.is_suspended:
+        return False
+    return viewer_member.id == member.id or not blocked_between(viewer_member.id, member.id)
+
+
 # --- SQL twins -----------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from ..auth.access import moderator_required, verified_required
 from ..errors import RuleError
 from ..extensions import limiter
 from ..geo import Box, InvalidBox, InvalidCoordinates
-from ..images import ImageError, accepts_uploads, delete_image, store_image
+from ..images import accepts_uploads, with_uploaded_image
 from ..map.services import register_layer
 from ..models import ProjectStatus
 from ..privacy import picker_start, say_if_approximate
@@ -108,19 +108,7 @@ def _form_data(form: ProjectForm, photo: str | None) -> services.ProjectData:
 def _with_photo(form: ProjectForm, action):
     """Store the uploaded photo, then call the service with the form's data; on a refusal
     forget the new photo (nothing half-written stays behind) and raise it again."""
-    photo = None
-    try:
-        upload = form.photo.data
-        if upload and getattr(upload, "filename", ""):
-            try:
-                photo = store_image(upload)
-            except ImageError as error:
-                error.field = "photo"
-                raise
-        return action(_form_data(form, photo))
-    except RuleError:
-        delete_image(photo)
-        raise
+    return with_uploaded_image(form.photo.data, lambda photo: action(_form_data(form, photo)))
 
 
 def _form_page(form: ProjectForm, project=None):

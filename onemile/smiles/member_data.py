@@ -1,12 +1,16 @@
 """The member's smiles in their data download. An account deletion keeps the ledger whole:
-the member's account and both legs of every transfer stay (nothing to forget here)."""
+the member's account and both legs of every transfer stay; only the notes the member wrote
+on their gifts go (their words, not the books)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..account.signals import export_time, member_exported
-from ..models import Member
+from sqlalchemy import update
+
+from ..account.signals import export_time, member_exported, member_forgotten
+from ..extensions import db
+from ..models import Account, Member, Transfer
 from .services import balance_of, history
 
 # More than anyone's lifetime of transfers: the download holds the whole history.
@@ -24,6 +28,18 @@ def export(member: Member, export: dict) -> None:
     }
 
 
+def forget(member: Member, after_commit: list) -> None:
+    """Blank the notes of the gifts the member gave."""
+    db.session.execute(
+        update(Transfer)
+        .where(Transfer.from_account_id.in_(db.select(Account.id).where(Account.member_id == member.id)),
+               Transfer.note.is_not(None))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def connect() -> None:
-    """Answer the account's signal."""
+    """Answer the account's signals."""
     member_exported.connect(export, weak=False)
+    member_forgotten.connect(forget, weak=False)

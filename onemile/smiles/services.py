@@ -2,10 +2,19 @@
 
 Every transfer moves a positive amount between two accounts in one transaction: a transfer
 row with its reason and a unique idempotency key, two ledger entries that sum to zero, and
-both cached balances. A member's balance can never go below zero: the debit is a
-conditional UPDATE that the database applies atomically (and a CHECK constraint backs it).
-Replaying a key returns the first transfer instead of paying twice, even when two requests
-race: the unique index on the key decides.
+both cached balances. Mutual credit: a member's balance may go down to minus their credit
+limit and never below; the solidarity pot and project accounts never below zero. The debit
+is a conditional UPDATE that the database applies atomically (and a CHECK constraint backs
+it). Replaying a key returns the first transfer instead of paying twice, even when two
+requests race: the unique index on the key decides.
+
+Smiles are created only by the issuer, for the sign-up and referral bonuses; everything
+else moves existing smiles (or credit, which another account holds as smiles), so the
+balances always sum to zero and two accounts trading between themselves only ever hold
+what they took from each other. The one exception is the solidarity pot, which members
+fill with their own smiles: it pays the helper of a member at their limit, at most once
+per pair of members (ever, in either direction), so a pair cannot drain it by inventing
+services.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from ..errors import RuleError
 from ..extensions import db
@@ -27,15 +37,16 @@ from ..models import (
     LedgerEntry,
     Listing,
     Member,
+    Project,
     Transfer,
     TransferReason,
 )
-from ..models.ledger import TRANSFER_REASONS
+from ..models.ledger import MINTED_REASONS, TRANSFER_REASONS
 from ..unit_of_work import insert_once
 
 
 class InsufficientSmiles(RuleError):
-    """The paying member has no smile left."""
+    """The payer would go below its floor (a member's credit limit, zero for the others)."""
 
 
 class ConflictingReplay(RuleError):
@@ -46,9 +57,31 @@ def member_account(member_id: int) -> Account:
     """The member's account, opened on first use (once, even when two requests open it)."""
     account, _opened = insert_once(
         lambda: db.session.scalar(select(Account).where(Account.member_id == member_id)),
-        lambda: Account(kind=AccountKind.MEMBER, member_id=member_id, balance=0),
+        lambda: Account(
+            kind=AccountKind.MEMBER, member_id=member_id, balance=0, credit_limit=current_app.config["SMILES_CREDIT_LIMIT"]
+        ),
     )
     return account
+
+
+def pot_account() -> Account:
+    """The solidarity pot, opened on first use (once: a partial unique index on the kind)."""
+    account, _opened = insert_once(
+        lambda: db.session.scalar(select(Account).where(Account.kind == AccountKind.POT)),
+        lambda: Account(kind=AccountKind.POT, balance=0),
+    )
+    return account
+
+
+def pot_balance() -> int:
+    """How many smiles the solidarity pot holds."""
+    return db.session.scalar(select(Account.balance).where(Account.kind == AccountKind.POT)) or 0
+
+
+def credit_limit_of(member_id: int) -> int:
+    """How far below zero the member's balance may go (a positive number: 5 means −5)."""
+    limit = db.session.scalar(select(Account.credit_limit).where(Account.member_id == member_id))
+    return current_app.config["SMILES_CREDIT_LIMIT"] if limit is None else limit
 
 
 def issuer_account() -> Account:
@@ -83,7 +116,8 @@ def transfer(
     """Move `amount` smiles; idempotent on `key`. Runs in the caller's transaction (the
     caller commits), inside a savepoint so that a refused transfer leaves nothing behind.
 
-    Raises InsufficientSmiles when the payer is a member without enough smiles.
+    Raises InsufficientSmiles when the payer would go below its floor (minus its credit
+    limit); the issuer has none.
     """
     return transfer_once(from_account, to_account, amount, reason, key, listing_id)[0]
 
@@ -95,14 +129,37 @@ def transfer_once(
     reason: str,
     key: str,
     listing_id: int | None = None,
+    note: str | None = None,
 ) -> tuple[Transfer, bool]:
     """`transfer`, and whether this call moved the smiles (False: a replay of `key`)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise RuleError(_("An amount of smiles must be a whole number above zero."))
-    if reason not in TRANSFER_REASONS:
-        raise ValueError(f"unknown transfer reason {reason!r}")
     if from_account.id == to_account.id:
         raise RuleError(_("Smiles cannot be sent to the same account."))
+    try:
+        record, paid = _move(from_account, to_account, amount, reason, key, listing_id, note)
+    except _Short:
+        raise _insufficient(from_account) from None
+    if not paid:
+        return _replayed(record, from_account.id, to_account.id, amount, reason), False
+    return record, True
+
+
+class _Short(Exception):
+    """The payer's floor refused the debit (not a RuleError: a caller may try another payer
+    without the request being marked refused)."""
+
+
+def _move(
+    from_account: Account, to_account: Account, amount: int, reason: str, key: str,
+    listing_id: int | None, note: str | None,
+) -> tuple[Transfer, bool]:
+    """Write the transfer in a savepoint, or find the one already written under `key`
+    (returned unchecked, with False). Raises _Short, leaving nothing, past the payer's floor."""
+    if reason not in TRANSFER_REASONS:
+        raise ValueError(f"unknown transfer reason {reason!r}")
+    if (from_account.kind == AccountKind.ISSUER) != (reason in MINTED_REASONS):
+        raise ValueError(f"the issuer mints bonuses and nothing else, not {reason!r}")
 
     def pay() -> Transfer:
         record = Transfer(
@@ -112,6 +169,7 @@ def transfer_once(
             reason=reason,
             idempotency_key=key,
             listing_id=listing_id,
+            note=note,
         )
         record.entries = [
             LedgerEntry(account_id=from_account.id, amount=-amount),
@@ -128,11 +186,11 @@ def transfer_once(
                 debited = db.session.execute(
                     update(Account)
                     .where(Account.id == account_id)
-                    .where(or_(Account.kind == AccountKind.ISSUER, Account.balance >= amount))
+                    .where(or_(Account.kind == AccountKind.ISSUER, Account.balance - amount >= -Account.credit_limit))
                     .values(balance=Account.balance - amount)
                 )
                 if debited.rowcount != 1:
-                    raise InsufficientSmiles(_("You have no smile left to give. Help someone to earn one!"))
+                    raise _Short
             else:
                 db.session.execute(
                     update(Account).where(Account.id == account_id).values(balance=Account.balance + amount)
@@ -142,12 +200,21 @@ def transfer_once(
     record, paid = insert_once(
         lambda: db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key)), pay
     )
-    if not paid:
-        return _replayed(record, from_account.id, to_account.id, amount, reason), False
-    # The cached balances changed in SQL: reload them.
-    db.session.expire(from_account, ["balance"])
-    db.session.expire(to_account, ["balance"])
-    return record, True
+    if paid:
+        # The cached balances changed in SQL: reload them.
+        db.session.expire(from_account, ["balance"])
+        db.session.expire(to_account, ["balance"])
+    return record, paid
+
+
+def _insufficient(payer: Account) -> InsufficientSmiles:
+    if payer.kind != AccountKind.MEMBER:
+        return InsufficientSmiles(_("There are not enough smiles in this account."))
+    if payer.credit_limit == 0:
+        return InsufficientSmiles(_("You have no smile left to give. Help someone to earn one!"))
+    return InsufficientSmiles(
+        _("That would take you below your credit limit of −%(limit)d smiles.", limit=payer.credit_limit)
+    )
 
 
 def _replayed(existing: Transfer, from_id: int, to_id: int, amount: int, reason: str) -> Transfer:
@@ -161,6 +228,32 @@ def mint(member_id: int, amount: int, reason: str, key: str) -> Transfer | None:
     if amount <= 0:
         return None
     return transfer(issuer_account(), member_account(member_id), amount, reason, key)
+
+
+def pay_service(
+    beneficiary_id: int, helper_id: int, amount: int, key: str, listing_id: int | None = None
+) -> str:
+    """Pay the helper for a confirmed service, never refusing: who paid, as a word.
+
+    "beneficiary": from the beneficiary's account, down to their credit limit. "pot": the
+    beneficiary is at the limit, so the solidarity pot pays, at most once per pair of
+    members (its key names the pair: the unique index decides even between two confirmations
+    at once). "nobody": the pot is empty or already paid for this pair, so the service is
+    confirmed with thanks and no smile moves. Runs in the caller's transaction.
+    """
+    helper = member_account(helper_id)
+    try:
+        _move(member_account(beneficiary_id), helper, amount, TransferReason.SERVICE, key, listing_id, None)
+        return "beneficiary"
+    except _Short:
+        pass
+    low, high = sorted((beneficiary_id, helper_id))
+    try:
+        _record, paid = _move(pot_account(), helper, amount, TransferReason.SERVICE, f"solidarity:{low}:{high}", listing_id, None)
+    except _Short:
+        return "nobody"
+    # Not paid: the pot already paid for this pair (another service, maybe a moment ago).
+    return "pot" if paid else "nobody"
 
 
 def grant_signup_bonus(member: Member) -> None:
@@ -193,34 +286,41 @@ def referrer_for_code(code: str | None) -> Member | None:
 
 @dataclass(frozen=True)
 class HistoryLine:
-    """One transfer as a member sees it."""
+    """One transfer as a member sees it: what it was, and with whom (never the member)."""
 
     created_at: datetime
     amount: int  # positive received, negative given
     reason: str
-    other_party: str | None  # None: the platform (bonuses)
+    # The other side: "member", "project", "pot" (the solidarity pot) or "issuer" (1Mile).
+    counterpart: str
+    other_party: str | None  # the other member's name as shown, or the project's title
+    other_member_id: int | None
+    project_id: int | None
     listing_id: int | None
     listing_title: str | None  # None: no listing, or it was deleted
     # For a service: the conversation it was agreed in. Its two members can always open
     # it, whereas the listing page of a done listing is its author's alone.
     conversation_id: int | None = None
+    note: str | None = None  # a gift's note
 
 
 def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
-    """The member's transfers, newest first, with the other party and the linked ad."""
+    """The member's transfers, newest first, with the other side and what each was for."""
     account = db.session.scalar(select(Account).where(Account.member_id == member_id))
     if account is None:
         return []
     other_account = case(
         (Transfer.from_account_id == account.id, Transfer.to_account_id), else_=Transfer.from_account_id
     )
-    other = db.aliased(Account)
-    other_member = db.aliased(Member)
+    other = aliased(Account)
+    other_member = aliased(Member)
     rows = db.session.execute(
-        select(Transfer, LedgerEntry.amount, other_member, Listing.title, Completion.conversation_id)
+        select(Transfer, LedgerEntry.amount, other.kind, other_member, Project.id, Project.title, Listing.title,
+               Completion.conversation_id)
         .join(LedgerEntry, (LedgerEntry.transfer_id == Transfer.id) & (LedgerEntry.account_id == account.id))
         .join(other, other.id == other_account)
         .outerjoin(other_member, other_member.id == other.member_id)
+        .outerjoin(Project, Project.id == other.project_id)
         .outerjoin(Listing, Listing.id == Transfer.listing_id)
         # At most one confirmed completion per listing (a partial unique index): one row.
         .outerjoin(
@@ -232,18 +332,24 @@ def history(member_id: int, limit: int = 100) -> list[HistoryLine]:
         .order_by(Transfer.id.desc())
         .limit(limit)
     ).all()
-    return [
-        HistoryLine(
-            created_at=row.Transfer.created_at,
-            amount=row.amount,
-            reason=row.Transfer.reason,
-            other_party=row[2].display_name if row[2] is not None else None,
-            listing_id=row.Transfer.listing_id,
-            listing_title=row.title,
-            conversation_id=row.conversation_id,
+    lines = []
+    for record, amount, kind, member, project_id, project_title, listing_title, conversation_id in rows:
+        lines.append(
+            HistoryLine(
+                created_at=record.created_at,
+                amount=amount,
+                reason=record.reason,
+                counterpart=kind,
+                other_party=member.display_name if member is not None else project_title,
+                other_member_id=member.id if member is not None else None,
+                project_id=project_id,
+                listing_id=record.listing_id,
+                listing_title=listing_title,
+                conversation_id=conversation_id,
+                note=record.note,
+            )
         )
-        for row in rows
-    ]
+    return lines
 
 
 def verify() -> list[str]:
@@ -256,8 +362,26 @@ def verify() -> list[str]:
         derived = int(sums.get(account.id) or 0)
         if derived != account.balance:
             problems.append(f"account {account.id}: balance {account.balance} but entries sum to {derived}")
-        if account.kind != AccountKind.ISSUER and account.balance < 0:
-            problems.append(f"account {account.id}: negative balance {account.balance}")
+        if account.kind != AccountKind.ISSUER and account.balance < -account.credit_limit:
+            problems.append(
+                f"account {account.id}: balance {account.balance} below its limit of -{account.credit_limit}"
+            )
+        if account.kind != AccountKind.MEMBER and account.credit_limit != 0:
+            problems.append(f"account {account.id}: a {account.kind} account with credit ({account.credit_limit})")
+    for kind in (AccountKind.ISSUER, AccountKind.POT):
+        count = db.session.scalar(select(func.count()).select_from(Account).where(Account.kind == kind))
+        if count > 1:
+            problems.append(f"{count} {kind} accounts, not one")
+    # The issuer mints the bonuses and nothing else: no other smile is ever created.
+    issuer = aliased(Account)
+    minted_wrong = db.session.execute(
+        select(Transfer.id, Transfer.reason, issuer.kind)
+        .join(issuer, issuer.id == Transfer.from_account_id)
+        .where((issuer.kind == AccountKind.ISSUER) != Transfer.reason.in_(MINTED_REASONS))
+        .order_by(Transfer.id)
+    ).all()
+    for transfer_id, reason, payer_kind in minted_wrong:
+        problems.append(f"transfer {transfer_id}: reason {reason} paid by a {payer_kind} account")
     unbalanced = db.session.execute(
         select(LedgerEntry.transfer_id, func.sum(LedgerEntry.amount), func.count())
         .group_by(LedgerEntry.transfer_id)

@@ -3,8 +3,9 @@
 A responder opens one conversation per listing with its author; only those two read it.
 The author marks the listing done with one responder. The beneficiary confirms: on a
 request the author is the beneficiary (marking is confirming), on an offer the responder
-is. On confirmation exactly one smile moves from the beneficiary to the helper and the
-listing is done, in one transaction; replays and races pay once.
+is. On confirmation the listing is done and the helper gets one smile, in one transaction:
+from the beneficiary (within their credit limit), else from the solidarity pot, else none
+("with thanks"); replays and races pay once.
 """
 
 from __future__ import annotations

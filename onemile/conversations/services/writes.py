@@ -17,11 +17,11 @@ from ...models import (
     ListingStatus,
     Member,
     Message,
-    TransferReason,
     utcnow,
 )
 from ...models.protection import blocked_between
 from ...notifications.services import mark_read_about, notify
+from ...profiles import services as profiles
 from ...pwa.outbox import clean_client_key
 from ...smiles import services as smiles
 from ...unit_of_work import atomic, insert_once
@@ -158,7 +158,7 @@ def messages_after(member: Member, conversation_id: int, after_id: int = 0) -> l
 
 
 @atomic
-def mark_done(author: Member, conversation_id: int) -> Completion:
+def mark_done(author: Member, conversation_id: int, thanks: str | None = None) -> Completion:
     """The author marks the listing done with this conversation's responder.
 
     On a request the author is the beneficiary, so this confirms at once and pays.
@@ -191,7 +191,7 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
         # answer as the first request did, without telling anyone twice.
         return completion
     if beneficiary_id == author.id:
-        _confirm(completion, author)
+        _confirm(completion, author, thanks)
     else:
         notify(beneficiary_id, "confirmation_requested", actor_id=author.id, target_id=conversation.id)
         db.session.flush()
@@ -199,8 +199,9 @@ def mark_done(author: Member, conversation_id: int) -> Completion:
 
 
 @atomic
-def confirm(member: Member, completion_id: int) -> Completion:
-    """The beneficiary confirms: one smile to the helper, the listing done. Idempotent."""
+def confirm(member: Member, completion_id: int, thanks: str | None = None) -> Completion:
+    """The beneficiary confirms: one smile to the helper, the listing done, and their
+    optional thank-you note on the helper's profile. Idempotent."""
     completion = completion_for(member, completion_id)
     if completion.beneficiary_id != member.id:
         raise RuleError(_("Only the member who was helped can confirm."))
@@ -208,11 +209,13 @@ def confirm(member: Member, completion_id: int) -> Completion:
         return completion
     if completion.status != CompletionStatus.PENDING:
         raise RuleError(_("This confirmation is no longer pending."))
-    return _confirm(completion, member)
+    return _confirm(completion, member, thanks)
 
 
-def _confirm(completion: Completion, beneficiary: Member) -> Completion:
+def _confirm(completion: Completion, beneficiary: Member, thanks: str | None = None) -> Completion:
     """Pay and close in one transaction; the conditional update decides who confirms."""
+    # Checked before anything moves: a note too long is refused on its own.
+    thanks = profiles.clean_thanks(thanks)
     won = db.session.execute(
         update(Completion)
         .where(Completion.id == completion.id, Completion.status == CompletionStatus.PENDING)
@@ -225,20 +228,23 @@ def _confirm(completion: Completion, beneficiary: Member) -> Completion:
         if completion.status == CompletionStatus.CONFIRMED:
             return completion
         raise RuleError(_("This confirmation is no longer pending."))
-    # A refused transfer (the RuleError) leaves nothing: the request's edge rolls back.
-    smiles.transfer(
-        smiles.member_account(completion.beneficiary_id),
-        smiles.member_account(completion.helper_id),
-        SERVICE_PRICE,
-        TransferReason.SERVICE,
-        f"service:{completion.id}",
+    # Never refused for a balance: the beneficiary pays within their credit limit, else
+    # the solidarity pot, else nobody (confirmed with thanks).
+    paid_by = smiles.pay_service(
+        completion.beneficiary_id, completion.helper_id, SERVICE_PRICE, f"service:{completion.id}",
         listing_id=completion.listing_id,
+    )
+    db.session.execute(
+        update(Completion).where(Completion.id == completion.id).values(paid_by=paid_by)
+        .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(Listing).where(Listing.id == completion.listing_id).values(status=ListingStatus.DONE, updated_at=utcnow())
     )
+    profiles.record_thanks(completion, thanks)
+    kind = {"pot": "service_confirmed_pot", "nobody": "service_confirmed_thanks"}.get(paid_by, "service_confirmed")
     for recipient, actor in ((completion.helper_id, beneficiary.id), (completion.beneficiary_id, completion.helper_id)):
-        notify(recipient, "service_confirmed", actor_id=actor, target_id=completion.conversation_id)
+        notify(recipient, kind, actor_id=actor, target_id=completion.conversation_id)
     db.session.flush()
     db.session.refresh(completion)
     return completion

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ...errors import RuleError
 from ...geo import LatLon
+from ...smiles.amounts import FORM_KEY, checked_key, smiles_count
 
 TITLE_MAX = 120
 SUMMARY_MAX = 300
@@ -26,8 +27,7 @@ REASON_MAX = 1000
 # Smiles are earned one service at a time: a single gift above this is surely a typo.
 SMILES_GIFT_MAX = 100
 PAGE_SIZE = 20
-# A form's one-time key (secrets.token_urlsafe(16) is 22 characters).
-SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SUBMISSION_KEY = FORM_KEY
 
 
 class SupportClosed(RuleError):
@@ -122,18 +122,8 @@ def _checked(data: ProjectData) -> tuple[dict, list[TaskData], int | None]:
 
 
 def _checked_key(key: str | None) -> str:
-    if not key or not SUBMISSION_KEY.match(key):
-        raise RuleError(_("This form has expired: please try again."))
-    return key
+    return checked_key(key)
 
 
 def _smiles_count(amount) -> int:
-    try:
-        count = int(str(amount).strip())
-    except (TypeError, ValueError):
-        raise RuleError(_("Give a whole number of smiles."), "amount") from None
-    if count < 1:
-        raise RuleError(_("Give at least one smile."), "amount")
-    if count > SMILES_GIFT_MAX:
-        raise RuleError(_("At most %(n)d smiles at a time.", n=SMILES_GIFT_MAX), "amount")
-    return count
+    return smiles_count(amount, SMILES_GIFT_MAX)

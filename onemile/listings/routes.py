@@ -13,7 +13,7 @@ from ..models import ListingKind, utcnow
 from ..privacy import distance_band
 from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, submitted
-from . import bp, services
+from . import bp, services, sharing
 from .forms import FilterForm, ListingForm
 from .placement import meeting_point_of
 
@@ -129,7 +129,39 @@ def detail(listing_id: int):
         now=utcnow(),
         distance=distance_band(distance) if distance is not None else None,
         exchange=listing_exchange(listing),
+        share_url=_share_url(listing),
     )
+
+
+def _share_url(listing) -> str | None:
+    """The public link of a shared ad (None when it is not shared)."""
+    if listing.share_token is None:
+        return None
+    return url_for("listings.shared", token=listing.share_token, _external=True)
+
+
+@bp.post("/<int:listing_id>/sharing")
+@login_required
+def sharing_toggle(listing_id: int):
+    """Share one of my ads outside 1Mile, or stop sharing it (its public page is gone)."""
+    shared = request.form.get("share") == "on"
+    message = _("Anyone with the link can now read this ad.") if shared else _("This ad is no longer shared.")
+    flash_refusal(lambda: sharing.set_sharing(current_user, listing_id, shared), message)
+    return redirect(url_for("listings.detail", listing_id=listing_id, _anchor="share"))
+
+
+@bp.get("/shared/<token>")
+def shared(token: str):
+    """The public page of a shared ad: visitors too; 410 once it is no longer open."""
+    found = sharing.shared_ad(current_user, token)
+    listing = found.listing
+    return render_template(
+        "listings/shared.html",
+        listing=listing,
+        available=found.available,
+        area=sharing.public_area(listing) if found.available else None,
+        share_url=url_for("listings.shared", token=token, _external=True),
+    ), (200 if found.available else 410)
 
 
 def _author_action(listing_id: int, action, message: str, done_endpoint: str | None = None):

@@ -71,6 +71,7 @@ class Listing(Protected, db.Model):
     __table_args__ = (
         Index("ix_listing_status_expires", "status", "expires_at"),
         Index("ux_listing_author_client_key", "author_id", "client_key", unique=True),
+        Index("ux_listing_share_token", "share_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +95,10 @@ class Listing(Protected, db.Model):
     hidden_reason: Mapped[str | None] = mapped_column(String(12))
     # An offer its author ended by marking it "given" or "taken" (status closed).
     ended_as: Mapped[str | None] = mapped_column(String(8))
+    # Set while the author shares the ad outside 1Mile (listings.sharing): the public page's
+    # unguessable key. None = not shared (the page is gone); turning sharing on again makes
+    # a new one, so an old link stays dead.
+    share_token: Mapped[str | None] = mapped_column(String(32))
 
     author: Mapped[Member] = relationship(back_populates="listings")
     placements: Mapped[list[ListingPlacement]] = relationship(

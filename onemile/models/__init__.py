@@ -42,6 +42,7 @@ from .moderation import (
     ReportStatus,
 )
 from .notification import Notification
+from .organisation import ORGANISATION_KINDS, OrganisationInvitation, OrganisationManager
 from .outgoing_mail import OUTGOING_MAIL_STATUSES, OutgoingMail, OutgoingMailStatus
 from .project import (
     Pledge,
@@ -66,6 +67,7 @@ __all__ = [
     "MEMBER_KINDS",
     "MODERATION_ACTIONS",
     "OFFER_TYPES",
+    "ORGANISATION_KINDS",
     "OUTGOING_MAIL_STATUSES",
     "REPORT_REASONS",
     "Account",
@@ -100,6 +102,8 @@ __all__ = [
     "ModerationVerb",
     "Notification",
     "OfferType",
+    "OrganisationInvitation",
+    "OrganisationManager",
     "OutgoingMail",
     "OutgoingMailStatus",
     "Pledge",

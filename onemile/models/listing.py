@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..geo import LatLon, grid_cell, point_latlon
 from ._time import utcnow
+from .organisation import ActedBy
 from .protection import Protected
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ STATUSES = tuple(ListingStatus)
 LOCATION_MODES = ("approximate", "meeting_place", "mile_only")
 
 
-class Listing(Protected, db.Model):
+class Listing(ActedBy, Protected, db.Model):
     """An ad: a request for help or an offer to give, lend, barter or serve."""
 
     # Trust rule (models.protection): suspending the author stamps `hidden_at` on the rows.
@@ -100,7 +101,7 @@ class Listing(Protected, db.Model):
     # a new one, so an old link stays dead.
     share_token: Mapped[str | None] = mapped_column(String(32))
 
-    author: Mapped[Member] = relationship(back_populates="listings")
+    author: Mapped[Member] = relationship(back_populates="listings", foreign_keys=[author_id])
     placements: Mapped[list[ListingPlacement]] = relationship(
         back_populates="listing", cascade="all, delete-orphan", order_by="ListingPlacement.id"
     )

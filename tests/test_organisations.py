@@ -264,3 +264,46 @@ def test_export_and_deletion_cover_managers_and_invitations(app, factory, outbox
     assert count(app, OrganisationManager) == 0 and count(app, OrganisationInvitation) == 0
     assert count(app, Listing, Listing.acted_by_id == manager.id) == 0
     assert count(app, Listing, Listing.author_id == org.id) == 1
+
+
+def test_a_manager_answers_writes_and_runs_projects_for_the_organisation(app, factory, outbox, org, manager):
+    """Conversations, mags and projects take the organisation as the writer while a manager
+    acts as it, and each row names the manager; other members never see who it was."""
+    from onemile.models import Article, Message, ProjectUpdate
+
+    offer = factory.listing(org, title="Graines à donner")
+    neighbour = factory.member(email="neighbour@example.org", first_name="Nina", language="en")
+    conversation_id = factory.conversation(neighbour, offer, "Bonjour, encore des graines ?")
+    mag_id = factory.mag(org, "La gazette du jardin")
+    project_id = factory.project(org, "Verger partagé", approved_by=factory.moderator())
+    _make_manager(app, outbox, org, manager)
+    client = _acting(app, manager, org.id)
+
+    assert "Bonjour, encore des graines" in html(client.get(f"/conversations/{conversation_id}"))
+    assert client.post(f"/conversations/{conversation_id}/messages",
+                       data={"body": "Oui, passez jeudi."}).status_code in (302, 303)
+    assert client.post(f"/mags/{mag_id}/articles/new", data={
+        "title": "Les semis de mars", "body": "Tout sur les semis.", "status": "published"}).status_code in (302, 303)
+    assert client.post(f"/projects/{project_id}/updates",
+                       data={"body": "Les arbres arrivent samedi."}).status_code in (302, 303)
+    with app.app_context():
+        reply = db.session.scalar(select(Message).where(Message.body == "Oui, passez jeudi."))
+        article = db.session.scalar(select(Article).where(Article.title == "Les semis de mars"))
+        news = db.session.scalar(select(ProjectUpdate).where(ProjectUpdate.body == "Les arbres arrivent samedi."))
+        assert (reply.sender_id, reply.acted_by_id) == (org.id, manager.id)
+        assert (article.mag.owner_id, article.acted_by_id) == (org.id, manager.id)
+        assert news.acted_by_id == manager.id
+        article_id = article.id
+    assert "Manon" in html(client.get(f"/conversations/{conversation_id}"))
+    assert "Written for the organisation by Manon" in html(client.get(f"/mags/{mag_id}/articles/{article_id}"))
+    reader = logged_in(app, neighbour, language="en")
+    assert "Manon" not in html(reader.get(f"/conversations/{conversation_id}"))
+    assert "Manon" not in html(reader.get(f"/mags/{mag_id}/articles/{article_id}"))
+
+    # Removed: the next request is theirs alone, and the organisation's rows are out of reach.
+    logged_in(app, org).post(f"/organisations/{org.id}/managers/{manager.id}/remove")
+    assert client.get(f"/conversations/{conversation_id}").status_code == 404
+    assert client.post(f"/conversations/{conversation_id}/messages", data={"body": "Encore moi"}).status_code == 404
+    assert client.post(f"/mags/{mag_id}/articles/new", data={
+        "title": "Intrus", "body": "Non.", "status": "published"}).status_code == 404
+    assert count(app, Message, Message.body == "Encore moi") == 0 and count(app, Article, Article.title == "Intrus") == 0

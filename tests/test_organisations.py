@@ -91,6 +91,11 @@ def test_the_public_page_gathers_what_the_trust_rule_lets_through(app, factory, 
     assert 'property="og:description"' in body
     assert f'value="http://localhost/organisations/{org.id}"' in body and "data-share" in body
     assert "Verified" not in body
+    # A shared offer is linked to its public page for visitors.
+    logged_in(app, org).post(f"/listings/{offer}/sharing", data={"share": "on"})
+    with app.app_context():
+        token = db.session.get(Listing, offer).share_token
+    assert f'href="/listings/shared/{token}"' in html(app.test_client().get(f"/organisations/{org.id}"))
 
 
 def test_no_page_for_a_person_a_suspended_organisation_or_across_a_block(app, factory, org):

@@ -2,7 +2,7 @@
 RNA number and its verification, managers, invitations, and who acted on their behalf.
 
 Revision ID: 0017
-Revises: 0022
+Revises: 0018
 Create Date: 2026-12-07
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0022"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -49,7 +49,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any, NamedTuple
 
-__all__ = ["Place", "countries", "is_valid_format", "locate"]
+__all__ = ["Place", "countries", "is_valid_format", "locate", "nearest_town"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,21 @@ def locate(country_code: str, postal_code: str) -> Place | None:
         if overseas is not None:
             place = _lookup(overseas, _normalise(postal_code))
     return place
+
+
+def nearest_town(country_code: str, latitude: float, longitude: float) -> Place | None:
+    """The GeoNames place (1000+ inhabitants) of ``country_code`` nearest a point: a public
+    name and centre to say where something is without pointing at it (a shared ad's area).
+    None for a country without places."""
+    country = _country(country_code)
+    if country is None:
+        return None
+    city = min(
+        _cities(country),
+        key=lambda c: _distance2(latitude, longitude, c.latitude, c.longitude),
+        default=None,
+    )
+    return Place(city.latitude, city.longitude, city.name) if city is not None else None
 
 
 def is_valid_format(country_code: str, postal_code: str) -> bool:

@@ -51,3 +51,16 @@ def count(app, model, *where) -> int:
     """Rows of `model` (matching `where`), read in a fresh session."""
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def mailed_link(outbox, email: str, path_prefix: str) -> str:
+    """The path of the newest link starting with `path_prefix` e-mailed to `email`."""
+    from email import message_from_bytes, policy
+
+    found = []
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if message["To"] == email:
+            found += re.findall(rf"https?://[^/\s]+({re.escape(path_prefix)}\S+)", message.get_content())
+    assert found, f"no link to {path_prefix} e-mailed to {email}"
+    return found[-1]

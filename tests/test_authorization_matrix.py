@@ -44,6 +44,8 @@ ID_ARGS = {
     "photo_id": "photo",
     "comment_id": "comment",
     "session_id": "login_session",
+    "invitation_id": "invitation",
+    "manager_id": "manager",
 }
 # Report targets: target type -> key of the victim's object in World.ids. A feature that
 # registers a reportable type (moderation.services.register_reportable) adds it here.
@@ -134,6 +136,7 @@ def world(app, factory) -> World:
         assert db.session.get(Completion, completion_id).status == "pending"
     ids["mag"], ids["article"], ids["photo"], ids["comment"] = _victims_mag(app, factory, victim)
     ids["thanks"] = _victims_thanks(app, factory, victim, partner, modo)
+    ids["invitation"], ids["manager"] = _victims_organisation(app, factory, victim)
     # The victim logged in on a device: another member must not log it out. (Through the
     # service: a request here would freeze the app before a test adds a route to it.)
     from onemile.auth.sessions import open_session
@@ -186,6 +189,20 @@ def _victims_mag(app, factory, victim) -> tuple[int, int, int, int]:
         db.session.get(Mag, mag).hidden_at = utcnow()
         db.session.commit()
         return mag, draft, db.session.get(Article, draft).photos[0].id, comment
+
+
+def _victims_organisation(app, factory, victim) -> tuple[int, int]:
+    """The victim manages an association, which invited someone else too. Returns the
+    invitation's id and the victim's id as its manager (routes name the manager by id)."""
+    from onemile.models import OrganisationManager
+    from onemile.organisations import services as organisations
+
+    org = factory.member(email="victim-asso@example.org", kind="association", organisation_name="Victim asso")
+    with app.test_request_context():
+        invitation = organisations.invite(db.session.get(Member, org.id), "friend@example.org")
+        db.session.add(OrganisationManager(organisation_id=org.id, manager_id=victim.id))
+        db.session.commit()
+        return invitation.id, victim.id
 
 
 @pytest.fixture

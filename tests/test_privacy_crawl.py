@@ -21,7 +21,7 @@ from conftest import PASSWORD
 from onemile import places
 from onemile.extensions import db
 from onemile.geo import LatLon, destination, haversine_m
-from onemile.models import Mag, Member, Mile, Project
+from onemile.models import Listing, Mag, Member, Mile, Project
 
 HX = {"HX-Request": "true"}
 # Decimal numbers, with a point or a French decimal comma.
@@ -123,7 +123,13 @@ def test_no_private_point_reaches_another_member_or_a_visitor(app, factory):
     assert len(secrets) == 2 and all(haversine_m(s, postal_centre) > 800 for s in secrets)
 
     ad = factory.listing(victim, title="Perceuse à prêter")
-    factory.listing(victim, title="Cours de guitare", location_mode="mile_only", kind="request", offer_type=None)
+    guitar = factory.listing(victim, title="Cours de guitare", location_mode="mile_only", kind="request", offer_type=None)
+    # Shared ads have a public page for visitors (listings.sharing).
+    shared_pages = []
+    for shared_ad in (ad, guitar):
+        assert me.post(f"/listings/{shared_ad}/sharing", data={"share": "on"}).status_code in (302, 303)
+        with app.app_context():
+            shared_pages.append(f"/listings/shared/{db.session.get(Listing, shared_ad).share_token}")
     factory.listing(victim, title="Échelle", location_mode="meeting_place", meeting_point=destination(home, 10, 600))
 
     mag_form = _submit_as_prefilled(me, "/mags/new", {"title": "Le journal de Cible", "kind": "person",
@@ -161,6 +167,7 @@ def test_no_private_point_reaches_another_member_or_a_visitor(app, factory):
         "/listings/", f"/listings/{ad}", "/mags/", f"/mags/{mag_id}", f"/mags/?{box}", "/projects/",
         f"/projects/{project_id}", f"/projects/?{box}", "/notifications/", "/notifications/bell",
         f"/members/{victim.id}",  # the profile: never a place
+        *shared_pages,
     ]
     for who, client in (("member", other), ("visitor", _client(app))):
         read, found = crawl(client, starts, secrets)

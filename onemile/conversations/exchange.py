@@ -7,9 +7,8 @@ importing the conversations' routes (which build on listings): listings → conv
 
 from __future__ import annotations
 
-from flask_login import current_user
-
 from ..models import Conversation, Listing, utcnow
+from ..organisations.acting import current_actor
 from . import services
 from .forms import AnswerForm, MessageForm
 
@@ -32,7 +31,7 @@ def reply_form(conversation: Conversation, **kwargs) -> MessageForm:
 
 def thread(conversation: Conversation, after: int = 0, form: MessageForm | None = None) -> dict:
     """The messages after `after` (reading them marks them read), and the reply form."""
-    messages = services.messages_after(current_user, conversation.id, after)
+    messages = services.messages_after(current_actor, conversation.id, after)
     return {
         "conversation": conversation,
         "listing": conversation.listing,
@@ -51,18 +50,18 @@ def listing_exchange(listing: Listing) -> dict:
     "thread": my conversation about someone else's listing (messages and reply form);
     "answer": the form to answer it; None: nothing (a visitor, or a listing no longer open).
     """
-    if not current_user.is_authenticated:
+    if not current_actor.is_authenticated:
         return {"mode": None}
-    if listing.author_id == current_user.id:
-        conversations = services.conversations_of_listing(current_user, listing)
+    if listing.author_id == current_actor.id:
+        conversations = services.conversations_of_listing(current_actor, listing)
         return {
             "mode": "author",
             "conversations": conversations,
-            "unread": services.unread_counts(current_user, conversations),
+            "unread": services.unread_counts(current_actor, conversations),
         }
-    mine = services.my_conversation_about(current_user, listing)
+    mine = services.my_conversation_about(current_actor, listing)
     if mine is not None:
-        return {"mode": "thread", **thread(mine), "refusal": services.reply_refusal(current_user, mine)}
+        return {"mode": "thread", **thread(mine), "refusal": services.reply_refusal(current_actor, mine)}
     if listing.is_open_at(utcnow()):
         form = AnswerForm(formdata=None)
         form.body.id = "answer-body"

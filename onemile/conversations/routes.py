@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from flask import Response, flash, make_response, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..auth.access import verified_required
 from ..errors import ConflictError, RuleError
 from ..extensions import limiter
 from ..listings.services import visible_listing
 from ..models import MAX_DATABASE_ID, CompletionStatus, Conversation, utcnow
+from ..organisations.acting import current_actor
 from ..web import page_or_fragment, refuse, see_other, vary_on_htmx, wants_fragment
 from . import bp, inbox, services
 from .exchange import reply_form, thread
@@ -38,10 +39,10 @@ def _page(conversation: Conversation, block: str, *, status: int = 200, after: i
     else:
         context = thread(conversation, 0 if whole else after, form)
     if whole or block == "completion":
-        context["finish"] = services.finish_state(current_user, conversation)
+        context["finish"] = services.finish_state(current_actor, conversation)
     if whole:
         # Only the whole thread draws the reply form or says why it is gone.
-        context["refusal"] = services.reply_refusal(current_user, conversation)
+        context["refusal"] = services.reply_refusal(current_actor, conversation)
     return page_or_fragment(TEMPLATE, block, status=status, **context, **extra)
 
 
@@ -53,12 +54,12 @@ def answer(listing_id: int):
     form = AnswerForm()
     form.body.id = "answer-body"
     try:
-        conversation = services.answer(current_user, listing_id, form.body.data or "", client_key=form.client_key.data)
+        conversation = services.answer(current_actor, listing_id, form.body.data or "", client_key=form.client_key.data)
     except RuleError as error:
         refuse(form, error)
     else:
         return see_other("conversations.show", conversation_id=conversation.id, _anchor=f"reply-{conversation.id}")
-    listing = visible_listing(current_user, listing_id)
+    listing = visible_listing(current_actor, listing_id)
     return render_template("conversations/answer.html", listing=listing, form=form, now=utcnow()), 422
 
 
@@ -66,14 +67,14 @@ def answer(listing_id: int):
 @login_required
 def index():
     """Messages: every conversation of the member, newest first, unread ones marked."""
-    return render_template("conversations/index.html", entries=inbox.inbox(current_user))
+    return render_template("conversations/index.html", entries=inbox.inbox(current_actor))
 
 
 @bp.get("/<int:conversation_id>")
 @login_required
 def show(conversation_id: int):
     """The conversation page: the ad, the messages, the reply form and finishing the service."""
-    conversation = services.conversation_for(current_user, conversation_id)
+    conversation = services.conversation_for(current_actor, conversation_id)
     return _page(conversation, "content")
 
 
@@ -85,12 +86,12 @@ def poll(conversation_id: int):
     after = _after(request.args)
     # Redis answers when it knows (REDIS_URL); else one indexed query decides, and it checks
     # membership too: an idle page costs no more.
-    latest = services.newest_for_poll(current_user, conversation_id)
+    latest = services.newest_for_poll(current_actor, conversation_id)
     if latest <= after and wants_fragment():
         idle = make_response("", 204)
         del idle.headers["Content-Type"]  # nothing to type: every idle byte counts
         return vary_on_htmx(idle)
-    conversation = services.conversation_for(current_user, conversation_id)
+    conversation = services.conversation_for(current_actor, conversation_id)
     return _page(conversation, "poll", after=after)
 
 
@@ -100,12 +101,12 @@ def poll(conversation_id: int):
 def post_message(conversation_id: int):
     """Say something. htmx gets the form back empty, with the messages the page misses;
     without JS, the page again."""
-    conversation = services.conversation_for(current_user, conversation_id)
+    conversation = services.conversation_for(current_actor, conversation_id)
     form = reply_form(conversation)
     after = _after(request.form)
     try:
         message = services.post_message(
-            current_user, conversation_id, form.body.data or "", client_key=request.form.get("client_key")
+            current_actor, conversation_id, form.body.data or "", client_key=request.form.get("client_key")
         )
     except RuleError as error:
         refuse(form, error)
@@ -139,16 +140,16 @@ def _finished(conversation: Conversation, notice: str | None, error: str | None,
 def _replayed(completion_id: int, wanted: str) -> bool:
     """True when the completion already is where the action would have taken it: a double
     click, a reload of the form, or the other tab got there first."""
-    return services.completion_for(current_user, completion_id).status == wanted
+    return services.completion_for(current_actor, completion_id).status == wanted
 
 
 @bp.post("/<int:conversation_id>/done")
 @login_required
 def mark_done(conversation_id: int):
     """The author marks the listing done with this responder."""
-    conversation = services.conversation_for(current_user, conversation_id)
+    conversation = services.conversation_for(current_actor, conversation_id)
     try:
-        completion = services.mark_done(current_user, conversation_id, request.form.get("thanks"))
+        completion = services.mark_done(current_actor, conversation_id, request.form.get("thanks"))
     except ConflictError as error:
         if wants_fragment():
             return _finished(conversation, None, error.message)
@@ -159,7 +160,7 @@ def mark_done(conversation_id: int):
         if active is not None and active.conversation_id == conversation.id:
             return _finished(conversation, None, None)  # already marked with this member
         return _finished(conversation, None, error.message)
-    finish = services.finish_state(current_user, conversation)
+    finish = services.finish_state(current_actor, conversation)
     if completion.status == CompletionStatus.CONFIRMED:
         return _finished(conversation, _confirmed_notice(finish), None, paid=True)
     return _finished(
@@ -170,15 +171,15 @@ def mark_done(conversation_id: int):
 def _completion_action(completion_id: int, action, wanted: str, notice) -> Response:
     """Run a confirm, decline or cancel, then answer with the current state; `notice` makes
     the success message from the new FinishState."""
-    completion = services.completion_for(current_user, completion_id)
-    conversation = services.conversation_for(current_user, completion.conversation_id)
+    completion = services.completion_for(current_actor, completion_id)
+    conversation = services.conversation_for(current_actor, completion.conversation_id)
     try:
-        action(current_user, completion_id)
+        action(current_actor, completion_id)
     except RuleError as error:
         if _replayed(completion_id, wanted):
             return _finished(conversation, None, None)
         return _finished(conversation, None, error.message)
-    finish = services.finish_state(current_user, conversation)
+    finish = services.finish_state(current_actor, conversation)
     return _finished(conversation, notice(finish), None, paid=wanted == CompletionStatus.CONFIRMED)
 
 

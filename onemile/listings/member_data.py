@@ -37,6 +37,7 @@ def _listing(listing: Listing) -> dict:
         "body": listing.body,
         "status": listing.status,
         "location_mode": listing.location_mode,
+        "shared_outside": listing.share_token is not None,
         "created_at": export_time(listing.created_at),
         "updated_at": export_time(listing.updated_at),
         "expires_at": export_time(listing.expires_at),

@@ -10,10 +10,11 @@ from ..conversations.exchange import listing_exchange
 from ..extensions import limiter
 from ..geo import haversine_m
 from ..models import ListingKind, utcnow
+from ..organisations.acting import current_actor
 from ..privacy import distance_band
 from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, submitted
-from . import bp, services
+from . import bp, services, sharing
 from .forms import FilterForm, ListingForm
 from .placement import meeting_point_of
 
@@ -46,7 +47,7 @@ def index():
 @login_required
 def mine():
     """All my listings, whatever their state."""
-    return render_template("listings/mine.html", listings=services.my_listings(current_user), now=utcnow())
+    return render_template("listings/mine.html", listings=services.my_listings(current_actor), now=utcnow())
 
 
 def _form_data(form: ListingForm) -> services.ListingData:
@@ -63,7 +64,7 @@ def _form_data(form: ListingForm) -> services.ListingData:
 
 
 def _mile_choices(form: ListingForm) -> None:
-    form.miles.choices = [SelectChoice(mile.id, mile.name) for mile in current_user.miles]
+    form.miles.choices = [SelectChoice(mile.id, mile.name) for mile in current_actor.miles]
 
 
 def _saved(form: ListingForm, action):
@@ -76,7 +77,7 @@ def _saved(form: ListingForm, action):
 def _form_page(form: ListingForm, listing=None):
     """The listing form, shown or sent back with what was typed and its errors."""
     return render_template(
-        "listings/form.html", form=form, map_center=current_user.primary_mile.center_latlon, listing=listing
+        "listings/form.html", form=form, map_center=current_actor.primary_mile.center_latlon, listing=listing
     ), form_status()
 
 
@@ -88,9 +89,9 @@ def new():
     form = ListingForm()
     if request.method == "GET":
         form.kind.data = request.args.get("kind") if request.args.get("kind") in (ListingKind.REQUEST, ListingKind.OFFER) else ListingKind.REQUEST
-        form.miles.data = [current_user.primary_mile.id]
+        form.miles.data = [current_actor.primary_mile.id]
     listing = _saved(
-        form, lambda data: services.create_listing(current_user, data, client_key=request.form.get("client_key"))
+        form, lambda data: services.create_listing(current_actor, data, client_key=request.form.get("client_key"))
     )
     if listing is None:
         return _form_page(form)
@@ -102,14 +103,14 @@ def new():
 @login_required
 def edit(listing_id: int):
     """Edit one of my listings."""
-    listing = services.own_listing(current_user, listing_id)
+    listing = services.own_listing(current_actor, listing_id)
     form = ListingForm(obj=listing if request.method == "GET" else None)
     if request.method == "GET":
         form.miles.data = [placement.mile_id for placement in listing.placements]
         meeting = meeting_point_of(listing)
         if meeting is not None:
             form.latitude.data, form.longitude.data = str(meeting.lat), str(meeting.lon)
-    saved = _saved(form, lambda data: services.update_listing(current_user, listing_id, data))
+    saved = _saved(form, lambda data: services.update_listing(current_actor, listing_id, data))
     if saved is None:
         return _form_page(form, listing)
     return redirect(url_for("listings.detail", listing_id=saved.id))
@@ -120,8 +121,8 @@ def edit(listing_id: int):
 @login_required
 def detail(listing_id: int):
     """A listing's page, with the conversations under the ad."""
-    listing = services.visible_listing(current_user, listing_id)
-    here = current_user.primary_mile.center_latlon
+    listing = services.visible_listing(current_actor, listing_id)
+    here = current_actor.primary_mile.center_latlon
     distance = min(haversine_m(here, placement.latlon) for placement in listing.placements) if listing.placements else None
     return render_template(
         "listings/detail.html",
@@ -129,13 +130,45 @@ def detail(listing_id: int):
         now=utcnow(),
         distance=distance_band(distance) if distance is not None else None,
         exchange=listing_exchange(listing),
+        share_url=_share_url(listing),
     )
+
+
+def _share_url(listing) -> str | None:
+    """The public link of a shared ad (None when it is not shared)."""
+    if listing.share_token is None:
+        return None
+    return url_for("listings.shared", token=listing.share_token, _external=True)
+
+
+@bp.post("/<int:listing_id>/sharing")
+@login_required
+def sharing_toggle(listing_id: int):
+    """Share one of my ads outside 1Mile, or stop sharing it (its public page is gone)."""
+    shared = request.form.get("share") == "on"
+    message = _("Anyone with the link can now read this ad.") if shared else _("This ad is no longer shared.")
+    flash_refusal(lambda: sharing.set_sharing(current_actor, listing_id, shared), message)
+    return redirect(url_for("listings.detail", listing_id=listing_id, _anchor="share"))
+
+
+@bp.get("/shared/<token>")
+def shared(token: str):
+    """The public page of a shared ad: visitors too; 410 once it is no longer open."""
+    found = sharing.shared_ad(current_user, token)
+    listing = found.listing
+    return render_template(
+        "listings/shared.html",
+        listing=listing,
+        available=found.available,
+        area=sharing.public_area(listing) if found.available else None,
+        share_url=url_for("listings.shared", token=token, _external=True),
+    ), (200 if found.available else 410)
 
 
 def _author_action(listing_id: int, action, message: str, done_endpoint: str | None = None):
     """Close, renew or delete one of my listings, then open `done_endpoint` (the listing's
     page unless told); a refusal is flashed on the listing's page."""
-    if flash_refusal(lambda: action(current_user, listing_id), message) and done_endpoint:
+    if flash_refusal(lambda: action(current_actor, listing_id), message) and done_endpoint:
         return redirect(url_for(done_endpoint))
     return redirect(url_for("listings.detail", listing_id=listing_id))
 

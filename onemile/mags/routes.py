@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..auth.access import verified_required
 from ..errors import RuleError
@@ -17,6 +17,7 @@ from ..extensions import limiter
 from ..geo import Box, InvalidBox
 from ..images import accepts_uploads
 from ..models import ArticleStatus
+from ..organisations.acting import current_actor
 from ..privacy import distance_band, picker_start, say_if_approximate
 from ..replicas import read_only
 from ..web import flash_refusal, form_status, submitted
@@ -31,11 +32,11 @@ COMMENT_LIMIT = "20 per 10 minutes; 200 per day"
 
 def _viewer():
     """The member looking, or None for a visitor."""
-    return current_user if current_user.is_authenticated else None
+    return current_actor if current_actor.is_authenticated else None
 
 
 def _viewer_id() -> int | None:
-    return current_user.id if current_user.is_authenticated else None
+    return current_actor.id if current_actor.is_authenticated else None
 
 
 def _upload(file_field):
@@ -75,18 +76,18 @@ def index():
     """Mags around me: in one of my miles (the primary by default), or in the map's visible
     area when a box is given; the latest articles of those mags; and my own mags."""
     box = _box_from_args()
-    mile = current_user.mile_or_primary(request.args.get("mile", type=int))
+    mile = current_actor.mile_or_primary(request.args.get("mile", type=int))
     if box is not None:
-        nearby = [services.NearbyMag(mag, None) for mag in services.mags_in_box(box, current_user.id)]
+        nearby = [services.NearbyMag(mag, None) for mag in services.mags_in_box(box, current_actor.id)]
     else:
-        nearby = services.mags_near(mile.center_latlon, current_user.id)
+        nearby = services.mags_near(mile.center_latlon, current_actor.id)
     return render_template(
         "mags/index.html",
         mile=mile,
         box=box,
         nearby=nearby,
         articles=services.latest_articles(item.mag.id for item in nearby),
-        mine=services.my_mags(current_user),
+        mine=services.my_mags(current_actor),
         kind_names=MAG_KIND_LABELS,
         distance_band=distance_band,
         excerpt=plain_excerpt,
@@ -101,7 +102,7 @@ def _mag_data(form: MagForm) -> services.MagData:
 
 
 def _mag_form_page(form: MagForm, mag=None):
-    return render_template("mags/mag_form.html", form=form, mag=mag, picker_center=picker_start(current_user)), form_status()
+    return render_template("mags/mag_form.html", form=form, mag=mag, picker_center=picker_start(current_actor)), form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -112,7 +113,7 @@ def new():
     """Create a mag."""
     # The place starts empty: a private point (the mile's centre) never prefills a public one.
     form = MagForm()
-    mag = _submitted(form, lambda: services.create_mag(current_user, _mag_data(form), _upload(form.cover)))
+    mag = _submitted(form, lambda: services.create_mag(current_actor, _mag_data(form), _upload(form.cover)))
     if mag is not None:
         flash(_("Your mag is online. Write its first article!"), "success")
         say_if_approximate(form.point(), mag.latlon)
@@ -126,12 +127,12 @@ def new():
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def edit(mag_id: int):
     """Edit one of my mags."""
-    mag = services.own_mag(current_user, mag_id)
+    mag = services.own_mag(current_actor, mag_id)
     form = MagForm(obj=mag if request.method == "GET" else None)
     if request.method == "GET":
         form.latitude.data, form.longitude.data = str(mag.latlon.lat), str(mag.latlon.lon)
     saved = _submitted(form, lambda: services.update_mag(
-        current_user, mag_id, _mag_data(form), _upload(form.cover), form.remove_cover.data
+        current_actor, mag_id, _mag_data(form), _upload(form.cover), form.remove_cover.data
     ))
     if saved is not None:
         flash(_("The mag is saved."), "success")
@@ -144,7 +145,7 @@ def edit(mag_id: int):
 @login_required
 def delete(mag_id: int):
     """Delete one of my mags with everything in it."""
-    services.delete_mag(current_user, mag_id)
+    services.delete_mag(current_actor, mag_id)
     flash(_("The mag is deleted."), "success")
     return redirect(url_for("mags.index"))
 
@@ -173,7 +174,7 @@ def show(mag_id: int):
 def follow(mag_id: int):
     """Follow a mag: its new articles will show in my notifications."""
     flash_refusal(
-        lambda: services.follow(current_user, mag_id),
+        lambda: services.follow(current_actor, mag_id),
         _("You follow this mag: you will be told about its new articles."),
     )
     return redirect(url_for("mags.show", mag_id=mag_id))
@@ -183,7 +184,7 @@ def follow(mag_id: int):
 @login_required
 def unfollow(mag_id: int):
     """Stop following a mag."""
-    services.unfollow(current_user, mag_id)
+    services.unfollow(current_actor, mag_id)
     flash(_("You no longer follow this mag."), "success")
     return redirect(url_for("mags.show", mag_id=mag_id))
 
@@ -217,9 +218,9 @@ def _article_saved(article, was_published: bool):
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def new_article(mag_id: int):
     """Write an article in one of my mags."""
-    mag = services.own_mag(current_user, mag_id)
+    mag = services.own_mag(current_actor, mag_id)
     form = ArticleForm()
-    article = _submitted(form, lambda: services.create_article(current_user, mag_id, _article_data(form)))
+    article = _submitted(form, lambda: services.create_article(current_actor, mag_id, _article_data(form)))
     if article is not None:
         return _article_saved(article, False)
     return render_template("mags/article_form.html", form=form, mag=mag, article=None), form_status()
@@ -231,16 +232,16 @@ def new_article(mag_id: int):
 @limiter.limit(PUBLISH_LIMIT, methods=["POST"])
 def edit_article(mag_id: int, article_id: int):
     """Edit one of my articles: text, new photos, published or draft."""
-    article = services.own_article(current_user, article_id)
+    article = services.own_article(current_actor, article_id)
     if article.mag_id != mag_id:
         abort(404)
     was_published = article.is_published
     form = ArticleForm(obj=article if request.method == "GET" else None)
-    saved = _submitted(form, lambda: services.update_article(current_user, article_id, _article_data(form)))
+    saved = _submitted(form, lambda: services.update_article(current_actor, article_id, _article_data(form)))
     if saved is not None:
         return _article_saved(saved, was_published)
     # A refused save rolled back: read the article again for the page.
-    article = services.own_article(current_user, article_id)
+    article = services.own_article(current_actor, article_id)
     return render_template(
         "mags/article_form.html", form=form, mag=article.mag, article=article, button_form=ButtonForm()
     ), form_status()
@@ -250,7 +251,7 @@ def edit_article(mag_id: int, article_id: int):
 @login_required
 def delete_article(mag_id: int, article_id: int):
     """Delete one of my articles."""
-    mag = services.delete_article(current_user, article_id)
+    mag = services.delete_article(current_actor, article_id)
     flash(_("The article is deleted."), "success")
     return redirect(url_for("mags.show", mag_id=mag.id))
 
@@ -259,7 +260,7 @@ def delete_article(mag_id: int, article_id: int):
 @login_required
 def delete_photo(photo_id: int):
     """Remove a photo from one of my articles."""
-    article = services.remove_photo(current_user, photo_id)
+    article = services.remove_photo(current_actor, photo_id)
     flash(_("The photo is removed."), "success")
     return redirect(url_for("mags.edit_article", mag_id=article.mag_id, article_id=article.id))
 
@@ -299,10 +300,10 @@ def article(mag_id: int, article_id: int):
 def comment(mag_id: int, article_id: int):
     """Comment an article."""
     form = CommentForm()
-    if _submitted(form, lambda: services.add_comment(current_user, mag_id, article_id, form.body.data or "")):
+    if _submitted(form, lambda: services.add_comment(current_actor, mag_id, article_id, form.body.data or "")):
         flash(_("Your comment is online."), "success")
         return redirect(url_for("mags.article", mag_id=mag_id, article_id=article_id, _anchor="comments"))
-    article = services.readable_article(current_user, mag_id, article_id)
+    article = services.readable_article(current_actor, mag_id, article_id)
     return _article_page(article, form, status=422)
 
 
@@ -310,6 +311,6 @@ def comment(mag_id: int, article_id: int):
 @login_required
 def delete_comment(comment_id: int):
     """Delete my comment, or a comment under one of my mags."""
-    article = services.delete_comment(current_user, comment_id)
+    article = services.delete_comment(current_actor, comment_id)
     flash(_("The comment is deleted."), "success")
     return redirect(url_for("mags.article", mag_id=article.mag_id, article_id=article.id, _anchor="comments"))

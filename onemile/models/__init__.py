@@ -42,6 +42,7 @@ from .moderation import (
     ReportStatus,
 )
 from .notification import Notification
+from .organisation import ORGANISATION_KINDS, OrganisationInvitation, OrganisationManager
 from .outgoing_mail import OUTGOING_MAIL_STATUSES, OutgoingMail, OutgoingMailStatus
 from .profile import Profile, ThanksNote
 from .project import (
@@ -67,6 +68,7 @@ __all__ = [
     "MEMBER_KINDS",
     "MODERATION_ACTIONS",
     "OFFER_TYPES",
+    "ORGANISATION_KINDS",
     "OUTGOING_MAIL_STATUSES",
     "REPORT_REASONS",
     "Account",
@@ -101,6 +103,8 @@ __all__ = [
     "ModerationVerb",
     "Notification",
     "OfferType",
+    "OrganisationInvitation",
+    "OrganisationManager",
     "OutgoingMail",
     "OutgoingMailStatus",
     "Pledge",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._time import utcnow
+from .organisation import ActedBy
 
 if TYPE_CHECKING:
     from .listing import Listing
@@ -53,7 +54,7 @@ class Conversation(db.Model):
         return self.listing.author_id if member_id == self.responder_id else self.responder_id
 
 
-class Message(db.Model):
+class Message(ActedBy, db.Model):
     """One message in a conversation."""
 
     __tablename__ = "message"
@@ -74,7 +75,7 @@ class Message(db.Model):
     client_key: Mapped[str | None] = mapped_column(String(36))
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
-    sender: Mapped[Member] = relationship()
+    sender: Mapped[Member] = relationship(foreign_keys=[sender_id])
 
 
 class Completion(db.Model):

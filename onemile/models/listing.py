@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..geo import LatLon, grid_cell, point_latlon
 from ._time import utcnow
+from .organisation import ActedBy
 from .protection import Protected
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ STATUSES = tuple(ListingStatus)
 LOCATION_MODES = ("approximate", "meeting_place", "mile_only")
 
 
-class Listing(Protected, db.Model):
+class Listing(ActedBy, Protected, db.Model):
     """An ad: a request for help or an offer to give, lend, barter or serve."""
 
     # Trust rule (models.protection): suspending the author stamps `hidden_at` on the rows.
@@ -71,6 +72,7 @@ class Listing(Protected, db.Model):
     __table_args__ = (
         Index("ix_listing_status_expires", "status", "expires_at"),
         Index("ux_listing_author_client_key", "author_id", "client_key", unique=True),
+        Index("ux_listing_share_token", "share_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,8 +96,12 @@ class Listing(Protected, db.Model):
     hidden_reason: Mapped[str | None] = mapped_column(String(12))
     # An offer its author ended by marking it "given" or "taken" (status closed).
     ended_as: Mapped[str | None] = mapped_column(String(8))
+    # Set while the author shares the ad outside 1Mile (listings.sharing): the public page's
+    # unguessable key. None = not shared (the page is gone); turning sharing on again makes
+    # a new one, so an old link stays dead.
+    share_token: Mapped[str | None] = mapped_column(String(32))
 
-    author: Mapped[Member] = relationship(back_populates="listings")
+    author: Mapped[Member] = relationship(back_populates="listings", foreign_keys=[author_id])
     placements: Mapped[list[ListingPlacement]] = relationship(
         back_populates="listing", cascade="all, delete-orphan", order_by="ListingPlacement.id"
     )

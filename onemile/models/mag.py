@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..geo import LatLon, point_latlon
 from ._time import utcnow
+from .organisation import ActedBy
 from .protection import Protected
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ ARTICLE_STATUSES = tuple(ArticleStatus)
 MAX_PHOTOS_PER_ARTICLE = 10
 
 
-class Mag(Protected, db.Model):
+class Mag(ActedBy, Protected, db.Model):
     """A member's or an organisation's magazine, placed at a point the owner chose to make public."""
 
     __tablename__ = "mag"
@@ -58,7 +59,7 @@ class Mag(Protected, db.Model):
     # Set when a moderator hides the mag: gone for everyone but moderators, articles included.
     hidden_at: Mapped[datetime | None]
 
-    owner: Mapped[Member] = relationship()
+    owner: Mapped[Member] = relationship(foreign_keys=[owner_id])
     articles: Mapped[list[Article]] = relationship(
         back_populates="mag", cascade="all, delete-orphan", passive_deletes=True,
         order_by="Article.id.desc()",
@@ -70,7 +71,7 @@ class Mag(Protected, db.Model):
         return point_latlon(self.point)
 
 
-class Article(Protected, db.Model):
+class Article(ActedBy, Protected, db.Model):
     """An article of a mag: a draft only its owner sees, or published for everyone."""
 
     __tablename__ = "article"

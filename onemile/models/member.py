@@ -87,6 +87,10 @@ class Member(UserMixin, db.Model):
     digest_frequency: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
     quiet_start: Mapped[int] = mapped_column(default=22, server_default="22")
     quiet_end: Mapped[int] = mapped_column(default=8, server_default="8")
+    # Organisations only: the SIRET (14 digits) or RNA number (W + 9 digits) it entered, and
+    # when a moderator checked it (organisations.services; logged in the moderation log).
+    registration_number: Mapped[str | None] = mapped_column(String(14))
+    registration_verified_at: Mapped[datetime | None]
 
     # Not columns: the login session this instance was loaded through or just opened
     # (onemile.auth.sessions), so that logging out ends that one, and get_id names it.
@@ -97,7 +101,7 @@ class Member(UserMixin, db.Model):
         back_populates="member", cascade="all, delete-orphan", order_by="Mile.id"
     )
     listings: Mapped[list[Listing]] = relationship(
-        back_populates="author", cascade="all, delete-orphan"
+        back_populates="author", cascade="all, delete-orphan", foreign_keys="Listing.author_id"
     )
 
     @property
@@ -121,6 +125,11 @@ class Member(UserMixin, db.Model):
         """Flask-Login's session id, put in the session and remember-me cookies: the member
         id, the credential fingerprint and the secret key of the login session row."""
         return f"{self.id}:{self.credential_fingerprint}:{self.login_session_key or ''}"
+
+    @property
+    def is_organisation(self) -> bool:
+        """A business or an association: it has a public page and may have managers."""
+        return self.kind in ("business", "association")
 
     @property
     def is_verified(self) -> bool:

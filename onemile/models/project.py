@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..geo import LatLon, point_latlon
 from ._time import utcnow
+from .organisation import ActedBy
 from .protection import Protected
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ UNPUBLISHED_STATUSES = (ProjectStatus.PENDING, ProjectStatus.REJECTED)
 VOLUNTEER_STATUSES = tuple(VolunteerStatus)
 
 
-class Project(Protected, db.Model):
+class Project(ActedBy, Protected, db.Model):
     """A non-profit project of local or general interest, shown once a moderator approves it.
 
     Its point is where the project happens (a garden, a square), chosen freely on the map:
@@ -171,7 +172,7 @@ class Volunteer(db.Model):
     member: Mapped[Member] = relationship()
 
 
-class ProjectUpdate(db.Model):
+class ProjectUpdate(ActedBy, db.Model):
     """News the owner posts; supporters are notified."""
 
     __tablename__ = "project_update"

@@ -87,5 +87,6 @@ def act(target_type: str, target_id: int):
 @moderator_required
 def log():
     """Every moderation action, newest first: who did what, to what, why and when."""
-    return render_template("moderation/log.html", entries=services.log(), action_labels=ACTION_LABELS,
+    labels = {**ACTION_LABELS, **services.logged_action_labels()}
+    return render_template("moderation/log.html", entries=services.log(), action_labels=labels,
                            blank_form=ModerationForm(formdata=None))

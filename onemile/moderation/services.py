@@ -247,6 +247,27 @@ def _log(moderator: Member, action: str, target_type: str, target_id: int, reaso
                                     target_id=target_id, reason=reason))
 
 
+# Actions other features log through `log_action` (name -> label shown in the log).
+_LOGGED_ELSEWHERE: dict[str, Any] = {}
+
+
+def register_logged_action(action: str, label) -> None:
+    """A feature's moderator action that goes to the log (an organisation verified)."""
+    _LOGGED_ELSEWHERE[action] = label
+
+
+def logged_action_labels() -> dict[str, Any]:
+    """Labels of the actions registered with `register_logged_action`."""
+    return dict(_LOGGED_ELSEWHERE)
+
+
+def log_action(moderator: Member, action: str, target_type: str, target_id: int, reason: str | None) -> None:
+    """Record a registered action of another feature in the moderation log (no commit)."""
+    if action not in _LOGGED_ELSEWHERE:
+        raise KeyError(f"moderation action {action!r} is not registered")
+    _log(moderator, action, target_type, target_id, reason)
+
+
 def _close_reports(moderator: Member, target_type: str, target_id: int, status: str) -> None:
     db.session.execute(
         update(Report)

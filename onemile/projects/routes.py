@@ -12,7 +12,7 @@ import secrets
 from flask import flash, render_template, request
 from flask_babel import format_currency
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from ..auth.access import moderator_required, verified_required
 from ..errors import RuleError
@@ -21,6 +21,7 @@ from ..geo import Box, InvalidBox, InvalidCoordinates
 from ..images import accepts_uploads, with_uploaded_image
 from ..map.services import register_layer
 from ..models import ProjectStatus
+from ..organisations.acting import current_actor
 from ..privacy import picker_start, say_if_approximate
 from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
@@ -48,16 +49,16 @@ register_layer("projects", services.map_markers)
 def index():
     """Approved projects in my mile, or in the visible map area when a box is given."""
     page = max(request.args.get("page", 1, type=int), 1)
-    mile = current_user.mile_or_primary(request.args.get("mile", type=int))
+    mile = current_actor.mile_or_primary(request.args.get("mile", type=int))
     try:
         box = Box.from_args(request.args)
     except InvalidBox:
         box = Box.around(mile.center_latlon)  # a box was asked for: the mile's, when it is no area
     if box is not None:
-        found, has_more = services.projects_in_box(box, page, viewer_id=current_user.id)
+        found, has_more = services.projects_in_box(box, page, viewer_id=current_actor.id)
         paging = {"south": box.south, "west": box.west, "north": box.north, "east": box.east}
     else:
-        found, has_more = services.projects_near(mile.center_latlon, page, viewer_id=current_user.id)
+        found, has_more = services.projects_near(mile.center_latlon, page, viewer_id=current_actor.id)
         paging = {"mile": mile.id}
     return page_or_fragment(
         "projects/index.html", "results", found=found, mile=mile, box=box, page=page, has_more=has_more,
@@ -69,7 +70,7 @@ def index():
 @login_required
 def mine():
     """My projects, whatever their state (rejected ones show the moderator's reason)."""
-    return render_template("projects/mine.html", projects=services.my_projects(current_user))
+    return render_template("projects/mine.html", projects=services.my_projects(current_actor))
 
 
 @bp.get("/moderation")
@@ -77,7 +78,7 @@ def mine():
 def moderation():
     """The queue of projects waiting for a moderator."""
     return render_template(
-        "projects/moderation.html", projects=services.moderation_queue(current_user)
+        "projects/moderation.html", projects=services.moderation_queue(current_actor)
     )
 
 
@@ -116,7 +117,7 @@ def _form_page(form: ProjectForm, project=None):
     while len(form.tasks) < EMPTY_TASK_ROWS:
         form.tasks.append_entry()
     return render_template(
-        "projects/form.html", form=form, project=project, picker_center=picker_start(current_user)
+        "projects/form.html", form=form, project=project, picker_center=picker_start(current_actor)
     ), form_status()
 
 
@@ -128,7 +129,7 @@ def new():
     """Propose a project; it waits for a moderator."""
     # The place starts empty: a private point (the mile's centre) never prefills a public one.
     form = ProjectForm()
-    result = submitted(form, lambda: _with_photo(form, lambda data: services.propose(current_user, data)))
+    result = submitted(form, lambda: _with_photo(form, lambda data: services.propose(current_actor, data)))
     if result is None:
         return _form_page(form)
     flash(_("Thank you! A moderator will read your project soon; it stays visible only to you until then."), "success")
@@ -142,7 +143,7 @@ def new():
 @limiter.limit("20 per hour", methods=["POST"])
 def edit(project_id: int):
     """Edit a pending or rejected project of mine (a rejected one is sent again)."""
-    project = services.own_project(current_user, project_id)
+    project = services.own_project(current_actor, project_id)
     if project.status not in (ProjectStatus.PENDING, ProjectStatus.REJECTED):
         flash(_("An approved project is not edited any more: post an update instead."), "error")
         return see_other("projects.detail", project_id=project.id)
@@ -157,7 +158,7 @@ def edit(project_id: int):
         for task in project.tasks:
             form.tasks.append_entry({"title": task.title, "skill": task.skill})
     result = submitted(
-        form, lambda: _with_photo(form, lambda data: services.update_project(current_user, project_id, data))
+        form, lambda: _with_photo(form, lambda data: services.update_project(current_actor, project_id, data))
     )
     if result is None:
         return _form_page(form, project)
@@ -176,7 +177,7 @@ def _fresh_key() -> str:
 def _page(project, status: int = 200, **forms):
     """The project page with its support forms (those passed keep what was typed)."""
     smiles_form = forms.pop("smiles_form", None) or SmilesForm(formdata=None, key=_fresh_key())
-    viewer = current_user if current_user.is_authenticated else None
+    viewer = current_actor if current_actor.is_authenticated else None
     moderator = viewer is not None and viewer.is_moderator
     context = {
         "project": project,
@@ -202,13 +203,13 @@ def _page(project, status: int = 200, **forms):
 @read_only
 def detail(project_id: int):
     """A project's page: readable by everyone once approved, by its owner and moderators before."""
-    return _page(services.visible_project(current_user, project_id, whole=True))
+    return _page(services.visible_project(current_actor, project_id, whole=True))
 
 
 def _act(project_id: int, form, action, success: str, anchor: str | None = None, **page_forms):
     """Run a support action from a form of the project page; on refusal show the page
     again with `page_forms` (the submitted form among them) keeping what was typed."""
-    project = services.visible_project(current_user, project_id, whole=True)
+    project = services.visible_project(current_actor, project_id, whole=True)
     if submitted(form, lambda: action() or True, flash_general=True):
         flash(success, "success")
         return see_other("projects.detail", project_id=project_id, _anchor=anchor)
@@ -223,7 +224,7 @@ def pledge(project_id: int):
     form = PledgeForm()
     return _act(
         project_id, form,
-        lambda: services.pledge(current_user, project_id, form.amount.data, form.message.data, form.key.data),
+        lambda: services.pledge(current_actor, project_id, form.amount.data, form.message.data, form.key.data),
         _("Thank you for your pledge! The project's owner will contact you."), "support", pledge_form=form,
     )
 
@@ -236,7 +237,7 @@ def give_smiles(project_id: int):
     form = SmilesForm()
     return _act(
         project_id, form,
-        lambda: services.give_smiles(current_user, project_id, form.amount.data, form.key.data),
+        lambda: services.give_smiles(current_actor, project_id, form.amount.data, form.key.data),
         _("Thank you! Your smiles went to the project."), "support", smiles_form=form,
     )
 
@@ -249,7 +250,7 @@ def volunteer(project_id: int, task_id: int):
     form = VolunteerForm(prefix=f"task-{task_id}")
     return _act(
         project_id, form,
-        lambda: services.volunteer(current_user, project_id, task_id, form.message.data),
+        lambda: services.volunteer(current_actor, project_id, task_id, form.message.data),
         _("Thank you! The project's owner will answer your offer."), f"task-{task_id}",
         volunteer_forms={task_id: form},
     )
@@ -261,7 +262,7 @@ def post_update(project_id: int):
     """Post news to the supporters."""
     form = UpdateForm()
     return _act(
-        project_id, form, lambda: services.post_update(current_user, project_id, form.body.data),
+        project_id, form, lambda: services.post_update(current_actor, project_id, form.body.data),
         _("Your news is posted; your supporters are told."), "updates", update_form=form,
     )
 
@@ -272,7 +273,7 @@ def close(project_id: int):
     """Close my project as completed or abandoned."""
     form = CloseForm()
     return _act(
-        project_id, form, lambda: services.close_project(current_user, project_id, form.outcome.data or ""),
+        project_id, form, lambda: services.close_project(current_actor, project_id, form.outcome.data or ""),
         _("The project is closed. Thank you for what you did!"), close_form=form,
     )
 
@@ -290,7 +291,7 @@ def pledge_received(project_id: int, pledge_id: int):
     received = request.form.get("received", "1") != "0"
     return _owner_button(
         project_id,
-        lambda: services.mark_pledge_received(current_user, project_id, pledge_id, received),
+        lambda: services.mark_pledge_received(current_actor, project_id, pledge_id, received),
         _("The pledge is marked as received.") if received else _("The pledge is marked as not received."),
     )
 
@@ -300,7 +301,7 @@ def pledge_received(project_id: int, pledge_id: int):
 def accept_volunteer(project_id: int, volunteer_id: int):
     """Accept a volunteer."""
     return _owner_button(
-        project_id, lambda: services.answer_volunteer(current_user, project_id, volunteer_id, True),
+        project_id, lambda: services.answer_volunteer(current_actor, project_id, volunteer_id, True),
         _("The volunteer is accepted and told."),
     )
 
@@ -310,7 +311,7 @@ def accept_volunteer(project_id: int, volunteer_id: int):
 def decline_volunteer(project_id: int, volunteer_id: int):
     """Decline a volunteer."""
     return _owner_button(
-        project_id, lambda: services.answer_volunteer(current_user, project_id, volunteer_id, False),
+        project_id, lambda: services.answer_volunteer(current_actor, project_id, volunteer_id, False),
         _("The offer is declined; the volunteer is told."),
     )
 
@@ -320,10 +321,10 @@ def decline_volunteer(project_id: int, volunteer_id: int):
 def pass_smiles(project_id: int, volunteer_id: int):
     """Thank an accepted volunteer with some of the project's smiles."""
     form = SmilesForm()
-    project = services.own_project(current_user, project_id)
+    project = services.own_project(current_actor, project_id)
     if form.validate_on_submit():
         try:
-            services.pass_smiles(current_user, project_id, volunteer_id, form.amount.data, form.key.data)
+            services.pass_smiles(current_actor, project_id, volunteer_id, form.amount.data, form.key.data)
         except RuleError as error:
             if error.field:
                 return _page(project, 422, pass_error=(volunteer_id, error.message))
@@ -340,7 +341,7 @@ def pass_smiles(project_id: int, volunteer_id: int):
 @moderator_required
 def approve(project_id: int):
     """Publish a pending project."""
-    flash_refusal(lambda: services.approve(current_user, project_id), _("The project is approved and on the map."))
+    flash_refusal(lambda: services.approve(current_actor, project_id), _("The project is approved and on the map."))
     return see_other("projects.moderation")
 
 
@@ -349,8 +350,8 @@ def approve(project_id: int):
 def reject(project_id: int):
     """Refuse a pending project, with a reason for its proposer."""
     form = RejectForm()
-    project = services.visible_project(current_user, project_id)
-    if submitted(form, lambda: services.reject(current_user, project_id, form.reason.data) or True):
+    project = services.visible_project(current_actor, project_id)
+    if submitted(form, lambda: services.reject(current_actor, project_id, form.reason.data) or True):
         flash(_("The project is rejected; its proposer can read your reason."), "success")
         return see_other("projects.moderation")
     return _page(project, 422, reject_form=form)

@@ -52,6 +52,7 @@ from .project import (
     Volunteer,
     VolunteerStatus,
 )
+from .push import PUSH_DELIVERY_STATUSES, PushDelivery, PushSubscription
 
 __all__ = [
     "ALERT_MODES",
@@ -67,6 +68,7 @@ __all__ = [
     "MODERATION_ACTIONS",
     "OFFER_TYPES",
     "OUTGOING_MAIL_STATUSES",
+    "PUSH_DELIVERY_STATUSES",
     "REPORT_REASONS",
     "Account",
     "AccountKind",
@@ -107,6 +109,8 @@ __all__ = [
     "ProjectStatus",
     "ProjectTask",
     "ProjectUpdate",
+    "PushDelivery",
+    "PushSubscription",
     "Report",
     "ReportStatus",
     "Transfer",

@@ -275,6 +275,18 @@
     if (next) next.focus();
   });
 
+  // --- Local time (issue 14): the browser's zone goes into the `tz` cookie, which dates on
+  // pages for visitors follow; a member who has none stored yet gets it stored once.
+  const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    document.cookie = 'tz=' + encodeURIComponent(zone) + '; path=/; max-age=31536000; samesite=lax';
+    if (body.dataset.tzReport) {
+      const token = JSON.parse(body.getAttribute('hx-headers') || '{}')['X-CSRFToken'];
+      fetch(body.dataset.tzReport, {method: 'POST', headers: {'X-CSRFToken': token}, body: new URLSearchParams({timezone: zone})})
+        .catch(() => {});
+    }
+  }
+
   // A conversation's live updates (.poller, hx-trigger="every 3s") pause while the page is
   // hidden: a phone in a pocket pays nothing. The next tick after it shows again catches up.
   body.addEventListener('htmx:beforeRequest', (e) => {

@@ -83,7 +83,7 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
 # they were placed in.
 FEATURES = (
     "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "alerts", "smiles",
-    "account", "moderation", "gazetteer",
+    "account", "moderation", "gazetteer", "push",
 )
 
 

@@ -1,6 +1,7 @@
 """The installable shell: manifest, service worker (root scope) and offline page."""
 
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,12 +43,18 @@ def _service_worker_source() -> str:
     digest.update((PROJECT_ROOT / "manifest.json").read_bytes())
     digest.update(render_template("pwa/offline.html", alternate="").encode())
     source = (PROJECT_ROOT / "service-worker.js").read_text()
-    return (
+    source = (
         source.replace("__SHELL_VERSION__", digest.hexdigest()[:12])
         .replace("__SHELL__", _js_list(shell))
         # The outbox code itself, not an importScripts of it: one download less at install.
         .replace("importScripts(__OUTBOX_SCRIPT__);", (Path(current_app.static_folder) / "js" / "outbox.js").read_text())
     )
+    # The comments are for readers of the source, not for every first visit's budget.
+    return _WHOLE_LINE_COMMENT.sub("", source)
+
+
+# A line that is only a // comment (the worker has no multi-line strings for it to cut).
+_WHOLE_LINE_COMMENT = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
 
 
 @bp.get("/service-worker.js")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from .. import live
 from ..models import Conversation, Listing, utcnow
-from . import services
+from . import live_pages, services
 from .forms import AnswerForm, MessageForm
 
 
@@ -54,11 +55,15 @@ def listing_exchange(listing: Listing) -> dict:
     if not current_user.is_authenticated:
         return {"mode": None}
     if listing.author_id == current_user.id:
+        # The version first: a change committed while the list is read makes it stale.
+        version = live.topic_version(live_pages.answers_topic(listing.id))
         conversations = services.conversations_of_listing(current_user, listing)
+        unread = services.unread_counts(current_user, conversations)
         return {
             "mode": "author",
             "conversations": conversations,
-            "unread": services.unread_counts(current_user, conversations),
+            "unread": unread,
+            "live": {"v": version or "", "state": live_pages.answers_token(conversations, unread)},
         }
     mine = services.my_conversation_about(current_user, listing)
     if mine is not None:

@@ -279,7 +279,8 @@
   // pages for visitors follow; a member who has none stored yet gets it stored once.
   const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
-    document.cookie = 'tz=' + encodeURIComponent(zone) + '; path=/; max-age=31536000; samesite=lax';
+    const cookie = 'tz=' + encodeURIComponent(zone);
+    if (!document.cookie.split('; ').includes(cookie)) document.cookie = cookie + '; path=/; max-age=31536000; samesite=lax';
     if (body.dataset.tzReport) {
       const token = JSON.parse(body.getAttribute('hx-headers') || '{}')['X-CSRFToken'];
       fetch(body.dataset.tzReport, {method: 'POST', headers: {'X-CSRFToken': token}, body: new URLSearchParams({timezone: zone})})
@@ -287,10 +288,14 @@
     }
   }
 
-  // A conversation's live updates (.poller, hx-trigger="every 3s") pause while the page is
-  // hidden: a phone in a pocket pays nothing. The next tick after it shows again catches up.
+  // Live updates (.poller and the bell, [data-live]) pause while the page is hidden: a phone
+  // in a pocket pays nothing. Shown again, they all ask at once ("visible-again").
   body.addEventListener('htmx:beforeRequest', (e) => {
-    if (document.hidden && e.detail.elt.classList.contains('poller')) e.preventDefault();
+    const elt = e.detail.elt;
+    if (document.hidden && (elt.classList.contains('poller') || elt.hasAttribute('data-live'))) e.preventDefault();
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && window.htmx) htmx.trigger(body, 'visible-again');
   });
 
   // A 503 (the database away for a moment, onemile/outage.py) put its notice in #outage; the

@@ -35,6 +35,7 @@ from .models import (
 from .privacy import distance_band
 from .pwa import assets as pwa_assets
 from .security import NulFreeRequest
+from .timezones import detection_wanted, select_timezone
 
 
 def _load_spatialite(dbapi_connection, _record) -> None:
@@ -112,8 +113,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     limiter.init_app(app)
-    from .timezones import detection_wanted, select_timezone
-
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     # Pages, fragments and static files leave compressed (gzip, br or zstd, as the browser

@@ -52,7 +52,7 @@ from .project import (
     Volunteer,
     VolunteerStatus,
 )
-from .push import PUSH_DELIVERY_STATUSES, PushDelivery, PushSubscription
+from .push import PUSH_DELIVERY_STATUSES, PushDelivery, PushDeliveryStatus, PushSubscription
 
 __all__ = [
     "ALERT_MODES",
@@ -110,6 +110,7 @@ __all__ = [
     "ProjectTask",
     "ProjectUpdate",
     "PushDelivery",
+    "PushDeliveryStatus",
     "PushSubscription",
     "Report",
     "ReportStatus",

@@ -5,6 +5,7 @@ transaction that records the notification, and sent after its commit at most onc
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,10 +13,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ._time import utcnow
 
+
 # pending (or waiting for a retry at next_attempt_at); sending: claimed by one worker;
 # sent; failed: gave up; dropped: nothing to send any more (the notification was read or
 # its object is gone before it left).
-PUSH_DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "dropped")
+class PushDeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+PUSH_DELIVERY_STATUSES = tuple(PushDeliveryStatus)
 
 
 class PushSubscription(db.Model):
@@ -47,7 +57,7 @@ class PushDelivery(db.Model):
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("push_subscription.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=PushDeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -23,7 +23,14 @@ from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
 from ..mail.delivery import DeliveryThread, backoff, claim, due_ids, hourly, wake_worker
-from ..models import Member, Notification, PushDelivery, PushSubscription, utcnow
+from ..models import (
+    Member,
+    Notification,
+    PushDelivery,
+    PushDeliveryStatus,
+    PushSubscription,
+    utcnow,
+)
 from . import payload, vapid
 
 log = logging.getLogger(__name__)
@@ -76,8 +83,8 @@ def deliver_one(row_id: int) -> str | None:
     message = payload.compose(notification, member)
     if message is None or notification.read_at is not None:
         # Its object is gone, or the member has read it already: nothing to tell.
-        _finish(row_id, status="dropped")
-        return "dropped"
+        _finish(row_id, status=PushDeliveryStatus.DROPPED)
+        return PushDeliveryStatus.DROPPED
     data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
     db.session.commit()
     try:
@@ -91,17 +98,18 @@ def deliver_one(row_id: int) -> str | None:
         log.info("push subscription %s is gone (%s): forgotten", subscription.id, status)
         return "gone"
     if 200 <= status < 300:
-        _finish(row_id, status="sent", sent_at=utcnow(), last_error=None)
-        return "sent"
+        _finish(row_id, status=PushDeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
+        return PushDeliveryStatus.SENT
     if status == 429 or status >= 500:
         return _later(row_id, f"push service answered {status}")
-    _finish(row_id, status="failed", last_error=f"push service answered {status}")
-    return "failed"
+    _finish(row_id, status=PushDeliveryStatus.FAILED, last_error=f"push service answered {status}")
+    return PushDeliveryStatus.FAILED
 
 
 def _later(row_id: int, error: str) -> str:
     attempts = db.session.scalar(select(PushDelivery.attempts).where(PushDelivery.id == row_id))
-    status = "failed" if attempts >= current_app.config["PUSH_MAX_ATTEMPTS"] else "pending"
+    final = attempts >= current_app.config["PUSH_MAX_ATTEMPTS"]
+    status = PushDeliveryStatus.FAILED if final else PushDeliveryStatus.PENDING
     retry_at = utcnow() + backoff(attempts, current_app.config["PUSH_RETRY_SECONDS"])
     _finish(row_id, status=status, last_error=error[:2000], next_attempt_at=retry_at)
     return status
@@ -117,7 +125,7 @@ def drain() -> float:
     while deliver_due():
         pass
     hourly(_prune_old)
-    due = db.session.scalar(select(func.min(PushDelivery.next_attempt_at)).where(PushDelivery.status == "pending"))
+    due = db.session.scalar(select(func.min(PushDelivery.next_attempt_at)).where(PushDelivery.status == PushDeliveryStatus.PENDING))
     db.session.commit()
     poll = current_app.config["PUSH_POLL_SECONDS"]
     return poll if due is None else min(max((due - utcnow()).total_seconds(), 0.05), poll)
@@ -127,7 +135,7 @@ def prune(days: int) -> int:
     """Delete rows done with (sent, dropped, failed) older than `days` days."""
     deleted = db.session.execute(
         delete(PushDelivery).where(
-            PushDelivery.status.in_(("sent", "dropped", "failed")),
+            PushDelivery.status.in_((PushDeliveryStatus.SENT, PushDeliveryStatus.DROPPED, PushDeliveryStatus.FAILED)),
             PushDelivery.created_at < utcnow() - timedelta(days=days),
         )
     ).rowcount

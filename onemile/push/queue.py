@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import Member, Notification, PushDelivery, PushSubscription, utcnow
 from ..timezones import zone_of
 from ..unit_of_work import after_commit
+from .delivery import wake
 
 
 def quiet_until(member, now: datetime) -> datetime | None:
@@ -69,8 +70,6 @@ def _queue(session) -> None:
     if rows:
         session.add_all(rows)
         session.flush()
-        from .delivery import wake
-
         after_commit(wake)
 
 

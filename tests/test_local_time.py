@@ -53,13 +53,25 @@ def test_english_member_in_new_york_reads_12_hour_time(app, factory):
     assert 'datetime="2026-12-07T00:39:00Z">12/6/26, 7:39\u202fPM</time>' in page
 
 
-def test_french_member_without_a_zone_reads_paris_time(app, factory):
-    # The country's only zone until the browser reports one (France: Europe/Paris).
+def test_a_member_starts_in_paris_time(app, factory):
+    # Every member starts with Europe/Paris (migration 0018) until their browser reports
+    # another zone or they choose one.
     author, responder = factory.member(language="fr", country="FR"), factory.member()
     _answered_at(app, factory, author, responder)
     client = logged_in(app, author)
-    assert _zone(app, author) is None
+    assert _zone(app, author) == "Europe/Paris"
     assert ">07/12/2026 01:39</time>" in html(client.get("/notifications/"))
+
+
+def test_a_member_without_a_valid_zone_gets_the_countrys(app, factory):
+    member = factory.member()
+    with app.app_context():
+        record = db.session.get(Member, member.id)
+        record.timezone, record.country = "Not/AZone", "BE"
+        db.session.commit()
+    with app.test_request_context():
+        record = db.session.get(Member, member.id)
+        assert timezones.zone_of(record) == "Europe/Brussels"
 
 
 def test_the_browser_reports_a_zone_once_and_a_choice_stays(app, factory):
@@ -69,6 +81,7 @@ def test_the_browser_reports_a_zone_once_and_a_choice_stays(app, factory):
     assert 'data-tz-report="/account/timezone/detected"' in page
     assert client.post("/account/timezone/detected", data={"timezone": "America/Montreal"}).status_code == 204
     assert _zone(app, member) == "America/Montreal"
+    # No longer the zone every member starts with: the page stops asking.
     assert "data-tz-report" not in html(client.get("/account/"))
     # A later report (a trip) does not undo it; a choice on the account page does.
     assert client.post("/account/timezone/detected", data={"timezone": "Asia/Tokyo"}).status_code == 204

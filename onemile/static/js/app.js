@@ -276,12 +276,13 @@
   });
 
   // --- Local time (issue 14): the browser's zone goes into the `tz` cookie, which dates on
-  // pages for visitors follow; a member who has none stored yet gets it stored once.
+  // pages for visitors follow; a member who never chose one reports it (once a session).
   const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
     const cookie = 'tz=' + encodeURIComponent(zone);
     if (!document.cookie.split('; ').includes(cookie)) document.cookie = cookie + '; path=/; max-age=31536000; samesite=lax';
-    if (body.dataset.tzReport) {
+    if (body.dataset.tzReport && sessionStorage.getItem('tz-reported') !== zone) {
+      sessionStorage.setItem('tz-reported', zone);
       const token = JSON.parse(body.getAttribute('hx-headers') || '{}')['X-CSRFToken'];
       fetch(body.dataset.tzReport, {method: 'POST', headers: {'X-CSRFToken': token}, body: new URLSearchParams({timezone: zone})})
         .catch(() => {});

@@ -240,19 +240,19 @@ def drain() -> float:
     return poll if wait is None else min(max(wait, 0.05), poll)
 
 
-_last_prune: dict[tuple[str, object], float] = {}
+_last_prune: dict[tuple[str, str], float] = {}
 
 
-def hourly(job) -> None:
-    """Run `job()` at most once an hour per database in this process (pruning old rows)."""
-    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], job)
+def hourly(name: str, job) -> None:
+    """Run `job()` at most once an hour per `name` and database in this process (pruning)."""
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], name)
     if time.monotonic() - _last_prune.get(key, -1e9) > 3600:
         _last_prune[key] = time.monotonic()
         job()
 
 
 def _prune_now_and_then() -> None:
-    hourly(lambda: prune(current_app.config["MAIL_KEEP_DAYS"]))
+    hourly("mail", lambda: prune(current_app.config["MAIL_KEEP_DAYS"]))
 
 
 # --- the in-process thread ----------------------------------------------------------------

@@ -124,7 +124,7 @@ def drain() -> float:
     """Push everything due now, prune old rows now and then; seconds until the next pass."""
     while deliver_due():
         pass
-    hourly(_prune_old)
+    hourly("push", _prune_old)
     due = db.session.scalar(select(func.min(PushDelivery.next_attempt_at)).where(PushDelivery.status == PushDeliveryStatus.PENDING))
     db.session.commit()
     poll = current_app.config["PUSH_POLL_SECONDS"]

@@ -89,7 +89,10 @@ self.addEventListener('message', (event) => {
   const data = event.data || {};
   if (data.type === 'forget') {
     // Logout: the next person on this device must not see this member's pages or drafts.
-    event.waitUntil(Promise.all([caches.delete(PAGES), self.OnemileOutbox.clear()]));
+    // Nor be told about their notifications: the push subscription goes too (the server
+    // forgets it at the next push, which the push service answers 410).
+    event.waitUntil(Promise.all([caches.delete(PAGES), self.OnemileOutbox.clear(),
+      self.registration.pushManager.getSubscription().then((subscription) => subscription && subscription.unsubscribe())]));
   } else if (data.type === 'forget-pages') {
     // Logging in (perhaps someone else, after a session ran out): no earlier member's pages.
     // Drafts stay: the same member finds them again; anyone else cannot send them (the
@@ -108,4 +111,45 @@ self.addEventListener('sync', (event) => {
       return self.clients.matchAll().then((clients) => clients.forEach((client) => client.postMessage({type: 'outbox-sent'})));
     }));
   }
+});
+
+// --- Web Push (onemile/push): every push shows a notification (browsers require it), with
+// what the server wrote in the member's language; a click opens the page it is about.
+const HOME = '/notifications/';
+
+function samePath(url) {
+  // Only a path of this site: a payload can never send the member elsewhere.
+  return typeof url === 'string' && url.startsWith('/') && !url.startsWith('//') ? url : HOME;
+}
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (error) { data = {}; }
+  event.waitUntil(self.registration.showNotification(String(data.title || '1Mile'), {
+    body: String(data.body || ''),
+    icon: samePath(data.icon) === HOME ? undefined : data.icon,
+    tag: data.tag ? String(data.tag) : undefined,
+    lang: data.lang ? String(data.lang) : undefined,
+    data: {url: samePath(data.url)},
+  }));
+});
+
+// Focus a window already on that page, else open one; where a new window is not allowed,
+// bring an open 1Mile window there.
+function openPage(notification) {
+  const url = new URL(samePath(notification.data && notification.data.url), self.location.origin).href;
+  return self.clients.matchAll({type: 'window', includeUncontrolled: true}).then((windows) => {
+    const open = windows.find((client) => client.url === url);
+    if (open) return open.focus().catch(() => open);
+    return self.clients.openWindow(url).catch(() => null).then((opened) => {
+      const ours = windows.find((client) => new URL(client.url).origin === self.location.origin);
+      return opened || (ours && ours.navigate(url));
+    });
+  });
+}
+self.onemileOpenPage = openPage; // tests reach it from the worker (they cannot click a notification)
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openPage(event.notification));
 });

@@ -35,6 +35,7 @@ from .models import (
 from .privacy import distance_band
 from .pwa import assets as pwa_assets
 from .security import NulFreeRequest
+from .timezones import detection_wanted, select_timezone
 
 
 def _load_spatialite(dbapi_connection, _record) -> None:
@@ -83,7 +84,7 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
 # they were placed in.
 FEATURES = (
     "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "alerts", "smiles",
-    "account", "moderation", "gazetteer", "profiles", "organisations",
+    "account", "moderation", "gazetteer", "profiles", "organisations", "push",
 )
 
 
@@ -112,7 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     # Pages, fragments and static files leave compressed (gzip, br or zstd, as the browser
     # accepts): served by gunicorn alone or behind a proxy that does not compress.
@@ -217,6 +218,7 @@ def _template_globals(app: Flask) -> None:
         # Messages show their time of day, not only their date.
         format_datetime=format_datetime,
         distance_band=distance_band,
+        timezone_detection_wanted=detection_wanted,
         # States compare with their enum, never with a bare string.
         **{enum.__name__: enum for enum in TEMPLATE_ENUMS},
     )

@@ -93,6 +93,17 @@ def load(instance_path: str) -> dict:
         "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
         "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "5")),
         "MAIL_KEEP_DAYS": int(os.environ.get("MAIL_KEEP_DAYS", "30")),
+        # Web Push (onemile/push): who pushes the queue ("thread" or "worker", as MAIL_DELIVERY),
+        # whom push services may contact (VAPID `sub`; default from PUBLIC_URL), and the only
+        # hosts a subscription may point at (the browsers' push services: the server posts there).
+        "PUSH_DELIVERY": os.environ.get("PUSH_DELIVERY", "worker" if redis_url else "thread"),
+        "PUSH_WAKE_KEY": f"{redis_prefix}:push:wake",
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT"),
+        "PUSH_SERVICE_HOSTS": [h.strip().lower() for h in os.environ.get(
+            "PUSH_SERVICE_HOSTS",
+            "fcm.googleapis.com,android.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com",
+        ).split(",") if h.strip()],
+        "PUSH_ALLOW_HTTP": False,
         # The address members use (https://1mile.example): every link in an e-mail is built
         # from it, never from the request's Host header; only its host is served
         # (TRUSTED_HOSTS, a comma-separated list, overrides). Required outside debug/tests;

@@ -1,7 +1,8 @@
 """Live updates shared by every worker and machine, through Redis when REDIS_URL is set.
 
 Open pages poll: a conversation every 3 s (`/conversations/<id>/poll`), the header's bell
-every 30 s (`/notifications/bell`). Almost every poll finds nothing new. With several gunicorn
+every 4 s (`/notifications/bell`), the answers under an author's ad and a conversation's
+finish panel every 3 s (topics, below), and not at all while the tab is hidden. Almost every poll finds nothing new. With several gunicorn
 workers on several machines, only a store they all share can answer "nothing new" without
 asking the database, so the writers leave two small marks in Redis after their commit:
 
@@ -17,7 +18,13 @@ asking the database, so the writers leave two small marks in Redis after their c
   only if the version did not move while the database was counting (a Lua script checks), so
   a count racing with a new notification cannot stick.
 
-Both only ever make a poll go to the database sooner, never later, with one exception: a
+- `<prefix>:topic:<topic>`: a random version of what pages following a topic show (the
+  answers under an ad, the finish panels of its conversations), changed after each commit
+  that changes it. A page carries the version it was drawn at; a poll with the current one
+  is answered 204 from here. Without the right version (an outsider cannot know it) the poll
+  goes to the database, which checks who asks.
+
+All only ever make a poll go to the database sooner, never later, with one exception: a
 commit whose Redis write fails (Redis down, a worker killed between the two). The marks
 expire after LIVE_TTL seconds (default 300), which bounds how long such a miss can hide
 an update; the next message or notification also clears it. Without REDIS_URL, or when
@@ -103,6 +110,20 @@ class LiveStore:
     def cache_bell(self, member_id: int, version: str, count: int) -> None:
         self._cache_count(keys=[self.bell_key(member_id)], args=[version, count, self.ttl])
 
+    def topic_key(self, topic: str) -> str:
+        return f"{self.prefix}:topic:{topic}"
+
+    def bump_topic(self, topic: str) -> None:
+        self.redis.set(self.topic_key(topic), secrets.token_hex(8), ex=self.ttl)
+
+    def topic_version(self, topic: str) -> str:
+        """The topic's version, made if missing. Reads do not keep it alive: once it expires
+        an idle page fetches once more (so a lost bump hides a change LIVE_TTL at most)."""
+        key = self.topic_key(topic)
+        with self.redis.pipeline() as pipe:
+            pipe.set(key, secrets.token_hex(8), ex=self.ttl, nx=True).get(key)
+            return pipe.execute()[1].decode()
+
 
 def init_app(app: Flask) -> None:
     """Connect to REDIS_URL, if set (the connection itself opens on first use)."""
@@ -184,6 +205,27 @@ def notifications_changed(member_id: int) -> None:
     _queue(("bell", member_id))
 
 
+def topic_changed(topic: str) -> None:
+    """What pages following `topic` show changes in the current transaction (an answer under
+    an ad, a step of a finished service): after the commit, the topic's version changes."""
+    _queue(("topic", topic))
+
+
+def topic_version(topic: str) -> str | None:
+    """The version of `topic` in Redis, for a page to carry and poll with: a poll with the
+    current version has nothing to fetch. None without Redis (or when it fails): ask the
+    database. Read it before reading what the page shows, so that a change committed in
+    between gives the page an old version, and its next poll fetches."""
+    store = _store()
+    if store is None:
+        return None
+    try:
+        return store.topic_version(topic)
+    except redis.RedisError as error:
+        _log_failure("read a topic", error)
+        return None
+
+
 def _queue(change: tuple) -> None:
     if _store() is not None:
         db.session.info.setdefault(_PENDING, []).append(change)
@@ -199,6 +241,8 @@ def _publish(session) -> None:
         for change in dict.fromkeys(changes):  # the same bell bumped twice: once is enough
             if change[0] == "message":
                 store.raise_latest(*change[1:])
+            elif change[0] == "topic":
+                store.bump_topic(change[1])
             else:
                 store.bump_bell(change[1])
     except redis.RedisError as error:

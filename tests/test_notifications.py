@@ -61,7 +61,7 @@ def test_header_shows_the_bell_and_the_balance_to_members(app, anne, request_ans
     assert "Notifications, 1 unread" in bell  # the accessible name, visually hidden
     assert re.search(r'<span class="badge bell-count" aria-hidden="true">1</span>', bell)
     assert 'hx-get="/notifications/bell?seen=1"' in bell
-    assert 'hx-swap="outerHTML"' in bell and "every 30s" in bell
+    assert 'hx-swap="outerHTML"' in bell and "every 4s" in bell  # a new answer rings within 5 s
     # The sign-up bonus (1 by default), linking to the history.
     balance = re.search(r'<a id="balance" class="smiles-balance"[^>]*>.*?</a>', page, re.DOTALL).group(0)
     assert 'href="/smiles/"' in balance and balance.endswith(" 1 smile</a>")

@@ -2,8 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
+
+from .. import timezones
 
 
 class DeleteAccountForm(FlaskForm):
@@ -14,3 +16,23 @@ class DeleteAccountForm(FlaskForm):
         _l("I understand: my account, my miles and my listings are deleted for good."),
         validators=[DataRequired(_l("Tick the box to confirm."))],
     )
+
+
+class TimezoneForm(FlaskForm):
+    """The time zone my times are shown in (validated against the list)."""
+
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()], validate_choice=False)
+
+    def __init__(self, *args, current: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The zone in use stays selectable even when it is an alias outside the short list.
+        names = timezones.choices()
+        if current and current not in names:
+            names = sorted([*names, current])
+        self.timezone.choices = [(name, name.replace("_", " ")) for name in names]
+
+
+class DetectedTimezoneForm(FlaskForm):
+    """What the page script reports: the browser's zone."""
+
+    timezone = StringField(validators=[DataRequired(), Length(max=64)])

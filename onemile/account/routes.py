@@ -2,25 +2,30 @@
 
 import json
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import timezones
 from ..auth import sessions
 from ..extensions import limiter
 from ..models import utcnow
 from ..web import flash_refusal, submitted
 from . import bp, services
-from .forms import DeleteAccountForm
+from .forms import DeleteAccountForm, DetectedTimezoneForm, TimezoneForm
 
 
-def _page(delete_form: DeleteAccountForm | None = None, status: int = 200):
+def _page(delete_form: DeleteAccountForm | None = None, status: int = 200,
+          timezone_form: TimezoneForm | None = None):
+    current_zone = timezones.select_timezone()
     return (
         render_template(
             "account/index.html",
             blocks=services.blocks_of(current_user),
             devices=sessions.active_sessions(current_user),
             delete_form=delete_form or DeleteAccountForm(formdata=None),
+            timezone_form=timezone_form
+            or TimezoneForm(formdata=None, data={"timezone": current_zone}, current=current_zone),
         ),
         status,
     )
@@ -112,3 +117,28 @@ def end_all_sessions():
     sessions.log_out(current_user)
     flash(_("You are logged out on every device."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/timezone")
+@login_required
+def set_timezone():
+    """The time zone my times are shown in, chosen from the list."""
+    form = TimezoneForm(current=current_user.timezone)
+    if submitted(form, lambda: services.set_timezone(current_user, form.timezone.data) or True):
+        flash(_("Times are now shown in the %(zone)s time zone.", zone=form.timezone.data.replace("_", " ")),
+              "success")
+        return redirect(url_for("account.index", _anchor="time"))
+    return _page(status=422, timezone_form=form)
+
+
+@bp.post("/timezone/detected")
+@login_required
+@limiter.limit("30 per hour")
+def timezone_detected():
+    """The page script reports the browser's zone: kept if the member has none yet (204)."""
+    form = DetectedTimezoneForm()
+    if not submitted(form, lambda: services.set_timezone(current_user, form.timezone.data, detected=True) or True):
+        return make_response("", 422)
+    response = make_response("", 204)
+    del response.headers["Content-Type"]
+    return response

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import timezones
 from ..auth.services import password_matches
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
@@ -99,6 +100,22 @@ def _profile(member: Member) -> dict:
         "referred_by_id": member.referred_by_id,
         "created_at": export_time(member.created_at),
     }
+
+
+def set_timezone(member: Member, name: str, *, detected: bool = False) -> bool:
+    """Times are shown to the member in zone `name` (an IANA name; RuleError otherwise).
+
+    `detected`: reported by their browser, which only replaces the zone every member starts
+    with (timezones.detection_wanted), so that a choice made on the account page is not
+    undone by a trip. True when it changed."""
+    if not timezones.is_valid(name):
+        raise RuleError(_("Choose a time zone from the list."), field="timezone")
+    if detected and not timezones.detection_wanted(member):
+        return False
+    changed = member.timezone != name
+    member.timezone = name
+    db.session.flush()
+    return changed
 
 
 def export_blocks(member: Member, export: dict) -> None:

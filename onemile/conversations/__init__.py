@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
 from . import (
+    live_pages,
     member_data,
     notifications,
     routes,  # noqa: F401
@@ -16,6 +17,7 @@ def setup(app) -> None:
     its blueprint, its notification kinds, its part of the data download and of account deletion."""
     app.register_blueprint(bp)
     _header_badge(app)
+    live_pages.connect()
     notifications.register()
     member_data.connect()
 

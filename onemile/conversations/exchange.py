@@ -7,9 +7,10 @@ importing the conversations' routes (which build on listings): listings → conv
 
 from __future__ import annotations
 
+from .. import live
 from ..models import Conversation, Listing, utcnow
 from ..organisations.acting import current_actor
-from . import services
+from . import live_pages, services
 from .forms import AnswerForm, MessageForm
 
 
@@ -53,11 +54,15 @@ def listing_exchange(listing: Listing) -> dict:
     if not current_actor.is_authenticated:
         return {"mode": None}
     if listing.author_id == current_actor.id:
+        # The version first: a change committed while the list is read makes it stale.
+        version = live.topic_version(live_pages.answers_topic(listing.id))
         conversations = services.conversations_of_listing(current_actor, listing)
+        unread = services.unread_counts(current_actor, conversations)
         return {
             "mode": "author",
             "conversations": conversations,
-            "unread": services.unread_counts(current_actor, conversations),
+            "unread": unread,
+            "live": {"v": version or "", "state": live_pages.answers_token(conversations, unread)},
         }
     mine = services.my_conversation_about(current_actor, listing)
     if mine is not None:

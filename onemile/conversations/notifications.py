@@ -50,6 +50,14 @@ def _confirmation_email(_notification, conversation: Conversation, who: str) -> 
     )
 
 
+def _first_reply_push(_notification, conversation: Conversation, who: str) -> tuple[str, str]:
+    return _("New answer"), _("%(name)s answered “%(title)s”", name=who, title=conversation.listing.title)
+
+
+def _message_push(_notification, conversation: Conversation, who: str) -> tuple[str, str]:
+    return _("New message"), _("%(name)s wrote about “%(title)s”", name=who, title=conversation.listing.title)
+
+
 def register() -> None:
     """Register the conversation target type and its kinds."""
     register_target_type(
@@ -61,6 +69,7 @@ def register() -> None:
         export=lambda conversation: {"listing_id": conversation.listing_id, "conversation_id": conversation.id},
     )
     emails = {"first_reply": _first_reply_email, "confirmation_requested": _confirmation_email}
+    pushes = {"first_reply": _first_reply_push, "message": _message_push}
     for kind in (
         "first_reply",
         "message",
@@ -78,4 +87,5 @@ def register() -> None:
             link=_link,
             email=emails.get(kind),
             email_link=lambda _n, _t: _INBOX,
+            push=pushes.get(kind),
         )

@@ -6,10 +6,11 @@ conversations/show.html (htmx) or redirects (plain forms, which all work without
 
 from __future__ import annotations
 
-from flask import Response, flash, make_response, render_template, request
+from flask import Response, abort, flash, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from .. import live
 from ..auth.access import verified_required
 from ..errors import ConflictError, RuleError
 from ..extensions import limiter
@@ -17,8 +18,8 @@ from ..listings.services import visible_listing
 from ..models import MAX_DATABASE_ID, CompletionStatus, Conversation, utcnow
 from ..organisations.acting import current_actor
 from ..web import page_or_fragment, refuse, see_other, vary_on_htmx, wants_fragment
-from . import bp, inbox, services
-from .exchange import reply_form, thread
+from . import bp, inbox, live_pages, services
+from .exchange import listing_exchange, reply_form, thread
 from .forms import AnswerForm, MessageForm
 
 TEMPLATE = "conversations/show.html"
@@ -39,7 +40,10 @@ def _page(conversation: Conversation, block: str, *, status: int = 200, after: i
     else:
         context = thread(conversation, 0 if whole else after, form)
     if whole or block == "completion":
+        # The live version before the state it stands for (conversations/live_pages.py).
+        context["finish_v"] = live.topic_version(live_pages.finish_topic(conversation.listing_id)) or ""
         context["finish"] = services.finish_state(current_actor, conversation)
+        context["finish_token"] = live_pages.finish_token(context["finish"])
     if whole:
         # Only the whole thread draws the reply form or says why it is gone.
         context["refusal"] = services.reply_refusal(current_actor, conversation)
@@ -223,3 +227,53 @@ def cancel(completion_id: int):
     return _completion_action(
         completion_id, services.cancel, CompletionStatus.CANCELLED, lambda finish: _("Cancelled. The listing stays open.")
     )
+
+
+# --- Live pages: the answers under my ad, the finish panel (conversations/live_pages.py) ---
+
+
+def _unchanged() -> Response:
+    idle = make_response("", 204)
+    del idle.headers["Content-Type"]  # polled every 3 s: every idle byte counts
+    return vary_on_htmx(idle)
+
+
+@bp.get("/answers/<int:listing_id>")
+@login_required
+def answers(listing_id: int):
+    """The answers under my ad for its poller: 204 while nothing changed (Redis decides
+    when it knows the version, else the database's state token), else the section again.
+    Only the ad's author gets them (404 for anyone else); without htmx, the ad's page."""
+    version = live.topic_version(live_pages.answers_topic(listing_id)) if wants_fragment() else None
+    if version is not None and version == request.args.get("v"):
+        return _unchanged()
+    listing = visible_listing(current_actor, listing_id)
+    if listing.author_id != current_actor.id:
+        abort(404)
+    if not wants_fragment():
+        return see_other("listings.detail", listing_id=listing_id)
+    exchange = listing_exchange(listing)
+    if version is None and exchange["live"]["state"] == request.args.get("state"):
+        return _unchanged()
+    return vary_on_htmx(make_response(render_template("conversations/answers.html", listing=listing,
+                                                      exchange=exchange)))
+
+
+@bp.get("/<int:conversation_id>/finish")
+@login_required
+def finish(conversation_id: int):
+    """The finish panel for its poller, on both sides: 204 while unchanged, else the panel."""
+    # The listing named by the page picks the topic: a wrong one cannot match its version
+    # (random), and then the database checks who asks.
+    listing_id = request.args.get("listing", type=int)
+    version = live.topic_version(live_pages.finish_topic(listing_id)) if listing_id and wants_fragment() else None
+    if version is not None and version == request.args.get("v"):
+        return _unchanged()
+    conversation = services.conversation_for(current_actor, conversation_id)
+    if not wants_fragment():
+        return see_other("conversations.show", conversation_id=conversation_id, _anchor="finish")
+    if version is None:
+        state = live_pages.finish_token(services.finish_state(current_actor, conversation))
+        if state == request.args.get("state"):
+            return _unchanged()
+    return _page(conversation, "completion")

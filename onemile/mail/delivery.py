@@ -121,21 +121,31 @@ def _deliver(message: EmailMessage) -> None:
         _write_file(message, Path(current_app.config["MAIL_OUTBOX"]))
 
 
-def _backoff(attempts: int) -> timedelta:
-    base = current_app.config["MAIL_RETRY_SECONDS"]
+def backoff(attempts: int, base: float) -> timedelta:
+    """The wait after failed attempt n: base × 2^(n-1) seconds, at most an hour."""
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _claim(row_id: int) -> bool:
-    """Take the row for this worker alone: one conditional UPDATE, committed at once."""
+def _backoff(attempts: int) -> timedelta:
+    return backoff(attempts, current_app.config["MAIL_RETRY_SECONDS"])
+
+
+def claim(model, row_id: int, **values) -> bool:
+    """Take a due `pending` row of a durable queue (this outbox, the push queue: their
+    statuses share these names) for this worker alone: one conditional UPDATE to `sending`,
+    committed at once."""
     now = utcnow()
     claimed = db.session.execute(
-        update(OutgoingMail)
-        .where(OutgoingMail.id == row_id, OutgoingMail.status == OutgoingMailStatus.PENDING, OutgoingMail.next_attempt_at <= now)
-        .values(status=OutgoingMailStatus.SENDING, claimed_at=now, attempts=OutgoingMail.attempts + 1)
+        update(model)
+        .where(model.id == row_id, model.status == OutgoingMailStatus.PENDING, model.next_attempt_at <= now)
+        .values(status=OutgoingMailStatus.SENDING, attempts=model.attempts + 1, **values)
     ).rowcount
     db.session.commit()
     return claimed == 1
+
+
+def _claim(row_id: int) -> bool:
+    return claim(OutgoingMail, row_id, claimed_at=utcnow())
 
 
 def _compose(row: OutgoingMail) -> bool:
@@ -183,16 +193,21 @@ def deliver_one(row_id: int) -> str | None:
     return OutgoingMailStatus.SENT
 
 
-def deliver_due(limit: int = 100) -> int:
-    """One pass over the rows due now (oldest first); the number of rows handled."""
+def due_ids(model, limit: int = 100) -> list[int]:
+    """Ids of the `pending` rows of a durable queue due now, oldest first."""
     due = db.session.scalars(
-        select(OutgoingMail.id)
-        .where(OutgoingMail.status == OutgoingMailStatus.PENDING, OutgoingMail.next_attempt_at <= utcnow())
-        .order_by(OutgoingMail.id)
+        select(model.id)
+        .where(model.status == OutgoingMailStatus.PENDING, model.next_attempt_at <= utcnow())
+        .order_by(model.id)
         .limit(limit)
     ).all()
     db.session.commit()
-    return sum(1 for row_id in due if deliver_one(row_id) is not None)
+    return list(due)
+
+
+def deliver_due(limit: int = 100) -> int:
+    """One pass over the rows due now (oldest first); the number of rows handled."""
+    return sum(1 for row_id in due_ids(OutgoingMail, limit) if deliver_one(row_id) is not None)
 
 
 def seconds_until_next() -> float | None:
@@ -225,14 +240,19 @@ def drain() -> float:
     return poll if wait is None else min(max(wait, 0.05), poll)
 
 
-_last_prune: dict[str, float] = {}
+_last_prune: dict[tuple[str, str], float] = {}
+
+
+def hourly(name: str, job) -> None:
+    """Run `job()` at most once an hour per `name` and database in this process (pruning)."""
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], name)
+    if time.monotonic() - _last_prune.get(key, -1e9) > 3600:
+        _last_prune[key] = time.monotonic()
+        job()
 
 
 def _prune_now_and_then() -> None:
-    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    if time.monotonic() - _last_prune.get(key, -1e9) > 3600:
-        _last_prune[key] = time.monotonic()
-        prune(current_app.config["MAIL_KEEP_DAYS"])
+    hourly("mail", lambda: prune(current_app.config["MAIL_KEEP_DAYS"]))
 
 
 # --- the in-process thread ----------------------------------------------------------------
@@ -242,8 +262,11 @@ class DeliveryThread:
     """One background thread per app that drains the outbox when woken (or when a retry is
     due). `idle()` lets tests wait for it deterministically."""
 
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, drain_pass=None, name: str = "onemile-mail"):
+        # Another durable queue (onemile.push) runs its own pass in a thread of this shape.
         self.app = app
+        self.drain_pass = drain_pass or drain
+        self.name = name
         self.wake_up = threading.Event()
         self.changed = threading.Condition()
         self.busy = False
@@ -255,7 +278,7 @@ class DeliveryThread:
         with self.changed:
             if self.thread is None or not self.thread.is_alive():
                 self.stopping = False
-                self.thread = threading.Thread(target=self._run, name="onemile-mail", daemon=True)
+                self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self.thread.start()
             self.wake_up.set()
 
@@ -272,9 +295,9 @@ class DeliveryThread:
                 self.busy = True
             try:
                 with self.app.app_context():
-                    wait = drain()
+                    wait = self.drain_pass()
             except Exception:  # a database hiccup must not end the thread
-                log.exception("e-mail delivery pass failed")
+                log.exception("%s: delivery pass failed", self.name)
                 wait = self.app.config["MAIL_POLL_SECONDS"]
             finally:
                 with self.changed:
@@ -334,11 +357,14 @@ def _redis(app: Flask):
     return _REDIS_CLIENTS[key]
 
 
-def run_worker(app: Flask, once: bool = False, should_stop=lambda: False) -> None:
+def run_worker(app: Flask, once: bool = False, should_stop=lambda: False, drain_pass=None,
+               wake_key: str | None = None) -> None:
     """`flask mail worker`: drain, then wait for a wake-up on the Redis list (or the poll
-    interval without Redis, or when Redis does not answer), until should_stop()."""
+    interval without Redis, or when Redis does not answer), until should_stop(). Another
+    queue (`flask push worker`) passes its own drain_pass and wake_key."""
     client = _redis(app) if app.config.get("REDIS_URL") else None
-    key = app.config["MAIL_WAKE_KEY"]
+    key = wake_key or app.config["MAIL_WAKE_KEY"]
+    drain_pass = drain_pass or drain
     while True:
         if client is not None:
             try:
@@ -346,7 +372,7 @@ def run_worker(app: Flask, once: bool = False, should_stop=lambda: False) -> Non
             except redis.RedisError:
                 log.warning("Redis unreachable: polling the outbox instead")
         with app.app_context():
-            wait = drain()
+            wait = drain_pass()
         if once or should_stop():
             return
         if client is not None:
@@ -367,14 +393,20 @@ def _wake_after_commit(session) -> None:
     app = current_app._get_current_object()
     if app.config["MAIL_DELIVERY"] == "thread":
         _thread_of(app).wake()
-    elif app.config.get("REDIS_URL"):
-        try:
-            # One wake-up is enough however many commits came first; and like every key the
-            # app writes it expires (docs/deploy.md's volatile-ttl), should no worker run.
-            key = app.config["MAIL_WAKE_KEY"]
-            _redis(app).pipeline().rpush(key, 1).ltrim(key, 0, 0).expire(key, 3600).execute()
-        except redis.RedisError:  # the worker polls: the mail only waits a little longer
-            log.warning("could not wake the mail worker through Redis")
+    else:
+        wake_worker(app, app.config["MAIL_WAKE_KEY"])
+
+
+def wake_worker(app: Flask, key: str) -> None:
+    """Wake the worker process that waits on the Redis list `key` (no Redis: it polls)."""
+    if not app.config.get("REDIS_URL"):
+        return
+    try:
+        # One wake-up is enough however many commits came first; and like every key the
+        # app writes it expires (docs/deploy.md's volatile-ttl), should no worker run.
+        _redis(app).pipeline().rpush(key, 1).ltrim(key, 0, 0).expire(key, 3600).execute()
+    except redis.RedisError:  # the worker polls: the job only waits a little longer
+        log.warning("could not wake the worker waiting on %s through Redis", key)
 
 
 def init_app(app: Flask) -> None:

@@ -54,6 +54,7 @@ from .project import (
     Volunteer,
     VolunteerStatus,
 )
+from .push import PUSH_DELIVERY_STATUSES, PushDelivery, PushDeliveryStatus, PushSubscription
 
 __all__ = [
     "ALERT_MODES",
@@ -70,6 +71,7 @@ __all__ = [
     "OFFER_TYPES",
     "ORGANISATION_KINDS",
     "OUTGOING_MAIL_STATUSES",
+    "PUSH_DELIVERY_STATUSES",
     "REPORT_REASONS",
     "Account",
     "AccountKind",
@@ -113,6 +115,9 @@ __all__ = [
     "ProjectStatus",
     "ProjectTask",
     "ProjectUpdate",
+    "PushDelivery",
+    "PushDeliveryStatus",
+    "PushSubscription",
     "Report",
     "ReportStatus",
     "ThanksNote",

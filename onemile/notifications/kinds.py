@@ -47,6 +47,8 @@ class Kind:
     `account_kind`: about the account itself, e-mailed even to members who turned e-mails off.
     `action`: the template of a one-tap button shown after the line (it gets `n` and
     `target`; a POST form with its CSRF token), e.g. renewing an ad about to expire.
+    `push(n, target, who)` returns (title, text) of its Web Push in the recipient's language
+    (called under their locale and zone); without it the push shows the sentence (onemile.push).
     """
 
     name: str
@@ -57,6 +59,7 @@ class Kind:
     email_link: Callable[[Any, Any], Link] | None = None
     account_kind: bool = False
     action: str | None = None
+    push: Callable[[Any, Any, str], tuple[str, str]] | None = None
 
     @property
     def emailed(self) -> bool:
@@ -103,11 +106,12 @@ def register_kind(
     email_link: Callable[[Any, Any], Link] | None = None,
     account_kind: bool = False,
     action: str | None = None,
+    push: Callable[[Any, Any, str], tuple[str, str]] | None = None,
 ) -> Kind:
     """Declare a notification kind (see Kind); registering again replaces it."""
     if target is not None and target not in TARGET_TYPES:
         raise ValueError(f"register the target type {target!r} before the kind {name!r}")
-    kind = Kind(name, sentence, target, link, email, email_link, account_kind, action)
+    kind = Kind(name, sentence, target, link, email, email_link, account_kind, action, push)
     KINDS[name] = kind
     return kind
 

@@ -6,12 +6,11 @@ lists and e-mails notifications through them and names no feature."""
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, event, func, inspect, select, update
 from sqlalchemy.orm import joinedload
 
-from .. import live
+from .. import live, timezones
 from ..extensions import db
 from ..mail import public_url, send_mail
 from ..models import Member, Notification, utcnow
@@ -178,7 +177,8 @@ def _email_for(notification: Notification) -> tuple[str, str, str, str] | None:
     endpoint, values = kind.email_link_for(notification, target)
     link = _external_url(endpoint, **values)
     settings_link = _external_url("notifications.settings")
-    with force_locale(member.language):
+    # The member's language and time zone for anything dated in the text.
+    with timezones.as_member(member):
         who = actor.display_name if actor else _("A member")
         subject, lead = kind.email(notification, target, who)
         if kind.account_kind:

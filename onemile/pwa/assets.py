@@ -17,6 +17,7 @@ import brotli
 import rcssmin
 import rjsmin
 from flask import Flask, current_app, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 YEAR = 31536000
 # Text worth compressing once at brotli's best (11 is too slow per request, fine once per
@@ -84,8 +85,20 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename)
 
 
+class _StaticFilesIgnoreCookies(SecureCookieSessionInterface):
+    """Static files do not depend on cookies: no `Vary: Cookie` on them. Flask-Login looks at
+    the session after every response, which made Flask add it, so that any new cookie (the
+    time zone's, onemile.timezones) sent the browser to download the shell again."""
+
+    def save_session(self, app, session, response):
+        if request.endpoint == "static" and not session.modified:
+            session.accessed = False
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
     """Version every static URL, and let browsers keep versioned ones for a year."""
+    app.session_interface = _StaticFilesIgnoreCookies()
 
     @app.url_defaults
     def version_static(endpoint, values):

@@ -330,10 +330,28 @@
     if (next) next.focus();
   });
 
-  // A conversation's live updates (.poller, hx-trigger="every 3s") pause while the page is
-  // hidden: a phone in a pocket pays nothing. The next tick after it shows again catches up.
+  // --- Local time (issue 14): the browser's zone goes into the `tz` cookie, which dates on
+  // pages for visitors follow; a member who never chose one reports it (once a session).
+  const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    const cookie = 'tz=' + encodeURIComponent(zone);
+    if (!document.cookie.split('; ').includes(cookie)) document.cookie = cookie + '; path=/; max-age=31536000; samesite=lax';
+    if (body.dataset.tzReport && sessionStorage.getItem('tz-reported') !== zone) {
+      sessionStorage.setItem('tz-reported', zone);
+      const token = JSON.parse(body.getAttribute('hx-headers') || '{}')['X-CSRFToken'];
+      fetch(body.dataset.tzReport, {method: 'POST', headers: {'X-CSRFToken': token}, body: new URLSearchParams({timezone: zone})})
+        .catch(() => {});
+    }
+  }
+
+  // Live updates (.poller and the bell, [data-live]) pause while the page is hidden: a phone
+  // in a pocket pays nothing. Shown again, they all ask at once ("visible-again").
   body.addEventListener('htmx:beforeRequest', (e) => {
-    if (document.hidden && e.detail.elt.classList.contains('poller')) e.preventDefault();
+    const elt = e.detail.elt;
+    if (document.hidden && (elt.classList.contains('poller') || elt.hasAttribute('data-live'))) e.preventDefault();
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && window.htmx) htmx.trigger(body, 'visible-again');
   });
 
   // A 503 (the database away for a moment, onemile/outage.py) put its notice in #outage; the

@@ -213,6 +213,8 @@
     // A closed <details> has no size: Leaflet must measure again once it opens.
     const details = el.closest('details');
     if (details) details.addEventListener('toggle', () => map.invalidateSize());
+    // The same when CSS hides the map until its choice is made (the listing form's meeting place).
+    if (window.ResizeObserver) new ResizeObserver(() => map.invalidateSize()).observe(el);
   }
 
   function geolocate(button) {

@@ -10,6 +10,8 @@ from wtforms.validators import Length, ValidationError
 from . import place_names, places
 from .geo import InvalidCoordinates, LatLon
 
+# What a photo field offers to pick (onemile.images decides what is accepted).
+IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 OFF_THE_GLOBE = _l("Give a latitude from -90 to 90 and a longitude from -180 to 180.")
 
 

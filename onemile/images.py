@@ -24,7 +24,12 @@ One way for every feature to take a picture from a member and show it:
   unwritable upload folder is an ``ImageError`` like a bad picture: a message on the form.
 - ``image_url(name, size)``, ``image_srcset(name)`` and ``image_dimensions(name, size)`` are
   template globals; ``bp`` serves ``/images/<name>/<size>.jpg`` with a one-year immutable
-  cache (a name never changes content).
+  cache (a name never changes content). A size added later is made from the largest one
+  the first time it is asked for.
+- ``register_guard(guard)``: a feature whose pictures are seen only where their object is
+  (an ad's photos) answers, for a viewer and a name, whether they may have it (True,
+  False) or that the name is not its own (None). A refused picture answers 404 like an
+  unknown one; a guarded one is cached by the browser only (``private``), never shared.
 - ``@accepts_uploads(file_count)`` marks a view that receives pictures: its requests may
   carry that many (the site-wide MAX_CONTENT_LENGTH stays small everywhere else). The
   allowance is known from the matched route, before CSRF protection reads the form.
@@ -46,6 +51,7 @@ from typing import Any
 
 from flask import Blueprint, Request, abort, current_app, send_from_directory, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import event
 
@@ -54,11 +60,14 @@ from .extensions import db
 
 # Longest side of each stored variant, in pixels: "phone" fits a phone screen at 2x,
 # "large" a desktop window. A picture smaller than a size is never enlarged.
-SIZES = {"phone": 720, "large": 1600}
+# "small" is for thumbnails in lists, popups and panels.
+SIZES = {"small": 360, "phone": 720, "large": 1600}
+LARGEST_SIZE = "large"
 DEFAULT_SIZE = "phone"
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 JPEG_QUALITY = 82
 CACHE_SECONDS = 365 * 24 * 3600
+GUARDED_CACHE_SECONDS = 24 * 3600
 # Room for the text fields of a form that also carries pictures.
 FORM_TEXT_ALLOWANCE = 256 * 1024
 # Rows converted and reduced at a time (see _reduced_rgb).
@@ -384,12 +393,45 @@ def image_url(name: str, size: str = DEFAULT_SIZE, external: bool = False, ext: 
     return url_for("images.serve", name=name, size=size, ext=ext, _external=external)
 
 
-def image_srcset(name: str, ext: str = "jpg") -> str:
-    """A `srcset` listing every size with its real width, smallest first."""
-    return ", ".join(
-        f"{image_url(name, size, ext=ext)} {image_dimensions(name, size)[0]}w"
-        for size in sorted(SIZES, key=SIZES.get)
-    )
+def image_srcset(name: str, ext: str = "jpg", largest: str = LARGEST_SIZE) -> str:
+    """A `srcset` listing every size up to `largest` (a thumbnail never needs the largest)
+    with its real width, smallest first (a small picture has several sizes of the same
+    width: the first stands for them)."""
+    widths: dict[int, str] = {}
+    for size in sorted(SIZES, key=SIZES.get):
+        if SIZES[size] <= SIZES[largest]:
+            widths.setdefault(image_dimensions(name, size)[0], size)
+    return ", ".join(f"{image_url(name, size, ext=ext)} {width}w" for width, size in widths.items())
+
+
+def _missing_size(name: str, size: str) -> None:
+    """Make a size added to SIZES after the picture was stored, from its largest size."""
+    target = _path(name, size)
+    temporary = target.with_suffix(f".{secrets.token_hex(4)}.part")  # two requests may race
+    with _DECODING, Image.open(_path(name, LARGEST_SIZE), formats=("JPEG",)) as largest:
+        variant = largest.resize(_fit(largest.size, SIZES[size]), Image.Resampling.LANCZOS)
+        variant.save(temporary, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    os.replace(temporary, target)
+
+
+# Features whose pictures are seen only where their object is (see register_guard).
+_GUARDS: list = []
+
+
+def register_guard(guard) -> None:
+    """`guard(viewer, name)` says whether `viewer` (the current user) may have the picture
+    `name`: True, False (the URL answers 404), or None when the name is not the feature's."""
+    if guard not in _GUARDS:  # every app the process makes registers it again
+        _GUARDS.append(guard)
+
+
+def _guarded(name: str) -> bool:
+    """True when a feature guards this picture and lets the viewer have it; 404 when it
+    refuses."""
+    verdicts = [guard(current_user, name) for guard in _GUARDS]
+    if False in verdicts:
+        abort(404)
+    return True in verdicts
 
 
 def _webp_copy(name: str, size: str) -> None:
@@ -408,12 +450,21 @@ def serve(name: str, size: str, ext: str):
     be cached for a year by browsers and shared caches alike."""
     if not is_image_name(name) or size not in SIZES or ext not in FORMATS:
         abort(404)
-    if ext == "webp" and not _path(name, size, "webp").exists():
-        if not _path(name, size).exists():
+    guarded = _guarded(name)
+    if not _path(name, size).exists():
+        if not _path(name, LARGEST_SIZE).exists():
             abort(404)
+        _missing_size(name, size)
+    if ext == "webp" and not _path(name, size, "webp").exists():
         _webp_copy(name, size)
     response = send_from_directory(_folder(), f"{name}-{size}.{ext}", mimetype=FORMATS[ext], max_age=CACHE_SECONDS)
-    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}, immutable"
+    if guarded:
+        # Who may have it depends on the viewer and may change (the ad hidden, a block):
+        # the browser keeps it a day for this member; shared caches never hold it.
+        response.headers["Cache-Control"] = f"private, max-age={GUARDED_CACHE_SECONDS}"
+        response.vary.add("Cookie")
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}, immutable"
     return response
 
 

@@ -133,6 +133,30 @@ def test_post_a_request_and_an_offer(app, client, author):
     assert "Your listing is online." in html(detail)
 
 
+def test_the_form_fits_the_kind_but_carries_every_field_and_the_server_sorts_them(app, client, author):
+    """The post form hides what does not apply (CSS, tests/test_listing_form_browser.py) but
+    every field is in the HTML, so it works without JavaScript; the server takes only the
+    fields of the chosen kind and precision."""
+    page = html(client.get("/listings/new"))
+    assert 'class="stack listing-form"' in page
+    assert 'id="offer_type-group"' in page and 'id="meeting-place"' in page
+    # A request with nothing but its own fields.
+    request_id = created_id(client.post("/listings/new", data={
+        "kind": "request", "category": "diy", "title": "Need a hand", "body": "Moving a sofa.",
+        "miles": [str(author.mile_id)], "location_mode": "approximate",
+    }))
+    assert stored(app, request_id)["offer_type"] is None
+    # Leftovers of another choice (an offer type, a meeting place) are ignored, not refused.
+    leftover_id = created_id(post(client, [author.mile_id], offer_type="lend", location_mode="approximate",
+                                  latitude="not a number", longitude="999"))
+    assert stored(app, leftover_id)["offer_type"] is None
+    # An offer still needs its type.
+    refused = post(client, [author.mile_id], kind="offer", title="Giving a lamp")
+    assert refused.status_code == 422
+    assert 'id="offer_type-error"' in html(refused) and 'value="Giving a lamp"' in html(refused)
+    assert totals(app) == (2, 2)
+
+
 def test_every_category_can_be_posted(app, client, author):
     ids = {
         category: created_id(post(client, [author.mile_id], category=category))

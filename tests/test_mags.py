@@ -18,6 +18,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from onemile.extensions import db
+from onemile.images import SIZES
 from onemile.models import Article, ArticlePhoto, Comment, Mag, MagFollow, Notification
 
 # --- pictures made here, never downloaded ----------------------------------------------
@@ -148,13 +149,13 @@ def test_a_shop_creates_a_mag_and_publishes_an_illustrated_article(app, client, 
         photo = article.photos[0]
         assert photo.alt == "Un kougelhopf doré"
         assert photo.image.endswith("_1600x1067")
-    # Two sizes per picture, nothing else (the uploads themselves are never written).
-    assert len(files_in(app)) == 4
+    # Every size of each picture, nothing else (the uploads themselves are never written).
+    assert len(files_in(app)) == 2 * len(SIZES)
 
     page = client.get(article_url).get_data(as_text=True)
     assert "<strong>kougelhopf</strong>" in page
     assert 'alt="Un kougelhopf doré"' in page
-    assert re.search(r'srcset="/images/[0-9a-f]{32}_1600x1067/phone\.jpg 720w, /images/[0-9a-f]{32}_1600x1067/large\.jpg 1600w"', page)
+    assert re.search(r'srcset="/images/[0-9a-f]{32}_1600x1067/small\.jpg 360w, /images/[0-9a-f]{32}_1600x1067/phone\.jpg 720w, /images/[0-9a-f]{32}_1600x1067/large\.jpg 1600w"', page)
     assert 'width="720" height="480"' in page
 
 
@@ -168,7 +169,7 @@ def test_images_are_served_resized_with_long_cache_and_no_original(app, client, 
         name = db.session.scalars(select(ArticlePhoto.image)).one()
     # EXIF orientation 6 is applied before the metadata goes: the picture stands upright.
     assert name.endswith("_1067x1600")
-    for size, longest in (("phone", 720), ("large", 1600)):
+    for size, longest in SIZES.items():
         response = client.get(f"/images/{name}/{size}.jpg")
         body = response.get_data()
         response.close()  # the file handle send_file opened
@@ -196,9 +197,9 @@ def test_pages_offer_webp_copies_made_from_the_stored_jpeg(app, client, auth, an
     with app.app_context():
         name = db.session.scalars(select(ArticlePhoto.image)).one()
     page = client.get(f"/mags/{mag_id}").get_data(as_text=True)
-    assert re.search(rf'<source type="image/webp" srcset="/images/{name}/phone\.webp \d+w, /images/{name}/large\.webp \d+w"', page)
+    assert re.search(rf'<source type="image/webp" srcset="/images/{name}/small\.webp \d+w, /images/{name}/phone\.webp \d+w, /images/{name}/large\.webp \d+w"', page)
     stored = len(files_in(app))
-    for size, longest in (("phone", 720), ("large", 1600)):
+    for size, longest in SIZES.items():
         response = client.get(f"/images/{name}/{size}.webp")
         body = response.get_data()
         response.close()
@@ -210,7 +211,7 @@ def test_pages_offer_webp_copies_made_from_the_stored_jpeg(app, client, auth, an
         jpeg_size = len(as_jpeg.get_data())
         as_jpeg.close()
         assert len(body) < jpeg_size  # the point of WebP: fewer bytes for the same picture
-    assert len(files_in(app)) == stored + 2  # made once, then served from disk
+    assert len(files_in(app)) == stored + len(SIZES)  # made once, then served from disk
     # Deleting the picture removes its WebP copies too.
     with app.test_request_context():
         from onemile.images import delete_image
@@ -290,7 +291,7 @@ def test_a_polyglot_is_neutralised_by_re_encoding(app, client, auth, anne):
     assert polyglot.count(payload) == 3
     create_article(client, mag_id, photos=[(upload(polyglot, "innocent.jpg"), "Un polyglotte")])
     stored = files_in(app)
-    assert len(stored) == 2
+    assert len(stored) == len(SIZES)
     for path in stored:
         data = path.read_bytes()
         assert payload not in data and b"<script" not in data and b"PK\x03\x04" not in data
@@ -331,7 +332,7 @@ def test_every_photo_needs_a_description_and_ten_at_most(app, client, auth, anne
     )
     assert response.status_code == 422
     assert "An article has 10 photos at most" in response.get_data(as_text=True)
-    assert count(app, ArticlePhoto) == 9 and len(files_in(app)) == 18
+    assert count(app, ArticlePhoto) == 9 and len(files_in(app)) == 9 * len(SIZES)
 
 
 # --- article bodies ---------------------------------------------------------------------
@@ -449,7 +450,7 @@ def test_the_owner_edits_unpublishes_and_deletes_and_files_go_with_them(app, cli
     auth.login(anne)
     mag_id = create_mag(client, cover=upload(jpeg()), cover_alt="Vitrine")
     article_id = create_article(client, mag_id, photos=[(upload(jpeg()), "Pain"), (upload(jpeg()), "Bretzel")])
-    assert len(files_in(app)) == 6
+    assert len(files_in(app)) == 3 * len(SIZES)
     edit = client.get(f"/mags/{mag_id}/articles/{article_id}/edit").get_data(as_text=True)
     assert 'value="Le kougelhopf de Noël"' in edit and "Bretzel" in edit
     # The new photo slots start empty; existing photos are listed apart, with their own button.
@@ -457,7 +458,7 @@ def test_the_owner_edits_unpublishes_and_deletes_and_files_go_with_them(app, cli
     with app.app_context():
         photo_id = db.session.scalars(select(ArticlePhoto.id).where(ArticlePhoto.alt == "Pain")).one()
     assert client.post(f"/mags/photos/{photo_id}/delete").status_code == 302
-    assert len(files_in(app)) == 4
+    assert len(files_in(app)) == 2 * len(SIZES)
     response = send(client, f"/mags/{mag_id}/articles/{article_id}/edit",
                     article_form(title="Nouveau titre", status="draft"))
     assert response.status_code == 302
@@ -468,9 +469,9 @@ def test_the_owner_edits_unpublishes_and_deletes_and_files_go_with_them(app, cli
     response = send(client, f"/mags/{mag_id}/edit", {**MAG_FORM, "cover": upload(jpeg((500, 500))),
                                                          "cover_alt": "Nouvelle vitrine"})
     assert response.status_code == 302
-    assert len(files_in(app)) == 4
+    assert len(files_in(app)) == 2 * len(SIZES)
     assert client.post(f"/mags/{mag_id}/articles/{article_id}/delete").status_code == 302
-    assert len(files_in(app)) == 2 and count(app, Article) == 0
+    assert len(files_in(app)) == len(SIZES) and count(app, Article) == 0
     assert client.post(f"/mags/{mag_id}/delete").status_code == 302
     assert files_in(app) == [] and count(app, Mag) == 0
 
@@ -732,8 +733,8 @@ def test_demo_mags_are_illustrated_and_keep_their_draft(app, factory, outbox):
         demo_notes = db.session.scalars(select(Notification).where(Notification.member_id == refs["demo"].id)).all()
         assert {note.kind for note in demo_notes} == {"new_article"} and len(demo_notes) == 5
         assert all(member.email_notifications for member in members.values())
-    # 3 covers and 5 photos, two sizes each; no e-mail to fake addresses.
-    assert len(files_in(app)) == 16
+    # 3 covers and 5 photos, every size of each; no e-mail to fake addresses.
+    assert len(files_in(app)) == 8 * len(SIZES)
     assert not list(outbox.glob("*.eml"))
 
 

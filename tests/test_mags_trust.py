@@ -13,6 +13,7 @@ from test_mags import create_article, create_mag, files_in, jpeg, send, upload
 
 from onemile.auth.gate import EmailNotVerified
 from onemile.extensions import db
+from onemile.images import SIZES
 from onemile.models import Article, ArticlePhoto, Comment, Mag, MagFollow, Member, Notification
 
 MARKERS = "/map/markers?south=47.70&west=7.25&north=47.80&east=7.40"
@@ -276,7 +277,7 @@ def test_deleting_my_account_removes_my_mags_their_pictures_my_comments_and_foll
                   data={"body": "Bruno likes it"}).status_code == 302
     with app.app_context():
         annes_pictures = list(db.session.scalars(select(ArticlePhoto.image)))
-    assert annes_pictures and len(files_in(app)) == 2  # one photo, two sizes
+    assert annes_pictures and len(files_in(app)) == len(SIZES)  # one photo, every size
 
     response = a.post("/account/delete", data={"password": anne.password, "confirm": "y"})
     assert response.status_code == 302

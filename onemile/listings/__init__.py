@@ -4,16 +4,19 @@ from flask import Blueprint
 
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 
+from ..images import register_guard
 from . import (
     labels,
     member_data,
     routes,  # noqa: F401
+    services,
 )
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint, its part of the data download and of account deletion."""
+    its blueprint, its part of the data download and of account deletion, and who may load
+    an ad's photos."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         kind_labels=labels.KIND_LABELS,
@@ -22,3 +25,4 @@ def setup(app) -> None:
         status_labels=labels.STATUS_LABELS,
     )
     member_data.connect()
+    register_guard(services.photo_allowed)

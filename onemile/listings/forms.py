@@ -2,7 +2,13 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -11,10 +17,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from ..forms import PointFormMixin
-from ..models import CATEGORIES, LOCATION_MODES, OFFER_TYPES, ListingKind
+from ..forms import IMAGE_ACCEPT, PointFormMixin
+from ..models import CATEGORIES, LOCATION_MODES, MAX_LISTING_PHOTOS, OFFER_TYPES, ListingKind
 from .labels import CATEGORY_LABELS, KIND_LABELS, LOCATION_MODE_LABELS, OFFER_TYPE_LABELS
 from .services import BODY_MAX, TITLE_MAX
 
@@ -24,6 +30,17 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class PhotoOrderForm(Form):
+    """One photo already on the ad: its place (1 is the cover) and whether it goes (a plain
+    Form: CSRF is the outer form's)."""
+
+    photo_id = IntegerField(widget=HiddenInput())
+    position = SelectField(
+        _l("Place"), choices=[SelectChoice(n, str(n)) for n in range(1, MAX_LISTING_PHOTOS + 1)], coerce=int
+    )
+    remove = BooleanField(_l("Remove"))
 
 
 class ListingForm(PointFormMixin, FlaskForm):
@@ -60,6 +77,12 @@ class ListingForm(PointFormMixin, FlaskForm):
         default="approximate",
         validators=[DataRequired()],
     )
+
+    photos = MultipleFileField(
+        _l("Add photos"), render_kw={"accept": IMAGE_ACCEPT, "multiple": True}
+    )
+    # Not named "photos": filled from a Listing (obj=), it would take the stored photos.
+    existing_photos = FieldList(FormField(PhotoOrderForm), max_entries=MAX_LISTING_PHOTOS)
 
     def meeting_point(self):
         """The meeting place typed or picked, only when that mode is chosen."""

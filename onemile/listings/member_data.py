@@ -8,7 +8,9 @@ from sqlalchemy.orm import selectinload
 from ..account.signals import export_time, member_exported, member_forgotten
 from ..extensions import db
 from ..geo import point_latlon
+from ..images import discard_images, image_url
 from ..models import Conversation, Listing, ListingStatus, Member
+from .photos import photo_names
 
 
 def export(member: Member, export: dict) -> None:
@@ -21,7 +23,7 @@ def _listings(member: Member) -> list[Listing]:
         db.session.scalars(
             select(Listing)
             .where(Listing.author_id == member.id)
-            .options(selectinload(Listing.placements))
+            .options(selectinload(Listing.placements), selectinload(Listing.photos))
             .order_by(Listing.id)
         )
     )
@@ -45,19 +47,26 @@ def _listing(listing: Listing) -> dict:
             {"mile_id": p.mile_id, "latitude": point_latlon(p.point).lat, "longitude": point_latlon(p.point).lon}
             for p in listing.placements
         ],
+        # The largest size of each photo, cover first (the upload itself was never kept).
+        "photos": [image_url(photo.image, "large", external=True) for photo in listing.photos],
     }
 
 
 def forget(member: Member, after_commit: list) -> None:
-    """Delete the member's listings; one that others answered is kept closed, off the map
-    and without its text, so that their conversations stay (its title names the exchange)."""
+    """Delete the member's listings and their photos; one that others answered is kept
+    closed, off the map and without its text or photos, so that their conversations stay
+    (its title names the exchange)."""
     answered = set(
         db.session.scalars(
             select(Conversation.listing_id).join(Listing, Listing.id == Conversation.listing_id)
             .where(Listing.author_id == member.id)
         )
     )
-    for listing in list(member.listings):
+    listings = list(member.listings)
+    names = photo_names(listings)
+    after_commit.append(lambda: discard_images(names))
+    for listing in listings:
+        listing.photos.clear()
         if listing.id in answered:
             listing.body = ""
             listing.status = ListingStatus.CLOSED if listing.status == ListingStatus.OPEN else listing.status

@@ -9,13 +9,15 @@ from ..auth.access import verified_required
 from ..conversations.exchange import listing_exchange
 from ..extensions import limiter
 from ..geo import haversine_m
-from ..models import ListingKind, utcnow
+from ..images import accepts_uploads
+from ..models import MAX_LISTING_PHOTOS, ListingKind, utcnow
 from ..organisations.acting import current_actor
 from ..privacy import distance_band
 from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, submitted
 from . import bp, services, sharing
 from .forms import FilterForm, ListingForm
+from .photos import PhotoChange
 from .placement import meeting_point_of
 
 
@@ -60,6 +62,11 @@ def _form_data(form: ListingForm) -> services.ListingData:
         mile_ids=tuple(form.miles.data or ()),
         location_mode=form.location_mode.data,
         meeting_point=form.meeting_point(),
+        # A file input left empty still sends one part, without a name.
+        new_photos=tuple(upload for upload in form.photos.data or () if upload and upload.filename),
+        photo_changes=tuple(
+            PhotoChange(entry.photo_id.data, entry.position.data, entry.remove.data) for entry in form.existing_photos
+        ),
     )
 
 
@@ -77,11 +84,13 @@ def _saved(form: ListingForm, action):
 def _form_page(form: ListingForm, listing=None):
     """The listing form, shown or sent back with what was typed and its errors."""
     return render_template(
-        "listings/form.html", form=form, map_center=current_actor.primary_mile.center_latlon, listing=listing
+        "listings/form.html", form=form, map_center=current_actor.primary_mile.center_latlon, listing=listing,
+        max_photos=MAX_LISTING_PHOTOS,
     ), form_status()
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@accepts_uploads(MAX_LISTING_PHOTOS)
 @verified_required
 @limiter.limit("20 per hour; 60 per day", methods=["POST"])
 def new():
@@ -100,6 +109,7 @@ def new():
 
 
 @bp.route("/<int:listing_id>/edit", methods=["GET", "POST"])
+@accepts_uploads(MAX_LISTING_PHOTOS)
 @login_required
 def edit(listing_id: int):
     """Edit one of my listings."""
@@ -110,6 +120,8 @@ def edit(listing_id: int):
         meeting = meeting_point_of(listing)
         if meeting is not None:
             form.latitude.data, form.longitude.data = str(meeting.lat), str(meeting.lon)
+        for place, photo in enumerate(listing.photos, start=1):
+            form.existing_photos.append_entry({"photo_id": photo.id, "position": place})
     saved = _saved(form, lambda data: services.update_listing(current_actor, listing_id, data))
     if saved is None:
         return _form_page(form, listing)

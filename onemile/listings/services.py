@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, literal_column, or_, select, tuple_, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..alerts import services as alerts
 from ..auth.gate import require_verified
@@ -33,6 +33,7 @@ from ..models import (
     Conversation,
     Listing,
     ListingKind,
+    ListingPhoto,
     ListingPlacement,
     ListingStatus,
     Member,
@@ -42,6 +43,7 @@ from ..models import (
 from ..models.protection import can_see, listed_for, withheld_from
 from ..pwa.outbox import clean_client_key
 from ..unit_of_work import insert_once
+from .photos import PhotoChange, apply_photos, check_count, discard_after_commit
 from .placement import place_listing, public_point
 
 TITLE_MAX = 120
@@ -61,6 +63,9 @@ class ListingData:
     mile_ids: tuple[int, ...]
     location_mode: str = "approximate"
     meeting_point: LatLon | None = None  # only for location_mode "meeting_place"
+    # New pictures (uploaded files), and on edit what becomes of the ad's photos.
+    new_photos: tuple = ()
+    photo_changes: tuple[PhotoChange, ...] = ()
 
 
 def _lifetime() -> timedelta:
@@ -88,9 +93,9 @@ def _checked(author: Member, data: ListingData) -> tuple[ListingData, list[Mile]
         raise RuleError(_("You can only post in your own miles."), "mile_ids")
     miles = [own[mile_id] for mile_id in sorted(set(data.mile_ids))]
     meeting_point = _checked_meeting_point(data, miles)
-    cleaned = ListingData(
-        data.kind, offer_type, data.category, title, body, tuple(mile.id for mile in miles),
-        data.location_mode, meeting_point,
+    cleaned = replace(
+        data, offer_type=offer_type, title=title, body=body, mile_ids=tuple(mile.id for mile in miles),
+        meeting_point=meeting_point,
     )
     return cleaned, miles
 
@@ -127,6 +132,7 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
     if replayed is not None:
         return replayed
     data, miles = _checked(author, data)
+    check_count(None, (), data.new_photos)
     # The same key may win a race a moment ago (the page and the service worker sending at
     # once): that listing stands.
     listing, posted = insert_once(
@@ -148,6 +154,7 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
         return listing
     for mile in miles:
         place_listing(listing, mile, data.meeting_point)
+    apply_photos(listing, (), data.new_photos)
     db.session.flush()
     # In this unit of work: a post that does not commit alerts nobody.
     alerts.listing_posted(listing)
@@ -169,15 +176,26 @@ def visible_listing(viewer: Member | None, listing_id: int) -> Listing:
     The trust rule decides (models.protection): a listing hidden by moderation, or whose
     author blocked the viewer or was blocked by them, is gone for everyone but moderators."""
     listing = db.session.get(Listing, listing_id)
-    if listing is None:
+    if listing is None or not _readable(viewer, listing):
         raise NotFoundError("listing")
+    return listing
+
+
+def _readable(viewer: Member | None, listing: Listing) -> bool:
     if can_see(viewer, listing):
-        return listing
+        return True
     # The one addition for ads: whoever answered keeps reading it once it is closed.
     member = viewer if viewer is not None and viewer.is_authenticated else None
-    if member is not None and not withheld_from(member.id, listing) and _answered(member, listing):
-        return listing
-    raise NotFoundError("listing")
+    return member is not None and not withheld_from(member.id, listing) and _answered(member, listing)
+
+
+def photo_allowed(viewer, name: str) -> bool | None:
+    """images guard: a photo of an ad is for signed-in members who may read the ad (its
+    page asks for a member too); None for a picture that is no ad's."""
+    listing = db.session.scalar(select(Listing).join(ListingPhoto).where(ListingPhoto.image == name))
+    if listing is None:
+        return None
+    return viewer is not None and viewer.is_authenticated and _readable(viewer, listing)
 
 
 def _answered(viewer: Member, listing: Listing) -> bool:
@@ -190,6 +208,8 @@ def update_listing(author: Member, listing_id: int, data: ListingData) -> Listin
     """Edit a listing; its miles may change too."""
     listing = own_listing(author, listing_id)
     data, miles = _checked(author, data)
+    check_count(listing, data.photo_changes, data.new_photos)
+    apply_photos(listing, data.photo_changes, data.new_photos)
     listing.kind, listing.offer_type, listing.category = data.kind, data.offer_type, data.category
     listing.title, listing.body = data.title, data.body
     listing.location_mode = data.location_mode
@@ -230,8 +250,10 @@ def renew_listing(author: Member, listing_id: int) -> Listing:
 
 
 def delete_listing(author: Member, listing_id: int) -> None:
-    """Delete a listing for good."""
-    db.session.delete(own_listing(author, listing_id))
+    """Delete a listing for good (its photos' files once that is committed)."""
+    listing = own_listing(author, listing_id)
+    discard_after_commit([listing])
+    db.session.delete(listing)
     db.session.flush()
 
 
@@ -357,7 +379,8 @@ def search_mile(
     listings = {
         listing.id: listing
         for listing in session.scalars(
-            select(Listing).where(Listing.id.in_([row.listing_id for row in page])).options(joinedload(Listing.author))
+            select(Listing).where(Listing.id.in_([row.listing_id for row in page]))
+            .options(joinedload(Listing.author), selectinload(Listing.photos))
         )
     }
     return [FoundListing(listings[row.listing_id], row.distance_m) for row in page], next_page
@@ -368,5 +391,6 @@ def my_listings(member: Member) -> list[Listing]:
     return list(
         db.session.scalars(
             select(Listing).where(Listing.author_id == member.id).order_by(Listing.created_at.desc())
+            .options(selectinload(Listing.photos))
         )
     )

@@ -18,14 +18,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired
 
-from ..forms import PublicPlaceFormMixin
+from ..forms import IMAGE_ACCEPT, PublicPlaceFormMixin
 from ..models import MAG_KINDS, ArticleStatus
 from .labels import ARTICLE_STATUS_LABELS, MAG_KIND_LABELS
 from .services import ABOUT_MAX, ALT_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX
 
 # New photo slots shown on the article form at once (an article holds up to 10 photos).
 PHOTO_SLOTS = 3
-IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 
 
 class MagForm(PublicPlaceFormMixin, FlaskForm):

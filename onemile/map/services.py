@@ -6,7 +6,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..geo import (
@@ -18,7 +19,7 @@ from ..geo import (
     nearest,
 )
 from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
-from ..models import Listing, ListingKind, ListingPlacement, Member
+from ..models import Listing, ListingKind, ListingPhoto, ListingPlacement, Member
 from ..models.member import MAP_LAYERS
 from ..models.protection import listed_for
 
@@ -58,6 +59,7 @@ class Marker:
     answerable: bool = False
     public: bool = False  # its page is readable by visitors (else visitors are sent to sign up)
     icon: str = ""  # what the marker's symbol shows: a listing's category; empty: its layer's
+    photo: str | None = None  # a stored picture (onemile.images) for the popup, members only
 
 
 # A layer source answers the markers of its layer in the box: (box, viewer id, cap) -> up to
@@ -239,9 +241,16 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
         return []
     session = db.session
     lat, lon = latlon_columns(ListingPlacement.point)
+    # The cover photo for members' popups (visitors get none: the picture is for members).
+    cover = (
+        select(ListingPhoto.image).where(ListingPhoto.listing_id == Listing.id)
+        .order_by(ListingPhoto.position, ListingPhoto.id).limit(1).scalar_subquery()
+        if viewer_id is not None else literal(None)
+    )
     stmt = (
         select(
-            Listing.id, Listing.kind, Listing.offer_type, Listing.category, Listing.title, Listing.author_id, lat, lon
+            Listing.id, Listing.kind, Listing.offer_type, Listing.category, Listing.title, Listing.author_id, lat, lon,
+            cover.label("photo"),
         )
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
@@ -271,6 +280,7 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
                 icon=row.category,
                 is_own=is_own,
                 answerable=viewer_id is not None and not is_own,
+                photo=row.photo,
             )
         )
     return markers
@@ -303,6 +313,9 @@ def nearest_listings(
         if len(seen) == count:
             break
     listings = {
-        listing.id: listing for listing in session.scalars(select(Listing).where(Listing.id.in_(list(seen))))
+        listing.id: listing
+        for listing in session.scalars(
+            select(Listing).where(Listing.id.in_(list(seen))).options(selectinload(Listing.photos))
+        )
     }
     return [Nearby(listings[lid], row.lat, row.lon, row.distance_m) for lid, row in seen.items()]

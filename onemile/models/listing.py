@@ -59,6 +59,7 @@ STATUSES = tuple(ListingStatus)
 # meeting_place = exactly at a public place the author picked (a café, a library, a station);
 # mile_only = no marker at all, only listed (lists, nearest panel) with a distance band.
 LOCATION_MODES = ("approximate", "meeting_place", "mile_only")
+MAX_LISTING_PHOTOS = 4
 
 
 class Listing(ActedBy, Protected, db.Model):
@@ -104,6 +105,10 @@ class Listing(ActedBy, Protected, db.Model):
     author: Mapped[Member] = relationship(back_populates="listings", foreign_keys=[author_id])
     placements: Mapped[list[ListingPlacement]] = relationship(
         back_populates="listing", cascade="all, delete-orphan", order_by="ListingPlacement.id"
+    )
+    # Up to MAX_LISTING_PHOTOS, the first is the cover (listings.photos keeps the files).
+    photos: Mapped[list[ListingPhoto]] = relationship(
+        back_populates="listing", cascade="all, delete-orphan", order_by="ListingPhoto.position, ListingPhoto.id"
     )
 
     @property
@@ -174,3 +179,19 @@ class ListingPlacement(db.Model):
         """Put the placement at its public point (and in that point's grid cell)."""
         self.point = point.wkt()
         self.cell = grid_cell(point)
+
+
+class ListingPhoto(db.Model):
+    """A photo of an ad: a stored picture name from onemile.images (never a path, never the
+    upload). Shown only where the ad is (listings.photos answers the image URL too)."""
+
+    __tablename__ = "listing_photo"
+    # Unique: serving a picture looks up the ad it belongs to by its name.
+    __table_args__ = (Index("ux_listing_photo_image", "image", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), index=True)
+    image: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+
+    listing: Mapped[Listing] = relationship(back_populates="photos")

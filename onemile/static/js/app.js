@@ -111,6 +111,11 @@
     function popup(li) {
       // textContent only: titles are user text.
       const box = document.createElement('div');
+      // Photos on ads (branch photos): the cover, loaded only when the popup opens.
+      if (li.dataset.photo) {
+        box.appendChild(Object.assign(document.createElement('img'), {className: 'popup-photo', alt: '',
+          src: data.photoUrl.replace('PHOTO', li.dataset.photo), width: 240, height: 135}));
+      }
       const link = box.appendChild(document.createElement('a'));
       link.href = li.dataset.url;
       link.textContent = li.querySelector('a').textContent.trim();
@@ -268,6 +273,8 @@
     // A closed <details> has no size: Leaflet must measure again once it opens.
     const details = el.closest('details');
     if (details) details.addEventListener('toggle', () => map.invalidateSize());
+    // The same when CSS hides the map until its choice is made (the listing form's meeting place).
+    if (window.ResizeObserver) new ResizeObserver(() => map.invalidateSize()).observe(el);
   }
 
   function geolocate(button) {

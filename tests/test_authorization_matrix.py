@@ -90,7 +90,7 @@ def world(app, factory) -> World:
     still could answer volunteers or mark pledges received (the owner-only routes are
     what this matrix proves nobody else reaches)."""
     from onemile.listings.services import close_listing
-    from onemile.models import Completion, Notification
+    from onemile.models import Completion, Notification, Project
     from onemile.projects import services as projects
 
     victim = factory.member(email="victim@example.org", first_name="Victor")
@@ -114,7 +114,7 @@ def world(app, factory) -> World:
     pledge_id = factory.pledge(partner, project_id, "20", "For the seeds")
     with app.test_request_context():
         victim_row = db.session.get(Member, victim.id)
-        task_id = db.session.get(projects.Project, project_id).tasks[0].id
+        task_id = db.session.get(Project, project_id).tasks[0].id
         offer = projects.volunteer(db.session.get(Member, partner.id), project_id, task_id, "I can build")
         projects.answer_volunteer(victim_row, project_id, offer.id, True)
         news = projects.post_update(victim_row, project_id, "Victim secret news")

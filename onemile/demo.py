@@ -34,7 +34,17 @@ from .geo import LatLon, destination
 from .listings.services import ListingData, create_listing
 from .mags.demo import load_demo_mags
 from .miles.services import add_mile, move_mile, rename_mile
-from .models import Listing, Member, Mile, Transfer, utcnow
+from .models import (
+    CompletionStatus,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    Member,
+    MemberKind,
+    Mile,
+    Transfer,
+    utcnow,
+)
 from .projects.demo import load_projects
 from .smiles.services import balance_of
 
@@ -72,7 +82,6 @@ MEMBERS: tuple[DemoMember, ...] = tuple(
     DemoMember(**{**spec, "extra_miles": tuple(tuple(mile) for mile in spec.get("extra_miles", ()))})
     for spec in _PLACES["members"]
 )
-from .models import CompletionStatus, ListingKind, ListingStatus, MemberKind
 
 # Every ad: (who, kind, category, title, text). kind is "request" or an offer type; who is a
 # member key, a neighbourhood (a person living there writes it) or None (any person).

@@ -2,9 +2,10 @@
 
 from flask import Blueprint
 
+from ..extensions import login_manager
+
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from ..extensions import login_manager
 from . import routes, sessions  # noqa: F401
 from .services import MIN_PASSWORD_LENGTH
 

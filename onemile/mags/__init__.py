@@ -2,9 +2,10 @@
 
 from flask import Blueprint
 
+from ..account.signals import connect_services
+
 bp = Blueprint("mags", __name__, url_prefix="/mags")
 
-from ..account.signals import connect_services
 from . import notifications, reportables, routes, services  # noqa: F401  (register the `mags` map layer and reportable types)
 
 

@@ -3,9 +3,10 @@ with money pledges, smiles and skills."""
 
 from flask import Blueprint
 
+from ..account.signals import connect_services
+
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-from ..account.signals import connect_services
 from . import notifications, reportables, routes, services  # noqa: F401
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from ..demo_data import read
 from ..extensions import db
 from ..geo import LatLon
-from ..models import Member, Project
+from ..models import Member, Project, ProjectStatus, VolunteerStatus
 from ..smiles.services import balance_of
 from . import services
 
@@ -55,7 +55,6 @@ SMILES = tuple(tuple(smiles) for smiles in _DATA["smiles"])
 VOLUNTEERS = tuple(
     (v["project"], v["task"], v["member"], v["message"], v.get("accepted")) for v in _DATA["volunteers"]
 )
-from ..models import ProjectStatus, VolunteerStatus
 
 UPDATES = tuple((update["project"], update["text"]) for update in _DATA["updates"])
 

@@ -1,6 +1,6 @@
 """Listing routes: thin wrappers around listings.services."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -12,7 +12,7 @@ from ..geo import haversine_m
 from ..models import ListingKind, utcnow
 from ..privacy import distance_band
 from ..replicas import read_only
-from ..web import flash_refusal, form_status, page_or_fragment, submitted
+from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
 from . import bp, services
 from .forms import FilterForm, ListingForm
 from .placement import meeting_point_of
@@ -95,7 +95,7 @@ def new():
     if listing is None:
         return _form_page(form)
     flash(_("Your listing is online."), "success")
-    return redirect(url_for("listings.detail", listing_id=listing.id))
+    return see_other("listings.detail", listing_id=listing.id)
 
 
 @bp.route("/<int:listing_id>/edit", methods=["GET", "POST"])
@@ -112,7 +112,7 @@ def edit(listing_id: int):
     saved = _saved(form, lambda data: services.update_listing(current_user, listing_id, data))
     if saved is None:
         return _form_page(form, listing)
-    return redirect(url_for("listings.detail", listing_id=saved.id))
+    return see_other("listings.detail", listing_id=saved.id)
 
 
 @bp.get("/<int:listing_id>")
@@ -136,8 +136,8 @@ def _author_action(listing_id: int, action, message: str, done_endpoint: str | N
     """Close, renew or delete one of my listings, then open `done_endpoint` (the listing's
     page unless told); a refusal is flashed on the listing's page."""
     if flash_refusal(lambda: action(current_user, listing_id), message) and done_endpoint:
-        return redirect(url_for(done_endpoint))
-    return redirect(url_for("listings.detail", listing_id=listing_id))
+        return see_other(done_endpoint)
+    return see_other("listings.detail", listing_id=listing_id)
 
 
 @bp.post("/<int:listing_id>/close")

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ._states import states
 from ._time import utcnow
 
-
-class AccountKind(StrEnum):
-    MEMBER = "member"
-    ISSUER = "issuer"
-    PROJECT = "project"
-
-
+AccountKind = states("AccountKind", "member", "issuer", "project")
 ACCOUNT_KINDS = tuple(AccountKind)
 
 
-class TransferReason(StrEnum):
-    SIGNUP_BONUS = "signup_bonus"
-    REFERRAL_BONUS = "referral_bonus"
-    SERVICE = "service"
-    PROJECT_SUPPORT = "project_support"
-
-
+TransferReason = states("TransferReason", "signup_bonus", "referral_bonus", "service", "project_support")
 TRANSFER_REASONS = tuple(TransferReason)
 
 

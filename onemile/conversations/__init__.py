@@ -2,9 +2,12 @@
 
 from flask import Blueprint
 
+from ..demo import register_demo
+
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
 from . import (
+    demo,
     member_data,
     notifications,
     routes,  # noqa: F401
@@ -13,7 +16,8 @@ from . import (
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint, its notification kinds, its part of the data download and of account deletion."""
+    its blueprint, its notification kinds, its part of the data download and of account deletion, the demo's exchanges."""
     app.register_blueprint(bp)
     notifications.register()
     member_data.connect()
+    register_demo("exchanges", demo.exchanges, order=30)

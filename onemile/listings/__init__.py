@@ -2,9 +2,12 @@
 
 from flask import Blueprint
 
+from ..demo import register_demo
+
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 
 from . import (
+    demo,
     labels,
     member_data,
     routes,  # noqa: F401
@@ -13,7 +16,7 @@ from . import (
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint, its part of the data download and of account deletion."""
+    its blueprint, its part of the data download and of account deletion, the demo's ads."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         kind_labels=labels.KIND_LABELS,
@@ -22,3 +25,4 @@ def setup(app) -> None:
         status_labels=labels.STATUS_LABELS,
     )
     member_data.connect()
+    register_demo("ads", demo.ads, order=20)

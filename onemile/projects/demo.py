@@ -9,8 +9,9 @@ goes through projects.services, so the rules and the ledger are the app's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from ..demo import Story
 from ..demo_data import read
 from ..extensions import db
 from ..geo import LatLon
@@ -59,8 +60,9 @@ VOLUNTEERS = tuple(
 UPDATES = tuple((update["project"], update["text"]) for update in _DATA["updates"])
 
 
-def load_projects(members: dict[str, Member], now: datetime) -> dict:
+def load_projects(story: Story) -> dict:
     """Make the demo account a moderator and create the demo projects and their support."""
+    members, now = story.members, story.now
     demo = next(member for member in members.values() if member.email == DEMO_EMAIL)
     demo.is_moderator = True
     db.session.flush()

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from werkzeug.security import generate_password_hash
 
+from onemile.geo import LatLon, grid_cell
+
 from .dataset import BODY, CATEGORIES, KINDS, OFFER_TYPES, TITLES, VIEWER_MILES, Dataset
 
 VIEWER_PASSWORD = "bench-password-not-secret"
@@ -26,7 +28,7 @@ LISTING_COLUMNS = (
     "id", "author_id", "kind", "offer_type", "category", "title", "body", "status",
     "created_at", "updated_at", "expires_at",
 )
-PLACEMENT_COLUMNS = ("id", "listing_id", "mile_id", "kind", "point")
+PLACEMENT_COLUMNS = ("id", "listing_id", "mile_id", "kind", "point", "cell", "listed_at")
 LAYERS = "requests,offers,projects,mags"
 
 
@@ -85,12 +87,14 @@ class Plan:
                    categories[category[i]], titles[title[i]], BODY, "open", created, created,
                    fmt(now + timedelta(minutes=expires[i])))
 
-    def placements(self, point):
-        d = self.data
+    def placements(self, fmt, point):
+        d, now = self.data, self.now
         kinds = KINDS.tolist()
         kind, author, lat, lon = d.kind.tolist(), d.listing_author.tolist(), d.lat.tolist(), d.lon.tolist()
+        age = d.age_minutes.tolist()
         for i in range(d.size):
-            yield (i + 1, i + 1, author[i] + 1, kinds[kind[i]], point(lon[i], lat[i]))
+            yield (i + 1, i + 1, author[i] + 1, kinds[kind[i]], point(lon[i], lat[i]),
+                   grid_cell(LatLon(lat[i], lon[i])), fmt(now - timedelta(minutes=age[i])))
 
 
 def _now() -> datetime:
@@ -129,7 +133,7 @@ def load_spatialite(raw_connection, plan: Plan, analyze: bool = True) -> dict[st
     _timed(timings, "miles", lambda: insert("mile", MILE_COLUMNS, plan.miles(fmt, as_pair), "center"))
     _timed(timings, "listings", lambda: insert("listing", LISTING_COLUMNS, plan.listings(fmt)))
     _timed(timings, "placements", lambda: insert(
-        "listing_placement", PLACEMENT_COLUMNS, plan.placements(as_pair), "point"))
+        "listing_placement", PLACEMENT_COLUMNS, plan.placements(fmt, as_pair), "point"))
     _timed(timings, "commit", raw_connection.commit)
     timings["total"] = time.perf_counter() - start
     if analyze:
@@ -154,7 +158,7 @@ def load_postgis(pg_connection, plan: Plan) -> dict[str, float]:
     _timed(timings, "miles", lambda: copy("mile", MILE_COLUMNS, plan.miles(fmt, ewkt)))
     _timed(timings, "listings", lambda: copy("listing", LISTING_COLUMNS, plan.listings(fmt)))
     _timed(timings, "placements", lambda: copy(
-        "listing_placement", PLACEMENT_COLUMNS, plan.placements(ewkt)))
+        "listing_placement", PLACEMENT_COLUMNS, plan.placements(fmt, ewkt)))
     with pg_connection.cursor() as cur:
         for table in ("member", "mile", "listing", "listing_placement"):
             cur.execute(

@@ -190,5 +190,13 @@ def run(settings: Settings) -> dict:
 
 
 def main() -> int:
-    run(Settings.from_env())
+    settings = Settings.from_env()
+    run(settings)
+    # Alert fan-out for one new ad (bench/alerts.py): BENCH_ALERT_MEMBERS=0 skips it.
+    from . import alerts
+
+    sizes = [int(s) for s in os.environ.get("BENCH_ALERT_MEMBERS", "100000").split(",") if s.strip() and int(s)]
+    if sizes:
+        print("\nAlert fan-out (one new ad, all its neighbours alerted at once)")
+        alerts.run(sizes, settings.backends, int(os.environ.get("BENCH_ALERT_REPS", "5")))
     return 0

@@ -82,8 +82,8 @@ class AppRequest(UploadAwareRequest, NulFreeRequest):
 # signals: an account deletion cancels pending services, deletes listings, then the miles
 # they were placed in.
 FEATURES = (
-    "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "smiles",
-    "account", "moderation",
+    "auth", "conversations", "listings", "projects", "mags", "miles", "map", "pwa", "notifications", "alerts", "smiles",
+    "account", "moderation", "gazetteer",
 )
 
 

@@ -110,6 +110,13 @@ def load(instance_path: str) -> dict:
         "PUBLIC_OFFSET_MIN_M": float(os.environ.get("PUBLIC_OFFSET_MIN_M", "150")),
         "PUBLIC_OFFSET_MAX_M": float(os.environ.get("PUBLIC_OFFSET_MAX_M", "300")),
         "LISTING_LIFETIME_DAYS": int(os.environ.get("LISTING_LIFETIME_DAYS", "30")),
+        # Alerts for new ads (onemile.alerts): instant alerts a member gets per local day
+        # (the next ones wait for the digest); the digest leaves after this local hour; an
+        # ad's author is reminded this many days before it expires.
+        "ALERT_DAILY_CAP": int(os.environ.get("ALERT_DAILY_CAP", "10")),
+        "DIGEST_HOUR": int(os.environ.get("DIGEST_HOUR", "7")),
+        "DIGEST_BATCH": int(os.environ.get("DIGEST_BATCH", "100")),
+        "EXPIRY_REMINDER_DAYS": int(os.environ.get("EXPIRY_REMINDER_DAYS", "3")),
         # Individual markers per layer in one fragment (~350 bytes each); past it, listings cluster.
         "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "100")),
         # Smiles minted for each new member, and for whoever referred them.

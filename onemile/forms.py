@@ -4,10 +4,10 @@ import unicodedata
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
 
-from . import places
+from . import place_names, places
 from .geo import InvalidCoordinates, LatLon
 
 OFF_THE_GLOBE = _l("Give a latitude from -90 to 90 and a longitude from -180 to 180.")
@@ -68,3 +68,43 @@ def _sort_key(name: str) -> str:
     """Sort key that ignores accents and case ("Égypte" sorts with "Egypte")."""
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+class PlaceFormMixin:
+    """A town, neighbourhood or postal code typed by name (gazetteer/_picker.html): the id of
+    the suggestion picked with JavaScript, or the text alone, searched on submit."""
+
+    place = StringField(_l("Town, neighbourhood or postal code"), validators=[Length(max=place_names.QUERY_MAX)])
+    # Rendered by the picker as a hidden input (not a HiddenField: hidden_tag() would add a
+    # second one, and the "which one?" radios replace it).
+    place_id = StringField(validators=[Length(max=40)])
+    place_choices: tuple = ()  # set per form by chosen_place
+
+    def chosen_place(self, country: str, near: LatLon | None = None) -> place_names.Found | None:
+        """The place picked or typed; None when nothing was typed. When the text matches
+        several places and none was picked, they become ``place_choices`` and the field
+        asks "which one?" (the way without JavaScript)."""
+        picked = place_names.get(self.place_id.data or "")
+        if picked is not None:
+            return picked
+        text = (self.place.data or "").strip()
+        if not text:
+            return None
+        found = place_names.search(country, text, near)
+        exact = [f for f in found if place_names.fold(f.name) == place_names.fold(text)]
+        if len(found) == 1 or len(exact) == 1:  # "Mulhouse", "Paris": no need to ask
+            return (exact or found)[0]
+        self.place_choices = tuple(found)
+        self.place.errors = [*self.place.errors, _l("Choose your place in the list.") if found
+                             else _l("We do not know this place. Try another spelling, or a postal code.")]
+        return None
+
+
+class ExplorePlaceForm(PlaceFormMixin, Form):
+    """The visitors' "explore around a place" search (a GET form: no CSRF, nothing written)."""
+
+    country = SelectField(_l("Country"), default="FR")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice(code, name) for code, name in country_choices()]

@@ -134,6 +134,48 @@ class Box:
         return cls(low.lat, low.lon, high.lat, high.lon)
 
 
+# A fixed grid of 0.01° cells (about 1.1 km × 0.75 km in France) for the mile's list, newest
+# first: each placement carries the cell of its public point, and a B-tree on (cell,
+# listed_at) lets the database read each cell that the mile touches in date order and merge
+# them, stopping after one page, instead of taking every ad of the mile through the spatial
+# index and sorting them all (634 ads in a town's mile at 1M, 2,013 at p95).
+GRID_DEGREES = 0.01
+GRID_COLUMNS = 36_000  # 360 / GRID_DEGREES: cell = row * GRID_COLUMNS + column, < 2**31
+GRID_MAX_CELLS = 64  # beyond (near the poles, where a mile spans many columns) no grid
+
+
+def grid_cell(point: LatLon) -> int:
+    """The grid cell of a point (the same arithmetic as migration 0022's backfill)."""
+    row = math.floor((point.lat + 90.0) / GRID_DEGREES)
+    column = math.floor((point.lon + 180.0) / GRID_DEGREES) % GRID_COLUMNS
+    return row * GRID_COLUMNS + column
+
+
+def grid_cells_within(center: LatLon, metres: float) -> list[int] | None:
+    """The grid cells that the circle of `metres` around center touches (a cell whose
+    nearest point lies farther is left out); None when they would be too many."""
+    box = Box.around(center, metres)
+    # Longitudes are not clamped to the globe's edge: past the antimeridian the columns wrap.
+    dlon = -Box.around(LatLon(center.lat, 0.0), metres).west
+    rows = range(math.floor((box.south + 90.0) / GRID_DEGREES), math.floor((box.north + 90.0) / GRID_DEGREES) + 1)
+    columns = range(math.floor((center.lon - dlon + 180.0) / GRID_DEGREES),
+                    math.floor((center.lon + dlon + 180.0) / GRID_DEGREES) + 1)
+    if len(rows) * len(columns) > GRID_MAX_CELLS:
+        return None
+    cells = []
+    for row in rows:
+        south = row * GRID_DEGREES - 90.0
+        for column in columns:
+            west = column * GRID_DEGREES - 180.0
+            # The cell's point nearest the centre (haversine wraps the longitudes); a metre of
+            # slack for the float edges.
+            nearest_point = LatLon(min(max(center.lat, south), south + GRID_DEGREES),
+                                   min(max(center.lon, west), west + GRID_DEGREES))
+            if haversine_m(center, nearest_point) <= metres + 1.0:
+                cells.append(row * GRID_COLUMNS + column % GRID_COLUMNS)
+    return cells
+
+
 def point_latlon(value) -> LatLon:
     """A loaded point value (WKB from the database, or WKT just assigned) as LatLon."""
     if isinstance(value, WKTElement):
@@ -270,6 +312,15 @@ def within_metres(
         _in_spatial_index(rowid_col, geom_col, _search_frame(center, metres)),
         func.PtDistWithin(geom_col, _spatialite_point(center), metres, 1) == 1,
     )
+
+
+def exactly_within(dialect: str, geom_col, center: LatLon, metres: float) -> ColumnElement[bool]:
+    """Rows whose point lies within metres of center, tested row by row (no index): the
+    refinement of rows that an index already narrowed, such as one grid cell."""
+    if dialect == "postgresql":
+        # Not ST_DWithin: the planner would take the GiST index and lose the date order.
+        return func.ST_Distance(geography(geom_col), _geog_point(center)) <= metres
+    return func.PtDistWithin(geom_col, _spatialite_point(center), metres, 1) == 1
 
 
 def in_box(

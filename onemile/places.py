@@ -1,6 +1,11 @@
 """Offline postal code -> coordinates, to place a member's first mile at sign-up.
 
-Two data sets shipped inside installed packages; the network is never used:
+France first: every code of the official list (La Poste's, joined to INSEE communes) is read
+from ``onemile/data/fr_postal_codes.tsv.gz``, built by ``tools/build_places_data.py`` from
+registry packages with each code's commune centre (the mean of the communes sharing it, snapped
+to the nearest of them); 6,268 of 6,310 codes are placed, all but remote atolls of French
+Polynesia and two communes of New Caledonia. Other countries, and French codes missing there,
+use two data sets shipped inside installed packages; the network is never used:
 
 * ``countrystatecity_postal_codes``: per country, postal codes with locality names and, for
   some countries (US, CA, AU, BE, DK, PL, BR, GB...), the code's own coordinates. Its JSON files
@@ -17,7 +22,8 @@ cities1000: each region's GeoNames admin area is learned from its unambiguous ma
 code lists several localities, the one nearest their centroid is kept: a real place where
 people live, rather than the centroid, which may fall in the fields between villages.
 
-Measured (``_coverage``: distinct codes of the package that resolve): FR 2885/6051 = 47.7 %,
+Measured (``_coverage``: distinct codes of the package that resolve): FR 2885/6051 = 47.7 %
+(before the official French list above),
 DE 90.9 %, IT 93.1 %, LU 82.3 %, AT 66.7 %, NL 46.8 %, CH 35.7 %; 100 % for BE, US, CA, PL
 (package coordinates). France's data keeps one commune per code (seemingly the alphabetically
 first, often a village under 1000 inhabitants), so the codes that fail are rural ones; Paris,
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gzip
 import importlib.util
 import json
 import math
@@ -41,6 +48,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
 from typing import Any, NamedTuple
+
+from babel import Locale
 
 __all__ = ["Place", "countries", "is_valid_format", "locate"]
 
@@ -60,8 +69,12 @@ def locate(country_code: str, postal_code: str) -> Place | None:
     None when the code is malformed for the country or unknown.
     """
     country = _country(country_code)
-    if country is None or not is_valid_format(country, postal_code):
-        return None
+    if country is None or country not in _SUPPORTED or not is_valid_format(country, postal_code):
+        return None  # outside _SUPPORTED the data puts codes in the wrong places (ES, TN...)
+    if country == "FR":
+        french = _french_codes().get(_compact(postal_code))
+        if french is not None:
+            return french
     place = _lookup(country, _normalise(postal_code))
     if place is None and country == "FR":
         # La Poste codes overseas departments as French, GeoNames files them under their own
@@ -91,14 +104,25 @@ def is_valid_format(country_code: str, postal_code: str) -> bool:
     return any(pattern.fullmatch(form) for form in _forms(text, meta.get("postalCodeFormat")))
 
 
+@functools.cache
 def countries() -> list[tuple[str, str]]:
     """(ISO alpha-2 code, English country name) for every country the app can accept at sign-up,
-    sorted by name."""
+    sorted by name: those whose postal codes it can place, and those whose towns it can find
+    by name (onemile/data/places: every country with GeoNames places, the francophone ones
+    included: Senegal, Côte d'Ivoire, Cameroon... where postal codes are not used)."""
     meta = _country_meta()
+    english = Locale("en").territories
+    by_name = {path.name.split(".")[0] for path in (DATA_DIR / "places").glob("*.tsv.gz")}
+    codes = (_SUPPORTED & meta.keys()) | {code for code in by_name if code in english or code in meta}
     return sorted(
-        ((code, meta[code]["countryName"]) for code in _SUPPORTED if code in meta),
+        ((code, meta[code]["countryName"] if code in meta else english[code]) for code in codes),
         key=lambda item: item[1],
     )
+
+
+def postal_codes_placed(country_code: str) -> bool:
+    """Whether the country's postal codes can place a mile (else its towns are found by name)."""
+    return (country_code or "").strip().upper() in _SUPPORTED
 
 
 # Countries where at least 30 % of the codes resolve (``_coverage`` run over every country of
@@ -116,7 +140,7 @@ _SUPPORTED = frozenset({
 # First three digits of a French overseas code -> the ISO code GeoNames and the package use.
 _FRENCH_OVERSEAS = {
     "971": "GP", "972": "MQ", "973": "GF", "974": "RE", "975": "PM",
-    "976": "YT", "977": "BL", "978": "MF", "986": "WF", "987": "PF", "988": "NC",
+    "976": "YT", "977": "BL", "978": "MF", "980": "MC", "986": "WF", "987": "PF", "988": "NC",
 }  # fmt: skip
 # Radius (degrees of latitude, ~22 km) around a region's median point where a place whose
 # admin area differs from the region's is still trusted. Checked against the package's own
@@ -142,6 +166,27 @@ _GENERIC_CODE = re.compile(r"[A-Z0-9][A-Z0-9 -]{1,10}[A-Z0-9]")
 
 
 # --- data files -------------------------------------------------------------------------------
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@functools.cache
+def _french_codes() -> dict[str, Place]:
+    """Every French postal code of the official list with a centre (built into onemile/data by
+    tools/build_places_data.py): read once, on the first French lookup (~6,300 codes)."""
+    places: dict[str, Place] = {}
+    with gzip.open(DATA_DIR / "fr_postal_codes.tsv.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            code, lat, lon, label = line.rstrip("\n").split("\t")
+            if lat:
+                places[code] = Place(float(lat), float(lon), label)
+    return places
+
+
+def french_postal_codes() -> list[str]:
+    """The whole official list of French postal codes shipped in onemile/data, placed or not."""
+    with gzip.open(DATA_DIR / "fr_postal_codes.tsv.gz", "rt", encoding="utf-8") as f:
+        return [line.split("\t", 1)[0] for line in f]
 
 
 def _package_dir(name: str) -> Path:

@@ -563,7 +563,7 @@ def insert_open_offers(points, email: str = "many@example.org") -> list[int]:
 
     from sqlalchemy import insert, select
 
-    from onemile.geo import LatLon
+    from onemile.geo import LatLon, grid_cell
     from onemile.models import Listing, ListingPlacement, Member, Mile, utcnow
 
     member = Member(email=email, password_hash="x", first_name="M", last_name="Any",
@@ -583,7 +583,8 @@ def insert_open_offers(points, email: str = "many@example.org") -> list[int]:
     ids = db.session.scalars(select(Listing.id).where(Listing.author_id == member.id).order_by(Listing.id)).all()
     db.session.execute(
         insert(ListingPlacement),
-        [{"listing_id": lid, "mile_id": mile.id, "kind": "offer", "point": p.wkt()} for lid, p in zip(ids, points)],
+        [{"listing_id": lid, "mile_id": mile.id, "kind": "offer", "point": p.wkt(), "cell": grid_cell(p),
+          "listed_at": now - timedelta(minutes=i)} for i, (lid, p) in enumerate(zip(ids, points))],
     )
     db.session.commit()
     return list(ids)

@@ -146,7 +146,7 @@ def _pages(world: World) -> dict[str, list[str]]:
         "member": [
             "/map", "/listings/", "/listings/new", "/listings/mine",
             f"/listings/{w.own_listing}", f"/listings/{w.own_listing}/edit", f"/listings/{w.other_listing}",
-            f"/conversations/{w.conversation}", "/smiles/", "/notifications/", "/notifications/settings",
+            f"/conversations/{w.conversation}", "/smiles/", "/notifications/", "/notifications/settings", "/alerts/settings",
             "/miles/", "/account/", "/projects/", "/projects/mine", "/projects/new", f"/projects/{w.project}",
             f"/projects/{w.own_project}",
             "/mags/", "/mags/new", f"/mags/{w.mag}", f"/mags/{w.mag}/edit", f"/mags/{w.mag}/articles/new",

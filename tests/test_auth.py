@@ -163,7 +163,7 @@ def test_signup_with_an_unknown_postal_code_asks_for_a_point_then_uses_it(app, c
 
     asked = signup(client, postal_code="00000")
     assert asked.status_code == 422
-    assert "Pick your place on the map" in html(asked)
+    assert "Type the name of your town, pick your place on the map" in html(asked)
     assert 'id="picker-map"' in html(asked)
     assert counts(app) == (0, 0)
 

@@ -105,9 +105,13 @@ def test_unknown_or_malformed_codes_give_none(country: str, code: str) -> None:
 
 
 def test_homonym_in_another_department_is_rejected() -> None:
-    # The data names 01100 (Ain) after the village of Apremont, too small for cities1000;
+    # The package names 01100 (Ain) after the village of Apremont, too small for cities1000;
     # the only Apremont there is in Vendée, 400 km away: better no place than a wrong one.
-    assert locate("FR", "01100") is None
+    from onemile.places import _lookup
+
+    assert _lookup("FR", "01100") is None
+    place = locate("FR", "01100")  # the official French list knows it: Oyonnax, in the Ain
+    assert place is not None and place.label == "Oyonnax"
 
 
 def test_capital_outside_its_regions_admin_area_is_kept() -> None:
@@ -185,7 +189,20 @@ def test_countries_lists_france_and_is_sorted_by_name() -> None:
 
 
 def test_countries_leaves_out_what_the_data_cannot_place() -> None:
+    from onemile.places import postal_codes_placed
+
     codes = {code for code, _ in countries()}
-    assert "JP" not in codes  # names in Japanese script: nothing matches
-    assert "ES" not in codes  # codes mapped to the wrong municipalities in the data
-    assert "AQ" not in codes  # no postal data at all
+    assert "AQ" not in codes  # no postal data and no town at all
+    # Towns found by name, postal codes not used to place: names in Japanese script match
+    # nothing, and the data maps Spanish codes to the wrong municipalities.
+    assert {"JP", "ES"} <= codes
+    assert not postal_codes_placed("JP") and not postal_codes_placed("ES")
+    assert locate("ES", "28001") is None
+
+
+def test_countries_include_the_francophone_world() -> None:
+    codes = {code for code, _ in countries()}
+    francophone = {"FR", "BE", "CH", "LU", "MC", "CA", "MA", "DZ", "TN", "SN", "CI", "CM", "MG", "BJ", "BF", "ML",
+                   "NE", "TG", "GA", "CG", "CD", "RW", "BI", "DJ", "KM", "HT", "GN", "TD", "CF", "MU", "SC", "VU", "LB"}
+    assert francophone <= codes
+    assert len(codes) > 200

@@ -176,7 +176,7 @@ def _new_member(app, name: str):
 def _login(app, member):
     client = app.test_client()
     response = AuthActions(client).login(member)
-    assert response.status_code in (302, 303), response.status_code
+    assert response.status_code == 303, response.status_code
     return client
 
 

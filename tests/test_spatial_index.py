@@ -55,25 +55,30 @@ def crowded(app, ctx, viewer_id):
         db.session.add(Block(blocker_id=people[0].id, blocked_id=people[1].id))
         db.session.commit()
         viewer = people[0].id
+    _fresh_statistics("listing_placement", "listing")
+    return viewer
+
+
+def _fresh_statistics(*tables):
+    """Table statistics as production has them after a bulk of inserts."""
     if db.session.get_bind().dialect.name == "postgresql":
         # Autovacuum would do it in its own time; the test cannot wait for it.
-        db.session.execute(text("ANALYZE listing_placement"))
-        db.session.execute(text("ANALYZE listing"))
+        for table in tables:
+            db.session.execute(text(f"ANALYZE {table}"))
         db.session.commit()
     else:
         # As after a restart: new connections, which keep SQLite's statistics fresh.
         db.session.remove()
         db.engine.dispose()
-    return viewer
 
 
-def _captured(call):
-    """Run call() and return the (statement, parameters) that touched the placements."""
+def _captured(call, table: str = "listing_placement"):
+    """Run call() and return the (statement, parameters) that touched `table`."""
     engine = db.engine
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if "listing_placement" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
+        if table in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
             seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
@@ -81,7 +86,7 @@ def _captured(call):
         result = call()
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    assert seen, "the service ran no query on listing_placement"
+    assert seen, f"the service ran no query on {table}"
     return result, seen
 
 
@@ -108,11 +113,22 @@ def _assert_uses_index(statement, parameters, postgres_index: str):
         assert "SCAN listing " not in plan + " " and not re.search(r"SEARCH listing USING INDEX ix_listing_status", plan), plan
 
 
-def test_within_the_mile_uses_the_spatial_index(crowded):
-    (found, _more), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters(), viewer_id=crowded))
+def test_within_the_mile_reads_its_grid_cells_newest_first_from_the_index(crowded):
+    """The mile's list takes each grid cell the mile touches from the (cell, listed_at) index,
+    newest first, and merges them: no table scan, no sort of the whole mile."""
+    (found, _next), statements = _captured(lambda: search_mile(MULHOUSE, SearchFilters(), viewer_id=crowded))
     assert found, "the crowded mile should have open listings"
     for statement, parameters in statements:
-        _assert_uses_index(statement, parameters, "ix_listing_placement_point_geog")
+        plan = _plan(statement, parameters)
+        if db.engine.dialect.name == "postgresql":
+            assert "Merge Append" in plan, plan
+            assert "Index Scan Backward using ix_listing_placement_cell_listed" in plan, plan
+            assert "Seq Scan on listing_placement" not in plan and "Bitmap" not in plan.split("SubPlan")[0], plan
+            assert not re.search(r"(^|->)\s*Sort\s+\(cost", plan, re.MULTILINE), plan
+        else:
+            assert "MERGE (UNION ALL)" in plan, plan
+            assert "USING INDEX ix_listing_placement_cell_listed (cell=?)" in plan, plan
+            assert "SCAN listing_placement" not in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
 def test_nearest_five_uses_the_spatial_index(crowded):
@@ -141,3 +157,58 @@ def test_clusters_of_a_zoomed_out_map_use_the_spatial_index(crowded):
     assert clusters and all(cluster.offers > 0 and cluster.requests == 0 for cluster in clusters)
     for statement, parameters in statements:
         _assert_uses_index(statement, parameters, "idx_listing_placement_point")
+
+
+# --- Alerts: a new ad's public point against every mile centre --------------------------------
+
+
+def _insert_members_with_miles(points) -> list[int]:
+    """One member and one mile per point, bulk-inserted (thousands in a second)."""
+    from sqlalchemy import insert, select
+
+    from onemile.models import Mile
+
+    db.session.execute(insert(Member), [
+        {"email": f"near{i}@example.org", "password_hash": "x", "first_name": "N", "last_name": "X",
+         "postal_code": "68100", "country": "FR", "kind": "person", "language": "fr", "map_layers": "requests",
+         "email_notifications": True, "is_moderator": False, "referral_code": f"near{i}"}
+        for i in range(len(points))
+    ])
+    ids = db.session.scalars(select(Member.id).where(Member.email.like("near%")).order_by(Member.id)).all()
+    db.session.execute(insert(Mile), [
+        {"member_id": member_id, "name": "m", "center": point.wkt(), "is_primary": True}
+        for member_id, point in zip(ids, points)
+    ])
+    db.session.commit()
+    return list(ids)
+
+
+@pytest.fixture
+def crowded_miles(app, ctx):
+    """8,000 members whose miles are scattered within 30 km of Mulhouse, one of whom blocked
+    the author; returns the author's id."""
+    rng = random.Random(1610)
+    ids = _insert_members_with_miles(
+        [destination(MULHOUSE, rng.uniform(0, 360), 30_000 * rng.random() ** 0.5) for _ in range(COUNT)]
+    )
+    author_id = ids[0]
+    db.session.add(Block(blocker_id=ids[1], blocked_id=author_id))
+    db.session.commit()
+    _fresh_statistics("mile", "member")
+    return author_id
+
+
+def test_alert_fan_out_finds_the_miles_around_an_ad_through_the_spatial_index(crowded_miles):
+    from onemile.alerts.services import recipients
+
+    found, seen = _captured(lambda: recipients([MULHOUSE], "requests", crowded_miles, None), "FROM mile")
+    assert found and crowded_miles not in {r.member_id for r in found}
+    assert all(r.distance_m <= 1609.344 + 1 for r in found)
+    for statement, parameters in seen:
+        plan = _plan(statement, parameters)
+        if db.engine.dialect.name == "postgresql":
+            assert "ix_mile_center_geog" in plan, plan
+            assert "Seq Scan on mile" not in plan, plan
+        else:
+            assert "SpatialIndex" in plan and "VIRTUAL TABLE" in plan, plan
+            assert "SCAN mile" not in plan + " " and "SCAN member" not in plan + " ", plan

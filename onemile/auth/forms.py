@@ -11,10 +11,10 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from .. import places
-from ..forms import PointFormMixin, country_choices
+from ..forms import PlaceFormMixin, PointFormMixin, country_choices
 from ..models import MEMBER_KINDS, MemberKind
 from .services import password_problem
 
@@ -40,9 +40,10 @@ class StrongPassword:
             raise ValidationError(problem)
 
 
-class SignupForm(PointFormMixin, FlaskForm):
-    """Everything a member gives to join; the first mile comes from the postal code, or
-    from the point picked on the map when the code is unknown."""
+class SignupForm(PlaceFormMixin, PointFormMixin, FlaskForm):
+    """Everything a member gives to join; the first mile comes from the town or
+    neighbourhood picked by name, else the postal code, else the point picked on the map
+    (where postal codes are unknown or not used, the town by name is enough)."""
 
     point_required = False
 
@@ -62,7 +63,7 @@ class SignupForm(PointFormMixin, FlaskForm):
     )
     # No Optional() here: it would stop the chain before validate_organisation_name runs.
     organisation_name = StringField(_l("Organisation name"), validators=[Length(max=120)])
-    postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=16)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=16)])
     country = SelectField(_l("Country"), default="FR", validators=[DataRequired()])
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +76,11 @@ class SignupForm(PointFormMixin, FlaskForm):
     def validate_postal_code(self, field):
         if self.country.data and not places.is_valid_format(self.country.data, field.data or ""):
             raise ValidationError(_l("This is not a valid postal code for the chosen country."))
+
+    def validate_place(self, field):
+        no_code = not (self.postal_code.data or "").strip()
+        if no_code and not (field.data or "").strip() and not self.place_id.data and self.point() is None:
+            raise ValidationError(_l("Give your postal code, or the name of your town or neighbourhood."))
 
 
 class LoginForm(FlaskForm):

@@ -35,31 +35,43 @@ def signup():
     status = 200
     needs_point = False
     if form.validate_on_submit():
-        data = services.SignupData(
-            email=form.email.data,
-            password=form.password.data,
-            first_name=form.first_name.data,
-            last_name=form.last_name.data,
-            postal_code=form.postal_code.data,
-            country=form.country.data,
-            kind=form.kind.data,
-            organisation_name=form.organisation_name.data,
-            language=str(get_locale() or "fr"),
-            picked_point=form.point(),
-            referral_code=session.get("referral_code"),
-        )
-        try:
-            services.request_signup(data)
-        except services.SignupError as error:
-            getattr(form, error.field).errors.append(error.message)
-            needs_point = isinstance(error, services.UnknownPostalCode)
+        place = form.chosen_place(form.country.data)
+        if form.place.errors:  # several places by that name, or none: the form asks again
             status = 422
         else:
-            session.pop("referral_code", None)
-            return see_other("auth.signup_sent")
+            status, needs_point = _request_signup(form, place)
+            if status == 302:
+                session.pop("referral_code", None)
+                return see_other("auth.signup_sent")
     elif request.method == "POST":
         status = 422
     return render_template("auth/signup.html", form=form, needs_point=needs_point), status
+
+
+def _request_signup(form: SignupForm, place) -> tuple[int, bool]:
+    """Hand a valid form to the service: (302, False) when taken, else the status and
+    whether the member must pick a point on the map, the refusal put on its field."""
+    data = services.SignupData(
+        email=form.email.data,
+        password=form.password.data,
+        first_name=form.first_name.data,
+        last_name=form.last_name.data,
+        postal_code=form.postal_code.data or "",
+        country=form.country.data,
+        kind=form.kind.data,
+        organisation_name=form.organisation_name.data,
+        language=str(get_locale() or "fr"),
+        picked_point=form.point(),
+        referral_code=session.get("referral_code"),
+        place_point=place.point if place is not None else None,
+        place_name=place.name if place is not None else "",
+    )
+    try:
+        services.request_signup(data)
+    except services.SignupError as error:
+        getattr(form, error.field).errors.append(error.message)
+        return 422, isinstance(error, services.UnknownPostalCode)
+    return 302, False
 
 
 def _logged_in(member, remember: bool, next_path: str | None = None):

@@ -20,6 +20,7 @@ from datetime import timedelta
 from flask import current_app, request
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import joinedload
 
 from .. import replicas
 from ..extensions import db
@@ -104,11 +105,15 @@ def member_for_session(session_id: str) -> Member | None:
     # From the primary even on a page a replica serves: a session ended a moment ago (log
     # out everywhere, a suspension) must not live on in a replica's lag.
     with replicas.on_primary():
+        # The member's miles come in the same statement: nearly every page and fragment
+        # needs them (the mile it shows, the primary one), and a second round trip per
+        # request was a measurable part of a fragment's cost (issue 17).
         found = db.session.execute(
             select(Member, LoginSession.id, LoginSession.created_at)
             .join(LoginSession, LoginSession.member_id == Member.id)
             .where(Member.id == int(member_id), LoginSession.key_digest == _digest(key))
-        ).first()
+            .options(joinedload(Member.miles))
+        ).unique().first()
     if found is None:
         return None
     member, row_id, created_at = found

@@ -35,8 +35,8 @@ def public_point(listing: Listing, mile: Mile, meeting_point: LatLon | None = No
 
 def place_listing(listing: Listing, mile: Mile, meeting_point: LatLon | None = None) -> ListingPlacement:
     """Show the listing in the mile at its public point (listing must have an id)."""
-    point = public_point(listing, mile, meeting_point)
-    placement = ListingPlacement(listing=listing, mile=mile, kind=listing.kind, point=point.wkt())
+    placement = ListingPlacement(listing=listing, mile=mile, kind=listing.kind, listed_at=listing.created_at)
+    placement.place(public_point(listing, mile, meeting_point))
     db.session.add(placement)
     return placement
 
@@ -48,4 +48,4 @@ def replace_placements_of_mile(mile: Mile, center: LatLon) -> None:
     are unrelated to the old ones (see onemile.privacy)."""
     for placement in db.session.query(ListingPlacement).filter_by(mile_id=mile.id):
         if placement.listing.location_mode != "meeting_place":
-            placement.point = listing_point(mile.member_id, center, placement.listing_id).wkt()
+            placement.place(listing_point(mile.member_id, center, placement.listing_id))

@@ -26,19 +26,19 @@ def index():
     form = FilterForm(request.args)
     form.validate()
     mile = current_user.mile_or_primary(request.args.get("mile", type=int))
-    page = max(request.args.get("page", 1, type=int), 1)
+    before = services.ListCursor.parse(request.args.get("before"))
     filters = services.SearchFilters(
         kind=form.kind.data or None, category=form.category.data or None, words=form.q.data or None
     )
-    found, has_more = services.search_mile(mile.center_latlon, filters, page, viewer_id=current_user.id)
+    found, next_page = services.search_mile(mile.center_latlon, filters, before, viewer_id=current_user.id)
     return page_or_fragment(
         "listings/index.html",
         "results",
         form=form,
         mile=mile,
         found=found,
-        page=page,
-        has_more=has_more,
+        first_page=before is None,
+        next_page=next_page,
     )
 
 

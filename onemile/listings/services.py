@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, and_, func, literal_column, or_, select, tuple_, union_all
+from sqlalchemy.orm import joinedload
 
+from ..alerts import services as alerts
 from ..auth.gate import require_verified
 from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
 from ..extensions import db
-from ..geo import LatLon, dialect_of, distance_m, haversine_m, within_metres
+from ..geo import (
+    LatLon,
+    dialect_of,
+    distance_m,
+    exactly_within,
+    grid_cells_within,
+    haversine_m,
+    within_metres,
+)
 from ..models import (
     CATEGORIES,
     LOCATION_MODES,
+    MAX_DATABASE_ID,
     OFFER_TYPES,
     Conversation,
     Listing,
@@ -37,8 +47,6 @@ from .placement import place_listing, public_point
 TITLE_MAX = 120
 BODY_MAX = 5000
 PAGE_SIZE = 20
-# Deeper pages are empty anyway; the bound keeps the OFFSET inside the databases' integers.
-MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,8 @@ def create_listing(author: Member, data: ListingData, client_key: str | None = N
     for mile in miles:
         place_listing(listing, mile, data.meeting_point)
     db.session.flush()
+    # In this unit of work: a post that does not commit alerts nobody.
+    alerts.listing_posted(listing)
     return listing
 
 
@@ -190,7 +200,7 @@ def update_listing(author: Member, listing_id: int, data: ListingData) -> Listin
         else:
             placement.kind = data.kind
             # The mode or the meeting place may have changed: every point follows.
-            placement.point = public_point(listing, wanted[placement.mile_id], data.meeting_point).wkt()
+            placement.place(public_point(listing, wanted[placement.mile_id], data.meeting_point))
     db.session.flush()
     present = {placement.mile_id for placement in listing.placements}
     for mile in miles:
@@ -262,37 +272,95 @@ class FoundListing:
     distance_m: float
 
 
-def search_mile(
-    center: LatLon, filters: SearchFilters, page: int = 1, viewer_id: int | None = None
-) -> tuple[list[FoundListing], bool]:
-    """Open listings shown within the mile around center, newest first, leaving out the
-    members the viewer blocked or was blocked by.
+@dataclass(frozen=True)
+class ListCursor:
+    """Where a page of the mile's list ends: the next page holds what was listed before it
+    (keyset pagination: a page costs the same however deep it is)."""
 
-    Returns one page and whether there is a next page.
-    """
+    listed_at: datetime
+    listing_id: int
+
+    def to_param(self) -> str:
+        return f"{self.listed_at.strftime('%Y%m%d%H%M%S%f')}-{self.listing_id}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> ListCursor | None:
+        """The cursor a "next page" link carries; None (the first page) for anything else."""
+        stamp, _sep, listing_id = (value or "").partition("-")
+        if not (listing_id.isascii() and listing_id.isdigit() and len(listing_id) <= 10):
+            return None
+        try:
+            return cls(datetime.strptime(stamp, "%Y%m%d%H%M%S%f"), min(int(listing_id), MAX_DATABASE_ID))
+        except ValueError:
+            return None
+
+
+def _mile_rows(dialect: str, center: LatLon, filters: SearchFilters, viewer_id: int | None,
+               before: ListCursor | None, cells: list[int] | None):
+    """One SELECT per grid cell that the mile touches, each reading its cell newest first
+    from ix_listing_placement_cell_listed and keeping what lies in the mile; the UNION ALL is
+    ordered by date, so the database merges the cells and stops after the LIMIT. Without
+    cells (near the poles), one SELECT through the spatial index."""
+    distance = distance_m(dialect, ListingPlacement.point, center)
+
+    def select_in(area) -> Select:
+        stmt = (
+            select(ListingPlacement.listing_id, ListingPlacement.listed_at, distance.label("distance_m"))
+            .join(Listing, Listing.id == ListingPlacement.listing_id)
+            .where(area)
+            .where(listed_for(viewer_id, Listing))
+        )
+        if before is not None:
+            stmt = stmt.where(tuple_(ListingPlacement.listed_at, ListingPlacement.listing_id)
+                              < tuple_(before.listed_at, before.listing_id))
+        return _apply_filters(stmt, filters)
+
+    if cells is None:
+        return [select_in(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))]
+    inside = exactly_within(dialect, ListingPlacement.point, center, MILE_METRES)
+    return [select_in(and_(ListingPlacement.cell == cell, inside)) for cell in cells]
+
+
+def search_mile(
+    center: LatLon, filters: SearchFilters, before: ListCursor | None = None, viewer_id: int | None = None
+) -> tuple[list[FoundListing], ListCursor | None]:
+    """Open listings shown within the mile around center, newest first, leaving out the
+    members the viewer blocked or was blocked by: one page listed before `before` (the
+    newest page without it), and the cursor of the next page (None on the last one)."""
     session = db.session
     dialect = dialect_of(session)
-    distance = distance_m(dialect, ListingPlacement.point, center)
-    stmt = (
-        select(ListingPlacement.listing_id, func.min(distance).label("distance_m"))
-        .join(Listing, Listing.id == ListingPlacement.listing_id)
-        .where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))
-        .where(listed_for(viewer_id, Listing))
-        .group_by(ListingPlacement.listing_id, Listing.created_at)
-        .order_by(Listing.created_at.desc(), ListingPlacement.listing_id.desc())
-        .limit(PAGE_SIZE + 1)
-        .offset((min(max(page, 1), MAX_PAGE) - 1) * PAGE_SIZE)
-    )
-    rows = session.execute(_apply_filters(stmt, filters)).all()
-    has_more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    arms = _mile_rows(dialect, center, filters, viewer_id, before, grid_cells_within(center, MILE_METRES))
+    order = (literal_column("listed_at").desc(), literal_column("listing_id").desc())
+    # A listing posted in two of its author's miles may be in this one twice: read a little
+    # more than a page, and more again in the rare case that duplicates ate into it.
+    limit = 2 * (PAGE_SIZE + 1)
+    while True:
+        selects = arms
+        if dialect == "postgresql" and len(arms) > 1:
+            # Each cell ordered and bounded on its own: PostgreSQL then merges the cells'
+            # backward index scans (Merge Append) and reads no more than the page needs.
+            selects = [arm.order_by(ListingPlacement.listed_at.desc(), ListingPlacement.listing_id.desc()).limit(limit)
+                       for arm in arms]
+        query = (union_all(*selects) if len(selects) > 1 else selects[0]).order_by(*order).limit(limit)
+        rows = session.execute(query).all()
+        nearest_by_listing: dict[int, object] = {}
+        for row in rows:
+            seen = nearest_by_listing.get(row.listing_id)
+            if seen is None or row.distance_m < seen.distance_m:
+                nearest_by_listing[row.listing_id] = row
+        if len(nearest_by_listing) > PAGE_SIZE or len(rows) < limit:
+            break
+        limit *= 4
+    page = list(nearest_by_listing.values())[:PAGE_SIZE]
+    next_page = (ListCursor(page[-1].listed_at, page[-1].listing_id)
+                 if len(nearest_by_listing) > PAGE_SIZE else None)
     listings = {
         listing.id: listing
         for listing in session.scalars(
-            select(Listing).where(Listing.id.in_([row.listing_id for row in rows])).options(selectinload(Listing.author))
+            select(Listing).where(Listing.id.in_([row.listing_id for row in page])).options(joinedload(Listing.author))
         )
     }
-    return [FoundListing(listings[row.listing_id], row.distance_m) for row in rows], has_more
+    return [FoundListing(listings[row.listing_id], row.distance_m) for row in page], next_page
 
 
 def my_listings(member: Member) -> list[Listing]:

@@ -72,12 +72,15 @@ def _add(row: OutgoingMail) -> OutgoingMail:
     return row
 
 
-def send_mail(to: str, subject: str, body: str, language: str | None = None) -> OutgoingMail:
+def send_mail(to: str, subject: str, body: str, language: str | None = None,
+              headers: dict[str, str] | None = None) -> OutgoingMail:
     """Queue a plain-text e-mail in the current transaction (the caller commits); `language`
-    (the recipient's, that the text is written in) goes into Content-Language."""
+    (the recipient's, that the text is written in) goes into Content-Language; `headers`
+    are added as they are (a digest's List-Unsubscribe)."""
     return _add(
         OutgoingMail(
-            message_id=_new_message_id(), to_address=to, subject=subject, body=body, language=language
+            message_id=_new_message_id(), to_address=to, subject=subject, body=body, language=language,
+            headers=json.dumps(headers) if headers else None,
         )
     )
 

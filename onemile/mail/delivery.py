@@ -65,6 +65,8 @@ def _message(row: OutgoingMail) -> EmailMessage:
     message["Date"] = format_datetime(row.created_at.replace(tzinfo=UTC))
     message["Message-ID"] = row.message_id
     message.set_content(row.body)
+    for name, value in json.loads(row.headers or "{}").items():
+        message[name] = value
     if row.language:
         # After set_content, which drops every Content-* header set before it.
         message["Content-Language"] = row.language

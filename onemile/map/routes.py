@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from .. import places
 from ..config import MILE_METRES
-from ..forms import country_choices
+from ..forms import ExplorePlaceForm
 from ..geo import Box, LatLon
 from ..models.member import MAP_LAYERS
 from ..replicas import read_only
@@ -78,7 +77,7 @@ def _page_context() -> dict:
         **_nearest_context(place),
         **_toggles_context(place),
         "radius_m": MILE_METRES,
-        "countries": country_choices() if place["visitor"] else [],
+        "place_form": ExplorePlaceForm(request.args) if place["visitor"] else None,
     }
 
 
@@ -100,13 +99,17 @@ def show():
 @bp.get("/explore")
 @read_only
 def explore():
-    """The visitors' read-only map around a place they pick (by point or postal code)."""
-    code, country = request.args.get("postal_code", "").strip(), request.args.get("country", "FR")
-    if code:
-        place = places.locate(country, code)
+    """The visitors' read-only map around a place they pick: a point, or a town,
+    neighbourhood or postal code (``postal_code=`` too, as links made before used it)."""
+    args = request.args.copy()
+    if args.get("postal_code") and not args.get("place"):
+        args["place"] = args["postal_code"]
+    if args.get("place") or args.get("place_id"):
+        form = ExplorePlaceForm(args)
+        place = form.chosen_place(form.country.data or "FR")
         if place is not None:
             return redirect(url_for("map.explore", lat=place.latitude, lon=place.longitude))
-        return render_template("map/page.html", place_error=True, **_page_context()), 422
+        return render_template("map/page.html", **{**_page_context(), "place_form": form}), 422
     return page_or_fragment("map/page.html", "content", **_page_context())
 
 

@@ -9,12 +9,18 @@ from . import bp, services
 from .forms import MileForm, MoveForm, RenameForm
 
 
+def _add_form() -> MileForm:
+    form = MileForm(formdata=None)
+    form.country.data = current_user.country or "FR"
+    return form
+
+
 def _page(add_form: MileForm | None = None, status: int = 200):
     return (
         render_template(
             "miles/index.html",
             miles=current_user.miles,
-            add_form=add_form or MileForm(formdata=None),
+            add_form=add_form or _add_form(),
             max_miles=services.MAX_MILES,
         ),
         status,
@@ -33,9 +39,17 @@ def index():
 def add():
     """Add a mile."""
     form = MileForm()
-    if submitted(form, lambda: services.add_mile(current_user, form.name.data, form.point())):
-        flash(_("Your new mile is ready."), "success")
-        return see_other("miles.index")
+    if form.validate_on_submit():
+        home = current_user.primary_mile
+        place = form.chosen_place(form.country.data, near=home.center_latlon if home else None)
+        point = form.point() if place is None else place.point
+        if not form.name.data and place is not None:
+            form.name.data = place.name[: services.NAME_MAX]
+        if point is None and not form.place.errors:
+            form.place.errors = [_("Type a town or a postal code, or click the map.")]
+        if point is not None and submitted(form, lambda: services.add_mile(current_user, form.name.data, point)):
+            flash(_("Your new mile is ready."), "success")
+            return see_other("miles.index")
     return _page(form, 422)
 
 

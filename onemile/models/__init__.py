@@ -5,6 +5,16 @@ from ._time import utcnow
 # Primary keys are 32-bit integers on both backends: larger numbers from URLs or queries
 # must find nothing rather than make the driver raise.
 MAX_DATABASE_ID = 2**31 - 1
+from .alert import (
+    ALERT_MODES,
+    ALERT_SUBJECTS,
+    DEFAULT_ALERT_MODES,
+    DIGEST_FREQUENCIES,
+    AdAlert,
+    AlertPreference,
+    Digest,
+    ExpiryReminder,
+)
 from .block import Block, blocked_either_way
 from .conversation import Completion, CompletionStatus, Conversation, Message
 from .ledger import Account, AccountKind, LedgerEntry, Transfer, TransferReason
@@ -44,7 +54,11 @@ from .project import (
 )
 
 __all__ = [
+    "ALERT_MODES",
+    "ALERT_SUBJECTS",
     "CATEGORIES",
+    "DEFAULT_ALERT_MODES",
+    "DIGEST_FREQUENCIES",
     "LOCATION_MODES",
     "MAG_KINDS",
     "MAX_DATABASE_ID",
@@ -56,6 +70,8 @@ __all__ = [
     "REPORT_REASONS",
     "Account",
     "AccountKind",
+    "AdAlert",
+    "AlertPreference",
     "Article",
     "ArticlePhoto",
     "ArticleStatus",
@@ -64,6 +80,8 @@ __all__ = [
     "Completion",
     "CompletionStatus",
     "Conversation",
+    "Digest",
+    "ExpiryReminder",
     "HiddenReason",
     "LedgerEntry",
     "Listing",

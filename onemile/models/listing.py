@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..geo import LatLon, point_latlon
+from ..geo import LatLon, grid_cell, point_latlon
 from ._states import states
 from ._time import utcnow
 from .protection import Protected
@@ -70,6 +70,8 @@ class Listing(Protected, db.Model):
     # One-time key of the form that posted it (the offline outbox): a replay is recognised.
     client_key: Mapped[str | None] = mapped_column(String(36))
     hidden_reason: Mapped[str | None] = mapped_column(String(12))
+    # An offer its author ended by marking it "given" or "taken" (status closed).
+    ended_as: Mapped[str | None] = mapped_column(String(8))
 
     author: Mapped[Member] = relationship(back_populates="listings")
     placements: Mapped[list[ListingPlacement]] = relationship(
@@ -112,7 +114,10 @@ class ListingPlacement(db.Model):
     """
 
     __tablename__ = "listing_placement"
-    __table_args__ = (UniqueConstraint("listing_id", "mile_id"),)
+    __table_args__ = (
+        UniqueConstraint("listing_id", "mile_id"),
+        Index("ix_listing_placement_cell_listed", "cell", "listed_at", "listing_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(
@@ -122,6 +127,12 @@ class ListingPlacement(db.Model):
     point = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
     # Denormalised so the hot map queries filter without joining listing first.
     kind: Mapped[str] = mapped_column(String(8))
+    # The grid cell of the point and the listing's date, so that the mile's list reads each
+    # cell newest first from ix_listing_placement_cell_listed (geo.grid_cell; see
+    # listings.services.search_mile). Set with the point by `place`. Nullable in the schema
+    # only because SQLite cannot add a NOT NULL column to a filled table without rebuilding it.
+    cell: Mapped[int | None] = mapped_column(Integer)
+    listed_at: Mapped[datetime | None] = mapped_column()
 
     listing: Mapped[Listing] = relationship(back_populates="placements")
     mile: Mapped[Mile] = relationship()
@@ -130,3 +141,8 @@ class ListingPlacement(db.Model):
     def latlon(self) -> LatLon:
         """The public point as LatLon."""
         return point_latlon(self.point)
+
+    def place(self, point: LatLon) -> None:
+        """Put the placement at its public point (and in that point's grid cell)."""
+        self.point = point.wkt()
+        self.cell = grid_cell(point)

@@ -75,6 +75,13 @@ class Member(UserMixin, db.Model):
     # Sign-in links e-mailed to the member carry the value this had when they were made;
     # using one bumps it, so each link works once (auth.services.sign_in_with_link).
     sign_in_link_serial: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The member's time zone (an IANA name): quiet hours, digest days and times shown to them.
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris", server_default="Europe/Paris")
+    # Alerts for new ads (onemile.alerts): the digest's rhythm, and the hours (local, 0-23)
+    # between which no instant alert is sent (held until the end of them).
+    digest_frequency: Mapped[str] = mapped_column(String(8), default="daily", server_default="daily")
+    quiet_start: Mapped[int] = mapped_column(default=22, server_default="22")
+    quiet_end: Mapped[int] = mapped_column(default=8, server_default="8")
 
     # Not columns: the login session this instance was loaded through or just opened
     # (onemile.auth.sessions), so that logging out ends that one, and get_id names it.

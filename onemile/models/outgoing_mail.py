@@ -40,6 +40,8 @@ class OutgoingMail(db.Model):
     # registered under this name (onemile.mail.deferred); `payload` is its JSON input.
     deferred: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[str | None] = mapped_column(Text)
+    # Extra headers as a JSON object (a digest's List-Unsubscribe and List-Unsubscribe-Post).
+    headers: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default=OutgoingMailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -45,6 +45,8 @@ class Kind:
     (subject, lead) in the recipient's language, called under their locale; a kind without
     it sends no e-mail. `email_link` is where the e-mail leads (default: `link`).
     `account_kind`: about the account itself, e-mailed even to members who turned e-mails off.
+    `action`: the template of a one-tap button shown after the line (it gets `n` and
+    `target`; a POST form with its CSRF token), e.g. renewing an ad about to expire.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Kind:
     email: Callable[[Any, Any, str], tuple[str, str]] | None = None
     email_link: Callable[[Any, Any], Link] | None = None
     account_kind: bool = False
+    action: str | None = None
 
     @property
     def emailed(self) -> bool:
@@ -99,11 +102,12 @@ def register_kind(
     email: Callable[[Any, Any, str], tuple[str, str]] | None = None,
     email_link: Callable[[Any, Any], Link] | None = None,
     account_kind: bool = False,
+    action: str | None = None,
 ) -> Kind:
     """Declare a notification kind (see Kind); registering again replaces it."""
     if target is not None and target not in TARGET_TYPES:
         raise ValueError(f"register the target type {target!r} before the kind {name!r}")
-    kind = Kind(name, sentence, target, link, email, email_link, account_kind)
+    kind = Kind(name, sentence, target, link, email, email_link, account_kind, action)
     KINDS[name] = kind
     return kind
 

@@ -25,6 +25,7 @@ def _list_page(form: MarkAllReadForm, **context):
         "list",
         notifications=services.recent(current_user.id),
         sentence_template=services.sentence_template,
+        action_template=services.action_template,
         link_for=_link_for,
         form=form,
         **context,

@@ -106,6 +106,11 @@ def sentence_template(notification: Notification) -> str:
     return kinds.KINDS[notification.kind].sentence
 
 
+def action_template(notification: Notification) -> str | None:
+    """The template of the one-tap button its kind shows after the line, if any."""
+    return kinds.KINDS[notification.kind].action
+
+
 def link_for(notification: Notification) -> tuple[str, dict]:
     """(endpoint, values) of where the notification's line leads, for url_for."""
     return kinds.KINDS[notification.kind].link_for(notification, notification.target)

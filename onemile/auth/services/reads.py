@@ -59,6 +59,9 @@ class SignupData:
     language: str
     picked_point: LatLon | None = None
     referral_code: str | None = None
+    # A town or neighbourhood picked by name (place_names): public data, like a postal code.
+    place_point: LatLon | None = None
+    place_name: str = ""
 
 
 def normalise_email(email: str) -> str:
@@ -98,17 +101,19 @@ def email_taken(email: str) -> bool:
 
 
 def _first_mile(data: SignupData) -> tuple[LatLon, str]:
-    """Where the first mile goes and its name: the postal code's place, or the point the
-    member picked when the offline data does not know the code."""
-    place = places.locate(data.country, data.postal_code)
-    if place is not None:
+    """Where the first mile goes and its name: the town or neighbourhood picked by name, the
+    postal code's place, or the point the member picked when the offline data knows neither."""
+    place = places.locate(data.country, data.postal_code) if data.postal_code.strip() else None
+    if data.place_point is not None:
+        center, mile_name = data.place_point, data.place_name
+    elif place is not None:
         center, mile_name = LatLon(place.latitude, place.longitude), place.label
     elif data.picked_point is not None:
         center, mile_name = data.picked_point, data.postal_code.strip().upper()
     else:
         raise UnknownPostalCode(
             "postal_code",
-            _("We do not know this postal code. Pick your place on the map or use your location."),
+            _("We do not know this postal code. Type the name of your town, pick your place on the map or use your location."),
         )
     return center, mile_name or str(_l("My mile"))
 

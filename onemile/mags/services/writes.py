@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
+from ...alerts import services as alerts
 from ...auth.gate import require_verified
 from ...errors import NotFoundError, RuleError
 from ...extensions import db
@@ -81,6 +82,7 @@ def create_mag(owner: Member, data: MagData, cover=None) -> Mag:
     db.session.flush()  # the id keys the approximate point
     _place(mag, owner, data)
     db.session.flush()
+    alerts.mag_published(mag)
     return mag
 
 

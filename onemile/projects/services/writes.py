@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ...alerts import services as alerts
 from ...auth.gate import require_verified
 from ...errors import NotFoundError, RuleError
 from ...extensions import db
@@ -141,6 +142,7 @@ def approve(moderator: Member, project_id: int) -> Project:
     project_account(project)
     notify(project.owner_id, "project_approved", actor_id=moderator.id, target_id=project.id)
     db.session.flush()
+    alerts.project_published(project)
     return project
 
 

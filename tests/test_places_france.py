@@ -1,0 +1,87 @@
+"""Every French postal code of the official list shipped in onemile/data resolves offline."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from test_places import km_between
+
+from onemile.places import DATA_DIR, french_postal_codes, locate
+
+# Codes no registry package can place (see tools/build_places_data.py): remote atolls of
+# French Polynesia and two communes of New Caledonia. A code leaving this list is progress;
+# any other code failing is a regression.
+_UNPLACED_TEXT = (
+    "98712 98726 98727 98733 98734 98740 98743 98744 98745 98746 98747 98750 98751 98752 98761 "
+    "98762 98763 98764 98765 98766 98768 98769 98770 98771 98772 98773 98774 98779 98780 98781 "
+    "98782 98783 98784 98785 98787 98788 98789 98794 98795 98799 98818 98881"
+)
+UNPLACED = frozenset(_UNPLACED_TEXT.split())
+
+
+def test_the_shipped_list_is_the_whole_official_list() -> None:
+    codes = french_postal_codes()
+    assert len(codes) == len(set(codes)) > 6300
+    assert all(len(code) == 5 and code.isdigit() for code in codes)
+    # Saint-Barthélemy and Saint-Martin use Guadeloupe's 971xx codes.
+    for prefix in ("01", "2", "68", "75", "971", "972", "973", "974", "976", "975", "986", "987", "988"):
+        assert any(code.startswith(prefix) for code in codes), prefix
+
+
+def test_every_code_of_metropolitan_france_and_overseas_departments_resolves() -> None:
+    codes = french_postal_codes()
+    unresolved = [code for code in codes if code not in UNPLACED and locate("FR", code) is None]
+    assert unresolved == []
+    mainland_and_departments = [code for code in codes if not code.startswith(("975", "977", "978", "98"))]
+    assert all(locate("FR", code) is not None for code in mainland_and_departments)  # 100 %
+    assert len(UNPLACED) / len(codes) < 0.007
+
+
+def test_every_placed_code_lies_in_france_or_its_overseas_territories() -> None:
+    with gzip.open(DATA_DIR / "fr_postal_codes.tsv.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            code, lat, lon, label = line.rstrip("\n").split("\t")
+            if code in UNPLACED:
+                assert lat == ""
+                continue
+            lat, lon = float(lat), float(lon)
+            assert label
+            if not code.startswith("9"):  # mainland and Corsica: inside France's box
+                assert 41.3 < lat < 51.2 and -5.2 < lon < 9.6, (code, lat, lon)
+
+
+# (code, commune, latitude and longitude of its town hall or centre)
+KNOWN = [
+    ("68100", "Mulhouse", 47.7467, 7.3389),
+    ("68200", "Mulhouse", 47.7467, 7.3389),
+    ("75001", "Paris", 48.8625, 2.3364),
+    ("75020", "Paris", 48.8634, 2.3985),
+    ("13008", "Marseille", 43.2430, 5.3800),
+    ("69003", "Lyon", 45.7597, 4.8500),
+    ("97400", "Saint-Denis", -20.8821, 55.4507),
+    ("97200", "Fort-de-France", 14.6037, -61.0731),
+    ("97300", "Cayenne", 4.9372, -52.3260),
+    ("97600", "Mamoudzou", -12.7806, 45.2278),
+    ("20000", "Ajaccio", 41.9192, 8.7386),
+    ("20200", "Bastia", 42.7028, 9.4500),
+    ("29200", "Brest", 48.3904, -4.4861),
+    ("01100", "Oyonnax", 46.2561, 5.6556),
+    ("98000", "Monaco", 43.7384, 7.4246),  # La Poste lists Monaco: typed under France
+]
+
+
+@pytest.mark.parametrize(("code", "label", "lat", "lon"), KNOWN)
+def test_known_codes_land_within_5_km_of_their_commune(code: str, label: str, lat: float, lon: float) -> None:
+    place = locate("FR", code)
+    assert place is not None
+    assert place.label == label
+    assert km_between(place.latitude, place.longitude, lat, lon) < 5
+
+
+def test_a_code_shared_by_villages_is_centred_on_one_of_them() -> None:
+    # 68210 serves some forty villages around Dannemarie: the centre is one of them, close to
+    # their middle, never a point between villages.
+    place = locate("FR", "68210")
+    assert place is not None and place.label
+    assert km_between(place.latitude, place.longitude, 47.63, 7.12) < 12

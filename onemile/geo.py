@@ -68,6 +68,16 @@ class LatLon:
             raise InvalidCoordinates("off the globe")
         return cls(round(lat_f, 7), round(lon_f, 7))
 
+    @classmethod
+    def from_args(cls, args, default: LatLon) -> LatLon:
+        """The point a page was asked for as `lat` and `lon` (query arguments); `default`
+        when the request names none (one of the two missing is none either). Raises
+        InvalidCoordinates when it names one that is not on the globe: the web answers 400
+        (security.py), a malformed address is not silently another place."""
+        if "lat" not in args or "lon" not in args:
+            return default
+        return cls.parse(args["lat"], args["lon"])
+
     def wkt(self) -> WKTElement:
         """This point as a geometry value for the database."""
         return WKTElement(f"POINT({self.lon!r} {self.lat!r})", srid=SRID)
@@ -110,6 +120,7 @@ class Box:
         infinite, off the globe, or inverted (south above north, west east of east). Each
         side is parsed like a point, so a French decimal comma is fine. No box can be larger
         than the globe once its sides are on it: a huge area is the caller's to cluster.
+        Pages let InvalidBox through: the web answers 400 (security.py).
         """
         if not all(side in args for side in BOX_SIDES):
             return None

@@ -49,6 +49,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any, NamedTuple
 
+from babel import Locale
+
 __all__ = ["Place", "countries", "is_valid_format", "locate", "nearest_town"]
 
 
@@ -123,8 +125,6 @@ def countries() -> list[tuple[str, str]]:
     sorted by name: those whose postal codes it can place, and those whose towns it can find
     by name (onemile/data/places: every country with GeoNames places, the francophone ones
     included: Senegal, Côte d'Ivoire, Cameroon... where postal codes are not used)."""
-    from babel import Locale
-
     meta = _country_meta()
     english = Locale("en").territories
     by_name = {path.name.split(".")[0] for path in (DATA_DIR / "places").glob("*.tsv.gz")}

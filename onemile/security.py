@@ -11,6 +11,7 @@ from werkzeug.utils import cached_property
 
 from .errors import NotFoundError
 from .extensions import login_manager
+from .geo import InvalidBox, InvalidCoordinates
 
 
 def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
@@ -124,6 +125,17 @@ def init_app(app: Flask) -> None:
             _l("Your form expired"),
             _l("For your safety the form could not be sent. Go back, reload the page and try again."),
         )
+
+    @app.errorhandler(InvalidBox)
+    @app.errorhandler(InvalidCoordinates)
+    def not_a_place(error):
+        # A map address whose box or point is malformed (geo.Box.from_args,
+        # LatLon.from_args): said so, rather than silently showing another place.
+        if isinstance(error, InvalidBox):
+            message = _l("The map area in this address (south, west, north, east) is not an area on the globe.")
+        else:
+            message = _l("The point in this address (lat, lon) is not a place on the globe.")
+        return _error_page(400, _l("Not a place on the map"), message)
 
     @app.errorhandler(NotFoundError)
     @app.errorhandler(404)

@@ -112,8 +112,17 @@ def after_commit(callback: Callable[[], object]) -> None:
     db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def savepoint_released(session) -> bool:
+    """True in an `after_commit` listener when what committed is a savepoint: SQLAlchemy
+    sends `after_commit` for the RELEASE of a savepoint too, while the transaction goes on
+    (and may still roll back). Effects wait for the outermost commit."""
+    return session.in_nested_transaction()
+
+
 @event.listens_for(db.session, "after_commit")
 def _run_after_commit(session) -> None:
+    if savepoint_released(session):
+        return
     for callback in session.info.pop(_AFTER_COMMIT, []):
         try:
             callback()
@@ -161,6 +170,23 @@ def _settle(succeeded: bool) -> None:
         db.session.commit()
     else:
         db.session.rollback()
+
+
+@contextmanager
+def job_step():
+    """One step of a job (the mail worker's claim of a row, then its outcome) as its own unit
+    of work: it commits when the block ends, rolls back and re-raises when it raises.
+
+    A job outside any request commits step by step where a later step must not undo an
+    earlier one (a claim is committed before the message leaves, so two workers never both
+    send it). A `return` inside the block ends the step normally: it commits.
+    """
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    _settle(True)
 
 
 def _dispatch_in_one_unit(app: Flask) -> None:
@@ -212,6 +238,6 @@ def init_app(app: Flask) -> None:
     """Make every request and every `flask` command of the app one unit of work: it commits
     once at its end when it succeeded (a response below 400, a command that returned) and
     rolls back otherwise. Call it last in the factory, once every command is registered.
-    Services only add and flush; jobs (the mail worker) commit each job themselves."""
+    Services only add and flush; jobs (the mail worker) commit step by step (`job_step`)."""
     _dispatch_in_one_unit(app)
     _commands_in_one_unit(app.cli)

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from .forms import country_choices
 from .redirects import local_path
 from .replicas import read_only
+from .web import see_other_to
 
 bp = Blueprint("main", __name__)
 
@@ -27,7 +28,8 @@ def set_language(code: str):
     session["lang"] = code
     if current_user.is_authenticated:
         current_user.language = code
-    return redirect(local_path(request.form.get("next")) or url_for("main.home"))
+    return see_other_to(local_path(request.form.get("next")) or url_for("main.home"))
+
 
 
 @bp.get("/me")

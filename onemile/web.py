@@ -25,6 +25,7 @@ __all__ = [
     "page_or_fragment",
     "refuse",
     "see_other",
+    "see_other_to",
     "submitted",
     "vary_on_htmx",
     "wants_fragment",
@@ -33,8 +34,15 @@ __all__ = [
 
 def see_other(endpoint: str, **values) -> Response:
     """303 See Other to `url_for(endpoint, **values)`: after a POST the browser GETs the next
-    page, so a reload does not post again. Varies on HX-Request like every htmx answer."""
-    return vary_on_htmx(redirect(url_for(endpoint, **values), 303))
+    page, so a reload does not post again. Varies on HX-Request like every htmx answer.
+    Every redirect that answers a POST is one of these (302 stays for GET pages)."""
+    return see_other_to(url_for(endpoint, **values))
+
+
+def see_other_to(url: str) -> Response:
+    """303 See Other to a URL already built and checked (a local `next` path, the referrer
+    of this site)."""
+    return vary_on_htmx(redirect(url, 303))
 
 
 def refuse(form, error: RuleError, *, fallback: str | None = None, flash_general: bool = False) -> int:

@@ -7,6 +7,7 @@ Fixtures stay in conftest.py; these are plain functions, imported with `from hel
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -34,6 +35,18 @@ def english(client):
     return client
 
 
+def assert_see_other(response, path: str | None = None) -> None:
+    """A redirect that answers a successful POST: 303 See Other (the browser GETs the next
+    page, so a reload posts nothing again), to `path` when given (the Location's path, with
+    its query and fragment when `path` has them)."""
+    assert response.status_code == 303, (response.status_code, html(response)[:2000])
+    if path is not None:
+        location = urlsplit(response.headers["Location"])
+        where = location.path + (f"?{location.query}" if "?" in path else "") + (
+            f"#{location.fragment}" if "#" in path else "")
+        assert where == path, (where, path)
+
+
 def logged_in(app, ref, language: str | None = None):
     """A test client of its own, logged in as `ref` through the login form.
 
@@ -43,7 +56,7 @@ def logged_in(app, ref, language: str | None = None):
     if language == "en":
         english(client)
     response = client.post("/auth/login", data={"email": ref.email, "password": ref.password})
-    assert response.status_code == 302, html(response)[:2000]
+    assert_see_other(response)
     return client
 
 

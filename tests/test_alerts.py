@@ -248,7 +248,7 @@ def logged_in_with_csrf(app, ref):
     client = app.test_client()
     token = csrf_token_in(html(client.get("/auth/login")))
     assert client.post("/auth/login", data={"email": ref.email, "password": ref.password,
-                                            "csrf_token": token}).status_code == 302
+                                            "csrf_token": token}).status_code == 303
     return client
 
 
@@ -270,5 +270,5 @@ def test_settings_are_in_the_data_download_and_go_with_the_account(app, factory,
         exported = export_data(db.session.get(Member, bruno.id))["alerts"]
     assert exported["digest_frequency"] == "weekly" and exported["quiet_hours"] == [21, 9]
     assert exported["miles"][str(bruno.mile_id)]["requests"]["mode"] == "off"
-    assert client.post("/account/delete", data={"password": bruno.password, "confirm": "y"}).status_code == 302
+    assert client.post("/account/delete", data={"password": bruno.password, "confirm": "y"}).status_code == 303
     assert count(app, AlertPreference) == 0 and count(app, AdAlert) == 0

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import PASSWORD, SIGNUP, Factory, verification_link
-from helpers import count, csrf_token_in, english, html
+from helpers import assert_see_other, count, csrf_token_in, english, html
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -66,7 +66,7 @@ def test_signup_creates_member_and_named_first_mile_and_the_emailed_link_logs_in
 
     response = signup(client, email="  Anne.Martin@Example.ORG ", organisation_name="Ignored Ltd")
 
-    assert response.status_code == 302
+    assert_see_other(response)
     assert path_of(response) == "/auth/signup/sent"
     assert "Check your inbox" in html(client.get("/auth/signup/sent"))
     # Not logged in yet: the answer must look the same for a taken address.
@@ -98,7 +98,7 @@ def test_signup_of_an_organisation_requires_its_name(app, client, kind):
     assert counts(app) == (0, 0)
 
     created = signup(client, kind=kind, organisation_name="Les Ateliers du Rhin")
-    assert created.status_code == 302
+    assert_see_other(created)
     member = member_by_email(app, SIGNUP["email"])
     assert member["kind"] == kind
     assert member["organisation_name"] == "Les Ateliers du Rhin"
@@ -123,7 +123,7 @@ def test_signup_with_a_taken_email_in_another_case_answers_alike_and_tells_the_o
     new = signup(other, email="zoelie@example.org", first_name="Zoélie", postal_code="68200",
                  password="unmistakable secret phrase")
 
-    assert taken.status_code == new.status_code == 302
+    assert taken.status_code == new.status_code == 303
     assert path_of(taken) == path_of(new) == "/auth/signup/sent"
     assert html(taken) == html(new)
     assert counts(app) == (2, 2), "the new address got its account, the taken one no second"
@@ -168,7 +168,7 @@ def test_signup_with_an_unknown_postal_code_asks_for_a_point_then_uses_it(app, c
     assert counts(app) == (0, 0)
 
     created = signup(client, postal_code="00000", latitude="45.1885", longitude="5.7245")
-    assert created.status_code == 302
+    assert_see_other(created)
     assert path_of(created) == "/auth/signup/sent"
     [(name, is_primary, center)] = member_by_email(app, SIGNUP["email"])["miles"]
     assert is_primary and name == "00000"
@@ -246,7 +246,7 @@ def test_login_with_right_wrong_and_unknown_credentials(app, client, factory):
     assert client.get("/map").status_code == 302, "still logged out"
 
     right = client.post("/auth/login", data={"email": "  LEA@Example.ORG", "password": PASSWORD})
-    assert right.status_code == 302
+    assert_see_other(right)
     assert path_of(right) == "/map"
     assert client.get("/map").status_code == 200
 
@@ -264,7 +264,7 @@ def test_remember_me_sets_a_remember_cookie_only_when_asked(app, factory):
                 **({"remember": "y"} if remember else {}),
             },
         )
-        assert response.status_code == 302
+        assert_see_other(response)
         return any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
 
     assert remember_cookie(True)
@@ -278,7 +278,7 @@ def test_logout_is_post_only(client, factory, auth):
     assert client.get("/map").status_code == 200, "a GET must not log out"
 
     response = auth.logout()
-    assert response.status_code == 302
+    assert_see_other(response)
     assert client.get("/map").status_code == 302
 
 
@@ -300,7 +300,7 @@ def test_login_next_only_accepts_local_paths(app, factory):
             query_string={"next": target},
             data={"email": member.email, "password": PASSWORD},
         )
-        assert response.status_code == 302, target
+        assert_see_other(response)  # target
         location = response.headers["Location"]
         assert location in (expected, f"http://localhost{expected}"), (target, location)
 
@@ -323,7 +323,7 @@ def test_password_reset_through_the_outbox(app, client, factory, outbox):
     new_password = "granite lantern orchard 7"
 
     asked = client.post("/auth/reset", data={"email": "Paul@Example.org"})
-    assert asked.status_code == 302
+    assert_see_other(asked)
     [message] = read_outbox(outbox)
     assert message["To"] == "paul@example.org"
     body = message.get_content()
@@ -337,24 +337,24 @@ def test_password_reset_through_the_outbox(app, client, factory, outbox):
     assert "Use at least 10 characters." in html(weak)
 
     done = client.post(reset_path, data={"password": new_password})
-    assert done.status_code == 302
+    assert_see_other(done)
     assert path_of(done) == "/auth/login"
 
     old = client.post("/auth/login", data={"email": member.email, "password": PASSWORD})
     assert old.status_code == 422
     new = client.post("/auth/login", data={"email": member.email, "password": new_password})
-    assert new.status_code == 302
+    assert_see_other(new)
     auth_client = app.test_client()
 
     # The link dies with the password it was made for.
     reused = auth_client.post(reset_path, data={"password": "another fine passphrase"})
-    assert reused.status_code == 302
+    assert reused.status_code == 302  # a dead link: refused, not a successful POST
     assert path_of(reused) == "/auth/reset"
     assert auth_client.get(reset_path).status_code == 302
     again = app.test_client().post(
         "/auth/login", data={"email": member.email, "password": new_password}
     )
-    assert again.status_code == 302
+    assert_see_other(again)
 
 
 def test_password_reset_refuses_a_tampered_token(app, client, factory, outbox):
@@ -377,7 +377,7 @@ def test_password_reset_refuses_a_tampered_token(app, client, factory, outbox):
     login = app.test_client().post(
         "/auth/login", data={"email": member.email, "password": PASSWORD}
     )
-    assert login.status_code == 302, "the password did not change"
+    assert_see_other(login)  # "the password did not change"
 
 
 def test_password_reset_of_an_unknown_address_looks_the_same_and_sends_nothing(
@@ -434,7 +434,7 @@ def test_csrf_is_required_on_state_changing_posts(make_app):
             "csrf_token": csrf_token(client, "/auth/login"),
         },
     )
-    assert login.status_code == 302
+    assert_see_other(login)
     assert client.get("/map").status_code == 200
 
     mile = {"name": "Travail", "latitude": "47.76", "longitude": "7.31"}
@@ -455,21 +455,21 @@ def test_csrf_is_required_on_state_changing_posts(make_app):
         client.post(
             "/miles/", data={**mile, "csrf_token": csrf_token(client, "/miles/")}
         ).status_code
-        == 302
+        == 303
     )
     token = csrf_token(client, "/listings/new")
-    assert client.post("/listings/new", data={**listing, "csrf_token": token}).status_code == 302
+    assert client.post("/listings/new", data={**listing, "csrf_token": token}).status_code == 303
     assert totals() == (start[0], start[1] + 1, start[2] + 1)
     assert (
         client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/map")}).status_code
-        == 302
+        == 303
     )
     assert client.get("/map").status_code == 302, "logged out"
 
     created = client.post(
         "/auth/signup", data={**signup_data, "csrf_token": csrf_token(client, "/auth/signup")}
     )
-    assert created.status_code == 302
+    assert_see_other(created)
     assert totals()[0] == start[0] + 1
 
 
@@ -549,7 +549,7 @@ def test_language_switch_redirects_to_local_paths_only(client):
         ("//evil.example", "/"),
     ):
         response = client.post("/language/en", data={"next": target})
-        assert response.status_code == 302
+        assert_see_other(response)
         assert response.headers["Location"] in (expected, f"http://localhost{expected}"), target
 
 
@@ -564,13 +564,13 @@ def test_a_password_reset_ends_sessions_opened_before_it(app, factory, outbox):
     stolen = app.test_client()
     assert (
         stolen.post("/auth/login", data={"email": member.email, "password": PASSWORD}).status_code
-        == 302
+        == 303
     )
     owner = app.test_client()
     owner.post("/auth/reset", data={"email": member.email})
     [message] = read_outbox(outbox)
     reset_path = re.search(r"http://localhost(/auth/reset/\S+)", message.get_content()).group(1)
-    assert owner.post(reset_path, data={"password": "granite lantern orchard 7"}).status_code == 302
+    assert owner.post(reset_path, data={"password": "granite lantern orchard 7"}).status_code == 303
     assert stolen.get("/map").status_code == 302
 
 

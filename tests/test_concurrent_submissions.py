@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from conftest import SIGNUP, MemberRef
+from helpers import assert_see_other
 from sqlalchemy import func, select
 
 from onemile.conversations import services as conversations
@@ -76,7 +77,7 @@ def _ledger_holds(app) -> bool:
 def _logged_in(app, member: MemberRef):
     client = app.test_client()
     response = client.post("/auth/login", data={"email": member.email, "password": member.password})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert_see_other(response)  # response.get_data(as_text=True)
     return client
 
 
@@ -170,7 +171,7 @@ def _listing(app, factory) -> Scenario:
     author = factory.member()
     data = {"kind": "request", "category": "diy", "title": "Lend me a drill", "body": "For Saturday.",
             "miles": [str(author.mile_id)], "location_mode": "approximate", "client_key": FORM_KEY}
-    return Scenario(author, "/listings/new", data, lambda: _count(app, Listing), plain=302, htmx=302)
+    return Scenario(author, "/listings/new", data, lambda: _count(app, Listing), plain=303, htmx=303)
 
 
 def _project(app, owner: MemberRef) -> tuple[int, int]:
@@ -242,7 +243,7 @@ def _mag(app, owner: MemberRef) -> int:
 def _follow(app, factory) -> Scenario:
     owner, reader = factory.member(), factory.member()
     mag_id = _mag(app, owner)
-    return Scenario(reader, f"/mags/{mag_id}/follow", {}, lambda: _count(app, MagFollow), plain=302, htmx=302)
+    return Scenario(reader, f"/mags/{mag_id}/follow", {}, lambda: _count(app, MagFollow), plain=303, htmx=303)
 
 
 def _report(app, factory) -> Scenario:
@@ -256,7 +257,7 @@ def _report(app, factory) -> Scenario:
 
 def _block(app, factory) -> Scenario:
     member, other = factory.member(), factory.member()
-    return Scenario(member, f"/account/blocks/{other.id}", {}, lambda: _count(app, Block), plain=302, htmx=302)
+    return Scenario(member, f"/account/blocks/{other.id}", {}, lambda: _count(app, Block), plain=303, htmx=303)
 
 
 SCENARIOS = {

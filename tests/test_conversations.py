@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import Factory
-from helpers import count, csrf_token_in, html
+from helpers import assert_see_other, count, csrf_token_in, html
 from sqlalchemy import event, func, select
 
 from onemile.conversations.services import MESSAGE_MAX
@@ -40,14 +40,14 @@ class Member:
         self.client = app.test_client()
         self.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         response = self.client.post("/auth/login", data={"email": ref.email, "password": ref.password})
-        assert response.status_code == 302
+        assert_see_other(response)
 
     def answer(self, listing_id: int, body: str = "Hello, I can help.", **kwargs):
         return self.client.post(f"/conversations/answer/{listing_id}", data={"body": body}, **kwargs)
 
     def open_conversation(self, listing_id: int, body: str = "Hello, I can help.") -> int:
         response = self.answer(listing_id, body)
-        assert response.status_code == 303, html(response)
+        assert_see_other(response)  # html(response)
         return int(CONVERSATION_URL.search(response.headers["Location"]).group(1))
 
     def say(self, conversation_id: int, body: str, after: int | None = None, headers=None):
@@ -289,7 +289,7 @@ def test_posting_needs_the_csrf_token_in_the_form_or_the_htmx_header(app, cast):
     response = cast.bruno.client.post(
         f"/conversations/answer/{listing_id}", data={"body": "hello", "csrf_token": token}
     )
-    assert response.status_code == 303
+    assert_see_other(response)
     cid = int(CONVERSATION_URL.search(response.headers["Location"]).group(1))
     # htmx sends the token in a header (hx-headers on <body>).
     assert cast.bruno.say(cid, "again", after=0, headers=HX).status_code == 400
@@ -348,7 +348,7 @@ def test_poll_is_204_and_empty_while_idle_and_brings_new_messages_otherwise(app,
     assert sizes[0] < 1024, sizes[0]
 
     reply = cast.anne.say(cid, "Yes, come tonight.\nRing twice.")
-    assert reply.status_code == 303
+    assert_see_other(reply)
     new_id = latest_message_id(app, cid)
     fresh = cast.bruno.poll(cid, after)
     body = html(fresh)
@@ -429,7 +429,7 @@ def test_marking_a_request_done_pays_one_smile_to_the_responder(app, cast):
     assert "Mark done" not in html(cast.bruno.client.get(f"/conversations/{cid}"))
 
     response = cast.anne.client.post(f"/conversations/{cid}/done")
-    assert response.status_code == 303
+    assert_see_other(response)
     page = html(cast.anne.client.get(response.headers["Location"]))
     assert "Thank you! Bruno P. received 1 smile." in page  # the flash
     assert "Done — 1 smile went to Bruno P." in page and "Mark done with" not in page
@@ -454,7 +454,7 @@ def test_marking_done_twice_pays_once_and_answers_with_the_current_state(app, ca
     assert first.status_code == replay.status_code == 200
     assert "Done — 1 smile went to Bruno P." in html(replay)
     assert 'role="alert"' not in html(replay)
-    assert plain_replay.status_code == 303
+    assert_see_other(plain_replay)
     assert balances(app, cast.anne, cast.bruno) == [0, 2]
     assert len(completions(app, listing_id)) == 1
     assert ledger_holds(app)
@@ -566,7 +566,7 @@ def test_either_side_can_decline_and_the_listing_stays_open(app, cast, who):
     listing_id, cid, completion_id = _pending_offer(app, cast)
     member = cast.bruno if who == "beneficiary" else cast.anne
     response = member.client.post(f"/conversations/completions/{completion_id}/decline")
-    assert response.status_code == 303
+    assert_see_other(response)
     assert "Declined. The listing stays open." in html(member.client.get(response.headers["Location"]))
     assert completions(app, listing_id) == [(completion_id, "declined")]
     assert listing_status(app, listing_id) == "open"

@@ -5,10 +5,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from onemile.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from onemile.auth.services import authenticate
-from onemile.demo import ADS, DEMO_EMAIL, DEMO_PASSWORD, MEMBERS, NEIGHBOURHOODS, load_demo
+from onemile.demo import load_demo
+from onemile.demo_data.cast import MEMBERS, NEIGHBOURHOODS
 from onemile.extensions import db
 from onemile.geo import LatLon, haversine_m
+from onemile.listings.demo import ADS
 from onemile.models import (
     CATEGORIES,
     MAX_MILES,

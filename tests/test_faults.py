@@ -341,7 +341,7 @@ def test_a_database_outage_is_a_503_page_or_htmx_notice_in_both_languages(privat
     app = private_app
     member = Factory(app).member(language="en")
     client = app.test_client()
-    assert client.post("/auth/login", data={"email": member.email, "password": member.password}).status_code == 302
+    assert client.post("/auth/login", data={"email": member.email, "password": member.password}).status_code == 303
     assert client.get("/smiles/").status_code == 200
     private_postgres._ctl("stop", "-m", "fast")
     try:
@@ -533,7 +533,7 @@ def _propose_with_photo(client):
 def _logged_in(app):
     member = Factory(app).member(language="en")
     client = app.test_client()
-    assert client.post("/auth/login", data={"email": member.email, "password": member.password}).status_code == 302
+    assert client.post("/auth/login", data={"email": member.email, "password": member.password}).status_code == 303
     return client
 
 
@@ -744,7 +744,11 @@ def test_a_worker_killed_mid_confirmation_or_mid_support_loses_nothing_and_a_res
                 holder.close()  # the killed worker's transaction may go on: it never commits
             assert isinstance(got, OSError), got  # the member saw the connection drop
             with psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database,
-                                 connect_timeout=5) as watcher:
+                                 connect_timeout=5, autocommit=True) as watcher:
+                # Its client is gone, so its transaction can never commit; PostgreSQL notices
+                # only when it next talks to the dead socket (or TCP keepalive fires, minutes
+                # later), so end the session as that would, and wait until it is gone.
+                watcher.execute("SELECT pg_terminate_backend(%s, 10000)", (backend_pid,))
                 _wait_until(lambda pid=backend_pid: not watcher.execute(
                     "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone(),
                     30, "the killed worker's database session to end")

@@ -125,14 +125,14 @@ def _add(client, **fields):
 
 def test_add_a_mile_by_picked_place(app, client, member) -> None:
     strasbourg = place_names.search("FR", "strasbourg")[0]
-    assert _add(client, place="Strasbourg", place_id=strasbourg.id).status_code == 302
+    assert _add(client, place="Strasbourg", place_id=strasbourg.id).status_code == 303
     added = miles_of(app, member.id)[-1]
     assert added["name"] == "Strasbourg"  # the place's name when none is given
     assert km_between(added["center"].lat, added["center"].lon, strasbourg.latitude, strasbourg.longitude) < 0.01
 
 
 def test_add_a_mile_by_postal_code_typed_without_javascript(app, client, member) -> None:
-    assert _add(client, name="Travail", place="75011").status_code == 302
+    assert _add(client, name="Travail", place="75011").status_code == 303
     added = miles_of(app, member.id)[-1]
     assert added["name"] == "Travail"
     assert km_between(added["center"].lat, added["center"].lon, 48.8589, 2.3801) < 5
@@ -151,7 +151,7 @@ def test_an_ambiguous_name_asks_which_one_and_writes_nothing(app, client, member
     assert miles_of(app, member.id) == before
     # Choosing one of them (the second) adds the mile there.
     chosen = radios[1]
-    assert _add(client, place="Montreal", place_id=chosen).status_code == 302
+    assert _add(client, place="Montreal", place_id=chosen).status_code == 303
     assert miles_of(app, member.id)[-1]["center"] == place_names.get(chosen).point
 
 
@@ -172,7 +172,7 @@ def test_nothing_at_all_asks_for_a_place_or_a_point(app, client, member) -> None
 
 
 def test_the_map_point_still_works(app, client, member) -> None:
-    assert _add(client, name="Ici", latitude="47.7818", longitude="7.3465").status_code == 302
+    assert _add(client, name="Ici", latitude="47.7818", longitude="7.3465").status_code == 303
     assert miles_of(app, member.id)[-1]["center"] == LatLon(47.7818, 7.3465)
 
 
@@ -237,7 +237,7 @@ def _member(app, address: str):
 
 def test_sign_up_in_dakar_by_town_name_without_a_postal_code(app, client) -> None:
     response = _signup(client, email="awa@example.org", country="SN", postal_code="", place="Dakar")
-    assert response.status_code == 302
+    assert response.status_code == 303
     postal_code, country, miles = _member(app, "awa@example.org")
     assert (postal_code, country) == ("", "SN")
     [(name, center)] = miles
@@ -249,7 +249,7 @@ def test_a_picked_neighbourhood_wins_over_the_postal_code(app, client) -> None:
     plateau = place_names.get("CA:13546316")
     response = _signup(client, email="luc@example.org", country="CA", postal_code="H3A 1A1",
                        place="Le Plateau-Mont-Royal", place_id=plateau.id)
-    assert response.status_code == 302
+    assert response.status_code == 303
     _, _, [(name, center)] = _member(app, "luc@example.org")
     assert (name, center) == ("Le Plateau-Mont-Royal", plateau.point)
 
@@ -268,7 +268,7 @@ def test_sign_up_with_homonyms_asks_which_one_and_keeps_what_was_typed(app, clie
     assert "Which one?" in page and 'value="Marc"' in page and 'value="Montreal"' in page
     assert _member(app, "marc@example.org") is None
     chosen = re.findall(r'name="place_id" value="(FR:[^"]+)"', page)[0]
-    assert _signup(client, email="marc@example.org", postal_code="", place="Montreal", place_id=chosen).status_code == 302
+    assert _signup(client, email="marc@example.org", postal_code="", place="Montreal", place_id=chosen).status_code == 303
     _, _, [(_, center)] = _member(app, "marc@example.org")
     assert center == place_names.get(chosen).point
 

@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import count, english, html, logged_in
+from helpers import assert_see_other, count, english, html, logged_in
 
 from onemile.extensions import db
 from onemile.geo import LatLon, haversine_m
@@ -32,7 +32,7 @@ def author(client, factory, auth):
     """A logged-in member (pages in English) with one mile around Mulhouse."""
     english(client)
     ref = factory.member(language="en", first_name="Author")
-    assert auth.login(ref).status_code == 302
+    assert auth.login(ref).status_code == 303
     return ref
 
 
@@ -86,7 +86,7 @@ def post(client, mile_ids, **fields):
 
 
 def created_id(response) -> int:
-    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    assert_see_other(response)  # response.get_data(as_text=True)[-2000:]
     return int(
         re.fullmatch(r"(?:http://localhost)?/listings/(\d+)", response.headers["Location"]).group(1)
     )
@@ -307,7 +307,7 @@ def test_edit_changes_kind_text_and_miles(app, client, author):
         },
     )
 
-    assert response.status_code == 302
+    assert_see_other(response)
     listing = stored(app, listing_id)
     assert (listing["kind"], listing["offer_type"], listing["category"]) == (
         "request",
@@ -331,7 +331,7 @@ def test_close_hides_from_others_but_not_from_the_author(app, client, factory, a
     assert listed_ids(neighbour) == [listing_id]
     assert "Giving a bike" in html(neighbour.get("/map/markers"))
 
-    assert client.post(f"/listings/{listing_id}/close").status_code == 302
+    assert client.post(f"/listings/{listing_id}/close").status_code == 303
 
     assert stored(app, listing_id)["status"] == "closed"
     assert listed_ids(neighbour) == []
@@ -355,7 +355,7 @@ def test_renew_opens_an_expired_listing_again(app, client, factory, author, neig
     assert neighbour.get(f"/listings/{listing_id}").status_code == 404
     assert "Expired" in html(client.get(f"/listings/{listing_id}"))
 
-    assert client.post(f"/listings/{listing_id}/renew").status_code == 302
+    assert client.post(f"/listings/{listing_id}/renew").status_code == 303
 
     listing = stored(app, listing_id)
     assert listing["status"] == "open"
@@ -370,7 +370,7 @@ def test_delete_removes_the_listing_and_its_placements(app, client, factory, aut
     listing_id = factory.listing(author)
     kept = factory.listing(author, title="Kept")
     response = client.post(f"/listings/{listing_id}/delete")
-    assert response.status_code == 302
+    assert_see_other(response)
     assert stored(app, listing_id) is None
     assert totals(app) == (1, 1)
     assert client.get(f"/listings/{listing_id}").status_code == 404

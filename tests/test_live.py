@@ -20,6 +20,7 @@ from test_conversations import HX, Cast, latest_message_id
 
 from onemile import live
 from onemile.conversations import services as conversations
+from onemile.conversations.services import writes as conversation_writes
 from onemile.extensions import db
 from onemile.models import Conversation, Member
 from onemile.notifications.services import bell_count, notify, unread_count
@@ -153,7 +154,7 @@ def test_a_rolled_back_message_publishes_nothing(app, cast, redis_server, prefix
         db.session.commit()  # the request's edge
         kept = latest_message_id(app, cid)
         conversation = conversations.conversation_for(bruno, cid)
-        conversations._add_message(conversation, bruno.id, "never committed")
+        conversation_writes._add_message(conversation, bruno.id, "never committed")
         db.session.rollback()
     assert kept > before
     assert conversation_mark(redis_server, prefix, cid, cast.anne.id) == kept

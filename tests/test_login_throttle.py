@@ -16,6 +16,7 @@ import time
 
 from conftest import PASSWORD, Factory
 from flask_login.utils import encode_cookie
+from helpers import assert_see_other
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -94,10 +95,10 @@ def test_thirty_addresses_cannot_guess_one_accounts_password(make_app, tmp_path)
 
     # The owner logs in with a sign-in link sent to their address.
     asked = owner.post("/auth/sign-in-link", data={"email": "Target@Example.org"}, environ_base=address(40))
-    assert asked.status_code == 302
+    assert_see_other(asked)
     [link] = sign_in_links(tmp_path / "outbox", member.email)
     logged_in = use_link(owner, link)
-    assert logged_in.status_code == 302
+    assert_see_other(logged_in)
     assert owner.get("/account/").status_code == 200
 
 
@@ -115,13 +116,13 @@ def test_the_owners_device_is_not_locked_out_by_an_attack(make_app):
     member = Factory(app).member()
     phone = english(app.test_client())
     assert phone.post("/auth/login", data={"email": member.email, "password": PASSWORD},
-                      environ_base=address(0)).status_code == 302
-    assert phone.post("/auth/logout").status_code == 302
+                      environ_base=address(0)).status_code == 303
+    assert phone.post("/auth/logout").status_code == 303
 
     assert attack(app, member.email)[-1] == 429
 
     back = phone.post("/auth/login", data={"email": member.email, "password": PASSWORD}, environ_base=address(0))
-    assert back.status_code == 302
+    assert_see_other(back)
     assert phone.get("/account/").status_code == 200
 
 
@@ -141,7 +142,7 @@ def test_the_back_off_of_one_address_ends_and_does_not_block_other_addresses(mak
         "/auth/login", data={"email": member.email, "password": "other"}, environ_base=address(8)
     ).status_code == 422
     time.sleep(2.1)
-    assert attempt(PASSWORD) == 302, "the back-off is over: the right password works"
+    assert attempt(PASSWORD) == 303, "the back-off is over: the right password works"
 
 
 def without_csrf_tokens(page: str) -> str:
@@ -165,14 +166,14 @@ def test_a_sign_in_link_is_answered_alike_and_works_once(app, client, factory, o
     # Opening the link (a mail scanner does) changes nothing; its button logs in.
     assert "lina@example.org" in html(client.get(link))
     assert client.get("/account/").status_code == 302
-    assert client.post(link, data={}).status_code == 302
+    assert client.post(link, data={}).status_code == 303
     assert client.get("/account/").status_code == 200
 
     # Single use, from any client.
     client.post("/auth/logout")
     again = app.test_client()
     assert again.get(link).status_code == 302
-    assert again.post(link, data={}).status_code == 302
+    assert again.post(link, data={}).status_code == 302  # a dead link: refused, not a successful POST
     assert again.get("/account/").status_code == 302
 
 
@@ -182,7 +183,7 @@ def test_a_sign_in_link_dies_when_it_expires_or_the_password_changes(make_app, t
     client = app.test_client()
     client.post("/auth/sign-in-link", data={"email": member.email})
     [expired] = sign_in_links(tmp_path / "outbox", member.email)
-    assert client.post(expired, data={}).status_code == 302
+    assert client.post(expired, data={}).status_code == 302  # a dead link: refused
     assert client.get("/account/").status_code == 302
 
     app.config["SIGN_IN_LINK_MAX_AGE"] = 900
@@ -193,7 +194,7 @@ def test_a_sign_in_link_dies_when_it_expires_or_the_password_changes(make_app, t
     with app.test_request_context():
         set_password(db.session.get(Member, member.id), "granite lantern orchard 7")
         db.session.commit()
-    assert client.post(fresh, data={}).status_code == 302
+    assert client.post(fresh, data={}).status_code == 302  # dead with the old password
     assert client.get("/account/").status_code == 302
 
 
@@ -205,7 +206,7 @@ def test_sign_in_links_are_rate_limited_per_typed_address(make_app):
             app.test_client().post("/auth/sign-in-link", data={"email": target}, environ_base=address(i)).status_code
             for i in range(4)
         ]
-        assert statuses == [302, 302, 302, 429], target
+        assert statuses == [303, 303, 303, 429], target
 
 
 def test_an_unknown_address_costs_the_same_password_check(app, factory):
@@ -276,7 +277,7 @@ def test_forged_session_ids_and_sign_in_tokens_never_fail_nor_log_in(app, factor
         if token:
             assert client.post(f"/auth/sign-in/{token}", data={}).status_code in (302, 404)
         asked = client.post("/auth/sign-in-link", data={"email": token})
-        assert asked.status_code in (302, 422)
+        assert asked.status_code in (303, 422)
 
     check()
 

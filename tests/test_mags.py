@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers import count, csrf_token_in
+from helpers import assert_see_other, count, csrf_token_in
 from PIL import ExifTags, Image
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -107,7 +107,7 @@ MAG_FORM = {
 
 def create_mag(client, **fields) -> int:
     response = send(client, "/mags/new", {**MAG_FORM, **fields})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert_see_other(response)  # response.get_data(as_text=True)
     return int(re.search(r"/mags/(\d+)$", response.headers["Location"]).group(1))
 
 
@@ -126,7 +126,7 @@ def post_article(client, mag_id: int, **fields):
 
 def create_article(client, mag_id: int, **fields) -> int:
     response = post_article(client, mag_id, **fields)
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert_see_other(response)  # response.get_data(as_text=True)
     return int(re.search(r"/articles/(\d+)$", response.headers["Location"]).group(1))
 
 
@@ -137,7 +137,7 @@ def test_a_shop_creates_a_mag_and_publishes_an_illustrated_article(app, client, 
     auth.login(anne)
     mag_id = create_mag(client, cover=upload(jpeg()), cover_alt="La vitrine de la boulangerie")
     response = post_article(client, mag_id, photos=[(upload(jpeg((2400, 1600))), "Un kougelhopf doré")])
-    assert response.status_code == 302
+    assert_see_other(response)
     article_url = response.headers["Location"]
 
     with app.app_context():
@@ -325,7 +325,7 @@ def test_every_photo_needs_a_description_and_ten_at_most(app, client, auth, anne
             client, f"/mags/{mag_id}/articles/{article_id}/edit",
             article_form(photos=[(upload(jpeg((40, 30))), f"Photo {i}") for i in range(3)]),
         )
-        assert response.status_code == 302
+        assert_see_other(response)
     response = send(
         client, f"/mags/{mag_id}/articles/{article_id}/edit",
         article_form(photos=[(upload(jpeg((40, 30))), "Une de trop"), (upload(jpeg((40, 30))), "Deux de trop")]),
@@ -390,7 +390,7 @@ def test_members_comment_and_the_right_people_delete_comments(app, client, auth,
     response = send(client, f"{url}/comments", {"body": "  "})
     assert response.status_code == 422 and "Write a comment of 1 to 2,000 characters." in response.get_data(as_text=True)
     response = client.post(f"{url}/comments", data={"body": "J'en prends deux !\n<b>vite</b>"})
-    assert response.status_code == 302
+    assert_see_other(response)
     page = client.get(url).get_data(as_text=True)
     assert "J&#39;en prends deux !\n&lt;b&gt;vite&lt;/b&gt;" in page
     assert "Bruno D." in page
@@ -408,10 +408,10 @@ def test_members_comment_and_the_right_people_delete_comments(app, client, auth,
 
     # Bruno deletes his own; Anne, owner of the mag, deletes the other.
     auth.login(bruno)
-    assert client.post(f"/mags/comments/{first}/delete").status_code == 302
+    assert client.post(f"/mags/comments/{first}/delete").status_code == 303
     auth.logout()
     auth.login(anne)
-    assert client.post(f"/mags/comments/{second}/delete").status_code == 302
+    assert client.post(f"/mags/comments/{second}/delete").status_code == 303
     assert count(app, Comment) == 0
     assert client.post("/mags/comments/2147483647/delete").status_code == 404
     assert client.post("/mags/comments/2147483648/delete").status_code == 404
@@ -457,22 +457,22 @@ def test_the_owner_edits_unpublishes_and_deletes_and_files_go_with_them(app, cli
     assert 'value="Bretzel"' not in edit and edit.count('name="new_photos-') == 6
     with app.app_context():
         photo_id = db.session.scalars(select(ArticlePhoto.id).where(ArticlePhoto.alt == "Pain")).one()
-    assert client.post(f"/mags/photos/{photo_id}/delete").status_code == 302
+    assert client.post(f"/mags/photos/{photo_id}/delete").status_code == 303
     assert len(files_in(app)) == 2 * len(SIZES)
     response = send(client, f"/mags/{mag_id}/articles/{article_id}/edit",
                     article_form(title="Nouveau titre", status="draft"))
-    assert response.status_code == 302
+    assert_see_other(response)
     with app.app_context():
         article = db.session.get(Article, article_id)
         assert article.title == "Nouveau titre" and article.status == "draft"
     # A new cover replaces the old one, whose files go.
     response = send(client, f"/mags/{mag_id}/edit", {**MAG_FORM, "cover": upload(jpeg((500, 500))),
                                                          "cover_alt": "Nouvelle vitrine"})
-    assert response.status_code == 302
+    assert_see_other(response)
     assert len(files_in(app)) == 2 * len(SIZES)
-    assert client.post(f"/mags/{mag_id}/articles/{article_id}/delete").status_code == 302
+    assert client.post(f"/mags/{mag_id}/articles/{article_id}/delete").status_code == 303
     assert len(files_in(app)) == len(SIZES) and count(app, Article) == 0
-    assert client.post(f"/mags/{mag_id}/delete").status_code == 302
+    assert client.post(f"/mags/{mag_id}/delete").status_code == 303
     assert files_in(app) == [] and count(app, Mag) == 0
 
 
@@ -551,8 +551,8 @@ def test_followers_are_told_once_about_a_new_article(app, client, auth, anne, br
     assert "This is your own mag." in client.post(f"/mags/{mag_id}/follow", follow_redirects=True).get_data(as_text=True)
     auth.logout()
     auth.login(bruno)
-    assert client.post(f"/mags/{mag_id}/follow").status_code == 302
-    assert client.post(f"/mags/{mag_id}/follow").status_code == 302  # twice changes nothing
+    assert client.post(f"/mags/{mag_id}/follow").status_code == 303
+    assert client.post(f"/mags/{mag_id}/follow").status_code == 303  # twice changes nothing
     assert count(app, MagFollow) == 1
     assert "Stop following" in client.get(f"/mags/{mag_id}").get_data(as_text=True)
     auth.logout()
@@ -577,7 +577,7 @@ def test_followers_are_told_once_about_a_new_article(app, client, auth, anne, br
     page = client.get("/notifications/").get_data(as_text=True)
     assert "Boulangerie du Rebberg published “Bientôt !”" in page
     assert f'href="/mags/{mag_id}/articles/{draft_id}"' in page
-    assert client.post(f"/mags/{mag_id}/unfollow").status_code == 302
+    assert client.post(f"/mags/{mag_id}/unfollow").status_code == 303
     assert count(app, MagFollow) == 0
     auth.logout()
 
@@ -674,7 +674,7 @@ def test_every_post_needs_the_csrf_token(make_app, auth_for):
     page = client.get("/mags/new").get_data(as_text=True)
     token = csrf_token_in(page)
     response = send(client, "/mags/new", {**MAG_FORM, "csrf_token": token})
-    assert response.status_code == 302
+    assert_see_other(response)
     mag_id = int(response.headers["Location"].rsplit("/", 1)[1])
     for path in (f"/mags/{mag_id}/delete", f"/mags/{mag_id}/follow", "/mags/comments/1/delete",
                  f"/mags/{mag_id}/articles/new"):
@@ -687,7 +687,7 @@ def test_every_post_needs_the_csrf_token(make_app, auth_for):
     assert 2 * 1024 * 1024 < len(heavy) < app.config["IMAGE_MAX_BYTES"]
     fields = {**article_form(photos=[(upload(heavy, "big.png"), "Du bruit")]), "csrf_token": token}
     response = send(client, f"/mags/{mag_id}/articles/new", fields)
-    assert response.status_code == 302, response.status_code
+    assert_see_other(response)  # response.status_code
     article_id = int(response.headers["Location"].rsplit("/", 1)[1])
     # ...and nowhere else.
     response = send(client, f"/mags/{mag_id}/articles/{article_id}/comments",
@@ -702,7 +702,7 @@ def test_commenting_is_rate_limited(make_app, auth_for):
     article_id = create_article(client, mag_id)
     url = f"/mags/{mag_id}/articles/{article_id}/comments"
     statuses = [client.post(url, data={"body": f"Commentaire {i}"}).status_code for i in range(21)]
-    assert statuses[:20] == [302] * 20 and statuses[20] == 429
+    assert statuses[:20] == [303] * 20 and statuses[20] == 429
     assert count(app, Comment) == 20
 
 

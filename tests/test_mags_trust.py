@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from helpers import count, logged_in
+from helpers import assert_see_other, count, logged_in
 from sqlalchemy import func, select
 from test_mags import create_article, create_mag, files_in, jpeg, send, upload
 
@@ -39,7 +39,7 @@ def scene(app, factory, anne, bruno):
     bruno_mag = create_mag(b, title="Bruno's garden mag", latitude="47.7400", longitude="7.3310")
     bruno_article = create_article(b, bruno_mag, title="Bruno's tomatoes", body="Bruno grows tomatoes")
     posted = a.post(f"/mags/{bruno_mag}/articles/{bruno_article}/comments", data={"body": "Anne says well done"})
-    assert posted.status_code == 302
+    assert_see_other(posted)
     with app.app_context():
         comment = db.session.scalar(select(Comment.id))
     return {
@@ -111,7 +111,7 @@ def test_a_block_hides_mags_articles_and_comments_both_ways(app, scene, anne, br
     everything = {"mag page": True, "article page": True, "map": True, "list": True, "comment": True}
     assert anne_is_seen_by(b, scene) == everything
     blocker, blocked = (a, bruno) if who_blocks == "anne" else (b, anne)
-    assert blocker.post(f"/account/blocks/{blocked.id}").status_code == 302
+    assert blocker.post(f"/account/blocks/{blocked.id}").status_code == 303
 
     nothing = dict.fromkeys(everything, False)
     assert anne_is_seen_by(b, scene) == nothing
@@ -130,21 +130,21 @@ def test_a_block_hides_mags_articles_and_comments_both_ways(app, scene, anne, br
     # Others still see everything.
     assert anne_is_seen_by(c, scene) == everything
 
-    assert blocker.post(f"/account/blocks/{blocked.id}/delete").status_code == 302
+    assert blocker.post(f"/account/blocks/{blocked.id}/delete").status_code == 303
     assert anne_is_seen_by(b, scene) == everything
 
 
 def test_a_follower_blocked_since_hears_of_no_new_article(app, scene, anne, bruno):
     a, b = scene["a"], scene["b"]
-    assert b.post(f"/mags/{scene['anne_mag']}/follow").status_code == 302
-    assert a.post(f"/account/blocks/{bruno.id}").status_code == 302
+    assert b.post(f"/mags/{scene['anne_mag']}/follow").status_code == 303
+    assert a.post(f"/account/blocks/{bruno.id}").status_code == 303
     create_article(a, scene["anne_mag"], title="After the block")
     with app.app_context():
         told = db.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.member_id == bruno.id, Notification.kind == "new_article"))
     assert told == 0
     # He may still stop following (and learns nothing more).
-    assert b.post(f"/mags/{scene['anne_mag']}/unfollow").status_code == 302
+    assert b.post(f"/mags/{scene['anne_mag']}/unfollow").status_code == 303
     assert count(app, MagFollow) == 0
     assert b.post(f"/mags/{scene['anne_mag']}/unfollow").status_code == 404
 
@@ -248,7 +248,7 @@ def test_the_download_holds_my_mags_articles_photos_comments_and_follows(app, sc
     a = scene["a"]
     photo_article = create_article(a, scene["anne_mag"], title="With a photo", status="draft",
                                    photos=[(upload(jpeg()), "The counter")])
-    assert a.post(f"/mags/{scene['bruno_mag']}/follow").status_code == 302
+    assert a.post(f"/mags/{scene['bruno_mag']}/follow").status_code == 303
     data = json.loads(a.get("/account/export").get_data(as_text=True))
     [mag] = data["mags"]
     assert mag["title"] == "Anne's bakery mag" and mag["kind"] == "shop"
@@ -270,17 +270,17 @@ def test_the_download_holds_my_mags_articles_photos_comments_and_follows(app, sc
 def test_deleting_my_account_removes_my_mags_their_pictures_my_comments_and_follows(app, scene, anne, bruno):
     a, b = scene["a"], scene["b"]
     create_article(a, scene["anne_mag"], title="With a photo", photos=[(upload(jpeg()), "The counter")])
-    assert a.post(f"/mags/{scene['anne_mag']}/follow").status_code == 302  # her own: refused, nothing
-    assert a.post(f"/mags/{scene['bruno_mag']}/follow").status_code == 302
-    assert b.post(f"/mags/{scene['anne_mag']}/follow").status_code == 302
+    assert a.post(f"/mags/{scene['anne_mag']}/follow").status_code == 303  # her own: refused, nothing
+    assert a.post(f"/mags/{scene['bruno_mag']}/follow").status_code == 303
+    assert b.post(f"/mags/{scene['anne_mag']}/follow").status_code == 303
     assert b.post(f"/mags/{scene['anne_mag']}/articles/{scene['anne_article']}/comments",
-                  data={"body": "Bruno likes it"}).status_code == 302
+                  data={"body": "Bruno likes it"}).status_code == 303
     with app.app_context():
         annes_pictures = list(db.session.scalars(select(ArticlePhoto.image)))
     assert annes_pictures and len(files_in(app)) == len(SIZES)  # one photo, every size
 
     response = a.post("/account/delete", data={"password": anne.password, "confirm": "y"})
-    assert response.status_code == 302
+    assert_see_other(response)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Mag).where(Mag.owner_id == anne.id)) == 0
         assert db.session.scalar(select(func.count()).select_from(Comment).where(Comment.author_id == anne.id)) == 0

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from helpers import assert_see_other
 from test_privacy_crawl import leaks
 
 from onemile.extensions import db
@@ -133,7 +134,7 @@ def test_layers_are_remembered_and_filter_markers(client, auth, factory, app):
     assert "Cherche une échelle" in nearest and "Donne des livres" not in nearest
     # Without JavaScript the form posts normally and comes back to the map.
     response = client.post("/map/layers", data={"layer": ["offers"]}, headers={"Referer": "http://localhost/map"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/map")
+    assert_see_other(response, "/map")
     markers = client.get("/map/markers", headers=HX).get_data(as_text=True)
     assert "Donne des livres" in markers and "Cherche une échelle" not in markers
 
@@ -176,24 +177,48 @@ def test_past_the_marker_cap_listings_come_as_clusters(make_app):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "paths"),
     [
-        "south=abc&west=1&north=2&east=3",
-        "south=91&west=0&north=92&east=1",
-        "south=10&west=0&north=5&east=1",
-        "lat=999&lon=0",
-        "lat=nan&lon=inf",
-        "mile=999999",
-        "mile=abc",
+        ("south=abc&west=1&north=2&east=3", ("/map", "/map/markers")),  # not a number
+        ("south=91&west=0&north=92&east=1", ("/map", "/map/markers")),  # off the globe
+        ("south=10&west=0&north=5&east=1", ("/map", "/map/markers")),  # south above north
+        ("lat=999&lon=0", ("/map", "/map/markers", "/map/nearest")),
+        ("lat=nan&lon=inf", ("/map", "/map/markers", "/map/nearest")),
     ],
 )
-def test_bad_map_parameters_fall_back_safely(client, auth, factory, query):
+def test_a_malformed_map_box_or_point_is_refused_with_a_clear_message(client, auth, factory, query, paths):
+    anne = factory.member()
+    factory.listing(anne, title="Donne un vélo")
+    auth.login(anne)
+    for path in paths:
+        for headers in (HX, {}):
+            response = client.get(f"{path}?{query}", headers=headers)
+            assert response.status_code == 400, (path, query, headers)
+            page = response.get_data(as_text=True)
+            assert "(south, west, north, east)" in page or "(lat, lon)" in page  # which, in either language
+            assert "Donne un vélo" not in page, "no other place shown instead"
+    visitor = client.application.test_client()
+    assert visitor.get(f"/explore?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "south=47.7&west=7.2&north=47.8",  # a side missing: no box, the mile's
+        "lat=47.75",  # half a point: none, the mile's centre
+        "mile=999999",  # not my mile: my primary one
+        "mile=abc",
+        "",
+    ],
+)
+def test_missing_map_parameters_keep_their_defaults(client, auth, factory, query):
     anne = factory.member()
     factory.listing(anne, title="Donne un vélo")
     auth.login(anne)
     for path in ("/map", "/map/markers", "/map/nearest"):
         response = client.get(f"{path}?{query}", headers=HX)
         assert response.status_code == 200, (path, query)
+        assert "Donne un vélo" in response.get_data(as_text=True), (path, query)
 
 
 def test_box_query_finds_markers_far_from_my_mile(client, auth, factory, app):

@@ -9,7 +9,7 @@ messages hold whatever the French catalog says.
 from __future__ import annotations
 
 import pytest
-from helpers import html
+from helpers import assert_see_other, html
 from sqlalchemy import select
 
 from onemile.extensions import db
@@ -43,7 +43,7 @@ def member(app, client, factory, auth):
     """A logged-in member (pages in English) with one mile around Mulhouse."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     ref = factory.member(language="en")
-    assert auth.login(ref).status_code == 302
+    assert auth.login(ref).status_code == 303
     return ref
 
 
@@ -74,7 +74,7 @@ def add_mile(client, name: str, point: LatLon):
 
 def flashed_error(client, response) -> str:
     """Follow a redirect back to the miles page and return its error flash."""
-    assert response.status_code == 302
+    assert_see_other(response)
     page = html(client.get(response.headers["Location"]))
     marker = 'class="flash flash-error">'
     assert marker in page, "an error must be shown"
@@ -84,7 +84,7 @@ def flashed_error(client, response) -> str:
 def test_add_up_to_five_miles_then_a_clear_refusal(app, client, member):
     for i in range(2, MAX_MILES + 1):
         response = add_mile(client, f"Mile {i}", LatLon(47.75 + i / 100, 7.33))
-        assert response.status_code == 302, i
+        assert_see_other(response)  # i
     miles = miles_of(app, member.id)
     assert len(miles) == MAX_MILES
     assert [m["primary"] for m in miles] == [True] + [False] * (MAX_MILES - 1)
@@ -112,7 +112,7 @@ def test_add_refuses_bad_names_and_points(app, client, member):
 
 def test_rename_a_mile_and_refuse_bad_names(app, client, member):
     response = client.post(f"/miles/{member.mile_id}/rename", data={"name": "  Chez   moi  "})
-    assert response.status_code == 302
+    assert_see_other(response)
     assert miles_of(app, member.id)[0]["name"] == "Chez moi"
 
     for name in ("", "   ", "x" * 10_000):
@@ -137,7 +137,7 @@ def test_moving_a_mile_moves_its_listings(app, client, factory, member):
         data={"latitude": str(new_center.lat), "longitude": str(new_center.lon)},
     )
 
-    assert response.status_code == 302
+    assert_see_other(response)
     assert haversine_m(miles_of(app, member.id)[0]["center"], new_center) < 1
     [new_point] = placements_of(app, only_home).values()
     assert new_point != old_point
@@ -166,7 +166,7 @@ def test_make_primary_keeps_exactly_one(app, client, member):
 
     response = client.post(f"/miles/{second['id']}/primary")
 
-    assert response.status_code == 302
+    assert_see_other(response)
     assert [m["primary"] for m in miles_of(app, member.id)] == [False, True]
     assert "Travail" in html(client.get("/map")), "the map opens on the primary mile"
     client.post(f"/miles/{first['id']}/primary")
@@ -183,14 +183,14 @@ def test_delete_moves_orphaned_listings_and_never_removes_the_last_mile(
     work_and_parents = factory.listing(member, title="Work and parents", mile_ids=(work, parents))
     only_home = factory.listing(member, title="Only at home", mile_ids=(home,))
 
-    assert client.post(f"/miles/{work}/delete").status_code == 302
+    assert client.post(f"/miles/{work}/delete").status_code == 303
     assert [m["id"] for m in miles_of(app, member.id)] == [home, parents]
     assert set(placements_of(app, only_work)) == {home}, "moved to the primary mile"
     assert set(placements_of(app, work_and_parents)) == {parents}
     assert set(placements_of(app, only_home)) == {home}
 
     # Deleting the primary mile promotes the other one, and its listings follow.
-    assert client.post(f"/miles/{home}/delete").status_code == 302
+    assert client.post(f"/miles/{home}/delete").status_code == 303
     [remaining] = miles_of(app, member.id)
     assert remaining["id"] == parents and remaining["primary"]
     for listing_id in (only_work, work_and_parents, only_home):
@@ -247,7 +247,7 @@ def test_a_mile_can_be_moved_with_decimal_commas(client, auth, factory, app):
     anne = factory.member()
     auth.login(anne)
     response = client.post(f"/miles/{anne.mile_id}/move", data={"latitude": "47,76", "longitude": "7,35"})
-    assert response.status_code == 302
+    assert_see_other(response)
     with app.app_context():
         centre = _db.session.get(Mile, anne.mile_id).center_latlon
     assert (centre.lat, centre.lon) == (47.76, 7.35)

@@ -8,7 +8,7 @@ import email.policy
 import re
 
 import pytest
-from helpers import count, csrf_token_in, html, logged_in
+from helpers import assert_see_other, count, csrf_token_in, html, logged_in
 from sqlalchemy import select, update
 
 from onemile.extensions import db
@@ -53,7 +53,7 @@ def test_a_member_reports_an_ad_once_and_a_double_submit_is_harmless(app, world)
     for _ in range(2):
         sent = client.post(f"/report/listing/{listing_id}",
                            data={"reason": "scam", "details": "Asks for money first", "next": f"/listings/{listing_id}"})
-        assert sent.status_code == 303
+        assert_see_other(sent)
         assert sent.headers["Location"].endswith(f"/listings/{listing_id}")
     assert count(app, Report, Report.target_type == "listing", Report.target_id == listing_id) == 1
     assert "You have already reported this" in html(client.get(f"/report/listing/{listing_id}"))
@@ -127,7 +127,7 @@ def test_hiding_an_ad_removes_it_everywhere_but_for_moderators(app, world, facto
     other = logged_in(app, factory.member(language="en"), "en")
     assert "Vélo à donner" in html(other.get("/listings/"))
     hidden = world["chloe_client"].post(f"/moderation/listing/{listing_id}", data={"action": "hide", "reason": "Scam"})
-    assert hidden.status_code == 303
+    assert_see_other(hidden)
     for client in (other, world["anne_client"], world["bruno_client"]):
         assert client.get(f"/listings/{listing_id}").status_code == 404
         assert "Vélo à donner" not in html(client.get("/listings/"))

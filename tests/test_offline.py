@@ -9,6 +9,7 @@ import re
 
 import pytest
 from conftest import Factory, log_in_browser
+from helpers import assert_see_other
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -26,7 +27,7 @@ def _messages(app, conversation_id: int, body: str | None = None) -> int:
 
 def _open_conversation(client, listing_id: int) -> int:
     response = client.post(f"/conversations/answer/{listing_id}", data={"body": "Hello, I can help."})
-    assert response.status_code == 303
+    assert_see_other(response)
     return int(re.search(r"/conversations/(\d+)", response.headers["Location"]).group(1))
 
 
@@ -42,7 +43,7 @@ def test_a_reply_sent_twice_with_its_key_is_posted_once(app, client, auth, facto
     url = f"/conversations/{conversation_id}/messages"
     for _ in range(3):
         response = client.post(url, data={"body": "Saturday at ten?", "client_key": key})
-        assert response.status_code == 303
+        assert_see_other(response)
     assert _messages(app, conversation_id, "Saturday at ten?") == 1
     # The replay lands on the message already posted.
     assert response.headers["Location"].endswith(f"#message-{_latest(app, conversation_id)}")
@@ -65,7 +66,7 @@ def test_a_malformed_key_is_ignored_and_the_message_posted(app, client, auth, fa
     conversation_id = _open_conversation(client, factory.listing(anne))
     for _ in range(2):
         response = client.post(f"/conversations/{conversation_id}/messages", data={"body": "Hi", "client_key": key})
-        assert response.status_code == 303
+        assert_see_other(response)
     assert _messages(app, conversation_id, "Hi") == 2
 
 
@@ -108,7 +109,7 @@ def test_a_new_ad_sent_twice_with_its_key_is_posted_once(app, client, auth, fact
     with app.app_context():
         data["miles"] = [str(db.session.get(Member, other.id).primary_mile.id)]
     response = theirs.post("/listings/new", data=data)
-    assert response.status_code == 302 and response.headers["Location"] not in locations
+    assert response.status_code == 303 and response.headers["Location"] not in locations
 
 
 # --- In Chromium -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import re
 import statistics
 
 from conftest import PASSWORD
+from helpers import assert_see_other
 
 from onemile import places
 from onemile.geo import LatLon, destination, haversine_m
@@ -46,7 +47,7 @@ def _by_difference(known_before: LatLon, before: LatLon, after: LatLon) -> LatLo
 
 def _move(client, mile_id: int, point: LatLon):
     response = client.post(f"/miles/{mile_id}/move", data={"latitude": str(point.lat), "longitude": str(point.lon)})
-    assert response.status_code == 302
+    assert_see_other(response)
 
 
 def test_moving_a_mile_from_its_postal_code_does_not_reveal_the_home(app, factory):
@@ -107,15 +108,15 @@ def test_every_pair_of_public_states_hides_the_home(app, factory):
         data = {"kind": "offer", "offer_type": "give", "category": "goods", "title": title, "body": "En bon état.",
                 "miles": [str(m) for m in mile_ids], "location_mode": mode,
                 "latitude": str(point.lat) if point else "", "longitude": str(point.lon) if point else ""}
-        assert me.post(f"/listings/{ad_a}/edit", data=data).status_code == 302
+        assert me.post(f"/listings/{ad_a}/edit", data=data).status_code == 303
 
     record("signed up at the postal code", postal_centre)
     _move(me, victim.mile_id, home)
     record("moved the mile home", home)
-    assert me.post(f"/miles/{victim.mile_id}/rename", data={"name": "Chez moi"}).status_code == 302
+    assert me.post(f"/miles/{victim.mile_id}/rename", data={"name": "Chez moi"}).status_code == 303
     record("renamed the mile", home)
     assert me.post("/miles/", data={"name": "Aussi chez moi", "latitude": str(home.lat),
-                                    "longitude": str(home.lon)}).status_code == 302
+                                    "longitude": str(home.lon)}).status_code == 303
     from onemile.extensions import db
     from onemile.models import Mile
 
@@ -124,8 +125,8 @@ def test_every_pair_of_public_states_hides_the_home(app, factory):
     edit_a("Annonce A", "approximate", (victim.mile_id, second))
     record("added a second mile at home and posted in both", home)
     edit_a("Annonce A, modifiée", "approximate", (victim.mile_id,))
-    assert me.post(f"/listings/{ad_a}/close").status_code == 302
-    assert me.post(f"/listings/{ad_a}/renew").status_code == 302
+    assert me.post(f"/listings/{ad_a}/close").status_code == 303
+    assert me.post(f"/listings/{ad_a}/renew").status_code == 303
     record("edited, closed and renewed", home)
     square = destination(home, 0, 700)  # a public square inside the mile
     edit_a("Annonce A, modifiée", "meeting_place", (victim.mile_id,), square)
@@ -134,7 +135,7 @@ def test_every_pair_of_public_states_hides_the_home(app, factory):
     record("made it approximate again", home)
     _move(me, victim.mile_id, same_cell)
     record("moved the pin a few metres", same_cell)
-    assert me.post(f"/miles/{second}/delete").status_code == 302
+    assert me.post(f"/miles/{second}/delete").status_code == 303
     record("deleted the second mile", same_cell)
     factory.listing(victim, title="Annonce C")
     record("posted again", same_cell)

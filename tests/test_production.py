@@ -91,7 +91,7 @@ class Browser:
     def log_in(self, server: str, member) -> None:
         self.fetch_token(server)
         response = self.post(f"{server}/auth/login", {"email": member.email, "password": member.password})
-        assert response.status == 302, response.text
+        assert response.status == 303, response.text
         self.fetch_token(server, "/notifications/")  # the token of the logged-in session
 
 

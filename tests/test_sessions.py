@@ -13,6 +13,7 @@ import email.policy
 import re
 
 from conftest import PASSWORD
+from helpers import assert_see_other
 from sqlalchemy import func, select
 
 from onemile.auth.sessions import device_label
@@ -36,7 +37,7 @@ def log_in(app, member, remember: bool = True, user_agent: str = PHONE):
         "/auth/login",
         data={"email": member.email, "password": PASSWORD, **({"remember": "y"} if remember else {})},
     )
-    assert response.status_code == 302
+    assert_see_other(response)
     return client
 
 
@@ -68,7 +69,7 @@ def test_cookies_copied_before_logout_no_longer_open_the_account(app, factory):
     assert replay(app, cookies, only="session").status_code == 200
     assert replay(app, cookies, only="remember_token").status_code == 200
 
-    assert phone.post("/auth/logout").status_code == 302
+    assert phone.post("/auth/logout").status_code == 303
 
     # ...and none of them, alone or together, opens the account after the logout.
     for only in ("session", "remember_token", None):
@@ -89,7 +90,7 @@ def test_cookies_copied_before_the_account_is_deleted_open_nothing(app, factory)
     phone = log_in(app, member)
     cookies = copied_cookies(phone)
     deleted = phone.post("/account/delete", data={"password": PASSWORD, "confirm": "y"})
-    assert deleted.status_code == 302
+    assert_see_other(deleted)
     for only in ("session", "remember_token"):
         assert replay(app, cookies, only=only).status_code == 302, only
     with app.app_context():
@@ -125,7 +126,7 @@ def test_the_account_page_lists_devices_and_logs_one_out(app, factory):
     assert f"/account/sessions/{phone_session}/end" in page
 
     ended = laptop.post(f"/account/sessions/{phone_session}/end")
-    assert ended.status_code == 302
+    assert_see_other(ended)
     assert "That device is logged out." in html(laptop.get("/account/"))
     assert phone.get("/account/").status_code == 302
     assert replay(app, phone_cookies).status_code == 302
@@ -140,7 +141,7 @@ def test_log_out_everywhere_ends_every_device_and_its_remember_cookie(app, facto
     copies = [copied_cookies(phone), copied_cookies(laptop)]
 
     response = laptop.post("/account/sessions/end-all")
-    assert response.status_code == 302
+    assert_see_other(response)
 
     for client in (phone, laptop):
         assert client.get("/account/").status_code == 302
@@ -177,10 +178,10 @@ def test_a_password_reset_ends_other_sessions_and_drops_them_from_the_list(app, 
     reset_path = re.search(r"http://localhost(/auth/reset/\S+)", message.get_content()).group(1)
     new_password = "granite lantern orchard 7"
     reset = owner.post(reset_path, data={"password": new_password})
-    assert reset.status_code == 302 and "/auth/login" in reset.headers["Location"]
+    assert reset.status_code == 303 and "/auth/login" in reset.headers["Location"]
 
     assert replay(app, copies, only="remember_token").status_code == 302
-    assert owner.post("/auth/login", data={"email": member.email, "password": new_password}).status_code == 302
+    assert owner.post("/auth/login", data={"email": member.email, "password": new_password}).status_code == 303
     page = html(owner.get("/account/"))
     assert "Firefox · Linux" not in page, "the dead session is not listed"
 

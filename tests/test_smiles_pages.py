@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import SIGNUP as BASE_SIGNUP
 from conftest import Factory, verification_link
-from helpers import english, html, logged_in
+from helpers import assert_see_other, english, html, logged_in
 from sqlalchemy import func, select, text
 
 from onemile.auth.services import mark_verified
@@ -183,7 +183,7 @@ def test_signing_up_through_a_referral_link_pays_both(make_app, signup_bonus, re
     referrer = Factory(app).member(language="en")
     client = english(app.test_client())
     response = sign_up_through(client, f"/join/{referral_code(app, referrer.id)}")
-    assert response.status_code == 302
+    assert_see_other(response)
     nina = newcomer(app)
     assert nina.referred_by_id == referrer.id
     with client.session_transaction() as session:
@@ -231,7 +231,7 @@ def test_a_new_member_pays_the_referrer_only_once(app, factory):
     # The same link again, by someone already signed up: the address is taken (the answer
     # does not say so; the owner is told by e-mail), nothing paid.
     again = sign_up_through(english(app.test_client()), f"/join/{referral_code(app, referrer.id)}")
-    assert again.status_code == 302
+    assert_see_other(again)
     assert transfers(app, "referral_bonus") == [(None, referrer.id, 1)]
     assert transfers(app, "signup_bonus").count((None, nina.id, 1)) == 1
     assert balance(app, referrer.id) == 2 and balance(app, nina.id) == 1
@@ -262,7 +262,7 @@ def test_an_unknown_code_goes_to_sign_up_without_a_referral(app, factory, code):
     assert response.status_code == 302 and response.headers["Location"].endswith("/auth/signup")
     with client.session_transaction() as session:
         assert "referral_code" not in session
-    assert client.post("/auth/signup", data=SIGNUP).status_code == 302
+    assert client.post("/auth/signup", data=SIGNUP).status_code == 303
     assert newcomer(app).referred_by_id is None
     assert transfers(app, "referral_bonus") == []
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 from conftest import PASSWORD, SIGNUP, Factory, verification_link
-from helpers import csrf_token_in, english, html, logged_in
+from helpers import assert_see_other, csrf_token_in, english, html, logged_in
 from sqlalchemy import func, select
 
 from onemile.auth.gate import EmailNotVerified
@@ -76,7 +76,7 @@ def test_a_meeting_place_is_shown_exactly_and_the_home_never(app, factory):
     response = author.post("/listings/new", data=listing_form(
         location_mode="meeting_place", latitude=str(cafe.lat).replace(".", ","), longitude=str(cafe.lon),
         miles=[anne.mile_id], title="Rendez-vous au café"))
-    assert response.status_code == 302, html(response)
+    assert_see_other(response)  # html(response)
     listing_id = int(response.headers["Location"].rsplit("/", 1)[1])
     assert all(haversine_m(point, cafe) < 0.5 for point in placements(app, listing_id))
 
@@ -97,7 +97,7 @@ def test_a_meeting_place_is_shown_exactly_and_the_home_never(app, factory):
 
     # Back to approximate: every point is shifted again, away from the centre.
     response = author.post(f"/listings/{listing_id}/edit", data=listing_form(miles=[anne.mile_id], title="Rendez-vous au café"))
-    assert response.status_code == 302
+    assert_see_other(response)
     new_home = home_of(app, anne)
     [point] = placements(app, listing_id)
     assert haversine_m(point, new_home) >= app.config["PUBLIC_OFFSET_MIN_M"]
@@ -129,7 +129,7 @@ def test_coordinates_left_over_do_not_block_an_approximate_listing(app, factory)
     anne = factory.member(language="en")
     client = logged_in(app, anne, "en")
     response = client.post("/listings/new", data=listing_form(miles=[anne.mile_id], latitude="nonsense"))
-    assert response.status_code == 302
+    assert_see_other(response)
     with app.app_context():
         assert db.session.scalar(select(Listing.location_mode)) == "approximate"
 
@@ -161,9 +161,9 @@ def sign_up(client, email: str = SIGNUP["email"]):
     """Sign up, then log in with the password before opening the e-mailed link: an
     unverified member (opening the link would log in and verify at once)."""
     response = client.post("/auth/signup", data={**SIGNUP, "email": email})
-    assert response.status_code == 302, html(response)
+    assert_see_other(response)  # html(response)
     logged_in = client.post("/auth/login", data={"email": email, "password": SIGNUP["password"]})
-    assert logged_in.status_code == 302, html(logged_in)
+    assert_see_other(logged_in)  # html(logged_in)
     return response
 
 
@@ -267,7 +267,7 @@ def test_sending_the_email_again_is_rate_limited_and_needs_csrf(make_app):
     token = csrf_token_in(html(page))
     assert client.post("/auth/verify").status_code == 400  # no CSRF token
     for _ in range(3):
-        assert client.post("/auth/verify", data={"csrf_token": token}).status_code == 302
+        assert client.post("/auth/verify", data={"csrf_token": token}).status_code == 303
     assert len(list(outbox.glob("*.eml"))) == 3
     assert client.post("/auth/verify", data={"csrf_token": token}).status_code == 429
     assert len(list(outbox.glob("*.eml"))) == 3
@@ -340,7 +340,7 @@ def test_block_requests_that_make_no_sense(app, factory, pair):
     assert a.post("/account/blocks/99999999999").status_code == 404
     assert a.post(f"/account/blocks/{bruno.id}/delete").status_code == 404  # not blocked
     for _ in range(2):  # a double click blocks once
-        assert a.post(f"/account/blocks/{bruno.id}").status_code == 302
+        assert a.post(f"/account/blocks/{bruno.id}").status_code == 303
     # Bruno cannot lift Anne's block.
     assert logged_in(app, bruno, "en").post(f"/account/blocks/{anne.id}/delete").status_code == 404
     with app.app_context():
@@ -450,7 +450,7 @@ def test_deleting_my_account(app, factory, pair):
     # The address is free again: a new account, a fresh start.
     newcomer = english(app.test_client())
     again = newcomer.post("/auth/signup", data={**SIGNUP, "email": bruno.email.upper()})
-    assert again.status_code == 302, html(again)
+    assert_see_other(again)  # html(again)
     with app.app_context():
         fresh = db.session.scalar(select(Member).where(Member.email == bruno.email))
         assert fresh.id != bruno.id and fresh.deleted_at is None and balance_of(fresh.id) == 1
@@ -464,7 +464,7 @@ def balance_of_in(app, ref) -> int:
 
 def test_a_deleted_authors_answered_listing_stays_closed_without_text_for_the_others(app, pair):
     anne, bruno, annes, _brunos, conversation_id = pair
-    assert logged_in(app, anne, "en").post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 302
+    assert logged_in(app, anne, "en").post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 303
     with app.app_context():
         listing = db.session.get(Listing, annes)
         assert (listing.status, listing.body, listing.placements) == ("closed", "", [])
@@ -480,7 +480,7 @@ def test_deleting_cancels_a_pending_confirmation(app, factory, pair):
     # Anne's offer: she marks it done with Bruno, who is asked to confirm; he leaves instead.
     logged_in(app, anne, "en").post(f"/conversations/{conversation_id}/done")
     b = logged_in(app, bruno, "en")
-    assert b.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 302
+    assert b.post("/account/delete", data={"password": PASSWORD, "confirm": "y"}).status_code == 303
     with app.app_context():
         assert db.session.scalar(select(Completion.status)) == "cancelled"
         assert db.session.get(Listing, annes).status == "open"

@@ -112,3 +112,16 @@ def test_an_effect_queued_in_a_savepoint_goes_with_it(app, edge):
             unit_of_work.after_commit(lambda: effects.append("released"))
         db.session.commit()
     assert effects == ["before", "released"]
+
+
+def test_effects_wait_for_the_outermost_commit_not_a_savepoint_s_release(app, edge):
+    """SQLAlchemy sends `after_commit` when a savepoint is released too: the transaction goes
+    on (and may still roll back), so nothing may leave yet."""
+    _, effects, _ = edge
+    with app.test_request_context():
+        unit_of_work.after_commit(lambda: effects.append("before"))
+        with unit_of_work.savepoint():
+            unit_of_work.after_commit(lambda: effects.append("inside"))
+        assert effects == []
+        db.session.commit()
+    assert effects == ["before", "inside"]

@@ -8,6 +8,7 @@ import math
 import pytest
 from flask import Flask, get_flashed_messages
 from flask_wtf import FlaskForm
+from helpers import assert_see_other
 from jinja2 import DictLoader
 from wtforms import StringField
 
@@ -92,7 +93,7 @@ def web_app():
 def test_see_other_answers_303_to_the_endpoint_and_varies_on_htmx(web_app):
     with web_app.test_request_context("/", method="POST"):
         response = see_other("target", thing=7, _anchor="here")
-    assert response.status_code == 303
+    assert_see_other(response)
     assert response.location == "/target/7#here"
     assert "HX-Request" in response.vary
 

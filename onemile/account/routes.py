@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Response, abort, flash, make_response, redirect, render_template, url_for
+from flask import Response, abort, flash, make_response, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,7 @@ from .. import timezones
 from ..auth import sessions
 from ..extensions import limiter
 from ..models import utcnow
-from ..web import flash_refusal, submitted
+from ..web import flash_refusal, see_other, submitted
 from . import bp, services
 from .forms import DeleteAccountForm, DetectedTimezoneForm, TimezoneForm
 
@@ -66,7 +66,7 @@ def delete():
         sessions.end_all_sessions(current_user)
         sessions.log_out(current_user)
         flash(_("Your account is deleted. Thank you for the help you gave."), "info")
-        return redirect(url_for("main.home"))
+        return see_other("main.home")
     return _page(form, 422)
 
 
@@ -82,8 +82,8 @@ def block(member_id: int):
         ),
     )
     if not blocked:
-        return redirect(url_for("account.index"))
-    return redirect(url_for("account.index", _anchor="blocks"))
+        return see_other("account.index")
+    return see_other("account.index", _anchor="blocks")
 
 
 @bp.post("/blocks/<int:member_id>/delete")
@@ -92,7 +92,7 @@ def unblock(member_id: int):
     """Lift one of my blocks."""
     services.unblock(current_user, member_id)
     flash(_("The block is lifted."), "success")
-    return redirect(url_for("account.index", _anchor="blocks"))
+    return see_other("account.index", _anchor="blocks")
 
 
 @bp.post("/sessions/<int:session_id>/end")
@@ -102,11 +102,11 @@ def end_session(session_id: int):
     if session_id == current_user.login_session_id:
         sessions.log_out(current_user)
         flash(_("You are logged out. See you soon!"), "info")
-        return redirect(url_for("main.home"))
+        return see_other("main.home")
     if not sessions.end_session(current_user, session_id):
         abort(404)
     flash(_("That device is logged out."), "success")
-    return redirect(url_for("account.index", _anchor="devices"))
+    return see_other("account.index", _anchor="devices")
 
 
 @bp.post("/sessions/end-all")
@@ -116,7 +116,7 @@ def end_all_sessions():
     sessions.end_all_sessions(current_user)
     sessions.log_out(current_user)
     flash(_("You are logged out on every device."), "info")
-    return redirect(url_for("auth.login"))
+    return see_other("auth.login")
 
 
 @bp.post("/timezone")
@@ -127,7 +127,7 @@ def set_timezone():
     if submitted(form, lambda: services.set_timezone(current_user, form.timezone.data) or True):
         flash(_("Times are now shown in the %(zone)s time zone.", zone=form.timezone.data.replace("_", " ")),
               "success")
-        return redirect(url_for("account.index", _anchor="time"))
+        return see_other("account.index", _anchor="time")
     return _page(status=422, timezone_form=form)
 
 

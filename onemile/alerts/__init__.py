@@ -5,14 +5,12 @@ from flask import Blueprint
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
-from . import routes  # noqa: F401
+from . import cli, member_data, notifications, routes  # noqa: F401
 
 
 def setup(app) -> None:
     """Plug the feature into the app: its blueprint, its notification kinds, its commands,
     its part of the data download and of account deletion."""
-    from . import cli, member_data, notifications
-
     app.register_blueprint(bp)
     notifications.register()
     cli.register(app)

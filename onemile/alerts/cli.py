@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from ..extensions import db
+from ..unit_of_work import job_step
 from . import digest, reminders
 
 alerts_group = AppGroup("alerts", help="Alerts for new ads and reminders.")
@@ -26,13 +26,12 @@ def tick() -> None:
 def send(batch: int | None) -> None:
     """Write the digests that are due into the outbox (idempotent: run it every hour).
 
-    Each batch of members is one transaction, committed here (this command is its own
-    edge): killed half-way, what was committed stands and the next run does the rest."""
+    Each batch of members is one transaction (unit_of_work.job_step): killed half-way, what was committed stands and the next run does the rest."""
     size = batch or current_app.config["DIGEST_BATCH"]
     last_id, seen, written = 0, 0, 0
     while True:
-        last_id, looked, sent = digest.send_batch(last_id, size)
-        db.session.commit()
+        with job_step():  # one batch, one unit of work
+            last_id, looked, sent = digest.send_batch(last_id, size)
         if not looked:
             break
         seen, written = seen + looked, written + sent

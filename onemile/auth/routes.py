@@ -10,6 +10,7 @@ from ..extensions import limiter
 from ..htmx import wants_fragment
 from ..redirects import local_path
 from ..security import minutes_to_wait, too_many
+from ..web import see_other, see_other_to
 from . import bp, services, sessions, throttle
 from .forms import (
     LoginForm,
@@ -41,7 +42,7 @@ def signup():
             status, needs_point = _request_signup(form, place)
             if status == 302:
                 session.pop("referral_code", None)
-                return redirect(url_for("auth.signup_sent"))
+                return see_other("auth.signup_sent")
     elif request.method == "POST":
         status = 422
     return render_template("auth/signup.html", form=form, needs_point=needs_point), status
@@ -77,7 +78,7 @@ def _logged_in(member, remember: bool, next_path: str | None = None):
     """Log the member in on this device and send them on, marking the browser as a known
     device of the account (see auth.throttle)."""
     sessions.log_in(member, remember=remember)
-    response = redirect(local_path(next_path) or url_for("map.show"))
+    response = see_other_to(local_path(next_path) or url_for("map.show"))
     throttle.remember_device(response, member.email)
     return response
 
@@ -122,7 +123,7 @@ def logout():
     ends on the server, so copies of its cookies stop working too."""
     sessions.log_out(current_user)
     flash(_("You are logged out. See you soon!"), "info")
-    return redirect(url_for("main.home"))
+    return see_other("main.home")
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -133,7 +134,7 @@ def reset_request():
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
         flash(_("If an account uses this address, we have sent it a link to reset the password."), "info")
-        return redirect(url_for("auth.login"))
+        return see_other("auth.login")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/reset_request.html", form=form), status
 
@@ -150,7 +151,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         services.set_password(member, form.password.data)
         flash(_("Your password has been changed. You can log in."), "success")
-        return redirect(url_for("auth.login"))
+        return see_other("auth.login")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/reset_password.html", form=form, token=token), status
 
@@ -178,7 +179,7 @@ def sign_in_link():
         services.send_sign_in_link(form.email.data)
         flash(_("If an account uses this address, we have sent it a sign-in link. It works once, "
                 "within %(n)d minutes.", n=_link_minutes()), "info")
-        return redirect(url_for("auth.login"))
+        return see_other("auth.login")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/sign_in_link.html", form=form, minutes=_link_minutes()), status
 
@@ -254,11 +255,11 @@ def resend_verification():
     """Send the verification e-mail again (rate limited: it goes to someone's inbox)."""
     form = ResendVerificationForm()
     if current_user.is_verified:
-        return redirect(url_for("map.show"))
+        return see_other("map.show")
     if form.validate_on_submit():
         services.send_verification(current_user)
         flash(_("We sent the e-mail again to %(email)s.", email=current_user.email), "info")
-    return redirect(url_for("auth.verify_needed"))
+    return see_other("auth.verify_needed")
 
 
 @bp.get("/verify/<token>")

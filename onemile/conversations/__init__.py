@@ -2,9 +2,12 @@
 
 from flask import Blueprint
 
+from ..demo import register_demo
+
 bp = Blueprint("conversations", __name__, url_prefix="/conversations")
 
 from . import (
+    demo,
     live_pages,
     member_data,
     notifications,
@@ -14,7 +17,7 @@ from . import (
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint, its notification kinds, its part of the data download and of account deletion."""
+    its blueprint, its notification kinds, its part of the data download and of account deletion, the demo's exchanges."""
     app.register_blueprint(bp)
     _header_badge(app)
     live_pages.connect()
@@ -38,3 +41,4 @@ def _header_badge(app) -> None:
         return g._unread_conversations
 
     app.context_processor(lambda: {"unread_conversations": count})
+    register_demo("exchanges", demo.exchanges, order=30)

@@ -2,10 +2,13 @@
 
 from flask import Blueprint
 
+from ..demo import register_demo
+
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 
 from ..images import register_guard
 from . import (
+    demo,
     labels,
     member_data,
     routes,  # noqa: F401
@@ -15,8 +18,8 @@ from . import (
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint, its part of the data download and of account deletion, and who may load
-    an ad's photos."""
+    its blueprint, its part of the data download and of account deletion, who may load an
+    ad's photos, and the demo's ads."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
         kind_labels=labels.KIND_LABELS,
@@ -26,3 +29,4 @@ def setup(app) -> None:
     )
     member_data.connect()
     register_guard(services.photo_allowed)
+    register_demo("ads", demo.ads, order=20)

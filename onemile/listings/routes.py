@@ -1,6 +1,6 @@
 """Listing routes: thin wrappers around listings.services."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -14,7 +14,7 @@ from ..models import MAX_LISTING_PHOTOS, ListingKind, utcnow
 from ..organisations.acting import current_actor
 from ..privacy import distance_band
 from ..replicas import read_only
-from ..web import flash_refusal, form_status, page_or_fragment, submitted
+from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
 from . import bp, services, sharing
 from .forms import FilterForm, ListingForm
 from .photos import PhotoChange
@@ -105,7 +105,7 @@ def new():
     if listing is None:
         return _form_page(form)
     flash(_("Your listing is online."), "success")
-    return redirect(url_for("listings.detail", listing_id=listing.id))
+    return see_other("listings.detail", listing_id=listing.id)
 
 
 @bp.route("/<int:listing_id>/edit", methods=["GET", "POST"])
@@ -125,7 +125,7 @@ def edit(listing_id: int):
     saved = _saved(form, lambda data: services.update_listing(current_actor, listing_id, data))
     if saved is None:
         return _form_page(form, listing)
-    return redirect(url_for("listings.detail", listing_id=saved.id))
+    return see_other("listings.detail", listing_id=saved.id)
 
 
 @bp.get("/<int:listing_id>")
@@ -160,7 +160,7 @@ def sharing_toggle(listing_id: int):
     shared = request.form.get("share") == "on"
     message = _("Anyone with the link can now read this ad.") if shared else _("This ad is no longer shared.")
     flash_refusal(lambda: sharing.set_sharing(current_actor, listing_id, shared), message)
-    return redirect(url_for("listings.detail", listing_id=listing_id, _anchor="share"))
+    return see_other("listings.detail", listing_id=listing_id, _anchor="share")
 
 
 @bp.get("/shared/<token>")
@@ -181,8 +181,8 @@ def _author_action(listing_id: int, action, message: str, done_endpoint: str | N
     """Close, renew or delete one of my listings, then open `done_endpoint` (the listing's
     page unless told); a refusal is flashed on the listing's page."""
     if flash_refusal(lambda: action(current_actor, listing_id), message) and done_endpoint:
-        return redirect(url_for(done_endpoint))
-    return redirect(url_for("listings.detail", listing_id=listing_id))
+        return see_other(done_endpoint)
+    return see_other("listings.detail", listing_id=listing_id)
 
 
 @bp.post("/<int:listing_id>/close")

@@ -11,15 +11,15 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from PIL import Image, ImageDraw
 from werkzeug.datastructures import FileStorage
 
+from ..demo import Story
 from ..demo_data import read
 from ..extensions import db
 from ..geo import LatLon
-from ..models import Member
 from . import services
 
 PHOTO_SIZE = (1200, 800)
@@ -196,12 +196,13 @@ MAGS = tuple(
 )
 
 
-def load_demo_mags(members: dict[str, Member], now: datetime) -> dict:
+def load_demo_mags(story: Story) -> dict:
     """Create the demo mags of `members` (keyed as in onemile.demo) and return counts.
 
     Followers follow first, so the demo account finds "new article" notifications in its
     bell; e-mails are off meanwhile, since demo addresses are not real.
     """
+    members, now = story.members, story.now
     saved = {key: member.email_notifications for key, member in members.items()}
     for member in members.values():
         member.email_notifications = False

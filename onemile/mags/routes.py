@@ -7,20 +7,20 @@ e-mail address. What each viewer sees (blocks, suspensions, moderation) is decid
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from ..auth.access import verified_required
 from ..errors import RuleError
 from ..extensions import limiter
-from ..geo import Box, InvalidBox
+from ..geo import Box
 from ..images import accepts_uploads
 from ..models import ArticleStatus
 from ..organisations.acting import current_actor
 from ..privacy import distance_band, picker_start, say_if_approximate
 from ..replicas import read_only
-from ..web import flash_refusal, form_status, submitted
+from ..web import flash_refusal, form_status, see_other, submitted
 from . import bp, services
 from .forms import PHOTO_SLOTS, ArticleForm, ButtonForm, CommentForm, MagForm
 from .labels import MAG_KIND_LABELS
@@ -61,21 +61,13 @@ def _submitted(form, action):
     return submitted(form, run)
 
 
-def _box_from_args() -> Box | None:
-    """The map's visible area when one was sent and it is an area (else the mile's mags)."""
-    try:
-        return Box.from_args(request.args)
-    except InvalidBox:
-        return None
-
-
 @bp.get("/")
 @read_only
 @login_required
 def index():
     """Mags around me: in one of my miles (the primary by default), or in the map's visible
     area when a box is given; the latest articles of those mags; and my own mags."""
-    box = _box_from_args()
+    box = Box.from_args(request.args)  # none sent: the mile's mags
     mile = current_actor.mile_or_primary(request.args.get("mile", type=int))
     if box is not None:
         nearby = [services.NearbyMag(mag, None) for mag in services.mags_in_box(box, current_actor.id)]
@@ -117,7 +109,7 @@ def new():
     if mag is not None:
         flash(_("Your mag is online. Write its first article!"), "success")
         say_if_approximate(form.point(), mag.latlon)
-        return redirect(url_for("mags.show", mag_id=mag.id))
+        return see_other("mags.show", mag_id=mag.id)
     return _mag_form_page(form)
 
 
@@ -137,7 +129,7 @@ def edit(mag_id: int):
     if saved is not None:
         flash(_("The mag is saved."), "success")
         say_if_approximate(form.point(), saved.latlon)
-        return redirect(url_for("mags.show", mag_id=mag_id))
+        return see_other("mags.show", mag_id=mag_id)
     return _mag_form_page(form, mag)
 
 
@@ -147,7 +139,7 @@ def delete(mag_id: int):
     """Delete one of my mags with everything in it."""
     services.delete_mag(current_actor, mag_id)
     flash(_("The mag is deleted."), "success")
-    return redirect(url_for("mags.index"))
+    return see_other("mags.index")
 
 
 @bp.get("/<int:mag_id>")
@@ -177,7 +169,7 @@ def follow(mag_id: int):
         lambda: services.follow(current_actor, mag_id),
         _("You follow this mag: you will be told about its new articles."),
     )
-    return redirect(url_for("mags.show", mag_id=mag_id))
+    return see_other("mags.show", mag_id=mag_id)
 
 
 @bp.post("/<int:mag_id>/unfollow")
@@ -186,7 +178,7 @@ def unfollow(mag_id: int):
     """Stop following a mag."""
     services.unfollow(current_actor, mag_id)
     flash(_("You no longer follow this mag."), "success")
-    return redirect(url_for("mags.show", mag_id=mag_id))
+    return see_other("mags.show", mag_id=mag_id)
 
 
 def _article_data(form: ArticleForm) -> services.ArticleData:
@@ -209,7 +201,7 @@ def _article_saved(article, was_published: bool):
         flash(_("The article is saved."), "success")
     else:
         flash(_("The draft is saved. Only you can see it."), "success")
-    return redirect(url_for("mags.article", mag_id=article.mag_id, article_id=article.id))
+    return see_other("mags.article", mag_id=article.mag_id, article_id=article.id)
 
 
 @bp.route("/<int:mag_id>/articles/new", methods=["GET", "POST"])
@@ -253,7 +245,7 @@ def delete_article(mag_id: int, article_id: int):
     """Delete one of my articles."""
     mag = services.delete_article(current_actor, article_id)
     flash(_("The article is deleted."), "success")
-    return redirect(url_for("mags.show", mag_id=mag.id))
+    return see_other("mags.show", mag_id=mag.id)
 
 
 @bp.post("/photos/<int:photo_id>/delete")
@@ -262,7 +254,7 @@ def delete_photo(photo_id: int):
     """Remove a photo from one of my articles."""
     article = services.remove_photo(current_actor, photo_id)
     flash(_("The photo is removed."), "success")
-    return redirect(url_for("mags.edit_article", mag_id=article.mag_id, article_id=article.id))
+    return see_other("mags.edit_article", mag_id=article.mag_id, article_id=article.id)
 
 
 def _article_page(article, comment_form: CommentForm, status: int = 200):
@@ -302,7 +294,7 @@ def comment(mag_id: int, article_id: int):
     form = CommentForm()
     if _submitted(form, lambda: services.add_comment(current_actor, mag_id, article_id, form.body.data or "")):
         flash(_("Your comment is online."), "success")
-        return redirect(url_for("mags.article", mag_id=mag_id, article_id=article_id, _anchor="comments"))
+        return see_other("mags.article", mag_id=mag_id, article_id=article_id, _anchor="comments")
     article = services.readable_article(current_actor, mag_id, article_id)
     return _article_page(article, form, status=422)
 
@@ -313,4 +305,4 @@ def delete_comment(comment_id: int):
     """Delete my comment, or a comment under one of my mags."""
     article = services.delete_comment(current_actor, comment_id)
     flash(_("The comment is deleted."), "success")
-    return redirect(url_for("mags.article", mag_id=article.mag_id, article_id=article.id, _anchor="comments"))
+    return see_other("mags.article", mag_id=article.mag_id, article_id=article.id, _anchor="comments")

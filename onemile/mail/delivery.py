@@ -15,9 +15,10 @@ back-off; a refusal (5xx) or the last attempt is `failed`; a failure whose outco
 (the connection dropped after the message was handed over) is `failed` too, not retried by
 itself: `flask mail retry ID` sends it again once someone has checked.
 
-This module is a job, not a feature: each of its steps is its own unit of work and commits at
-that step's edge (the claim must be committed before the message leaves, or two workers could
-both send it; the outcome after). Requests and commands commit at theirs (unit_of_work).
+This module is a job, not a feature: each of its steps is its own unit of work
+(`unit_of_work.job_step`, committed at the step's end): the claim must be committed before the
+message leaves, or two workers could both send it; the outcome after. Requests and commands
+commit at their edge (unit_of_work).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sqlalchemy import delete, event, func, select, update
 
 from ..extensions import db
 from ..models import OutgoingMail, OutgoingMailStatus, utcnow
+from ..unit_of_work import job_step, savepoint_released
 from . import MAIL_ADDED, composer_for
 
 log = logging.getLogger(__name__)
@@ -133,14 +135,13 @@ def _backoff(attempts: int) -> timedelta:
 def claim(model, row_id: int, **values) -> bool:
     """Take a due `pending` row of a durable queue (this outbox, the push queue: their
     statuses share these names) for this worker alone: one conditional UPDATE to `sending`,
-    committed at once."""
+    which the caller's job step commits before the message leaves."""
     now = utcnow()
     claimed = db.session.execute(
         update(model)
         .where(model.id == row_id, model.status == OutgoingMailStatus.PENDING, model.next_attempt_at <= now)
         .values(status=OutgoingMailStatus.SENDING, attempts=model.attempts + 1, **values)
     ).rowcount
-    db.session.commit()
     return claimed == 1
 
 
@@ -149,38 +150,40 @@ def _claim(row_id: int) -> bool:
 
 
 def _compose(row: OutgoingMail) -> bool:
-    """Write a deferred row into its message, in one transaction with whatever its composer
-    adds; False when there is nobody to write to (the row is then `dropped`)."""
+    """Write a deferred row into its message, in one step with whatever its composer adds;
+    False when there is nobody to write to (the row is then `dropped`)."""
     draft = composer_for(row.deferred)(row.to_address, json.loads(row.payload or "{}"))
     row.payload = None  # it may carry a password hash: gone once used
     row.deferred = None
     if draft is None:
         row.status = OutgoingMailStatus.DROPPED
-        db.session.commit()
         return False
     row.to_address, row.subject, row.body, row.language = draft.to, draft.subject, draft.body, draft.language
-    db.session.commit()
     return True
 
 
 def _finish(row_id: int, **values) -> None:
-    db.session.execute(update(OutgoingMail).where(OutgoingMail.id == row_id).values(**values))
-    db.session.commit()
+    with job_step():
+        db.session.execute(update(OutgoingMail).where(OutgoingMail.id == row_id).values(**values))
 
 
 def deliver_one(row_id: int) -> str | None:
     """Claim, write if deferred, and send one row; return its new status, or None if
-    another worker had it or it is not due."""
-    if not _claim(row_id):
-        return None
-    row = db.session.get(OutgoingMail, row_id)
+    another worker had it or it is not due. Each step is its own unit of work (job_step):
+    the claim, the composing, the outcome."""
+    with job_step():
+        if not _claim(row_id):
+            return None
     try:
-        if row.deferred and not _compose(row):
-            return OutgoingMailStatus.DROPPED
-        _deliver(_message(row))
+        with job_step():  # rolled back, composer's writes included, if composing fails
+            row = db.session.get(OutgoingMail, row_id)
+            if row.deferred and not _compose(row):
+                return OutgoingMailStatus.DROPPED
+            message = _message(row)
+        _deliver(message)
     except Exception as error:  # noqa: BLE001 (every failure is recorded on the row)
-        db.session.rollback()
-        attempts = db.session.scalar(select(OutgoingMail.attempts).where(OutgoingMail.id == row_id))
+        with job_step():
+            attempts = db.session.scalar(select(OutgoingMail.attempts).where(OutgoingMail.id == row_id))
         final = isinstance(error, (Uncertain, Refused)) or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
         status = OutgoingMailStatus.FAILED if final else OutgoingMailStatus.PENDING
         log.warning("e-mail %s to deliver later or by hand (%s): %s", row_id, status, error)
@@ -195,13 +198,13 @@ def deliver_one(row_id: int) -> str | None:
 
 def due_ids(model, limit: int = 100) -> list[int]:
     """Ids of the `pending` rows of a durable queue due now, oldest first."""
-    due = db.session.scalars(
-        select(model.id)
-        .where(model.status == OutgoingMailStatus.PENDING, model.next_attempt_at <= utcnow())
-        .order_by(model.id)
-        .limit(limit)
-    ).all()
-    db.session.commit()
+    with job_step():
+        due = db.session.scalars(
+            select(model.id)
+            .where(model.status == OutgoingMailStatus.PENDING, model.next_attempt_at <= utcnow())
+            .order_by(model.id)
+            .limit(limit)
+        ).all()
     return list(due)
 
 
@@ -212,20 +215,23 @@ def deliver_due(limit: int = 100) -> int:
 
 def seconds_until_next() -> float | None:
     """How long until the next pending row is due (None: nothing pending)."""
-    due = db.session.scalar(select(func.min(OutgoingMail.next_attempt_at)).where(OutgoingMail.status == OutgoingMailStatus.PENDING))
-    db.session.commit()
+    with job_step():
+        due = db.session.scalar(
+            select(func.min(OutgoingMail.next_attempt_at)).where(OutgoingMail.status == OutgoingMailStatus.PENDING)
+        )
     return None if due is None else max((due - utcnow()).total_seconds(), 0.0)
 
 
 def prune(days: int) -> int:
     """Delete sent and dropped rows older than `days` days; the number deleted."""
     cutoff = utcnow() - timedelta(days=days)
-    deleted = db.session.execute(
-        delete(OutgoingMail).where(
-            OutgoingMail.status.in_((OutgoingMailStatus.SENT, OutgoingMailStatus.DROPPED)), OutgoingMail.created_at < cutoff
-        )
-    ).rowcount
-    db.session.commit()
+    with job_step():
+        deleted = db.session.execute(
+            delete(OutgoingMail).where(
+                OutgoingMail.status.in_((OutgoingMailStatus.SENT, OutgoingMailStatus.DROPPED)),
+                OutgoingMail.created_at < cutoff,
+            )
+        ).rowcount
     return deleted
 
 
@@ -388,7 +394,9 @@ def run_worker(app: Flask, once: bool = False, should_stop=lambda: False, drain_
 
 
 def _wake_after_commit(session) -> None:
-    if not session.info.pop(MAIL_ADDED, False):
+    # A savepoint released (an @atomic service that notified) commits nothing yet: waking
+    # the worker then would find no row, and the outermost commit would no longer wake it.
+    if savepoint_released(session) or not session.info.pop(MAIL_ADDED, False):
         return
     app = current_app._get_current_object()
     if app.config["MAIL_DELIVERY"] == "thread":

@@ -7,21 +7,14 @@ from flask_login import current_user, login_required
 
 from ..config import MILE_METRES
 from ..forms import ExplorePlaceForm
-from ..geo import Box, InvalidBox, InvalidCoordinates, LatLon
+from ..geo import Box, LatLon
 from ..models.member import MAP_LAYERS
 from ..replicas import read_only
-from ..web import page_or_fragment, wants_fragment
+from ..web import page_or_fragment, see_other_to, wants_fragment
 from . import bp, services
 
 # Where visitors start before they pick a place: Mulhouse, the first 1Mile community.
 VISITOR_DEFAULT = LatLon(47.7508, 7.3359)
-
-
-def _point_from_args(default: LatLon) -> LatLon:
-    try:
-        return LatLon.parse(request.args["lat"], request.args["lon"])
-    except (KeyError, InvalidCoordinates):
-        return default
 
 
 def _layers() -> set[str]:
@@ -39,7 +32,7 @@ def _place() -> dict:
     its circle, the avatar and the layers. Cheap: every part of the map starts from it."""
     visitor = not current_user.is_authenticated
     if visitor:
-        mile, circle_center = None, _point_from_args(VISITOR_DEFAULT)
+        mile, circle_center = None, LatLon.from_args(request.args, VISITOR_DEFAULT)
     else:
         mile = current_user.mile_or_primary(request.args.get("mile", type=int))
         circle_center = mile.center_latlon
@@ -47,19 +40,15 @@ def _place() -> dict:
         "visitor": visitor,
         "mile": mile,
         "circle_center": circle_center,
-        "avatar": _point_from_args(circle_center),
+        "avatar": LatLon.from_args(request.args, circle_center),
         "layers": _layers(),
     }
 
 
 def _markers_context(place: dict) -> dict:
     """The `markers` block: what is in the visible box (the mile around the avatar when the
-    map sent no box, or one that is no area: a panning map must stay usable)."""
-    try:
-        box = Box.from_args(request.args)
-    except InvalidBox:
-        box = None
-    box = box or Box.around(place["avatar"])
+    map sent no box; one that is no area is a 400)."""
+    box = Box.from_args(request.args) or Box.around(place["avatar"])
     shown = services.markers_in_box(box, place["layers"], _viewer_id(), current_app.config["MAP_MARKER_CAP"])
     return {
         **place,
@@ -150,7 +139,7 @@ def layers():
         response = page_or_fragment("map/page.html", "layer_toggles", **_toggles_context(_place()))
         response.headers["HX-Trigger"] = "layers-changed"
         return response
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("main.home"))
+    return see_other_to(request.referrer if _same_site(request.referrer) else url_for("main.home"))
 
 
 def _same_site(url: str | None) -> bool:

@@ -1,10 +1,10 @@
 """Mile routes: thin wrappers around miles.services."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..web import flash_refusal, submitted
+from ..web import flash_refusal, see_other, submitted
 from . import bp, services
 from .forms import MileForm, MoveForm, RenameForm
 
@@ -49,26 +49,26 @@ def add():
             form.place.errors = [_("Type a town or a postal code, or click the map.")]
         if point is not None and submitted(form, lambda: services.add_mile(current_user, form.name.data, point)):
             flash(_("Your new mile is ready."), "success")
-            return redirect(url_for("miles.index"))
+            return see_other("miles.index")
     return _page(form, 422)
 
 
 def _done(message: str):
     flash(message, "success")
-    return redirect(url_for("miles.index"))
+    return see_other("miles.index")
 
 
 def _attempt(action, message: str):
     """A change on the list of miles (no form to show a refusal on): flashed either way."""
     flash_refusal(action, message)
-    return redirect(url_for("miles.index"))
+    return see_other("miles.index")
 
 
 def _invalid(form):
     """An invalid form of the list: its messages flashed."""
     messages = [str(m) for errors in form.errors.values() for m in errors]
     flash(" ".join(messages) or _("Check what you typed."), "error")
-    return redirect(url_for("miles.index"))
+    return see_other("miles.index")
 
 
 def _change(mile_id: int, form_class, action, message: str):

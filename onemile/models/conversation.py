@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ._states import states
 from ._time import utcnow
 from .organisation import ActedBy
 
@@ -18,13 +18,7 @@ if TYPE_CHECKING:
     from .member import Member
 
 
-class CompletionStatus(StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-
-
+CompletionStatus = states("CompletionStatus", "pending", "confirmed", "declined", "cancelled")
 COMPLETION_STATUSES = tuple(CompletionStatus)
 
 

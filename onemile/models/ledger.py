@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ._states import states
 from ._time import utcnow
 
-
-class AccountKind(StrEnum):
-    MEMBER = "member"
-    ISSUER = "issuer"
-    PROJECT = "project"
-    POT = "pot"  # the solidarity pot
-
-
+# pot: the solidarity pot. gift: a thank-you gift between members, with a note; pot_gift: a
+# gift to the solidarity pot.
+AccountKind = states("AccountKind", "member", "issuer", "project", "pot")
 ACCOUNT_KINDS = tuple(AccountKind)
 
 
-class TransferReason(StrEnum):
-    SIGNUP_BONUS = "signup_bonus"
-    REFERRAL_BONUS = "referral_bonus"
-    SERVICE = "service"
-    PROJECT_SUPPORT = "project_support"
-    GIFT = "gift"  # a thank-you gift between members, with a note
-    POT_GIFT = "pot_gift"  # a gift to the solidarity pot
-
-
+TransferReason = states("TransferReason", "signup_bonus", "referral_bonus", "service", "project_support", "gift",
+                        "pot_gift")
 TRANSFER_REASONS = tuple(TransferReason)
 # Only the issuer pays these, and the issuer pays nothing else.
 MINTED_REASONS = (TransferReason.SIGNUP_BONUS, TransferReason.REFERRAL_BONUS)

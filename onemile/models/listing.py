@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..geo import LatLon, grid_cell, point_latlon
+from ._states import states
 from ._time import utcnow
 from .organisation import ActedBy
 from .protection import Protected
@@ -21,35 +21,13 @@ if TYPE_CHECKING:
     from .mile import Mile
 
 
-class ListingKind(StrEnum):
-    REQUEST = "request"
-    OFFER = "offer"
-
-
-class OfferType(StrEnum):
-    GIVE = "give"
-    LEND = "lend"
-    BARTER = "barter"
-    SERVICE = "service"
-
-
-class ListingStatus(StrEnum):
-    """Stored: open, done, closed. EXPIRED is only shown: an open listing past its expiry."""
-
-    OPEN = "open"
-    DONE = "done"
-    CLOSED = "closed"
-    EXPIRED = "expired"
-
-
-class HiddenReason(StrEnum):
-    """Why a listing is hidden: a moderator hid it, or its author was suspended (it comes
-    back when they are reinstated)."""
-
-    MODERATION = "moderation"
-    SUSPENSION = "suspension"
-
-
+ListingKind = states("ListingKind", "request", "offer")
+OfferType = states("OfferType", "give", "lend", "barter", "service")
+# Stored: open, done, closed. EXPIRED is only shown: an open listing past its expiry.
+ListingStatus = states("ListingStatus", "open", "done", "closed", "expired")
+# Why a listing is hidden: a moderator hid it, or its author was suspended
+# (it comes back when they are reinstated).
+HiddenReason = states("HiddenReason", "moderation", "suspension")
 LISTING_KINDS = tuple(ListingKind)
 OFFER_TYPES = tuple(OfferType)
 CATEGORIES = ("carpooling", "diy", "repairs", "lessons", "leisure", "goods", "other")

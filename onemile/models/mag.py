@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..geo import LatLon, point_latlon
+from ._states import states
 from ._time import utcnow
 from .organisation import ActedBy
 from .protection import Protected
@@ -20,22 +20,11 @@ if TYPE_CHECKING:
     from .member import Member
 
 
-class MagKind(StrEnum):
-    SHOP = "shop"
-    BUSINESS = "business"
-    ASSOCIATION = "association"
-    EVENT = "event"
-    PERSON = "person"
-
-
+MagKind = states("MagKind", "shop", "business", "association", "event", "person")
 MAG_KINDS = tuple(MagKind)
 
 
-class ArticleStatus(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-
-
+ArticleStatus = states("ArticleStatus", "draft", "published")
 ARTICLE_STATUSES = tuple(ArticleStatus)
 MAX_PHOTOS_PER_ARTICLE = 10
 

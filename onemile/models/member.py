@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -16,6 +15,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ._states import states
 from ._time import utcnow
 
 if TYPE_CHECKING:
@@ -23,12 +23,7 @@ if TYPE_CHECKING:
     from .mile import Mile
 
 
-class MemberKind(StrEnum):
-    PERSON = "person"
-    BUSINESS = "business"
-    ASSOCIATION = "association"
-
-
+MemberKind = states("MemberKind", "person", "business", "association")
 MEMBER_KINDS = tuple(MemberKind)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ._states import states
 from ._time import utcnow
 
 if TYPE_CHECKING:
@@ -18,26 +18,12 @@ if TYPE_CHECKING:
 REPORT_REASONS = ("spam", "scam", "offensive", "dangerous", "privacy", "other")
 
 
-class ReportStatus(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
-    DISMISSED = "dismissed"
-
-
+ReportStatus = states("ReportStatus", "open", "resolved", "dismissed")
 REPORT_STATUSES = tuple(ReportStatus)
 
 
-class ModerationVerb(StrEnum):
-    """What a moderator does (ModerationAction.action)."""
-
-    HIDE = "hide"
-    UNHIDE = "unhide"
-    WARN = "warn"
-    SUSPEND = "suspend"
-    REINSTATE = "reinstate"
-    DISMISS = "dismiss"
-
-
+# What a moderator does (ModerationAction.action).
+ModerationVerb = states("ModerationVerb", "hide", "unhide", "warn", "suspend", "reinstate", "dismiss")
 MODERATION_ACTIONS = tuple(ModerationVerb)
 
 

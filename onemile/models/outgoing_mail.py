@@ -4,12 +4,12 @@ it, and delivered after the commit by the mail worker (onemile.mail.delivery).""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ._states import states
 from ._time import utcnow
 
 # pending: waiting for delivery (or a retry at next_attempt_at); sending: claimed by one
@@ -18,14 +18,7 @@ from ._time import utcnow
 # dropped: a deferred message that turned out to have nobody to write to.
 
 
-class OutgoingMailStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    DROPPED = "dropped"
-
-
+OutgoingMailStatus = states("OutgoingMailStatus", "pending", "sending", "sent", "failed", "dropped")
 OUTGOING_MAIL_STATUSES = tuple(OutgoingMailStatus)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..geo import LatLon, point_latlon
+from ._states import states
 from ._time import utcnow
 from .organisation import ActedBy
 from .protection import Protected
@@ -23,20 +23,8 @@ if TYPE_CHECKING:
 # approved -> completed | abandoned (closed by the owner).
 
 
-class ProjectStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    COMPLETED = "completed"
-    ABANDONED = "abandoned"
-
-
-class VolunteerStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-
-
+ProjectStatus = states("ProjectStatus", "pending", "approved", "rejected", "completed", "abandoned")
+VolunteerStatus = states("VolunteerStatus", "pending", "accepted", "declined")
 PROJECT_STATUSES = tuple(ProjectStatus)
 # Readable by everyone, visitors included; the others only by the owner and moderators.
 PUBLIC_STATUSES = (ProjectStatus.APPROVED, ProjectStatus.COMPLETED, ProjectStatus.ABANDONED)

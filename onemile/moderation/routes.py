@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import moderator_required
 from ..extensions import limiter
 from ..redirects import local_path
-from ..web import see_other, submitted
+from ..web import see_other, see_other_to, submitted
 from . import bp, services
 from .forms import ACTION_LABELS, REASON_LABELS, ModerationForm, ReportForm
 
@@ -33,7 +33,7 @@ def report(target_type: str, target_id: int):
     if filed:
         flash(_("Thank you. The moderators will look at your report."), "success")
         back = local_path(form.next.data) or described.url or url_for("map.show")
-        return redirect(back, 303)
+        return see_other_to(back)
     if request.method == "POST":
         status = 422
     already = services.open_report(current_user, target_type, target_id) is not None

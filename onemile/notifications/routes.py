@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..htmx import page_or_fragment, vary_on_htmx, wants_fragment
+from ..web import see_other
 from . import bp, services
 from .forms import EmailSettingsForm, MarkAllReadForm
 
@@ -51,7 +52,7 @@ def read_all():
         response.headers["HX-Trigger"] = "notifications-changed"
         return response
     flash(_("All notifications are marked as read."), "success")
-    return vary_on_htmx(redirect(url_for("notifications.index")))
+    return see_other("notifications.index")
 
 
 @bp.get("/bell")
@@ -84,6 +85,6 @@ def settings():
     if form.validate_on_submit():
         services.set_email_notifications(current_user.id, form.email_notifications.data)
         flash(_("Your e-mail preference is saved."), "success")
-        return redirect(url_for("notifications.settings"))
+        return see_other("notifications.settings")
     status = 422 if request.method == "POST" else 200
     return render_template("notifications/settings.html", form=form), status

@@ -9,12 +9,13 @@ goes through projects.services, so the rules and the ledger are the app's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from ..demo import Story
 from ..demo_data import read
 from ..extensions import db
 from ..geo import LatLon
-from ..models import Member, Project
+from ..models import Member, Project, ProjectStatus, VolunteerStatus
 from ..smiles.services import balance_of
 from . import services
 
@@ -55,13 +56,13 @@ SMILES = tuple(tuple(smiles) for smiles in _DATA["smiles"])
 VOLUNTEERS = tuple(
     (v["project"], v["task"], v["member"], v["message"], v.get("accepted")) for v in _DATA["volunteers"]
 )
-from ..models import ProjectStatus, VolunteerStatus
 
 UPDATES = tuple((update["project"], update["text"]) for update in _DATA["updates"])
 
 
-def load_projects(members: dict[str, Member], now: datetime) -> dict:
+def load_projects(story: Story) -> dict:
     """Make the demo account a moderator and create the demo projects and their support."""
+    members, now = story.members, story.now
     demo = next(member for member in members.values() if member.email == DEMO_EMAIL)
     demo.is_moderator = True
     db.session.flush()

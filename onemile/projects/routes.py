@@ -17,7 +17,7 @@ from flask_login import login_required
 from ..auth.access import moderator_required, verified_required
 from ..errors import RuleError
 from ..extensions import limiter
-from ..geo import Box, InvalidBox, InvalidCoordinates
+from ..geo import Box, InvalidCoordinates
 from ..images import accepts_uploads, with_uploaded_image
 from ..map.services import register_layer
 from ..models import ProjectStatus
@@ -50,10 +50,7 @@ def index():
     """Approved projects in my mile, or in the visible map area when a box is given."""
     page = max(request.args.get("page", 1, type=int), 1)
     mile = current_actor.mile_or_primary(request.args.get("mile", type=int))
-    try:
-        box = Box.from_args(request.args)
-    except InvalidBox:
-        box = Box.around(mile.center_latlon)  # a box was asked for: the mile's, when it is no area
+    box = Box.from_args(request.args)
     if box is not None:
         found, has_more = services.projects_in_box(box, page, viewer_id=current_actor.id)
         paging = {"south": box.south, "west": box.west, "north": box.north, "east": box.east}

@@ -31,6 +31,7 @@ from ..models import (
     PushSubscription,
     utcnow,
 )
+from ..unit_of_work import job_step
 from . import payload, vapid
 
 log = logging.getLogger(__name__)
@@ -67,35 +68,40 @@ def _send(subscription: PushSubscription, data: bytes) -> int:
 
 
 def _finish(row_id: int, **values) -> None:
-    db.session.execute(update(PushDelivery).where(PushDelivery.id == row_id).values(**values))
-    db.session.commit()
+    with job_step():
+        db.session.execute(update(PushDelivery).where(PushDelivery.id == row_id).values(**values))
 
 
 def deliver_one(row_id: int) -> str | None:
     """Claim and push one row; its new status ("gone" when the device was forgotten), or
     None if another worker had it or it is not due."""
-    if not claim(PushDelivery, row_id):
-        return None
-    row = db.session.get(PushDelivery, row_id)
-    subscription = db.session.get(PushSubscription, row.subscription_id)
-    notification = db.session.get(Notification, row.notification_id)
-    member = db.session.get(Member, notification.member_id)
-    message = payload.compose(notification, member)
-    if message is None or notification.read_at is not None:
+    # Each step is its own unit of work (unit_of_work.job_step): the claim, the composing,
+    # the outcome; the push itself happens between two of them, outside any transaction.
+    with job_step():
+        if not claim(PushDelivery, row_id):
+            return None
+    with job_step():
+        row = db.session.get(PushDelivery, row_id)
+        subscription = db.session.get(PushSubscription, row.subscription_id)
+        subscription_id = subscription.id
+        notification = db.session.get(Notification, row.notification_id)
+        member = db.session.get(Member, notification.member_id)
+        message = payload.compose(notification, member)
+        unread = notification.read_at is None
+    if message is None or not unread:
         # Its object is gone, or the member has read it already: nothing to tell.
         _finish(row_id, status=PushDeliveryStatus.DROPPED)
         return PushDeliveryStatus.DROPPED
     data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
-    db.session.commit()
     try:
         status = _send(subscription, data)
     except Retry as error:
         return _later(row_id, str(error))
     if status in GONE:
         # The device unsubscribed or the browser was reset: forget it (its rows go with it).
-        db.session.execute(delete(PushSubscription).where(PushSubscription.id == subscription.id))
-        db.session.commit()
-        log.info("push subscription %s is gone (%s): forgotten", subscription.id, status)
+        with job_step():
+            db.session.execute(delete(PushSubscription).where(PushSubscription.id == subscription_id))
+        log.info("push subscription %s is gone (%s): forgotten", subscription_id, status)
         return "gone"
     if 200 <= status < 300:
         _finish(row_id, status=PushDeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
@@ -107,7 +113,8 @@ def deliver_one(row_id: int) -> str | None:
 
 
 def _later(row_id: int, error: str) -> str:
-    attempts = db.session.scalar(select(PushDelivery.attempts).where(PushDelivery.id == row_id))
+    with job_step():
+        attempts = db.session.scalar(select(PushDelivery.attempts).where(PushDelivery.id == row_id))
     final = attempts >= current_app.config["PUSH_MAX_ATTEMPTS"]
     status = PushDeliveryStatus.FAILED if final else PushDeliveryStatus.PENDING
     retry_at = utcnow() + backoff(attempts, current_app.config["PUSH_RETRY_SECONDS"])
@@ -125,21 +132,22 @@ def drain() -> float:
     while deliver_due():
         pass
     hourly("push", _prune_old)
-    due = db.session.scalar(select(func.min(PushDelivery.next_attempt_at)).where(PushDelivery.status == PushDeliveryStatus.PENDING))
-    db.session.commit()
+    with job_step():
+        due = db.session.scalar(
+            select(func.min(PushDelivery.next_attempt_at)).where(PushDelivery.status == PushDeliveryStatus.PENDING))
     poll = current_app.config["PUSH_POLL_SECONDS"]
     return poll if due is None else min(max((due - utcnow()).total_seconds(), 0.05), poll)
 
 
 def prune(days: int) -> int:
     """Delete rows done with (sent, dropped, failed) older than `days` days."""
-    deleted = db.session.execute(
-        delete(PushDelivery).where(
-            PushDelivery.status.in_((PushDeliveryStatus.SENT, PushDeliveryStatus.DROPPED, PushDeliveryStatus.FAILED)),
-            PushDelivery.created_at < utcnow() - timedelta(days=days),
-        )
-    ).rowcount
-    db.session.commit()
+    with job_step():
+        deleted = db.session.execute(
+            delete(PushDelivery).where(
+                PushDelivery.status.in_((PushDeliveryStatus.SENT, PushDeliveryStatus.DROPPED, PushDeliveryStatus.FAILED)),
+                PushDelivery.created_at < utcnow() - timedelta(days=days),
+            )
+        ).rowcount
     return deleted
 
 

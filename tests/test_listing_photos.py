@@ -45,7 +45,7 @@ def post(client, mile_id: int, photos=(), **fields):
 
 
 def created_id(response) -> int:
-    assert response.status_code == 302, html(response)[-3000:]
+    assert response.status_code == 303, html(response)[-3000:]
     return int(re.search(r"/listings/(\d+)$", response.headers["Location"]).group(1))
 
 
@@ -163,7 +163,7 @@ def test_photos_are_not_visible_where_the_ad_is_not(app, a, b, anne, bruno, fact
     assert status(b, url) == 200
 
     # Closed: others no longer see it (it is off the map and its page is gone for them).
-    assert a.post(f"/listings/{listing_id}/close").status_code == 302
+    assert a.post(f"/listings/{listing_id}/close").status_code == 303
     assert status(b, url) == 404 and status(a, url) == 200
 
 
@@ -247,7 +247,7 @@ def test_edit_reorders_removes_and_adds_photos_the_first_is_the_cover(app, a, b,
 
     response = edit(a, listing_id, anne.mile_id, {ids[0]: (2, False), ids[1]: (2, True), ids[2]: (1, False)},
                     photos=[upload(jpeg(colour=(9, 9, 9)))])
-    assert response.status_code == 302, html(response)[-3000:]
+    assert response.status_code == 303, html(response)[-3000:]
     names = photo_names(app, listing_id)
     assert names[:2] == [third, first] and len(names) == 3
     stored = {path.name.split("-")[0] for path in files_in(app)}
@@ -279,7 +279,7 @@ def test_a_photo_of_another_ad_cannot_be_moved_or_removed(app, a, b, anne, bruno
 def test_deleting_an_ad_removes_its_photos(app, a, anne):
     listing_id = created_id(post(a, anne.mile_id, photos=[upload(jpeg()), upload(jpeg())]))
     assert len(files_in(app)) == 2 * len(SIZES)
-    assert a.post(f"/listings/{listing_id}/delete").status_code == 302
+    assert a.post(f"/listings/{listing_id}/delete").status_code == 303
     assert count(app, ListingPhoto) == 0 and files_in(app) == []
 
 
@@ -294,7 +294,7 @@ def test_the_download_lists_my_photos_and_deleting_my_account_removes_them(app, 
     assert re.fullmatch(rf"http://localhost/images/{photo_names(app, mine)[0]}/large\.jpg", url)
     assert status(a, url.replace("http://localhost", "")) == 200
 
-    assert a.post("/account/delete", data={"password": anne.password, "confirm": "y"}).status_code == 302
+    assert a.post("/account/delete", data={"password": anne.password, "confirm": "y"}).status_code == 303
     remaining = {path.name.split("-")[0] for path in files_in(app)}
     assert remaining == set(photo_names(app, brunos))  # Anne's are gone, Bruno's stay
     assert count(app, ListingPhoto) == 1

@@ -37,7 +37,7 @@ def test_member_in_paris_reads_french_24_hour_time(app, factory):
     author, responder = factory.member(language="fr"), factory.member()
     _answered_at(app, factory, author, responder)
     client = logged_in(app, author)
-    assert client.post("/account/timezone", data={"timezone": "Europe/Paris"}).status_code == 302
+    assert client.post("/account/timezone", data={"timezone": "Europe/Paris"}).status_code == 303
     page = html(client.get("/notifications/"))
     # Shown in Paris time; the machine-readable attribute stays in UTC.
     assert 'datetime="2026-12-07T00:39:00Z">07/12/2026 01:39</time>' in page
@@ -47,7 +47,7 @@ def test_english_member_in_new_york_reads_12_hour_time(app, factory):
     author, responder = factory.member(language="en"), factory.member()
     _answered_at(app, factory, author, responder)
     client = logged_in(app, author, language="en")
-    assert client.post("/account/timezone", data={"timezone": "America/New_York"}).status_code == 302
+    assert client.post("/account/timezone", data={"timezone": "America/New_York"}).status_code == 303
     page = html(client.get("/notifications/"))
     # CLDR's short English form: month/day/year, 12-hour clock (a narrow no-break space before PM).
     assert 'datetime="2026-12-07T00:39:00Z">12/6/26, 7:39\u202fPM</time>' in page
@@ -86,7 +86,7 @@ def test_the_browser_reports_a_zone_once_and_a_choice_stays(app, factory):
     # A later report (a trip) does not undo it; a choice on the account page does.
     assert client.post("/account/timezone/detected", data={"timezone": "Asia/Tokyo"}).status_code == 204
     assert _zone(app, member) == "America/Montreal"
-    assert client.post("/account/timezone", data={"timezone": "Europe/Brussels"}).status_code == 302
+    assert client.post("/account/timezone", data={"timezone": "Europe/Brussels"}).status_code == 303
     assert _zone(app, member) == "Europe/Brussels"
 
 

@@ -1,13 +1,14 @@
 """Organisation routes: thin wrappers around organisations.services."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.access import moderator_required
 from ..errors import RuleError
 from ..extensions import limiter
-from ..web import flash_refusal, form_status, submitted
+from ..redirects import local_path
+from ..web import flash_refusal, form_status, see_other, see_other_to, submitted
 from . import acting, bp, services
 from .forms import InviteForm, RegistrationForm
 
@@ -60,7 +61,7 @@ def registration():
     if submitted(form, lambda: services.set_registration(current_user, form.registration_number.data or "")) is None:
         return _settings_page(registration_form=form)
     flash(_("Saved. A moderator will check the number."), "success")
-    return redirect(url_for("organisations.settings"))
+    return see_other("organisations.settings")
 
 
 @bp.post("/settings/invitations")
@@ -72,7 +73,7 @@ def invite():
     if submitted(form, lambda: services.invite(current_user, form.email.data or "")) is None:
         return _settings_page(invite_form=form)
     flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
-    return redirect(url_for("organisations.settings"))
+    return see_other("organisations.settings")
 
 
 @bp.post("/settings/invitations/<int:invitation_id>/cancel")
@@ -80,7 +81,7 @@ def invite():
 def cancel_invitation(invitation_id: int):
     """The organisation withdraws a pending invitation."""
     flash_refusal(lambda: services.cancel_invitation(current_user, invitation_id), _("Invitation cancelled."))
-    return redirect(url_for("organisations.settings"))
+    return see_other("organisations.settings")
 
 
 @bp.post("/<int:member_id>/managers/<int:manager_id>/remove")
@@ -92,7 +93,7 @@ def remove_manager(member_id: int, manager_id: int):
         lambda: services.remove_manager(current_user, member_id, manager_id),
         _("You no longer manage this organisation.") if leaving else _("The manager was removed."),
     )
-    return redirect(url_for("organisations.settings"))
+    return see_other("organisations.settings")
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
@@ -110,7 +111,7 @@ def join(token: str):
         return render_template("organisations/join.html", invitation=invitation, expired=None), 422
     flash(_("You now manage %(name)s. Choose “Act as” to post for it.", name=invitation.organisation.display_name),
           "success")
-    return redirect(url_for("organisations.settings"))
+    return see_other("organisations.settings")
 
 
 @bp.post("/acting")
@@ -123,8 +124,7 @@ def switch():
         flash(_("You are acting as %(name)s.", name=organisation.display_name), "success")
     else:
         flash(_("You are acting as yourself again."), "success")
-    target = request.form.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("organisations.settings"))
+    return see_other_to(local_path(request.form.get("next")) or url_for("organisations.settings"))
 
 
 @bp.post("/<int:member_id>/verify")
@@ -136,4 +136,4 @@ def verify(member_id: int):
         lambda: services.set_verified(current_user, member_id, verified),
         _("The organisation is verified.") if verified else _("The verification is withdrawn."),
     )
-    return redirect(url_for("organisations.page", member_id=member_id))
+    return see_other("organisations.page", member_id=member_id)

@@ -80,6 +80,11 @@ def connect_services(export_part: Callable[[Any], dict], forget_part: Callable[[
             after_commit.append(lambda: discard_images(images))
 
         _SERVICE_RECEIVERS[key] = (export, forget)
-    export, forget = _SERVICE_RECEIVERS[key]
+    connect_receivers(*_SERVICE_RECEIVERS[key])
+
+
+def connect_receivers(export: Callable[..., None], forget: Callable[..., None]) -> None:
+    """Answer both signals: `export(member, export=dict)` adds the feature's keys to the
+    download, `forget(member, after_commit=list)` deletes or anonymises its part."""
     member_exported.connect(export, weak=False)
     member_forgotten.connect(forget, weak=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from ..account.signals import member_exported, member_forgotten
+from ..account.signals import connect_receivers
 from ..extensions import db
 from ..models import AdAlert, AlertPreference, Digest, Member
 from .services import choices_of
@@ -32,5 +32,4 @@ def forget(member: Member, after_commit: list) -> None:
 
 def connect() -> None:
     """Answer the account's signals."""
-    member_exported.connect(export, weak=False)
-    member_forgotten.connect(forget, weak=False)
+    connect_receivers(export, forget)

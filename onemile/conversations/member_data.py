@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from ..account.signals import export_time, member_exported, member_forgotten
+from ..account.signals import connect_receivers, export_time
 from ..extensions import db
 from ..models import Completion, CompletionStatus, Conversation, Listing, Member, Message, utcnow
 
@@ -58,5 +58,4 @@ def forget(member: Member, after_commit: list) -> None:
 
 def connect() -> None:
     """Answer the account's signals."""
-    member_exported.connect(export, weak=False)
-    member_forgotten.connect(forget, weak=False)
+    connect_receivers(export, forget)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..account.signals import export_time, member_exported, member_forgotten
+from ..account.signals import connect_receivers, export_time
 from ..extensions import db
 from ..geo import point_latlon
 from ..images import discard_images, image_url
@@ -77,5 +77,4 @@ def forget(member: Member, after_commit: list) -> None:
 
 def connect() -> None:
     """Answer the account's signals."""
-    member_exported.connect(export, weak=False)
-    member_forgotten.connect(forget, weak=False)
+    connect_receivers(export, forget)

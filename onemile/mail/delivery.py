@@ -28,6 +28,7 @@ import logging
 import smtplib
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -417,19 +418,24 @@ def wake_worker(app: Flask, key: str) -> None:
         log.warning("could not wake the worker waiting on %s through Redis", key)
 
 
+def wake_with_first_request(app: Flask, thread_of: Callable[[Flask], DeliveryThread]) -> None:
+    """Wake the app's delivery thread (`thread_of(app)`) once, with its first request."""
+    started = []
+
+    @app.before_request
+    def start_delivery() -> None:
+        if not started:
+            started.append(True)
+            thread_of(app).wake()
+
+
 def init_app(app: Flask) -> None:
     """Listen for commits that queued mail (once per process; the session is global); in
     thread mode, start the thread with the first request, so that it also delivers what an
     earlier process or a command left pending, and the retries that fall due (not in tests:
     most test apps never send mail, and some have no tables)."""
     if app.config["MAIL_DELIVERY"] == "thread" and not app.testing:
-        started = []
-
-        @app.before_request
-        def start_mail_delivery() -> None:
-            if not started:
-                started.append(True)
-                _thread_of(app).wake()
+        wake_with_first_request(app, _thread_of)
 
     if not event.contains(db.session, "after_commit", _wake_after_commit):
         # No rollback counterpart: a savepoint rolled back inside a transaction that then

@@ -62,6 +62,23 @@ class Marker:
     photo: str | None = None  # a stored picture (onemile.images) for the popup, members only
 
 
+def public_marker(row, layer: str, label: str, endpoint: str, id_arg: str, viewer_id: int | None) -> Marker:
+    """The marker of an owned thing whose page visitors may read (a mag, a project), from a
+    row of its id, title, owner_id, lat and lon."""
+    return Marker(
+        id=row.id,
+        layer=layer,
+        title=row.title,
+        label=label,
+        lat=round(row.lat, 6),
+        lon=round(row.lon, 6),
+        endpoint=endpoint,
+        url_args={id_arg: row.id},
+        is_own=viewer_id is not None and row.owner_id == viewer_id,
+        public=True,
+    )
+
+
 # A layer source answers the markers of its layer in the box: (box, viewer id, cap) -> up to
 # cap + 1 markers, so that the caller knows whether some were left out.
 LayerSource = Callable[[Box, "int | None", int], list[Marker]]

@@ -3,7 +3,7 @@ the member's own, so they are exported, and deleted with the account)."""
 
 from __future__ import annotations
 
-from ..account.signals import export_time, member_exported, member_forgotten
+from ..account.signals import connect_receivers, export_time
 from ..extensions import db
 from ..models import Member
 
@@ -31,5 +31,4 @@ def forget(member: Member, after_commit: list) -> None:
 
 def connect() -> None:
     """Answer the account's signals."""
-    member_exported.connect(export, weak=False)
-    member_forgotten.connect(forget, weak=False)
+    connect_receivers(export, forget)

@@ -14,7 +14,7 @@ from ..errors import NotFoundError
 from ..extensions import db
 from ..listings.services import visible_listing
 from ..models import HiddenReason, Listing, Member, Message, utcnow
-from .services import Described, register_reportable
+from .services import Described, register_hideable, register_reportable
 
 
 def _listing_visible(viewer: Member, listing: Listing) -> bool:
@@ -36,17 +36,16 @@ def _unhide_listing(listing: Listing) -> None:
     listing.hidden_reason = None
 
 
-register_reportable(
+register_hideable(
     "listing",
+    Listing,
     label=_l("Ad"),
-    fetch=lambda listing_id: db.session.get(Listing, listing_id),
     visible_to=_listing_visible,
     describe=lambda listing: Described(
         listing.title, listing.body, listing.author_id, url_for("listings.detail", listing_id=listing.id)
     ),
     hide=_hide_listing,
     unhide=_unhide_listing,
-    is_hidden=lambda listing: listing.hidden_at is not None,
 )
 
 
@@ -58,18 +57,15 @@ def _message_visible(viewer: Member, message: Message) -> bool:
     return message.hidden_at is None
 
 
-register_reportable(
+register_hideable(
     "message",
+    Message,
     label=_l("Message"),
-    fetch=lambda message_id: db.session.get(Message, message_id),
     visible_to=_message_visible,
     # Private: moderators read the reported message here, never the whole conversation.
     describe=lambda message: Described(
         message.conversation.listing.title, message.body, message.sender_id, None
     ),
-    hide=lambda message: setattr(message, "hidden_at", message.hidden_at or utcnow()),
-    unhide=lambda message: setattr(message, "hidden_at", None),
-    is_hidden=lambda message: message.hidden_at is not None,
 )
 
 

@@ -5,7 +5,8 @@ Moderators see the open reports grouped by target and act: hide or unhide the co
 warn or suspend its owner, reinstate a suspended member, or dismiss the reports. Every
 action is written to the audit log (ModerationAction) in the same transaction.
 
-Making a new kind of content reportable takes one call, from the feature's own package::
+Making a new kind of content reportable takes one call, from the feature's own package
+(register_hideable is the short form for content hidden by its `hidden_at` stamp)::
 
     from ..moderation.services import Described, register_reportable
 
@@ -99,6 +100,35 @@ def hide_content(content) -> None:
 def unhide_content(content) -> None:
     """The usual `unhide` of a reportable."""
     content.hidden_at = None
+
+
+def content_is_hidden(content) -> bool:
+    """The usual `is_hidden` of a reportable: it carries a `hidden_at` stamp."""
+    return content.hidden_at is not None
+
+
+def register_hideable(
+    target_type: str,
+    model,
+    *,
+    label,
+    visible_to: Callable[[Member, Any], bool],
+    describe: Callable[[Any], Described],
+    hide: Callable[[Any], None] = hide_content,
+    unhide: Callable[[Any], None] = unhide_content,
+) -> None:
+    """The usual `register_reportable`: rows of `model` fetched by id, hidden by their
+    `hidden_at` stamp (hide_content/unhide_content unless the caller does more)."""
+    register_reportable(
+        target_type,
+        label=label,
+        fetch=lambda target_id: db.session.get(model, target_id),
+        visible_to=visible_to,
+        describe=describe,
+        hide=hide,
+        unhide=unhide,
+        is_hidden=content_is_hidden,
+    )
 
 
 def register_reportable(

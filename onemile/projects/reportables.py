@@ -7,22 +7,18 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
 from ..models import Member, Project, ProjectUpdate
 from ..models.protection import can_see
-from ..moderation.services import Described, hide_content, register_reportable, unhide_content
+from ..moderation.services import Described, register_hideable
 
-register_reportable(
+register_hideable(
     "project",
+    Project,
     label=_l("Project"),
-    fetch=lambda project_id: db.session.get(Project, project_id),
     visible_to=can_see,
     describe=lambda project: Described(
         project.title, project.summary, project.owner_id, url_for("projects.detail", project_id=project.id)
     ),
-    hide=hide_content,
-    unhide=unhide_content,
-    is_hidden=lambda project: project.hidden_at is not None,
 )
 
 
@@ -30,16 +26,13 @@ def _update_visible(viewer: Member, news: ProjectUpdate) -> bool:
     return news.hidden_at is None and can_see(viewer, news.project)
 
 
-register_reportable(
+register_hideable(
     "project_update",
+    ProjectUpdate,
     label=_l("Project news"),
-    fetch=lambda update_id: db.session.get(ProjectUpdate, update_id),
     visible_to=_update_visible,
     describe=lambda news: Described(
         news.project.title, news.body, news.project.owner_id,
         url_for("projects.detail", project_id=news.project_id, _anchor=f"update-{news.id}"),
     ),
-    hide=hide_content,
-    unhide=unhide_content,
-    is_hidden=lambda news: news.hidden_at is not None,
 )

@@ -22,7 +22,15 @@ from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
-from ..mail.delivery import DeliveryThread, backoff, claim, due_ids, hourly, wake_worker
+from ..mail.delivery import (
+    DeliveryThread,
+    backoff,
+    claim,
+    due_ids,
+    hourly,
+    wake_with_first_request,
+    wake_worker,
+)
 from ..models import (
     Member,
     Notification,
@@ -199,10 +207,4 @@ def init_app(app: Flask) -> None:
                           ("PUSH_MAX_ATTEMPTS", 6), ("PUSH_POLL_SECONDS", 5.0)):
         config.setdefault(name, default)
     if config["PUSH_DELIVERY"] == "thread" and not app.testing:
-        started = []
-
-        @app.before_request
-        def start_push_delivery() -> None:
-            if not started:
-                started.append(True)
-                _thread_of(app).wake()
+        wake_with_first_request(app, _thread_of)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete
 
-from ..account.signals import export_time, member_exported, member_forgotten
+from ..account.signals import connect_receivers, export_time
 from ..extensions import db
 from ..models import Member, PushSubscription
 from .services import devices_of
@@ -27,5 +27,4 @@ def forget(member: Member, after_commit: list) -> None:
 
 def connect() -> None:
     """Answer the account's signals."""
-    member_exported.connect(export, weak=False)
-    member_forgotten.connect(forget, weak=False)
+    connect_receivers(export, forget)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from sqlalchemy import update
 
-from ..account.signals import export_time, member_exported, member_forgotten
+from ..account.signals import connect_receivers, export_time
 from ..extensions import db
 from ..models import Account, Member, Transfer
 from .services import balance_of, history
@@ -41,5 +41,4 @@ def forget(member: Member, after_commit: list) -> None:
 
 def connect() -> None:
     """Answer the account's signals."""
-    member_exported.connect(export, weak=False)
-    member_forgotten.connect(forget, weak=False)
+    connect_receivers(export, forget)

@@ -13,7 +13,7 @@ from ...errors import NotFoundError
 from ...extensions import db
 from ...geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
 from ...images import image_url
-from ...map.services import Box, Marker, register_layer
+from ...map.services import Box, Marker, public_marker, register_layer
 from ...models import Article, ArticleStatus, Comment, Mag, MagFollow, Member
 from ...models.protection import can_see, listed_for, visible_to
 from ..labels import MAG_KIND_LABELS
@@ -291,18 +291,7 @@ def mag_markers(box: Box, viewer_id: int | None, cap: int) -> list[Marker]:
         .limit(cap + 1)
     )
     return [
-        Marker(
-            id=row.id,
-            layer="mags",
-            title=row.title,
-            label=str(MAG_KIND_LABELS[row.kind]),
-            lat=round(row.lat, 6),
-            lon=round(row.lon, 6),
-            endpoint="mags.show",
-            url_args={"mag_id": row.id},
-            is_own=viewer_id is not None and row.owner_id == viewer_id,
-            public=True,
-        )
+        public_marker(row, "mags", str(MAG_KIND_LABELS[row.kind]), "mags.show", "mag_id", viewer_id)
         for row in session.execute(stmt)
     ]
 

@@ -12,7 +12,7 @@ from ...config import MILE_METRES
 from ...errors import NotFoundError
 from ...extensions import db
 from ...geo import LatLon, dialect_of, distance_m, in_box, latlon_columns, within_metres
-from ...map.services import Marker
+from ...map.services import public_marker
 from ...models import (
     Account,
     AccountKind,
@@ -214,21 +214,7 @@ def map_markers(box, viewer_id: int | None, cap: int) -> list:
         .limit(cap + 1)
     )
     label = _("Project of general interest")
-    return [
-        Marker(
-            id=row.id,
-            layer="projects",
-            title=row.title,
-            label=label,
-            lat=round(row.lat, 6),
-            lon=round(row.lon, 6),
-            endpoint="projects.detail",
-            url_args={"project_id": row.id},
-            is_own=viewer_id is not None and row.owner_id == viewer_id,
-            public=True,
-        )
-        for row in rows
-    ]
+    return [public_marker(row, "projects", label, "projects.detail", "project_id", viewer_id) for row in rows]
 
 
 def moderation_queue(moderator: Member) -> list[Project]:

@@ -56,9 +56,10 @@ def app_config(uri: str, workdir: Path) -> dict:
         "RATELIMIT_ENABLED": False,
         "MAIL_OUTBOX": str(workdir / "outbox"),
         "PUBLIC_URL": "http://127.0.0.1",
-        # No delivery thread: the benchmark sends no mail, and a thread polling the outbox
-        # would reopen (recreate) a SpatiaLite file the harness has just dropped.
+        # No delivery threads: the benchmark sends no mail and no push, and a thread polling
+        # its queue would reopen (recreate) a SpatiaLite file the harness has just dropped.
         "MAIL_DELIVERY": "worker",
+        "PUSH_DELIVERY": "worker",
     }
 
 

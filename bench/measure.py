@@ -18,7 +18,9 @@ from .load import VIEWER_PASSWORD, Plan, viewer_email
 
 LAYERS = {"requests", "offers"}
 # A statement is the spatial query itself when it holds the index path of either backend.
-SPATIAL_MARKERS = ("SpatialIndex", "ST_DWithin", "<->")
+# How a statement of the hot queries is recognised: the spatial index (SpatiaLite's virtual
+# table, PostGIS's operators) or the mile list's grid cells (one index range per cell).
+SPATIAL_MARKERS = ("SpatialIndex", "ST_DWithin", "PtDistWithin", "<->", "&&", "cell = ")
 # Sessions are bound to the address and User-Agent (Flask-Login "strong" protection): the
 # session handed to the HTTP load generator is made with the agent it sends.
 USER_AGENT = "onemile-bench"
@@ -136,7 +138,7 @@ class Bench:
         headers = {"User-Agent": agent} if agent else {}
         response = client.post("/auth/login", data={"email": viewer_email(viewer), "password": VIEWER_PASSWORD},
                                headers=headers)
-        if response.status_code != 302:
+        if response.status_code != 303:  # see other: the map
             raise RuntimeError(f"bench viewer {viewer} could not log in ({response.status_code})")
         # A visitor gets the nearest fragment too, with sign-up links: make sure we are a member.
         lat, lon = self.plan.points[0]

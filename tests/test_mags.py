@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import re
 import struct
 import zlib
@@ -613,7 +614,7 @@ def test_mags_show_on_the_map_and_in_the_lists(app, client, auth, anne, bruno):
     assert "Le mag de Strasbourg" in boxed and "Boulangerie du Rebberg" not in boxed
     markers = client.get("/map/markers?south=47.70&west=7.25&north=47.80&east=7.40",
                          headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert f'data-id="mags-{mag_id}"' in markers and f'data-url="/mags/{mag_id}"' in markers
+    assert f'data-id="mags-{mag_id}"' in markers and f'href="/mags/{mag_id}"' in markers
     assert f"mags-{far}" not in markers
     area = re.search(r'href="(/mags/\?[^"]+)">Mags of this area', markers).group(1).replace("&amp;", "&")
     assert "Boulangerie du Rebberg" in client.get(area).get_data(as_text=True)
@@ -626,7 +627,7 @@ def test_mags_show_on_the_map_and_in_the_lists(app, client, auth, anne, bruno):
     # Visitors exploring the map go straight to the mag (its page is public).
     markers = client.get("/map/markers?south=47.70&west=7.25&north=47.80&east=7.40",
                          headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert f'data-url="/mags/{mag_id}"' in markers
+    assert f'href="/mags/{mag_id}"' in markers
     assert client.get(f"/mags/{mag_id}").status_code == 200
     assert client.get("/mags/").status_code == 302  # the "around me" list is for members
 
@@ -710,6 +711,7 @@ def test_commenting_is_rate_limited(make_app, auth_for):
 
 
 def test_demo_mags_are_illustrated_and_keep_their_draft(app, factory, outbox):
+    from onemile.demo import Story
     from onemile.mags.demo import MAGS, load_demo_mags
     from onemile.models import Member, utcnow
 
@@ -718,7 +720,7 @@ def test_demo_mags_are_illustrated_and_keep_their_draft(app, factory, outbox):
     refs = {key: factory.member(first_name=key.capitalize()) for key in sorted(keys)}
     with app.test_request_context():
         members = {key: db.session.get(Member, ref.id) for key, ref in refs.items()}
-        counts = load_demo_mags(members, utcnow())
+        counts = load_demo_mags(Story(random.Random(2026), utcnow(), members))
         # As the demo loader does: the commit decides the e-mails, so it comes while they are off.
         for member in members.values():
             member.email_notifications = False

@@ -25,12 +25,15 @@ PHONE = {"viewport": {"width": 360, "height": 800}, "is_mobile": True, "has_touc
 SKIPPED = {
     "static", "images.serve", "pwa.manifest", "pwa.service_worker", "conversations.poll", "notifications.bell",
     "smiles.balance", "account.export", "map.markers", "map.nearest", "smiles.join", "auth.reset_password",
-    "auth.sign_in", "auth.verify_email", "alerts.unsubscribe",
+    "auth.sign_in", "auth.verify_email", "alerts.unsubscribe", "organisations.join",
+    # A shared ad's public page needs its unguessable token: test_organisations_browser opens
+    # it at 360 px.
+    "listings.shared",
 }
 # Argument name -> key of the object each role's pages are opened with.
 ARG_OBJECTS = {
     "listing_id": "listing", "conversation_id": "conversation", "project_id": "project", "mag_id": "mag",
-    "article_id": "article", "target_id": "listing",
+    "article_id": "article", "target_id": "listing", "member_id": "organisation",
 }
 ARG_VALUES = {"target_type": "listing"}
 
@@ -105,13 +108,16 @@ def _world(app) -> dict:
     factory.comment(member, mag, article, "Super idée !")
     factory.report(member, "listing", modo_ad, "spam", "Annonce en double")
     factory.report(owner, "member", member.id, "other", "Messages insistants")
+    # Someone else's pages: an association's profile, organisation page and "give smiles".
+    association = factory.member(kind="association", organisation_name="Les Jardiniers du Rebberg",
+                                 email="jardiniers@example.org").id
     return {
         "member": (member, {"listing": member_ad, "conversation": member_talk, "project": project, "mag": mag,
-                            "article": article}),
+                            "article": article, "organisation": association}),
         "owner": (owner, {"listing": owner_ad, "conversation": owner_talk, "project": project, "mag": mag,
-                          "article": article}),
+                          "article": article, "organisation": association}),
         "moderator": (modo, {"listing": modo_ad, "conversation": modo_talk, "project": project, "mag": mag,
-                             "article": article}),
+                             "article": article, "organisation": association}),
     }
 
 

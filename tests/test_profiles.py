@@ -164,7 +164,7 @@ def test_export_and_deletion_cover_profile_thanks_and_gifts(app, factory, anne, 
         gifts.give(db.session.get(Member, anne.id), bruno.id, 1, "For the sofa", "k" * 22)
         db.session.commit()
     export = json.loads(client.get("/account/export").get_data(as_text=True))
-    assert export["profile"]["bio"] == "Anne's bio"
+    assert export["public_profile"]["bio"] == "Anne's bio"
     assert next(note["body"] for note in export["thanks_written"]).startswith("Bruno was great")
     assert any(line.get("note") == "For the sofa" for line in export["smiles"]["history"])
     with app.test_request_context():

@@ -216,7 +216,7 @@ def test_approval_publishes_the_project_everywhere(app, client, auth, anne, brun
     found = _can_find(client, approved)
     assert found == {"page": True, "map": True}
     markers = client.get("/map/markers", query_string=MULHOUSE_BOX, headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert f'data-url="/projects/{approved}"' in markers
+    assert f'href="/projects/{approved}"' in markers
     with app.app_context():
         kinds = db.session.scalars(select(Notification.kind).where(Notification.member_id == anne.id)).all()
         assert "project_approved" in kinds

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from bench.measure import SPATIAL_MARKERS
 from onemile.extensions import db
 from onemile.models import utcnow
 
@@ -15,7 +16,6 @@ from onemile.models import utcnow
 BOUND = 18
 HOT_FRAGMENTS = ("/listings/", "/map/markers", "/map/nearest")
 HOT_FRAGMENT_OVERHEAD = 2  # statements besides the spatial search itself
-SPATIAL_SEARCH = ("SpatialIndex", "ST_DWithin", "PtDistWithin", "<->", "&&", "cell = ")
 
 
 @contextmanager
@@ -128,7 +128,7 @@ def test_main_pages_run_a_fixed_small_number_of_queries(make_app, htmx):
             counts.setdefault(key, []).append(len(statements))
             if key in HOT_FRAGMENTS:
                 overhead.setdefault(key, []).append(
-                    len([sql for sql in statements if not any(mark in sql for mark in SPATIAL_SEARCH)]))
+                    len([sql for sql in statements if not any(mark in sql for mark in SPATIAL_MARKERS)]))
     for path, (few, many) in counts.items():
         assert many <= BOUND, f"{path}: {many} queries"
         assert many == few, f"{path}: {few} queries for 2 items but {many} for 9 (N+1)"

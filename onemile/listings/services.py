@@ -380,8 +380,9 @@ def search_mile(
         listing.id: listing
         for listing in session.scalars(
             select(Listing).where(Listing.id.in_([row.listing_id for row in page]))
-            .options(joinedload(Listing.author), selectinload(Listing.photos))
-        )
+            # One statement: the cards show the author and the cover photo (≤ 4 rows an ad).
+            .options(joinedload(Listing.author), joinedload(Listing.photos))
+        ).unique()
     }
     return [FoundListing(listings[row.listing_id], row.distance_m) for row in page], next_page
 

@@ -25,7 +25,7 @@ def export_part(member: Member) -> dict:
         .order_by(ThanksNote.id)
     ))
     return {
-        "profile": None if profile is None else {
+        "public_profile": None if profile is None else {
             "bio": profile.bio, "skills": profile.skills, "languages": profile.languages,
             "photo": profile.photo, "updated_at": export_time(profile.updated_at),
         },

@@ -117,9 +117,9 @@
           src: data.photoUrl.replace('PHOTO', li.dataset.photo), width: 240, height: 135}));
       }
       const link = box.appendChild(document.createElement('a'));
-      link.href = li.dataset.url;
+      link.href = li.querySelector('a').href;
       link.textContent = li.querySelector('a').textContent.trim();
-      box.appendChild(document.createElement('p')).textContent = li.dataset.label;
+      box.appendChild(document.createElement('p')).textContent = li.querySelector('.meta').textContent.trim();
       if (li.dataset.answerUrl) { // members only, never on their own listings
         const answer = box.appendChild(document.createElement('p')).appendChild(document.createElement('a'));
         answer.href = li.dataset.answerUrl;
@@ -184,7 +184,9 @@
           icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [size, size]}),
           title: label, alt: label, keyboard: true, bubblingMouseEvents: false,
         }).on('click', () => {
-          const cell = L.latLngBounds([num(li.dataset.south), num(li.dataset.west)], [num(li.dataset.north), num(li.dataset.east)]);
+          // The group's cell is the box its link (the no-JavaScript way in) asks for.
+          const box = new URL(li.querySelector('a').href).searchParams;
+          const cell = L.latLngBounds([num(box.get('south')), num(box.get('west'))], [num(box.get('north')), num(box.get('east'))]);
           // Always closer: the cell's own zoom, and at least two steps in.
           map.setView([num(li.dataset.lat), num(li.dataset.lon)], Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(cell), map.getZoom() + 2)));
         }).addTo(group);

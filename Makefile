@@ -34,9 +34,10 @@ test: $(INSTALLED) translations
 	# flake under a loaded CI machine does not sink the run; a real failure fails three times.
 	TEST_DATABASE_URL=$$(scripts/test-postgres.sh) $(BIN)/pytest -n 2 --reruns 2 --reruns-delay 1 $(PYTEST_ARGS)
 
-# BENCH_SIZES=10000,100000 (listings; default 10k,100k,1M), BENCH_BACKENDS, BENCH_REPS, BENCH_HTTP=0 …
-# see bench/run.py. wrk drives the HTTP load when Debian's package is there (installed here as
-# root), else Python threads do.
+# BENCH_SIZES=10000,100000 (listings; default 10k,100k,1M), BENCH_BACKENDS, BENCH_REPS, BENCH_HTTP=0,
+# BENCH_ROUTING=0 / BENCH_ROUTING_SIZE (replica routing cost; default 100000) … see bench/run.py.
+# wrk drives the HTTP load when Debian's package is there (installed here as root), else Python
+# threads do.
 bench: $(INSTALLED) translations
 	scripts/system-deps.sh test
 	@command -v wrk >/dev/null || [ "$$(id -u)" -ne 0 ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq \

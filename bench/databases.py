@@ -60,6 +60,9 @@ def app_config(uri: str, workdir: Path) -> dict:
         # its queue would reopen (recreate) a SpatiaLite file the harness has just dropped.
         "MAIL_DELIVERY": "worker",
         "PUSH_DELIVERY": "worker",
+        # Reads go to the database measured, whatever the environment names: bench/routing.py
+        # adds its replica itself.
+        "DATABASE_REPLICA_URLS": [],
     }
 
 

@@ -159,21 +159,25 @@ class Bench:
         lat, lon = self.plan.points[k]
         return client, f"/map/nearest?lat={lat}&lon={lon}"
 
-    def view(self, query: str) -> list[float]:
-        """Seconds per whole request through the test client (routing, login, session,
-        queries, template), as htmx sends it."""
+    def view_once(self, query: str, k: int) -> float:
+        """Seconds of query k's whole request through the test client (routing, login,
+        session, queries, template), as htmx sends it."""
         if not self.clients:
             self.login_viewers()
+        client, path = self.view_request(query, k)
+        start = time.perf_counter()
+        response = client.get(path, headers={"HX-Request": "true"})
+        body = response.get_data()
+        elapsed = time.perf_counter() - start
+        if response.status_code != 200 or not body:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+        return elapsed
+
+    def view(self, query: str) -> list[float]:
+        """Seconds per whole request through the test client, warm-up left out."""
         samples = []
-        headers = {"HX-Request": "true"}
         for measured, k in self._schedule():
-            client, path = self.view_request(query, k)
-            start = time.perf_counter()
-            response = client.get(path, headers=headers)
-            body = response.get_data()
-            elapsed = time.perf_counter() - start
-            if response.status_code != 200 or not body:
-                raise RuntimeError(f"GET {path} answered {response.status_code}")
+            elapsed = self.view_once(query, k)
             if measured:
                 samples.append(elapsed)
         return samples
@@ -183,6 +187,19 @@ class Bench:
         outside the test client."""
         cookie = self._logged_in_client(0, USER_AGENT).get_cookie("session")
         return f"session={cookie.value}"
+
+
+def interleaved_views(benches: dict[str, Bench], query: str) -> dict[str, list[float]]:
+    """Bench.view of several apps on the same data, one request of each in turn: whatever
+    else runs on the machine weighs on all of them alike, so their ratio holds."""
+    samples: dict[str, list[float]] = {name: [] for name in benches}
+    first = next(iter(benches.values()))
+    for measured, k in first._schedule():
+        for name, bench in benches.items():
+            elapsed = bench.view_once(query, k)
+            if measured:
+                samples[name].append(elapsed)
+    return samples
 
 
 def profile_view(bench: Bench, query: str, requests: int = 100) -> str:

@@ -1,4 +1,4 @@
-"""The printed table, the targets of issue 8 and results.json."""
+"""The printed table, the targets of issue 8, the routing cost (issue 17) and results.json."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def _n(size: int) -> str:
         f"{size // 1000}k" if size >= 1000 and size % 1000 == 0 else str(size))
 
 
-def results_json(results: dict, page_weight: dict | None) -> dict:
-    """The file's shape: {backend: {N: {within, nearest, http?}}, page_weight}."""
+def results_json(results: dict, page_weight: dict | None, routing: dict | None = None) -> dict:
+    """The file's shape: {backend: {N: {within, nearest, http?}}, page_weight, routing}."""
     out: dict = {}
     for backend, sizes in results.items():
         out[backend] = {}
@@ -31,7 +31,58 @@ def results_json(results: dict, page_weight: dict | None) -> dict:
             out[backend][str(size)] = entry
     if page_weight:
         out["page_weight"] = {"first_kb": page_weight["first_kb"], "repeat_kb": page_weight["repeat_kb"]}
+    if routing:
+        out["routing"] = routing_json(routing)
     return out
+
+
+def _replica_share(figures: dict) -> float:
+    total = figures["primary_statements"] + figures["replica_statements"]
+    return figures["replica_statements"] / total if total else 0.0
+
+
+def routing_json(routing: dict) -> dict:
+    """{listings, within: {primary, replica, ratio_p50, ratio_p95}, nearest: …}: view times of
+    the app on the primary alone and of the app routing to the replica, the statements a
+    request each sent to either server, and the replica's share of them."""
+    out: dict = {"listings": routing["listings"]}
+    for query in QUERIES:
+        entry: dict = {}
+        for name in ("primary", "replica"):
+            figures = routing[query][name]
+            p50, p95 = summary_ms(figures["view"])
+            entry[name] = {
+                "view_ms_p50": round(p50, 3), "view_ms_p95": round(p95, 3),
+                "primary_statements": round(figures["primary_statements"], 2),
+                "replica_statements": round(figures["replica_statements"], 2),
+                "replica_share": round(_replica_share(figures), 3),
+            }
+        entry["ratio_p50"] = round(entry["replica"]["view_ms_p50"] / entry["primary"]["view_ms_p50"], 3)
+        entry["ratio_p95"] = round(entry["replica"]["view_ms_p95"] / entry["primary"]["view_ms_p95"], 3)
+        out[query] = entry
+    return out
+
+
+def routing_table(routing: dict) -> str:
+    """The routing cost: view p50 / p95 without and with the replica, their ratio, and where
+    the statements went."""
+    lines = [(f"Routing (issue 17): {_n(routing['listings'])} listings, PostgreSQL primary + streaming replica on "
+              f"this machine; view p50 / p95 in ms over {routing['reps']} runs, {routing['points']} query points, "
+              f"logged-in member (htmx)"),
+             (f"{'query':<9}{'primary only':>18}{'with replica':>18}{'ratio p50':>11}{'p95':>7}"
+              f"  statements a request (primary + replica)")]
+    for query in QUERIES:
+        alone, routed = routing[query]["primary"], routing[query]["replica"]
+        alone50, alone95 = summary_ms(alone["view"])
+        routed50, routed95 = summary_ms(routed["view"])
+        lines.append(f"{query:<9}{alone50:9.3f} /{alone95:7.3f}{routed50:9.3f} /{routed95:7.3f}"
+                     f"{routed50 / alone50:10.2f}x{routed95 / alone95:6.2f}x  "
+                     f"{routed['primary_statements']:.1f} + {routed['replica_statements']:.1f}: "
+                     f"{_replica_share(routed):.0%} on the replica (alone: {alone['primary_statements']:.1f} "
+                     f"+ {alone['replica_statements']:.1f})")
+    lines.append(f"Loaded in {routing['load_s']:.1f} s on the primary, replayed by the replica {routing['replay_s']:.1f} s "
+                 f"later. The login-session check always reads on the primary (onemile/replicas.py).")
+    return "\n".join(lines)
 
 
 def table(results: dict, reps: int, points: int) -> str:

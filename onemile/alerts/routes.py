@@ -32,14 +32,14 @@ def _choices_from(form_data, mile_ids) -> dict[int, dict[str, services.Choice]]:
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    """For each of my miles, what I hear about and how; the digest, quiet hours, time zone."""
+    """For each of my miles, what I hear about and how; the digest and quiet hours."""
     form = AlertSettingsForm(obj=current_user)
     mile_ids = [mile.id for mile in current_user.miles]
     sent = _choices_from(request.form, mile_ids) if request.method == "POST" else None
 
     def save():
         services.save_settings(current_user, services.Settings(
-            sent, form.digest_frequency.data, form.quiet_start.data, form.quiet_end.data, form.timezone.data,
+            sent, form.digest_frequency.data, form.quiet_start.data, form.quiet_end.data,
         ))
         return True
 

@@ -84,13 +84,12 @@ def choices_of(member: Member) -> dict[int, dict[str, Choice]]:
 @dataclass(frozen=True)
 class Settings:
     """What the settings form collected: per mile and subject a Choice, and the member's
-    digest rhythm, quiet hours and time zone."""
+    digest rhythm and quiet hours (kept in their time zone, which the account page sets)."""
 
     choices: dict[int, dict[str, Choice]]
     digest_frequency: str
     quiet_start: int
     quiet_end: int
-    timezone: str
 
 
 def save_settings(member: Member, settings: Settings) -> None:
@@ -104,9 +103,6 @@ def save_settings(member: Member, settings: Settings) -> None:
     for hour, field in ((settings.quiet_start, "quiet_start"), (settings.quiet_end, "quiet_end")):
         if not 0 <= hour <= 23:
             raise RuleError(_("Choose an hour between 0 and 23."), field)
-    timezone = settings.timezone.strip()
-    if not timing.is_known_zone(timezone):
-        raise RuleError(_("Choose a time zone such as Europe/Paris."), "timezone")
     for mile_id, subjects in settings.choices.items():
         for subject, choice in subjects.items():
             if subject not in ALERT_SUBJECTS or choice.mode not in ALERT_MODES:
@@ -128,7 +124,6 @@ def save_settings(member: Member, settings: Settings) -> None:
                 row.mode, row.categories = choice.mode, categories
     member.digest_frequency = settings.digest_frequency
     member.quiet_start, member.quiet_end = settings.quiet_start, settings.quiet_end
-    member.timezone = timezone
     db.session.flush()
 
 

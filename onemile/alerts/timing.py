@@ -16,15 +16,6 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def is_known_zone(name: str) -> bool:
-    """Whether `name` is an IANA time zone this system knows."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 def local(now_utc: datetime, timezone: str | None) -> datetime:
     """A naive UTC time (as the database keeps them) in the member's zone."""
     return now_utc.replace(tzinfo=UTC).astimezone(zone(timezone))

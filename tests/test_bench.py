@@ -82,6 +82,7 @@ def test_bench_harness_smoke(tmp_path):
         BENCH_PROFILE="0",
         BENCH_ROUTING="1",
         BENCH_ROUTING_SIZE=str(SMOKE_SIZE),
+        BENCH_ALERT_MEMBERS=str(SMOKE_SIZE),  # the fan-out section too, at a size a suite can afford
         BENCH_OUTPUT=str(output),
         BENCH_WORKDIR=str(workdir),
         BENCH_DATABASE_URL=_pg_admin_url(),

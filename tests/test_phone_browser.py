@@ -155,3 +155,21 @@ def test_ads_at_one_place_are_spread_and_their_popup_is_text(live_server, new_pa
     expect(popup).to_be_visible()
     expect(popup.locator("b")).to_have_count(0)  # markup in a title stays text
     assert page.errors == []
+
+
+def test_an_open_popup_stays_open_when_the_map_refreshes_its_markers(live_server, new_page):
+    """Tapped at once after the page loads (or before a slow line brings the refreshed list),
+    a popup stays open through the redraw that the moved map asks for."""
+    page = _phone_member_on_the_map(live_server, new_page)
+    pin = page.locator("#map .pin-icon").first
+    pin.click(force=True)
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text(NEAR)
+    # Arrow keys pan the map: it asks for the markers of the new view and redraws them.
+    page.locator("#map").focus()
+    with page.expect_response(re.compile(r"/map/markers\?")):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_load_state("networkidle")
+    expect(popup).to_contain_text(NEAR)
+    expect(page.locator(".leaflet-popup")).to_have_count(1)
+    assert page.errors == []

@@ -160,18 +160,24 @@
       return items;
     }
     function draw() {
+      // A redraw (the list refreshed after the map moved, on a slow line seconds after the
+      // tap; a zoom) keeps the popup the member opened, if its ad is still in the list.
+      let opened = null;
+      group.eachLayer((marker) => { if (marker.isPopupOpen && marker.isPopupOpen()) opened = marker.options.adId; });
       group.clearLayers();
       const items = all('li[data-id]', list).map((li) => ({li, lat: num(li.dataset.lat), lon: num(li.dataset.lon)}));
       spread(items).forEach(({li, lat, lon}) => {
         const pin = document.createElement('span');
         pin.className = 'pin pin-' + li.dataset.layer + (li.dataset.own === '1' ? ' pin-own' : '');
         pin.appendChild(symbol(li.dataset.icon || li.dataset.layer));
-        L.marker([lat, lon], {
+        const marker = L.marker([lat, lon], {
+          adId: li.dataset.id,
           icon: L.divIcon({html: pin, className: 'pin-icon', iconSize: [30, 30]}),
           title: li.querySelector('a').textContent.trim(), // an attribute: never parsed as HTML
           keyboard: false, // the "On the map" list is the keyboard's way to every marker
           bubblingMouseEvents: false, // opening a popup must not also move the avatar
         }).bindPopup(() => popup(li)).addTo(group);
+        if (li.dataset.id === opened) marker.openPopup();
       });
       // Zoomed out or crowded, the server sends counts per grid cell: a tap (or Enter) zooms in.
       all('li[data-cluster]', list).forEach((li) => {

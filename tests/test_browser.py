@@ -155,6 +155,15 @@ def test_zooming_out_groups_ads_and_a_group_opens_on_click(live_server, new_page
     expect(page.locator("#markers li[data-cluster]").first).to_be_attached()
     counts = [int(li.get_attribute("data-cluster")) for li in page.locator("#markers li[data-cluster]").all()]
     assert sum(counts) == 18
+    # On the map, badges that would touch are drawn as one: none covers another (each is a
+    # target of its own, WCAG 2.5.8), and together they still count all 18.
+    boxes = page.eval_on_selector_all("#map .cluster-icon", """els => els.map((el) => {
+      const b = el.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom, Number(el.textContent)];
+    })""")
+    assert sum(box[4] for box in boxes) == 18, boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     # Opening a group zooms into it; a few levels down the ads come one by one again.
     single = page.locator("#markers li[data-id]")
     for _ in range(5):

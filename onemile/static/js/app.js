@@ -31,6 +31,7 @@
   };
   const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
   const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+  const BADGE_GAP = 48; // px between two group badges' centres (44 px at most each, and room)
   const num = (value) => parseFloat(String(value).replace(',', '.')); // French users type commas
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
   const onGlobe = (lat, lon) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180; // false for NaN
@@ -180,23 +181,50 @@
         if (li.dataset.id === opened) marker.openPopup();
       });
       // Zoomed out or crowded, the server sends counts per grid cell: a tap (or Enter) zooms in.
-      all('li[data-cluster]', list).forEach((li) => {
+      groups().forEach((g) => {
         const count = document.createElement('span');
-        count.className = 'cluster cluster-' + (li.dataset.layer || 'offers');
-        count.textContent = li.dataset.cluster;
-        const label = li.querySelector('a').textContent.trim();
-        const size = li.dataset.cluster.length > 2 ? 44 : 36;
-        L.marker([num(li.dataset.lat), num(li.dataset.lon)], {
+        count.className = 'cluster cluster-' + g.layer;
+        count.textContent = g.count;
+        const size = String(g.count).length > 2 ? 44 : 36;
+        L.marker(g.at, {
           icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [size, size]}),
-          title: label, alt: label, keyboard: true, bubblingMouseEvents: false,
+          title: g.label, alt: g.label, keyboard: true, bubblingMouseEvents: false,
         }).on('click', () => {
-          // The group's cell is the box its link (the no-JavaScript way in) asks for.
-          const box = new URL(li.querySelector('a').href).searchParams;
-          const cell = L.latLngBounds([num(box.get('south')), num(box.get('west'))], [num(box.get('north')), num(box.get('east'))]);
-          // Always closer: the cell's own zoom, and at least two steps in.
-          map.setView([num(li.dataset.lat), num(li.dataset.lon)], Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(cell), map.getZoom() + 2)));
+          // Always closer: the cells' own zoom, and at least two steps in.
+          map.setView(g.at, Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(g.cell), map.getZoom() + 2)));
         }).addTo(group);
       });
+    }
+    // The server's groups, as badges; two whose badges would touch at this zoom become one
+    // (counts added, at their weighted centre, a tap zooms to both cells): a badge never hides
+    // another, and each stays a target of its own (WCAG 2.5.8). The list keeps every group.
+    function groups() {
+      let found = all('li[data-cluster]', list).map((li) => {
+        const link = li.querySelector('a');
+        const box = new URL(link.href).searchParams; // the cell, as the no-JavaScript link asks for it
+        const at = L.latLng(num(li.dataset.lat), num(li.dataset.lon));
+        return {count: Number(li.dataset.cluster), layer: li.dataset.layer || 'offers', at,
+          label: link.textContent.trim(), point: map.latLngToLayerPoint(at),
+          cell: L.latLngBounds([num(box.get('south')), num(box.get('west'))], [num(box.get('north')), num(box.get('east'))])};
+      });
+      for (let merged = true; merged;) {
+        merged = false;
+        const kept = [];
+        found.forEach((g) => {
+          const near = kept.find((k) => k.point.distanceTo(g.point) < BADGE_GAP);
+          if (!near) { kept.push(g); return; }
+          merged = true;
+          const total = near.count + g.count, main = near.count >= g.count ? near : g;
+          near.at = L.latLng((near.at.lat * near.count + g.at.lat * g.count) / total, (near.at.lng * near.count + g.at.lng * g.count) / total);
+          near.point = map.latLngToLayerPoint(near.at);
+          near.layer = main.layer;
+          near.label = main.label.replace(/\d+/, total); // "12 ads around here" in the page's language
+          near.cell = near.cell.extend(g.cell);
+          near.count = total;
+        });
+        found = kept;
+      }
+      return found;
     }
     function refresh() {
       const box = map.getBounds();
@@ -345,12 +373,15 @@
     if (next) next.focus();
   });
 
-  // --- Local time (issue 14): the browser's zone goes into the `tz` cookie, which dates on
-  // pages for visitors follow; a member who never chose one reports it (once a session).
+  // --- Local time (issue 14): a visitor's browser zone goes into the `tz` cookie, which dates
+  // on pages for visitors follow; a member's zone is kept on their account (a member who never
+  // chose one reports it, once a session), so their requests carry their session cookie alone.
   const zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) {
     const cookie = 'tz=' + encodeURIComponent(zone);
-    if (!document.cookie.split('; ').includes(cookie)) document.cookie = cookie + '; path=/; max-age=31536000; samesite=lax';
+    if (body.hasAttribute('data-tz-cookie') && !document.cookie.split('; ').includes(cookie)) {
+      document.cookie = cookie + '; path=/; max-age=31536000; samesite=lax';
+    }
     if (body.dataset.tzReport && sessionStorage.getItem('tz-reported') !== zone) {
       sessionStorage.setItem('tz-reported', zone);
       const token = JSON.parse(body.getAttribute('hx-headers') || '{}')['X-CSRFToken'];

@@ -32,6 +32,7 @@
   const text = TEXT[document.documentElement.lang.slice(0, 2)] || TEXT.en;
   const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
   const BADGE_GAP = 48; // px between two group badges' centres (44 px at most each, and room)
+  const PIN_GAP = 56; // px from the middle of the member's pin to a badge's centre
   const num = (value) => parseFloat(String(value).replace(',', '.')); // French users type commas
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
   const onGlobe = (lat, lon) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180; // false for NaN
@@ -223,6 +224,18 @@
           near.count = total;
         });
         found = kept;
+      }
+      // The member's own pin (25 × 41 px above its point) is a target too: a badge that would
+      // cover it moves out, away from the pin's middle.
+      const lat = form ? num(form.elements.lat.value) : NaN, lon = form ? num(form.elements.lon.value) : NaN;
+      if (onGlobe(lat, lon)) {
+        const pin = map.latLngToLayerPoint([lat, lon]).subtract([0, 20]);
+        found.forEach((g) => {
+          const away = g.point.subtract(pin), gap = away.distanceTo([0, 0]);
+          if (gap >= PIN_GAP) return;
+          g.point = pin.add(gap ? away.multiplyBy(PIN_GAP / gap) : L.point(0, PIN_GAP));
+          g.at = map.layerPointToLatLng(g.point);
+        });
       }
       return found;
     }

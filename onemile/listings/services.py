@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import Select, func, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..alerts import services as alerts
@@ -324,23 +324,21 @@ def _mile_rows(dialect: str, center: LatLon, filters: SearchFilters, viewer_id: 
     ordered by date, so the database merges the cells and stops after the LIMIT. Without
     cells (near the poles), one SELECT through the spatial index."""
     distance = distance_m(dialect, ListingPlacement.point, center)
-
-    def select_in(area) -> Select:
-        stmt = (
-            select(ListingPlacement.listing_id, ListingPlacement.listed_at, distance.label("distance_m"))
-            .join(Listing, Listing.id == ListingPlacement.listing_id)
-            .where(area)
-            .where(listed_for(viewer_id, Listing))
-        )
-        if before is not None:
-            stmt = stmt.where(tuple_(ListingPlacement.listed_at, ListingPlacement.listing_id)
+    # What every arm shares is built once (the visibility rule alone is a dozen clauses):
+    # building it again per cell cost more than the SQL itself.
+    shared = (
+        select(ListingPlacement.listing_id, ListingPlacement.listed_at, distance.label("distance_m"))
+        .join(Listing, Listing.id == ListingPlacement.listing_id)
+        .where(listed_for(viewer_id, Listing))
+    )
+    if before is not None:
+        shared = shared.where(tuple_(ListingPlacement.listed_at, ListingPlacement.listing_id)
                               < tuple_(before.listed_at, before.listing_id))
-        return _apply_filters(stmt, filters)
-
+    shared = _apply_filters(shared, filters)
     if cells is None:
-        return [select_in(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))]
+        return [shared.where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))]
     inside = exactly_within(dialect, ListingPlacement.point, center, MILE_METRES)
-    return [select_in(and_(ListingPlacement.cell == cell, inside)) for cell in cells]
+    return [shared.where(ListingPlacement.cell == cell, inside) for cell in cells]
 
 
 def search_mile(

@@ -36,6 +36,7 @@ from .privacy import distance_band
 from .pwa import assets as pwa_assets
 from .security import NulFreeRequest
 from .timezones import detection_wanted, select_timezone
+from .timezones import readable as readable_timezone
 
 
 def _load_spatialite(dbapi_connection, _record) -> None:
@@ -219,6 +220,7 @@ def _template_globals(app: Flask) -> None:
         format_datetime=format_datetime,
         distance_band=distance_band,
         timezone_detection_wanted=detection_wanted,
+        readable_timezone=readable_timezone,
         # States compare with their enum, never with a bare string.
         **{enum.__name__: enum for enum in TEMPLATE_ENUMS},
     )

@@ -38,6 +38,11 @@ def is_valid(name: str | None) -> bool:
     return bool(name) and name in _known()
 
 
+def readable(name: str) -> str:
+    """A zone name as people read it: "America/New York" for America/New_York."""
+    return name.replace("_", " ")
+
+
 @lru_cache(maxsize=1)
 def choices() -> list[str]:
     """The zones offered on the account page: the canonical names, sorted."""

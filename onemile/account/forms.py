@@ -29,7 +29,7 @@ class TimezoneForm(FlaskForm):
         names = timezones.choices()
         if current and current not in names:
             names = sorted([*names, current])
-        self.timezone.choices = [(name, name.replace("_", " ")) for name in names]
+        self.timezone.choices = [(name, timezones.readable(name)) for name in names]
 
 
 class DetectedTimezoneForm(FlaskForm):

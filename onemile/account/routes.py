@@ -125,7 +125,7 @@ def set_timezone():
     """The time zone my times are shown in, chosen from the list."""
     form = TimezoneForm(current=current_user.timezone)
     if submitted(form, lambda: services.set_timezone(current_user, form.timezone.data) or True):
-        flash(_("Times are now shown in the %(zone)s time zone.", zone=form.timezone.data.replace("_", " ")),
+        flash(_("Times are now shown in the %(zone)s time zone.", zone=timezones.readable(form.timezone.data)),
               "success")
         return see_other("account.index", _anchor="time")
     return _page(status=422, timezone_form=form)

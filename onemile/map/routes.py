@@ -48,8 +48,12 @@ def _place() -> dict:
 def _markers_context(place: dict) -> dict:
     """The `markers` block: what is in the visible box (the mile around the avatar when the
     map sent no box; one that is no area is a 400)."""
-    box = Box.from_args(request.args) or Box.around(place["avatar"])
-    shown = services.markers_in_box(box, place["layers"], _viewer_id(), current_app.config["MAP_MARKER_CAP"])
+    box = Box.from_args(request.args)
+    cap = current_app.config["MAP_MARKER_CAP"]
+    if box is None:  # the page's first view: the mile
+        box = Box.around(place["avatar"])
+        cap = min(cap, current_app.config["MAP_FIRST_VIEW_CAP"])
+    shown = services.markers_in_box(box, place["layers"], _viewer_id(), cap)
     return {
         **place,
         "box": box,

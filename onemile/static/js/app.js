@@ -36,6 +36,7 @@
   const num = (value) => parseFloat(String(value).replace(',', '.')); // French users type commas
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
   const onGlobe = (lat, lon) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180; // false for NaN
+  const MARKER_BATCH = 10; // markers or badges added per task (a few ms on a mid-range phone)
 
   if ('serviceWorker' in navigator && body.dataset.sw) {
     // Offline support is a bonus: a failed registration must not break the page.
@@ -61,8 +62,10 @@
       el.setAttribute('aria-label', text.map);
     }
     const map = L.map(el);
-    // The attribution is trusted server configuration (it holds a link), not user text.
-    L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution, maxZoom: 19}).addTo(map);
+    // The attribution is trusted server configuration (it holds a link), not user text. The
+    // tiles are laid in a task of their own, once the caller has set the view.
+    const tiles = L.tileLayer(el.dataset.tiles, {attribution: el.dataset.attribution, maxZoom: 19});
+    setTimeout(() => tiles.addTo(map), 0);
     return map;
   }
 
@@ -102,13 +105,15 @@
     const data = el.dataset;
     const form = document.getElementById('avatar-form');
     const list = document.getElementById('markers');
-    const here = [num(data.lat), num(data.lon)];
-    const map = baseMap(el).setView(here, 14);
-    const mile = L.circle([num(data.circleLat), num(data.circleLon)], {radius: num(data.radius), color: GREEN, weight: 2, fillOpacity: 0.05})
-      .bindTooltip(data.circleLabel, {sticky: true}).addTo(map);
-    // Open on the whole mile, unless the avatar explores somewhere outside it.
-    if (mile.getBounds().contains(here)) map.fitBounds(mile.getBounds(), {padding: [6, 6]});
-    const group = L.layerGroup().addTo(map);
+    const here = L.latLng(num(data.lat), num(data.lon));
+    const centre = L.latLng(num(data.circleLat), num(data.circleLon)), radius = num(data.radius);
+    const map = baseMap(el);
+    // The first view is set once, before any tile: the whole mile, unless the avatar explores
+    // somewhere outside it (a second view would animate a zoom and fetch two sets of tiles).
+    const mileBox = centre.toBounds(2 * radius);
+    if (mileBox.contains(here)) map.fitBounds(mileBox, {padding: [6, 6], animate: false});
+    else map.setView(here, 14, {animate: false});
+    const group = L.layerGroup().addTo(map), badges = L.layerGroup().addTo(map);
 
     function popup(li) {
       // textContent only: titles are user text.
@@ -161,39 +166,69 @@
       });
       return items;
     }
-    function draw() {
-      // A redraw (the list refreshed after the map moved, on a slow line seconds after the
-      // tap; a zoom) keeps the popup the member opened, if its ad is still in the list.
-      let opened = null;
-      group.eachLayer((marker) => { if (marker.isPopupOpen && marker.isPopupOpen()) opened = marker.options.adId; });
-      group.clearLayers();
-      const items = all('li[data-id]', list).map((li) => ({li, lat: num(li.dataset.lat), lon: num(li.dataset.lon)}));
-      spread(items).forEach(({li, lat, lon}) => {
-        const pin = document.createElement('span');
-        pin.className = 'pin pin-' + li.dataset.layer + (li.dataset.own === '1' ? ' pin-own' : '');
-        pin.appendChild(symbol(li.dataset.icon || li.dataset.layer));
-        const marker = L.marker([lat, lon], {
-          adId: li.dataset.id,
-          icon: L.divIcon({html: pin, className: 'pin-icon', iconSize: [30, 30]}),
-          title: li.querySelector('a').textContent.trim(), // an attribute: never parsed as HTML
-          keyboard: false, // the "On the map" list is the keyboard's way to every marker
-          bubblingMouseEvents: false, // opening a popup must not also move the avatar
-        }).bindPopup(() => popup(li)).addTo(group);
-        if (li.dataset.id === opened) marker.openPopup();
+    // Markers on the map, by ad and drawn position: a redraw (the list refreshed after the map
+    // moved, on a slow line seconds after the tap; a zoom) adds and removes only what changed,
+    // so a popup the member opened stays open while its ad is still listed.
+    const shown = new Map();
+    let drawing = 0;
+    function pinMarker(li, lat, lon) {
+      const pin = document.createElement('span');
+      pin.className = 'pin pin-' + li.dataset.layer + (li.dataset.own === '1' ? ' pin-own' : '');
+      pin.appendChild(symbol(li.dataset.icon || li.dataset.layer));
+      const marker = L.marker([lat, lon], {
+        adId: li.dataset.id,
+        icon: L.divIcon({html: pin, className: 'pin-icon', iconSize: [30, 30]}),
+        title: li.querySelector('a').textContent.trim(), // an attribute: never parsed as HTML
+        keyboard: false, // the "On the map" list is the keyboard's way to every marker
+        bubblingMouseEvents: false, // opening a popup must not also move the avatar
       });
-      // Zoomed out or crowded, the server sends counts per grid cell: a tap (or Enter) zooms in.
-      groups().forEach((g) => {
-        const count = document.createElement('span');
-        count.className = 'cluster cluster-' + g.layer;
-        count.textContent = g.count;
-        const size = String(g.count).length > 2 ? 44 : 36;
-        L.marker(g.at, {
-          icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [size, size]}),
-          title: g.label, alt: g.label, keyboard: true, bubblingMouseEvents: false,
-        }).on('click', () => {
-          // Always closer: the cells' own zoom, and at least two steps in.
-          map.setView(g.at, Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(g.cell), map.getZoom() + 2)));
-        }).addTo(group);
+      marker.li = li;
+      return marker.bindPopup(() => popup(marker.li));
+    }
+    function draw() {
+      const run = ++drawing;
+      const wanted = new Map();
+      spread(all('li[data-id]', list).map((li) => ({li, lat: num(li.dataset.lat), lon: num(li.dataset.lon)})))
+        .forEach((item) => wanted.set(item.li.dataset.id + '@' + round6(item.lat) + ',' + round6(item.lon), item));
+      let opened = null;
+      shown.forEach((marker, key) => {
+        const item = wanted.get(key);
+        if (item) {
+          marker.li = item.li; // the popup reads the current line
+          wanted.delete(key);
+          return;
+        }
+        if (marker.isPopupOpen()) opened = marker.options.adId; // moved by a zoom: opened again below
+        group.removeLayer(marker);
+        shown.delete(key);
+      });
+      // New markers and the groups' badges go on in small batches, one task each: a hundred at
+      // once would hold a phone's main thread for a noticeable moment.
+      badges.clearLayers();
+      const todo = [...groups().map((g) => () => badge(g).addTo(badges)), ...Array.from(wanted, ([key, {li, lat, lon}]) => () => {
+        const marker = pinMarker(li, lat, lon).addTo(group);
+        shown.set(key, marker);
+        if (li.dataset.id === opened) marker.openPopup();
+      })];
+      setTimeout(function batch() {
+        if (run !== drawing) return; // a newer list took over
+        todo.splice(0, MARKER_BATCH).forEach((add) => add());
+        if (todo.length) setTimeout(batch, 0);
+      }, 0);
+    }
+    // Zoomed out or crowded, the server sends counts per grid cell: a tap (or Enter) zooms in.
+    function badge(g) {
+      const count = document.createElement('span');
+      count.className = 'cluster cluster-' + g.layer;
+      count.textContent = g.count;
+      const size = String(g.count).length > 2 ? 44 : 36;
+      return L.marker(g.at, {
+        icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [size, size]}),
+        title: g.label, alt: g.label, keyboard: true, bubblingMouseEvents: false,
+        zIndexOffset: 500, // a count stays readable above the pins around it
+      }).on('click', () => {
+        // Always closer: the cells' own zoom, and at least two steps in.
+        map.setView(g.at, Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(g.cell), map.getZoom() + 2)));
       });
     }
     // The server's groups, as badges; two whose badges would touch at this zoom become one
@@ -251,15 +286,25 @@
       htmx.ajax('GET', data.markersUrl + '?' + params, {source: list, target: list, swap: 'innerHTML'});
     }
     if (list) {
-      draw();
       list.addEventListener('htmx:afterSwap', draw);
       map.on('zoomend', draw); // markers sharing a point are spread in pixels
       let timer;
       map.on('moveend', () => { clearTimeout(timer); timer = setTimeout(refresh, 300); });
     }
+    let avatar = null;
+    // The mile, the avatar and the markers in a task after the one that set the view: the
+    // tiles are asked for first, and no single task holds a phone's main thread for long.
+    setTimeout(() => {
+      L.circle(centre, {radius, color: GREEN, weight: 2, fillOpacity: 0.05})
+        .bindTooltip(data.circleLabel, {sticky: true}).addTo(map);
+      if (form) avatar = pickInto(map, form, here, {title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: 1000});
+      // What the page came with: the mile's box around the avatar, as the list below says (a
+      // screen that shows more gets the rest with its first move; asking at once would cost
+      // every visit a second request).
+      if (list) setTimeout(draw, 0);
+    }, 0);
     if (!form) return;
 
-    const avatar = pickInto(map, form, here, {title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: 1000});
     // htmx refreshes the nearest panel on avatar-moved (hx-trigger="submit, avatar-moved").
     const moved = () => form.dispatchEvent(new CustomEvent('avatar-moved'));
     form.addEventListener('point-picked', moved);
@@ -271,7 +316,7 @@
       params.lat = lat;
       params.lon = lon;
       if (e.detail.triggeringEvent && e.detail.triggeringEvent.type === 'submit') {
-        avatar([lat, lon]);
+        if (avatar) avatar([lat, lon]);
         map.panTo([lat, lon]);
       }
     });
@@ -564,8 +609,10 @@
   }
   const leaflet = document.querySelector('script[src*="leaflet.js"]');
   if (leaflet) L.Icon.Default.imagePath = leaflet.src.replace(/leaflet\.js.*$/, 'images/');
+  // The main map starts in a task of its own once the page has been painted: the list beside
+  // it is readable at once, and Leaflet measures a laid-out page instead of forcing a layout.
   const main = document.getElementById('map');
-  if (main) mainMap(main);
+  if (main) requestAnimationFrame(() => setTimeout(() => mainMap(main), 0));
   all('[data-miles-map]').forEach(milesMap);
   all('[data-picker]').forEach(picker);
 }());

@@ -581,7 +581,9 @@
     if (navigator.serviceWorker) {
       navigator.serviceWorker.addEventListener('message', (e) => { if (e.data && e.data.type === 'outbox-sent') showWaiting(); });
     }
-    showWaiting().then(flush);
+    // What waits in the outbox is read once the page has settled (IndexedDB is not the first
+    // thing a page needs).
+    (window.requestIdleCallback || setTimeout)(() => showWaiting().then(flush));
   }
 
   // Logging out forgets this member's saved pages and drafts on the device; logging in

@@ -14,8 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import wraps
 from typing import TypeVar
 
+from babel import support
+from flask import Request
 from flask_babel import get_locale
 from markupsafe import Markup
+from wtforms.i18n import messages_path
 
 T = TypeVar("T")
 
@@ -61,3 +64,18 @@ class TranslatedLabels(Mapping[str, Markup]):
 
     def __len__(self) -> int:
         return len(self._labels)
+
+
+class FormTranslationsRequest(Request):
+    """A request that hands Flask-WTF the WTForms catalogue of the reader's language loaded
+    once per language: Flask-WTF looks for it on the request (`wtforms_translations`) and
+    otherwise parses the catalogue file again for every request that builds a form."""
+
+    @property
+    def wtforms_translations(self) -> support.Translations:
+        return _wtforms_catalogue()
+
+
+@per_language
+def _wtforms_catalogue() -> support.Translations:
+    return support.Translations.load(messages_path(), [_language()], domain="wtforms")

@@ -20,12 +20,12 @@ from functools import lru_cache
 
 from flask import current_app, request
 from flask_login import login_user, logout_user
-from sqlalchemy import Select, bindparam, delete, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam, delete, exists, or_, select
+from sqlalchemy.orm import joinedload, with_expression
 
 from .. import replicas
 from ..extensions import db
-from ..models import MAX_DATABASE_ID, LoginSession, Member, utcnow
+from ..models import MAX_DATABASE_ID, Block, LoginSession, Member, utcnow
 
 # (pattern, label) in order: the first that matches the User-Agent names the browser / system.
 _BROWSERS = (
@@ -128,13 +128,18 @@ def member_for_session(session_id: str) -> Member | None:
 
 @lru_cache(maxsize=1)
 def _member_with_session() -> Select:
-    """The member, their miles and their login session (when still there), by member id
-    and key digest: built once, for every request (geo.PointParameter says why)."""
+    """The member, their miles, whether a block stands between them and anyone
+    (Member.has_blocks) and their login session (when still there), by member id and key
+    digest: built once, for every request (geo.PointParameter says why)."""
+    blocks = or_(
+        exists().where(Block.blocker_id == Member.id),
+        exists().where(Block.blocked_id == Member.id),
+    )
     return (
         select(Member, LoginSession.id, LoginSession.created_at)
         .join(LoginSession, LoginSession.member_id == Member.id)
         .where(Member.id == bindparam("member_id"), LoginSession.key_digest == bindparam("key_digest"))
-        .options(joinedload(Member.miles))
+        .options(joinedload(Member.miles), with_expression(Member.has_blocks, blocks))
     )
 
 

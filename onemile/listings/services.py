@@ -415,8 +415,9 @@ def search_mile(
     center: LatLon, filters: SearchFilters, before: ListCursor | None = None, viewer_id: int | None = None
 ) -> tuple[list[FoundListing], ListCursor | None]:
     """Open listings shown within the mile around center, newest first, leaving out the
-    members the viewer blocked or was blocked by: one page listed before `before` (the
-    newest page without it), and the cursor of the next page (None on the last one)."""
+    members the viewer blocked or was blocked by (`viewer_id` as listed_for takes it: see
+    models.protection.list_viewer_id): one page listed before `before` (the newest page
+    without it), and the cursor of the next page (None on the last one)."""
     session = db.session
     dialect = dialect_of(session)
     cells = grid_cells_within(center, MILE_METRES)

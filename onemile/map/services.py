@@ -308,7 +308,8 @@ def nearest_listings(
     point: LatLon, layers: set[str], count: int = NEAREST_COUNT, viewer_id: int | None = None
 ) -> list[Nearby]:
     """The `count` open listings nearest to point, among the enabled listing layers, leaving
-    out members the viewer blocked or was blocked by.
+    out members the viewer blocked or was blocked by (`viewer_id` as listed_for takes it:
+    see models.protection.list_viewer_id).
 
     A listing shown in two miles appears once, at its nearest placement.
     """

@@ -111,6 +111,18 @@ def _member(viewer) -> Member | None:
     return viewer
 
 
+def list_viewer_id(viewer) -> int | None:
+    """The viewer id to give `listed_for` (and the lists and map searches built on it) for
+    `viewer` (a member, an anonymous user or None): a member's own when a block stands
+    between them and anyone, either way, or when that was not loaded (Member.has_blocks);
+    None when none does, for then nothing is withheld from them and they list what a visitor
+    does, without the block subqueries in every arm of the hot searches."""
+    member = _member(viewer)
+    if member is None or member.has_blocks is False:
+        return None
+    return member.id
+
+
 def blocked_between(member_id: int, other_id: int) -> bool:
     """True when either member blocked the other."""
     return db.session.scalar(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event
 
@@ -24,6 +25,8 @@ SPATIAL_MARKERS = ("SpatialIndex", "ST_DWithin", "PtDistWithin", "<->", "&&", "c
 # Sessions are bound to the address and User-Agent (Flask-Login "strong" protection): the
 # session handed to the HTTP load generator is made with the agent it sends.
 USER_AGENT = "onemile-bench"
+# Profiles name the project's files from the checkout they run in (a worktree too).
+REPOSITORY = f"{Path(__file__).resolve().parent.parent}/"
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -118,7 +121,9 @@ class Bench:
 
     # --- service ---------------------------------------------------------------------------
     def service(self, query: str) -> list[float]:
-        """Seconds per call of the service function (a fresh session each time, like a request)."""
+        """Seconds per call of the service function (a fresh session each time, ended as a
+        request ends it: committed, so that psycopg keeps its prepared statements, which
+        it drops at every ROLLBACK; the view's requests keep them too)."""
         service = SERVICES[query]
         samples = []
         with self.app.app_context():
@@ -126,6 +131,7 @@ class Bench:
                 start = time.perf_counter()
                 service(self.points[k])
                 elapsed = time.perf_counter() - start
+                db.session.commit()
                 db.session.remove()
                 if measured:
                     samples.append(elapsed)
@@ -245,7 +251,7 @@ def profile_view(bench: Bench, query: str, requests: int = 100) -> str:
     def label(filename, line, name):
         if filename == "~":
             return name
-        return f"{filename.split('/site-packages/')[-1].split('/work/main/')[-1]}:{line}({name})"
+        return f"{filename.split('/site-packages/')[-1].removeprefix(REPOSITORY)}:{line}({name})"
 
     own = sorted(((ct, nc, label(f, ln, n)) for (f, ln, n), (_cc, nc, _tt, ct, _c) in stats.items()
                   if "/onemile/" in f and n not in ("<lambda>", "<genexpr>", "<listcomp>")), reverse=True)

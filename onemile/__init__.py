@@ -21,6 +21,7 @@ from . import config as config_module
 from . import images, live, mail, outage, replicas, security, unit_of_work, views
 from .cli import register as register_cli
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .i18n import FormTranslationsRequest
 from .images import UploadAwareRequest
 from .models import (
     MAX_DATABASE_ID,
@@ -75,9 +76,10 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or "fr"
 
 
-class AppRequest(UploadAwareRequest, NulFreeRequest):
-    """Every request of the app: form and query values without NUL (security), and a
-    larger body allowance on the views that take photos (images)."""
+class AppRequest(UploadAwareRequest, NulFreeRequest, FormTranslationsRequest):
+    """Every request of the app: form and query values without NUL (security), a larger
+    body allowance on the views that take photos (images), and the forms' own messages
+    translated from a catalogue loaded once per language (i18n)."""
 
 
 # The features, in the order they plug in, which is also the order in which they answer

@@ -14,11 +14,24 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from geoalchemy2.elements import WKTElement
 from geoalchemy2.shape import to_shape
 from shapely import wkt as _wkt
-from sqlalchemy import Select, and_, cast, func, literal, select, text
+from sqlalchemy import (
+    Float,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
@@ -251,11 +264,56 @@ def geography(geom_col) -> ColumnElement:
     return cast(geom_col, _Geography())
 
 
-def _geog_point(point: LatLon) -> ColumnElement:
-    return func.ST_GeogFromText(literal(f"SRID={SRID};POINT({point.lon!r} {point.lat!r})"))
+@dataclass(frozen=True)
+class PointParameter:
+    """A point bound when a statement runs, instead of written into it when it is built.
+
+    A hot query keeps one statement per shape (`functools.lru_cache` on the function that
+    builds it) and binds each request's values: SQLAlchemy then neither builds the
+    statement again nor walks it for its cache key, which cost the mile's list more than
+    its SQL did (issue 17). The helpers below take one wherever they take a point and write
+    the same SQL. A search of SpatiaLite's index within a radius of the point also binds
+    the search frames around it: how many (two across the antimeridian, `frame_count`) is
+    part of the shape.
+    """
+
+    name: str = "point"
+    frames: int = 1
+
+    @staticmethod
+    def frame_count(dialect: str, point: LatLon, metres: float) -> int:
+        """The `frames` of a statement that searches within `metres` of `point`."""
+        return len(_spatialite_frames(_search_frame(point, metres))) if dialect == "sqlite" else 1
+
+    def values(self, dialect: str, point: LatLon, metres: float | None = None) -> dict[str, object]:
+        """The parameters for `point`; with `metres`, also SpatiaLite's search frames of
+        `within_metres` (their number must be `frames`)."""
+        if dialect == "postgresql":
+            return {f"{self.name}_ewkt": _ewkt(point)}
+        values: dict[str, object] = {f"{self.name}_lon": point.lon, f"{self.name}_lat": point.lat}
+        if metres is not None:
+            frames = _spatialite_frames(_search_frame(point, metres))
+            if len(frames) != self.frames:
+                raise ValueError(f"{len(frames)} search frames for a statement built with {self.frames}")
+            for index, frame in enumerate(frames):
+                values.update(zip(_frame_names(f"{self.name}_frame{index}"), frame))
+        return values
 
 
-def _spatialite_point(point: LatLon) -> ColumnElement:
+def _ewkt(point: LatLon) -> str:
+    return f"SRID={SRID};POINT({point.lon!r} {point.lat!r})"
+
+
+def _geog_point(point: LatLon | PointParameter) -> ColumnElement:
+    if isinstance(point, PointParameter):
+        return func.ST_GeogFromText(bindparam(f"{point.name}_ewkt", type_=String()))
+    return func.ST_GeogFromText(literal(_ewkt(point)))
+
+
+def _spatialite_point(point: LatLon | PointParameter) -> ColumnElement:
+    if isinstance(point, PointParameter):
+        return func.MakePoint(bindparam(f"{point.name}_lon", type_=Float()),
+                              bindparam(f"{point.name}_lat", type_=Float()), SRID)
     return func.MakePoint(literal(point.lon), literal(point.lat), SRID)
 
 
@@ -273,14 +331,22 @@ def _search_frame(center: LatLon, metres: float) -> tuple[float, float, float, f
     return center.lon - dlon, south, center.lon + dlon, north
 
 
-def _spatial_index_rowids(table: str, column: str, box: tuple[float, float, float, float]):
-    west, south, east, north = box
+def _frame_names(name: str) -> tuple[str, str, str, str]:
+    return tuple(f"{name}_{side}" for side in ("w", "s", "e", "n"))
+
+
+def _spatial_index_rowids(table: str, column: str, name: str, box: tuple[float, float, float, float] | None):
+    """The ROWIDs whose index box meets the frame `name`: `box`, or bound when the
+    statement runs (PointParameter.values) when None. Each frame has names of its own."""
+    names = _frame_names(name)
+    corners = ([bindparam(key, value, type_=Float()) for key, value in zip(names, box)] if box is not None
+               else [bindparam(key, type_=Float()) for key in names])
     return select(text("ROWID")).select_from(text("SpatialIndex")).where(
         text("f_table_name = :spx_table AND f_geometry_column = :spx_column").bindparams(
             spx_table=table, spx_column=column
         ),
-        text("search_frame = BuildMbr(:spx_w, :spx_s, :spx_e, :spx_n, :spx_srid)").bindparams(
-            spx_w=west, spx_s=south, spx_e=east, spx_n=north, spx_srid=SRID
+        text(f"search_frame = BuildMbr(:{names[0]}, :{names[1]}, :{names[2]}, :{names[3]}, :spx_srid)").bindparams(
+            *corners, spx_srid=SRID
         ),
     )
 
@@ -295,26 +361,33 @@ def _spatialite_frames(box: tuple[float, float, float, float]):
     return [box]
 
 
-def _in_spatial_index(dialect_rowid, geom_col, box) -> ColumnElement[bool]:
+def _in_spatial_index(dialect_rowid, geom_col, frames) -> ColumnElement[bool]:
+    """Rows whose index box meets one of `frames`: boxes, or a PointParameter's bound frames."""
     table, column = geom_col.table.name, geom_col.name
-    frames = _spatialite_frames(box)
-    conditions = [dialect_rowid.in_(_spatial_index_rowids(table, column, f)) for f in frames]
-    return conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+    if isinstance(frames, PointParameter):
+        named = [(f"{frames.name}_frame{index}", None) for index in range(frames.frames)]
+    else:
+        named = [(f"spx_frame{index}", box) for index, box in enumerate(_spatialite_frames(frames))]
+    conditions = [dialect_rowid.in_(_spatial_index_rowids(table, column, name, box)) for name, box in named]
+    return conditions[0] if len(conditions) == 1 else or_(*conditions)
 
 
 def within_metres(
-    dialect: str, geom_col, rowid_col, center: LatLon, metres: float
+    dialect: str, geom_col, rowid_col, center: LatLon | PointParameter, metres
 ) -> ColumnElement[bool]:
-    """Rows whose point lies within metres of center, through the spatial index."""
+    """Rows whose point lies within metres of center, through the spatial index. A bound
+    center takes its SpatiaLite search frames from PointParameter.values(…, metres), and
+    `metres` may be bound too."""
     if dialect == "postgresql":
         return func.ST_DWithin(geography(geom_col), _geog_point(center), metres)
+    frames = center if isinstance(center, PointParameter) else _search_frame(center, metres)
     return and_(
-        _in_spatial_index(rowid_col, geom_col, _search_frame(center, metres)),
+        _in_spatial_index(rowid_col, geom_col, frames),
         func.PtDistWithin(geom_col, _spatialite_point(center), metres, 1) == 1,
     )
 
 
-def exactly_within(dialect: str, geom_col, center: LatLon, metres: float) -> ColumnElement[bool]:
+def exactly_within(dialect: str, geom_col, center: LatLon | PointParameter, metres: float) -> ColumnElement[bool]:
     """Rows whose point lies within metres of center, tested row by row (no index): the
     refinement of rows that an index already narrowed, such as one grid cell."""
     if dialect == "postgresql":
@@ -335,7 +408,7 @@ def in_box(
     return and_(_in_spatial_index(rowid_col, geom_col, (west, south, east, north)), exact)
 
 
-def distance_m(dialect: str, geom_col, point: LatLon) -> ColumnElement[float]:
+def distance_m(dialect: str, geom_col, point: LatLon | PointParameter) -> ColumnElement[float]:
     """Spheroid distance in metres from point to each row's point."""
     if dialect == "postgresql":
         return func.ST_Distance(geography(geom_col), _geog_point(point))
@@ -343,33 +416,48 @@ def distance_m(dialect: str, geom_col, point: LatLon) -> ColumnElement[float]:
 
 
 def nearest(
-    session: Session, base: Select, geom_col, rowid_col, point: LatLon, limit: int
+    session: Session, base: Select, geom_col, rowid_col, point: LatLon, limit: int,
+    values: dict[str, object] | None = None,
 ) -> list:
-    """The `limit` rows of `base` nearest to point, each with a trailing `distance_m`.
+    """The `limit` rows of `base` nearest to point, each with a trailing `distance_m`;
+    `values` binds the parameters of `base`.
 
     PostGIS walks its GiST index with the KNN operator. SpatiaLite has no usable KNN here
     (VirtualKNN crashed once and is slow), so the search circle starts at 250 m and grows
     (4x, or 16x while still empty) until it holds `limit` rows whose exact distance lies
-    inside it.
+    inside it. Each statement is built once per `base` and shape (so build `base` once per
+    shape too), the point and the radius bound when it runs (PointParameter).
     """
     dialect = dialect_of(session)
-    distance = distance_m(dialect, geom_col, point).label("distance_m")
+    values = values or {}
     if dialect == "postgresql":
-        knn = geography(geom_col).op("<->")(_geog_point(point))
-        stmt = base.add_columns(distance).order_by(knn).limit(limit)
-        return list(session.execute(stmt))
+        here = PointParameter("nearest")
+        stmt = _nearest_statement(dialect, base, geom_col, rowid_col, limit, here)
+        return list(session.execute(stmt, {**values, **here.values(dialect, point)}))
     # Start small: in a dense town a whole mile holds hundreds of listings, each needing an
     # exact distance (make bench measured 7x from 100k to 1M with a one-mile start).
     radius = NEAREST_FIRST_RADIUS_M
     while True:
-        stmt = (
-            base.add_columns(distance)
-            .where(within_metres(dialect, geom_col, rowid_col, point, radius))
-            .order_by(distance)
-            .limit(limit)
-        )
-        rows = list(session.execute(stmt))
+        here = PointParameter("nearest", PointParameter.frame_count(dialect, point, radius))
+        stmt = _nearest_statement(dialect, base, geom_col, rowid_col, limit, here)
+        rows = list(session.execute(stmt, {**values, **here.values(dialect, point, radius), "nearest_m": radius}))
         if len(rows) >= limit or radius >= HALF_EARTH_M:
             return rows
         # Nothing yet: the neighbourhood is empty, leap further.
         radius = min(radius * (4 if rows else 16), HALF_EARTH_M)
+
+
+@lru_cache(maxsize=64)
+def _nearest_statement(dialect: str, base: Select, geom_col, rowid_col, limit: int, here: PointParameter) -> Select:
+    """`base` with the distance to the bound point `here`, nearest first (SpatiaLite: within
+    the bound radius `nearest_m`)."""
+    distance = distance_m(dialect, geom_col, here).label("distance_m")
+    if dialect == "postgresql":
+        knn = geography(geom_col).op("<->")(_geog_point(here))
+        return base.add_columns(distance).order_by(knn).limit(limit)
+    return (
+        base.add_columns(distance)
+        .where(within_metres(dialect, geom_col, rowid_col, here, bindparam("nearest_m", type_=Float())))
+        .order_by(distance)
+        .limit(limit)
+    )

@@ -55,6 +55,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from .geo import EARTH_RADIUS_M, LatLon, haversine_m, stable_offset
+from .i18n import per_language
 
 # Ads in one place scatter a little around the place's public anchor so they do not stack.
 # Averaging many ads of one place only finds the anchor, itself shifted from the real centre
@@ -190,11 +191,24 @@ def say_if_approximate(chosen: LatLon | None, shown: LatLon) -> None:
 def distance_band(metres: float) -> str:
     """A distance rounded to a band, so that exact distances never leak."""
     if metres < 500:
-        return _("less than 500 m")
+        return _band_words("500 m")
     if metres < 1000:
-        return _("less than 1 km")
+        return _band_words("1 km")
     if metres < 10_000:
-        return _("about %(km)s km", km=format_decimal(round(metres / 1000)))
+        return _band_words(round(metres / 1000))
     if metres < 100_000:
-        return _("about %(km)s km", km=format_decimal(round(metres / 10_000) * 10))
-    return _("more than 100 km")
+        return _band_words(round(metres / 10_000) * 10)
+    return _band_words("100 km")
+
+
+@per_language
+def _band_words(band: str | int) -> str:
+    """What a band says, in the reader's language: "less than" the first two, "more than"
+    the last, "about" a number of km (a few dozen bands, each put in words once)."""
+    if band == "500 m":
+        return _("less than 500 m")
+    if band == "1 km":
+        return _("less than 1 km")
+    if band == "100 km":
+        return _("more than 100 km")
+    return _("about %(km)s km", km=format_decimal(band))

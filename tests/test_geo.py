@@ -90,10 +90,12 @@ def test_within_the_mile_is_exact_at_the_edge(app, ctx):
 def test_within_works_across_the_antimeridian_and_near_a_pole(app, ctx):
     east = LatLon(10.0, 179.995)
     west = LatLon(10.0, -179.995)  # about 1.1 km from `east`, across the antimeridian
+    east_friend = LatLon(10.0, 179.999)  # on east's side: SpatiaLite's other search frame
     pole = LatLon(89.995, 0.0)
     pole_friend = LatLon(89.995, 120.0)  # about 1.0 km away, far in longitude
-    ids = _seed_points(app, [west, pole_friend])
-    assert _ids_within(east, MILE_METRES) == {ids[0]}
+    ids = _seed_points(app, [west, pole_friend, east_friend])
+    assert _ids_within(east, MILE_METRES) == {ids[0], ids[2]}
+    assert _ids_within(west, MILE_METRES) == {ids[0], ids[2]}
     assert _ids_within(pole, MILE_METRES) == {ids[1]}
 
 

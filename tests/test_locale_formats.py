@@ -88,6 +88,14 @@ def test_distance_bands_per_locale(app, metres, french, english):
             assert distance_band(metres) == english
 
 
+def test_listing_labels_follow_the_readers_language(app):
+    # Translated once per language and kept (onemile.i18n): every language still reads its own.
+    source = "{{ kind_labels['offer'] }} · {{ offer_type_labels['lend'] }} · {{ category_labels['repairs'] }}"
+    for _round in range(2):
+        assert _render(app, "fr", source) == "Offre · À prêter · Dépannage et coups de main"
+        assert _render(app, "en", source) == "Offer · To lend · Repairs and help"
+
+
 def test_listing_dates_follow_the_readers_language(app, client, auth, factory):
     # The same listing read by a French and an English member: dates in each one's format.
     author = factory.member(language="fr", first_name="Léa")

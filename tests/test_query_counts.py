@@ -137,3 +137,27 @@ def test_main_pages_run_a_fixed_small_number_of_queries(make_app, htmx):
         # per layer, or SpatiaLite's growing circles) and little else: the member with their
         # miles in one statement and the found listings with their authors in another.
         assert all(max(found) <= HOT_FRAGMENT_OVERHEAD for found in overhead.values()), overhead
+
+
+@pytest.mark.parametrize("blocks", [False, True], ids=["no-block", "a-block"])
+def test_hot_fragments_run_their_own_three_statements(app, factory, auth, backend, blocks):
+    # What htmx asks for most (issue 17): the member (with miles, login session and whether
+    # a block stands between them and anyone), the search, the listings found with their
+    # photos; nothing for the header the fragment does not draw. Only SpatiaLite's nearest
+    # search may take a few growing circles.
+    viewer, _ids = _world(factory, 4)
+    if blocks:
+        factory.block(viewer, factory.member(first_name="Bloque"))
+    auth.login(viewer)
+    client = auth.client
+    for path in ("/listings/", "/map/nearest"):
+        with counted(app) as statements:
+            response = client.get(path, headers={"HX-Request": "true"})
+        assert response.status_code == 200 and "Annonce 0" in response.get_data(as_text=True), path
+        search = [sql for sql in statements if any(mark in sql for mark in SPATIAL_MARKERS)]
+        assert len(statements) - len(search) == 2, (path, statements)
+        if path == "/listings/" or backend == "postgis":
+            assert len(search) == 1, (path, statements)
+        # A member nobody blocked and who blocked nobody lists what a visitor does: the
+        # search leaves out the block subqueries (models.protection.list_viewer_id).
+        assert all(("block" in sql) == blocks for sql in search), (path, search)

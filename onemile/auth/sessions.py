@@ -16,15 +16,16 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app, request
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, bindparam, delete, exists, or_, select
+from sqlalchemy.orm import joinedload, with_expression
 
 from .. import replicas
 from ..extensions import db
-from ..models import MAX_DATABASE_ID, LoginSession, Member, utcnow
+from ..models import MAX_DATABASE_ID, Block, LoginSession, Member, utcnow
 
 # (pattern, label) in order: the first that matches the User-Agent names the browser / system.
 _BROWSERS = (
@@ -109,10 +110,7 @@ def member_for_session(session_id: str) -> Member | None:
         # needs them (the mile it shows, the primary one), and a second round trip per
         # request was a measurable part of a fragment's cost (issue 17).
         found = db.session.execute(
-            select(Member, LoginSession.id, LoginSession.created_at)
-            .join(LoginSession, LoginSession.member_id == Member.id)
-            .where(Member.id == int(member_id), LoginSession.key_digest == _digest(key))
-            .options(joinedload(Member.miles))
+            _member_with_session(), {"member_id": int(member_id), "key_digest": _digest(key)}
         ).unique().first()
     if found is None:
         return None
@@ -126,6 +124,23 @@ def member_for_session(session_id: str) -> Member | None:
         return None
     member.login_session_id, member.login_session_key = row_id, key
     return member
+
+
+@lru_cache(maxsize=1)
+def _member_with_session() -> Select:
+    """The member, their miles, whether a block stands between them and anyone
+    (Member.has_blocks) and their login session (when still there), by member id and key
+    digest: built once, for every request (geo.PointParameter says why)."""
+    blocks = or_(
+        exists().where(Block.blocker_id == Member.id),
+        exists().where(Block.blocked_id == Member.id),
+    )
+    return (
+        select(Member, LoginSession.id, LoginSession.created_at)
+        .join(LoginSession, LoginSession.member_id == Member.id)
+        .where(Member.id == bindparam("member_id"), LoginSession.key_digest == bindparam("key_digest"))
+        .options(joinedload(Member.miles), with_expression(Member.has_blocks, blocks))
+    )
 
 
 def active_sessions(member: Member) -> list[LoginSession]:

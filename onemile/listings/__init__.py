@@ -6,6 +6,7 @@ from ..demo import register_demo
 
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 
+from ..i18n import TranslatedLabels
 from ..images import register_guard
 from . import (
     demo,
@@ -22,10 +23,10 @@ def setup(app) -> None:
     ad's photos, and the demo's ads."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
-        kind_labels=labels.KIND_LABELS,
-        offer_type_labels=labels.OFFER_TYPE_LABELS,
-        category_labels=labels.CATEGORY_LABELS,
-        status_labels=labels.STATUS_LABELS,
+        kind_labels=TranslatedLabels(labels.KIND_LABELS),
+        offer_type_labels=TranslatedLabels(labels.OFFER_TYPE_LABELS),
+        category_labels=TranslatedLabels(labels.CATEGORY_LABELS),
+        status_labels=TranslatedLabels(labels.STATUS_LABELS),
     )
     member_data.connect()
     register_guard(services.photo_allowed)

@@ -11,6 +11,7 @@ from ..extensions import limiter
 from ..geo import haversine_m
 from ..images import accepts_uploads
 from ..models import MAX_LISTING_PHOTOS, ListingKind, utcnow
+from ..models.protection import list_viewer_id
 from ..organisations.acting import current_actor
 from ..privacy import distance_band
 from ..replicas import read_only
@@ -33,7 +34,7 @@ def index():
     filters = services.SearchFilters(
         kind=form.kind.data or None, category=form.category.data or None, words=form.q.data or None
     )
-    found, next_page = services.search_mile(mile.center_latlon, filters, before, viewer_id=current_user.id)
+    found, next_page = services.search_mile(mile.center_latlon, filters, before, viewer_id=list_viewer_id(current_user))
     return page_or_fragment(
         "listings/index.html",
         "results",

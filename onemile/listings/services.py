@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, literal_column, or_, select, tuple_, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.orm import selectinload
 
 from ..alerts import services as alerts
 from ..auth.gate import require_verified
@@ -18,6 +30,7 @@ from ..errors import NotFoundError, RuleError
 from ..extensions import db
 from ..geo import (
     LatLon,
+    PointParameter,
     dialect_of,
     distance_m,
     exactly_within,
@@ -40,10 +53,23 @@ from ..models import (
     Mile,
     utcnow,
 )
-from ..models.protection import can_see, listed_for, withheld_from
+from ..models.protection import (
+    LISTED_NOW,
+    LISTED_VIEWER,
+    can_see,
+    listed_for,
+    listed_values,
+    withheld_from,
+)
 from ..pwa.outbox import clean_client_key
 from ..unit_of_work import insert_once
-from .photos import PhotoChange, apply_photos, check_count, discard_after_commit
+from .photos import (
+    PhotoChange,
+    apply_photos,
+    check_count,
+    discard_after_commit,
+    listings_with_photos,
+)
 from .placement import place_listing, public_point
 
 TITLE_MAX = 120
@@ -266,19 +292,34 @@ class SearchFilters:
     words: str | None = None
 
 
-def _apply_filters(stmt: Select, filters: SearchFilters) -> Select:
-    if filters.kind in (ListingKind.REQUEST, ListingKind.OFFER):
-        stmt = stmt.where(ListingPlacement.kind == filters.kind)
-    if filters.category in CATEGORIES:
-        stmt = stmt.where(Listing.category == filters.category)
-    for word in (filters.words or "").split()[:8]:
-        pattern = f"%{_escape_like(word.lower())}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Listing.title).like(pattern, escape="\\"),
-                func.lower(Listing.body).like(pattern, escape="\\"),
+    def values(self) -> dict[str, object]:
+        """What the list's statement binds for these filters: `kind`, `category` and one
+        `word_<n>` pattern a word (eight at most), each only when it filters."""
+        values: dict[str, object] = {}
+        if self.kind in (ListingKind.REQUEST, ListingKind.OFFER):
+            values["kind"] = self.kind
+        if self.category in CATEGORIES:
+            values["category"] = self.category
+        for index, word in enumerate((self.words or "").split()[:8]):
+            values[f"word_{index}"] = f"%{_escape_like(word.lower())}%"
+        return values
+
+
+def _apply_filters(stmt: Select, names: tuple[str, ...]) -> Select:
+    """The conditions of the filters SearchFilters.values names, their values bound."""
+    for name in names:
+        if name == "kind":
+            stmt = stmt.where(ListingPlacement.kind == bindparam("kind"))
+        elif name == "category":
+            stmt = stmt.where(Listing.category == bindparam("category"))
+        else:
+            pattern = bindparam(name, type_=String())
+            stmt = stmt.where(
+                or_(
+                    func.lower(Listing.title).like(pattern, escape="\\"),
+                    func.lower(Listing.body).like(pattern, escape="\\"),
+                )
             )
-        )
     return stmt
 
 
@@ -317,52 +358,88 @@ class ListCursor:
             return None
 
 
-def _mile_rows(dialect: str, center: LatLon, filters: SearchFilters, viewer_id: int | None,
-               before: ListCursor | None, cells: list[int] | None):
+@dataclass(frozen=True)
+class _ListShape:
+    """What the statement of one page of the mile's list depends on besides its values:
+    built once per shape (geo.PointParameter says why)."""
+
+    dialect: str
+    cells: int | None  # grid cells the mile touches; None: the spatial index alone
+    frames: int  # SpatiaLite's search frames when cells is None
+    filters: tuple[str, ...]  # SearchFilters.values names
+    paged: bool  # after a cursor
+    member: bool  # a member's list leaves out who they blocked or were blocked by
+
+    @property
+    def center(self) -> PointParameter:
+        """The mile's centre, bound when the statement runs."""
+        return PointParameter("mile", self.frames)
+
+
+@lru_cache(maxsize=256)
+def _list_statement(shape: _ListShape) -> Select:
     """One SELECT per grid cell that the mile touches, each reading its cell newest first
     from ix_listing_placement_cell_listed and keeping what lies in the mile; the UNION ALL is
     ordered by date, so the database merges the cells and stops after the LIMIT. Without
     cells (near the poles), one SELECT through the spatial index."""
+    dialect, center = shape.dialect, shape.center
+    limit = bindparam("page_limit", type_=Integer())
     distance = distance_m(dialect, ListingPlacement.point, center)
-    # What every arm shares is built once (the visibility rule alone is a dozen clauses):
-    # building it again per cell cost more than the SQL itself.
+    # What every arm shares is built once (the visibility rule alone is a dozen clauses).
     shared = (
         select(ListingPlacement.listing_id, ListingPlacement.listed_at, distance.label("distance_m"))
         .join(Listing, Listing.id == ListingPlacement.listing_id)
-        .where(listed_for(viewer_id, Listing))
+        .where(listed_for(LISTED_VIEWER if shape.member else None, Listing, LISTED_NOW))
     )
-    if before is not None:
+    if shape.paged:
         shared = shared.where(tuple_(ListingPlacement.listed_at, ListingPlacement.listing_id)
-                              < tuple_(before.listed_at, before.listing_id))
-    shared = _apply_filters(shared, filters)
-    if cells is None:
-        return [shared.where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))]
-    inside = exactly_within(dialect, ListingPlacement.point, center, MILE_METRES)
-    return [shared.where(ListingPlacement.cell == cell, inside) for cell in cells]
+                              < tuple_(bindparam("before_listed_at", type_=ListingPlacement.listed_at.type),
+                                       bindparam("before_listing_id", type_=Integer())))
+    shared = _apply_filters(shared, shape.filters)
+    if shape.cells is None:
+        arms = [shared.where(within_metres(dialect, ListingPlacement.point, ListingPlacement.id, center, MILE_METRES))]
+    else:
+        inside = exactly_within(dialect, ListingPlacement.point, center, MILE_METRES)
+        arms = [shared.where(ListingPlacement.cell == bindparam(f"cell_{index}", type_=Integer()), inside)
+                for index in range(shape.cells)]
+    if dialect == "postgresql" and len(arms) > 1:
+        # Each cell ordered and bounded on its own: PostgreSQL then merges the cells'
+        # backward index scans (Merge Append) and reads no more than the page needs.
+        arms = [arm.order_by(ListingPlacement.listed_at.desc(), ListingPlacement.listing_id.desc()).limit(limit)
+                for arm in arms]
+    order = (literal_column("listed_at").desc(), literal_column("listing_id").desc())
+    return (union_all(*arms) if len(arms) > 1 else arms[0]).order_by(*order).limit(limit)
 
 
 def search_mile(
     center: LatLon, filters: SearchFilters, before: ListCursor | None = None, viewer_id: int | None = None
 ) -> tuple[list[FoundListing], ListCursor | None]:
     """Open listings shown within the mile around center, newest first, leaving out the
-    members the viewer blocked or was blocked by: one page listed before `before` (the
-    newest page without it), and the cursor of the next page (None on the last one)."""
+    members the viewer blocked or was blocked by (`viewer_id` as listed_for takes it: see
+    models.protection.list_viewer_id): one page listed before `before` (the newest page
+    without it), and the cursor of the next page (None on the last one)."""
     session = db.session
     dialect = dialect_of(session)
-    arms = _mile_rows(dialect, center, filters, viewer_id, before, grid_cells_within(center, MILE_METRES))
-    order = (literal_column("listed_at").desc(), literal_column("listing_id").desc())
+    cells = grid_cells_within(center, MILE_METRES)
+    filter_values = filters.values()
+    shape = _ListShape(
+        dialect, None if cells is None else len(cells),
+        PointParameter.frame_count(dialect, center, MILE_METRES) if cells is None else 1,
+        tuple(filter_values), before is not None, viewer_id is not None,
+    )
+    values = {
+        **shape.center.values(dialect, center, MILE_METRES if cells is None else None),
+        **listed_values(viewer_id),
+        **filter_values,
+        **{f"cell_{index}": cell for index, cell in enumerate(cells or ())},
+    }
+    if before is not None:
+        values.update(before_listed_at=before.listed_at, before_listing_id=before.listing_id)
     # A listing posted in two of its author's miles may be in this one twice: read a little
     # more than a page, and more again in the rare case that duplicates ate into it.
     limit = 2 * (PAGE_SIZE + 1)
     while True:
-        selects = arms
-        if dialect == "postgresql" and len(arms) > 1:
-            # Each cell ordered and bounded on its own: PostgreSQL then merges the cells'
-            # backward index scans (Merge Append) and reads no more than the page needs.
-            selects = [arm.order_by(ListingPlacement.listed_at.desc(), ListingPlacement.listing_id.desc()).limit(limit)
-                       for arm in arms]
-        query = (union_all(*selects) if len(selects) > 1 else selects[0]).order_by(*order).limit(limit)
-        rows = session.execute(query).all()
+        rows = session.execute(_list_statement(shape), {**values, "page_limit": limit}).all()
         nearest_by_listing: dict[int, object] = {}
         for row in rows:
             seen = nearest_by_listing.get(row.listing_id)
@@ -374,14 +451,7 @@ def search_mile(
     page = list(nearest_by_listing.values())[:PAGE_SIZE]
     next_page = (ListCursor(page[-1].listed_at, page[-1].listing_id)
                  if len(nearest_by_listing) > PAGE_SIZE else None)
-    listings = {
-        listing.id: listing
-        for listing in session.scalars(
-            select(Listing).where(Listing.id.in_([row.listing_id for row in page]))
-            # One statement: the cards show the author and the cover photo (≤ 4 rows an ad).
-            .options(joinedload(Listing.author), joinedload(Listing.photos))
-        ).unique()
-    }
+    listings = listings_with_photos(row.listing_id for row in page)
     return [FoundListing(listings[row.listing_id], row.distance_m) for row in page], next_page
 
 

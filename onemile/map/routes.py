@@ -9,6 +9,7 @@ from ..config import MILE_METRES
 from ..forms import ExplorePlaceForm
 from ..geo import Box, LatLon
 from ..models.member import MAP_LAYERS
+from ..models.protection import list_viewer_id
 from ..replicas import read_only
 from ..web import page_or_fragment, see_other_to, wants_fragment
 from . import bp, services
@@ -65,7 +66,8 @@ def _markers_context(place: dict) -> dict:
 
 def _nearest_context(place: dict) -> dict:
     """The `nearest` block: the five nearest requests and offers from the avatar."""
-    return {**place, "nearby": services.nearest_listings(place["avatar"], place["layers"], viewer_id=_viewer_id())}
+    nearby = services.nearest_listings(place["avatar"], place["layers"], viewer_id=list_viewer_id(current_user))
+    return {**place, "nearby": nearby}
 
 
 def _toggles_context(place: dict) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import case, func, literal, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, case, func, literal, select
 
 from ..extensions import db
 from ..geo import (
@@ -19,9 +19,10 @@ from ..geo import (
     nearest,
 )
 from ..listings.labels import CATEGORY_LABELS, KIND_LABELS, OFFER_TYPE_LABELS
+from ..listings.photos import listings_with_photos
 from ..models import Listing, ListingKind, ListingPhoto, ListingPlacement, Member
 from ..models.member import MAP_LAYERS
-from ..models.protection import listed_for
+from ..models.protection import LISTED_NOW, LISTED_VIEWER, listed_for, listed_values
 
 LISTING_LAYERS = {"requests": ListingKind.REQUEST, "offers": ListingKind.OFFER}
 NEAREST_COUNT = 5
@@ -307,33 +308,34 @@ def nearest_listings(
     point: LatLon, layers: set[str], count: int = NEAREST_COUNT, viewer_id: int | None = None
 ) -> list[Nearby]:
     """The `count` open listings nearest to point, among the enabled listing layers, leaving
-    out members the viewer blocked or was blocked by.
+    out members the viewer blocked or was blocked by (`viewer_id` as listed_for takes it:
+    see models.protection.list_viewer_id).
 
     A listing shown in two miles appears once, at its nearest placement.
     """
     kinds = _listing_kinds(layers)
     if not kinds:
         return []
-    session = db.session
-    lat, lon = latlon_columns(ListingPlacement.point)
-    base = (
-        select(ListingPlacement.listing_id, lat, lon)
-        .join(Listing, Listing.id == ListingPlacement.listing_id)
-        .where(ListingPlacement.kind.in_(kinds))
-        .where(listed_for(viewer_id, Listing))
-    )
+    base = _nearest_base(tuple(sorted(kinds)), viewer_id is not None)
     # A listing has at most one placement per mile (5 miles): over-fetch, then keep the first.
-    rows = nearest(session, base, ListingPlacement.point, ListingPlacement.id, point, count * 5)
+    rows = nearest(db.session, base, ListingPlacement.point, ListingPlacement.id, point, count * 5,
+                   listed_values(viewer_id))
     seen: dict[int, tuple] = {}
     for row in rows:
         seen.setdefault(row.listing_id, row)
         if len(seen) == count:
             break
-    listings = {
-        listing.id: listing
-        for listing in session.scalars(
-            # One statement with their photos (≤ 4 rows an ad): the nearest cards show the cover.
-            select(Listing).where(Listing.id.in_(list(seen))).options(joinedload(Listing.photos))
-        ).unique()
-    }
+    listings = listings_with_photos(seen)
     return [Nearby(listings[lid], row.lat, row.lon, row.distance_m) for lid, row in seen.items()]
+
+
+@lru_cache(maxsize=8)
+def _nearest_base(kinds: tuple[str, ...], member: bool) -> Select:
+    """The placements nearest_listings reads, built once per shape (geo.nearest)."""
+    lat, lon = latlon_columns(ListingPlacement.point)
+    return (
+        select(ListingPlacement.listing_id, lat, lon)
+        .join(Listing, Listing.id == ListingPlacement.listing_id)
+        .where(ListingPlacement.kind.in_(kinds))
+        .where(listed_for(LISTED_VIEWER if member else None, Listing, LISTED_NOW))
+    )

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..extensions import db
 from ._states import states
@@ -86,6 +86,11 @@ class Member(UserMixin, db.Model):
     # when a moderator checked it (organisations.services; logged in the moderation log).
     registration_number: Mapped[str | None] = mapped_column(String(14))
     registration_verified_at: Mapped[datetime | None]
+
+    # Loaded with the member of each request (auth.sessions): whether a block stands between
+    # them and anyone, either way (models.protection.list_viewer_id). None where it was not
+    # loaded: not known.
+    has_blocks: Mapped[bool | None] = query_expression()
 
     # Not columns: the login session this instance was loaded through or just opened
     # (onemile.auth.sessions), so that logging out ends that one, and get_id names it.

@@ -32,7 +32,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    DateTime,
+    Integer,
+    and_,
+    bindparam,
+    or_,
+    select,
+    true,
+)
 
 from ..extensions import db
 from ._time import utcnow
@@ -99,6 +109,18 @@ def _member(viewer) -> Member | None:
     if viewer is None or not getattr(viewer, "is_authenticated", False):
         return None
     return viewer
+
+
+def list_viewer_id(viewer) -> int | None:
+    """The viewer id to give `listed_for` (and the lists and map searches built on it) for
+    `viewer` (a member, an anonymous user or None): a member's own when a block stands
+    between them and anyone, either way, or when that was not loaded (Member.has_blocks);
+    None when none does, for then nothing is withheld from them and they list what a visitor
+    does, without the block subqueries in every arm of the hot searches."""
+    member = _member(viewer)
+    if member is None or member.has_blocks is False:
+        return None
+    return member.id
 
 
 def blocked_between(member_id: int, other_id: int) -> bool:
@@ -192,9 +214,23 @@ def visible_to(viewer, model: type[Protected], now: datetime | None = None) -> C
     return and_(_not_withheld(viewer_id, model), public)
 
 
-def listed_for(viewer_id: int | None, model: type[Protected], now: datetime | None = None) -> ColumnElement[bool]:
+def listed_for(viewer_id: int | BindParameter | None, model: type[Protected],
+               now: datetime | BindParameter | None = None) -> ColumnElement[bool]:
     """SQL condition for lists and the map: the rows of `model` the member `viewer_id` (None:
-    a visitor) finds there. Moderators get no privilege here."""
-    listed = model.listed_clause(now or utcnow())
+    a visitor) finds there. Moderators get no privilege here. A statement built once per
+    shape (geo.PointParameter) passes LISTED_VIEWER and LISTED_NOW, bound when it runs."""
+    listed = model.listed_clause(utcnow() if now is None else now)
     withheld_free = _not_withheld(viewer_id, model)
     return withheld_free if listed is None else and_(listed, withheld_free)
+
+
+# The viewer and the time of `listed_for`, bound when a statement built once runs: build it
+# with `listed_for(LISTED_VIEWER if viewer_id is not None else None, Model, LISTED_NOW)`,
+# run it with `listed_values(viewer_id)`.
+LISTED_VIEWER = bindparam("listed_viewer_id", type_=Integer())
+LISTED_NOW = bindparam("listed_now", type_=DateTime())
+
+
+def listed_values(viewer_id: int | None) -> dict[str, object]:
+    """The values of LISTED_VIEWER and LISTED_NOW for the member `viewer_id`, now."""
+    return {"listed_viewer_id": viewer_id, "listed_now": utcnow()}

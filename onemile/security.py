@@ -38,7 +38,8 @@ class NulFreeRequest(Request):
 
 
 def _tile_origin() -> str:
-    parts = urlsplit(current_app.config["TILE_URL"].replace("{s}", "a"))
+    # Leaflet spreads `{s}` over the subdomains a, b and c: the policy allows them all.
+    parts = urlsplit(current_app.config["TILE_URL"].replace("{s}", "*"))
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 

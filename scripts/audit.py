@@ -83,21 +83,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def blank_tile() -> bytes:
-    """One 256×256 PNG in the map's background colour."""
+def blank_tile(size: int = 256) -> bytes:
+    """One square PNG in the map's background colour."""
     from PIL import Image
 
     out = io.BytesIO()
-    Image.new("RGB", (256, 256), (232, 236, 230)).save(out, "PNG", optimize=True)
+    Image.new("RGB", (size, size), (232, 236, 230)).save(out, "PNG", optimize=True)
     return out.getvalue()
 
 
 def serve_tiles() -> tuple[ThreadingHTTPServer, int]:
-    """A tile server answering every GET with the blank tile (cacheable, like real tiles)."""
-    tile = blank_tile()
+    """A tile server answering every GET with a blank tile (cacheable, like real tiles): 512 px
+    for the `@2x` names Leaflet asks for on dense screens, as the default tile server does."""
+    tiles = {False: blank_tile(256), True: blank_tile(512)}
 
     class Tiles(BaseHTTPRequestHandler):
         def do_GET(self):
+            tile = tiles[self.path.endswith("@2x.png")]
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.send_header("Content-Length", str(len(tile)))
@@ -134,7 +136,7 @@ def app_env(workdir: Path, tile_port: int) -> dict:
         MAIL_OUTBOX=str(workdir / "outbox"),
         PUBLIC_URL="http://127.0.0.1",  # required outside debug; the audit's server is on loopback
         UPLOAD_FOLDER=str(workdir / "uploads"),
-        TILE_URL=f"http://127.0.0.1:{tile_port}/{{z}}/{{x}}/{{y}}.png",
+        TILE_URL=f"http://127.0.0.1:{tile_port}/{{z}}/{{x}}/{{y}}{{r}}.png",
         FLASK_APP="app",
     )
     return env

@@ -15,6 +15,16 @@ def test_strict_security_headers(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_the_policy_allows_every_tile_subdomain_and_nothing_else(make_app):
+    app = make_app(TILE_URL="https://{s}.tiles.example/{z}/{x}/{y}{r}.png")
+    csp = app.test_client().get("/").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://*.tiles.example;" in csp
+    single = make_app(TILE_URL="https://tiles.example/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: https://tiles.example;" in single.test_client().get("/").headers[
+        "Content-Security-Policy"
+    ]
+
+
 def test_pages_have_no_inline_script_or_style(client, auth, factory):
     auth.login(factory.member())
     for path in ("/map", "/listings/", "/listings/new", "/miles/"):

@@ -161,3 +161,23 @@ def test_hot_fragments_run_their_own_three_statements(app, factory, auth, backen
         # A member nobody blocked and who blocked nobody lists what a visitor does: the
         # search leaves out the block subqueries (models.protection.list_viewer_id).
         assert all(("block" in sql) == blocks for sql in search), (path, search)
+
+
+def test_the_listings_of_a_page_are_read_by_one_statement_text_whatever_their_number(app, factory, backend):
+    # On PostgreSQL, psycopg prepares a statement it has run five times with the same text:
+    # one array parameter keeps the text of "these listings with their photos" the same for
+    # 5 or 20 ids, where an IN list changed it with the count and was planned on every page.
+    from onemile.listings.photos import listings_with_photos
+
+    author = factory.member()
+    ids = [factory.listing(author, title=f"Annonce {i}") for i in range(3)]
+    texts = []
+    with app.app_context():
+        for count in (1, 3):
+            with counted(app) as statements:
+                found = listings_with_photos(ids[:count])
+            assert sorted(found) == sorted(ids[:count])
+            assert all(listing.title.startswith("Annonce") for listing in found.values())
+            texts.append(statements[-1])
+    if backend == "postgis":
+        assert texts[0] == texts[1]

@@ -39,6 +39,7 @@ Files live under ``UPLOAD_FOLDER`` (default ``instance/uploads``), in ``images/`
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -296,13 +297,16 @@ def store_image(file_storage) -> str:
             target_size = _fit(largest.size, longest)
             variant = largest if target_size == largest.size else largest.resize(target_size, Image.Resampling.LANCZOS)
             target = _path(name, size)
-            temporary = target.with_suffix(".part")
             # No exif=, icc_profile= or comment=: Pillow writes none of them unless asked.
-            variant.save(temporary, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-            os.replace(temporary, target)
+            write_atomically(
+                target,
+                lambda path, variant=variant: variant.save(
+                    path, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True
+                ),
+            )
             written.append(target)
     except BaseException as error:
-        for path in (*written, *(_path(name, size).with_suffix(".part") for size in SIZES)):
+        for path in written:
             try:
                 path.unlink(missing_ok=True)
             except OSError:
@@ -404,14 +408,28 @@ def image_srcset(name: str, ext: str = "jpg", largest: str = LARGEST_SIZE) -> st
     return ", ".join(f"{image_url(name, size, ext=ext)} {width}w" for width, size in widths.items())
 
 
+def write_atomically(target: Path, write) -> None:
+    """Make `target` with `write(path)` through a temporary file of this call's own, renamed
+    into place: two processes making the same file at once (web workers serving the same new
+    photo) each write their own, the last rename wins, and no one is ever served or left a
+    half-written file."""
+    temporary = target.with_suffix(f".{secrets.token_hex(8)}.part")
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(OSError):  # gone, or the folder itself is what failed
+            temporary.unlink(missing_ok=True)
+
+
 def _missing_size(name: str, size: str) -> None:
     """Make a size added to SIZES after the picture was stored, from its largest size."""
-    target = _path(name, size)
-    temporary = target.with_suffix(f".{secrets.token_hex(4)}.part")  # two requests may race
     with _DECODING, Image.open(_path(name, LARGEST_SIZE), formats=("JPEG",)) as largest:
         variant = largest.resize(_fit(largest.size, SIZES[size]), Image.Resampling.LANCZOS)
-        variant.save(temporary, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    os.replace(temporary, target)
+        write_atomically(
+            _path(name, size),
+            lambda path: variant.save(path, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True),
+        )
 
 
 # Features whose pictures are seen only where their object is (see register_guard).
@@ -436,12 +454,11 @@ def _guarded(name: str) -> bool:
 
 def _webp_copy(name: str, size: str) -> None:
     """Make the WebP copy of a stored JPEG size, atomically (the JPEG holds pixels only)."""
-    target = _path(name, size, "webp")
-    temporary = target.with_suffix(".webp-part")
     # A stored JPEG is 1600 pixels at most (a few MB decoded); it still waits its turn.
     with _DECODING, Image.open(_path(name, size), formats=("JPEG",)) as jpeg:
-        jpeg.save(temporary, "WEBP", quality=WEBP_QUALITY, method=4)
-    os.replace(temporary, target)
+        write_atomically(
+            _path(name, size, "webp"), lambda path: jpeg.save(path, "WEBP", quality=WEBP_QUALITY, method=4)
+        )
 
 
 @bp.get("/images/<name>/<size>.<ext>")

@@ -831,3 +831,42 @@ def test_in_the_browser_an_outage_shows_a_notice_keeps_the_reply_and_a_resend_po
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+def test_two_workers_making_the_same_picture_file_never_mix_their_bytes(tmp_path):
+    # A new photo's WebP copy (or a size added later) is made by the first request for it:
+    # two web workers asked at the same moment both make it. Here one worker is caught
+    # half-way while the other writes and renames the whole file; the file served is then
+    # one worker's, whole, and no temporary file stays behind. (With one temporary name for
+    # both, the second truncated the first's file and the two wrote into one.)
+    from onemile.images import write_atomically
+
+    target = tmp_path / "photo-small.webp"
+    halfway, other_done = threading.Event(), threading.Event()
+
+    def interrupted(path):
+        with open(path, "wb") as out:
+            out.write(b"A" * 1000)
+            out.flush()
+            halfway.set()
+            other_done.wait(10)
+            out.write(b"A" * 1000)
+
+    def whole(path):
+        halfway.wait(10)
+        Path(path).write_bytes(b"B" * 1500)
+
+    first = threading.Thread(target=write_atomically, args=(target, interrupted))
+    first.start()
+    write_atomically(target, whole)
+    other_done.set()
+    first.join(10)
+    assert target.read_bytes() in (b"A" * 2000, b"B" * 1500)
+
+    def disk_full(path):
+        Path(path).write_bytes(b"C" * 10)
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "photo-large.webp", disk_full)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["photo-small.webp"]

@@ -119,6 +119,8 @@ def test_the_digest_holds_project_news_articles_of_followed_mags_and_unread_mess
     factory.conversation(owner, listing_id, "Je peux aider")
     with app.app_context():  # nothing from alerts: what is tested is the rest
         db.session.execute(update(AdAlert).values(delivery="held"))
+        # Bruno turned notification e-mails off: the digest is where he reads the news.
+        db.session.execute(update(Member).where(Member.id == bruno.id).values(email_notifications=False))
         db.session.commit()
     _send(app)
     (message,) = _digests(app, Path(app.config["MAIL_OUTBOX"]), bruno.email)
@@ -128,6 +130,32 @@ def test_the_digest_holds_project_news_articles_of_followed_mags_and_unread_mess
     assert "Nouveau dans les mags que vous suivez :" in body and "Le mag du marché: “Les cerises sont là”" in body
     assert "Vous avez 1 message non lu :" in body
     assert message["Content-Language"] == "fr"
+
+
+def test_news_e_mailed_as_it_happened_is_not_told_again_in_the_digest(digest_app):
+    from onemile.mags import services as mags
+    from onemile.projects import services as projects
+
+    app, factory = digest_app, Factory(digest_app)
+    owner = factory.member()
+    bruno = factory.member(language="en", first_name="Bruno")  # notification e-mails on, the default
+    project_id = factory.project(owner, title="Shared garden", approved_by=factory.moderator())
+    factory.pledge(bruno, project_id)
+    factory.act(lambda m: projects.post_update(m, project_id, "The beds are up."), owner)
+    mag_id = factory.mag(owner, title="Market mag")
+    factory.act(lambda m: mags.follow(m, mag_id), bruno)
+    factory.article(owner, mag_id, title="Cherries are in")
+    outbox = Path(app.config["MAIL_OUTBOX"])
+    wait_until_delivered()
+    told = [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(outbox.glob("*.eml"))]
+    subjects = sorted(str(m["Subject"]) for m in told if m["To"] == bruno.email)
+    assert len(subjects) == 2 and "News from “Shared garden”" in subjects, subjects
+    # Both were e-mailed as they happened: the digest has nothing new to tell Bruno.
+    with app.app_context():  # the new project and mag as ad alerts are not what is tested
+        db.session.execute(update(AdAlert).values(delivery="held"))
+        db.session.commit()
+    _send(app)
+    assert _digests(app, outbox, bruno.email) == []
 
 
 def test_weekly_digests_are_one_a_week_and_never_means_never(digest_app):

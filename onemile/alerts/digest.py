@@ -27,6 +27,7 @@ from ..mail import public_url, send_mail
 from ..models import AdAlert, Digest, Listing, Mag, Member, Notification, Project, utcnow
 from ..models.protection import can_list
 from ..notifications import kinds
+from ..notifications.services import emailed_alone
 from ..privacy import distance_band
 from ..unit_of_work import insert_once
 from . import timing
@@ -93,7 +94,8 @@ def content_for(member: Member, now) -> Content:
         ).order_by(Notification.id)
     ))
     kinds.load_targets(news)
-    content.news = [n for n in news if not n.target_missing][:MAX_ADS]
+    # News already e-mailed on its own as it happened is not told a second time.
+    content.news = [n for n in news if not n.target_missing and not emailed_alone(member, n.kind)][:MAX_ADS]
     content.unread_messages = db.session.scalar(
         select(func.count()).select_from(Notification).where(
             Notification.member_id == member.id, Notification.read_at.is_(None),

@@ -160,15 +160,20 @@ def withdraw(kind: str, target_id: int) -> None:
     )
 
 
+def emailed_alone(member: Member, kind_name: str) -> bool:
+    """Whether a notification of this kind is e-mailed to the member on its own, as it
+    happens (the digest then leaves it out: one e-mail per piece of news)."""
+    kind = kinds.KINDS.get(kind_name)
+    return kind is not None and kind.emailed and (member.email_notifications or kind.account_kind)
+
+
 def _email_for(notification: Notification) -> tuple[str, str, str, str] | None:
     """(address, subject, body, language) in the recipient's language, or None if they opted
     out or the notification's object is already gone."""
-    kind = kinds.KINDS.get(notification.kind)
     member = db.session.get(Member, notification.member_id)
-    if kind is None or not kind.emailed or member is None:
+    if member is None or not emailed_alone(member, notification.kind):
         return None
-    if not (member.email_notifications or kind.account_kind):
-        return None
+    kind = kinds.KINDS[notification.kind]
     kinds.load_targets([notification])
     if notification.target_missing:
         return None

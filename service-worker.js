@@ -134,6 +134,29 @@ self.addEventListener('push', (event) => {
   }));
 });
 
+// The browser may replace the subscription with no page open (keys rotated, expired): tell the
+// server, proving it with the old subscription's auth secret (onemile/push: renew). Without
+// an old subscription to prove it with, the next page that offers notifications sends the
+// new one, as it does on every visit.
+function renewSubscription(oldSubscription, newSubscription) {
+  if (!oldSubscription) return Promise.resolve(null);
+  const fresh = newSubscription ? Promise.resolve(newSubscription)
+    : self.registration.pushManager.subscribe(oldSubscription.options);
+  return fresh.then((subscription) => {
+    const before = oldSubscription.toJSON().keys || {};
+    const after = subscription.toJSON().keys || {};
+    return fetch('/push/subscriptions/renew', {method: 'POST', body: new URLSearchParams({
+      old_endpoint: oldSubscription.endpoint, old_auth: before.auth || '',
+      endpoint: subscription.endpoint, p256dh: after.p256dh || '', auth: after.auth || '',
+    })});
+  });
+}
+self.onemileRenewSubscription = renewSubscription; // tests call it (they cannot rotate keys)
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(renewSubscription(event.oldSubscription, event.newSubscription).catch(() => null));
+});
+
 // Focus a window already on that page, else open one; where a new window is not allowed,
 // bring an open 1Mile window there.
 function openPage(notification) {

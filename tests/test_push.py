@@ -328,3 +328,49 @@ def test_a_notification_in_quiet_hours_is_pushed_when_they_end(push_app, push_se
         assert row.status == "pending"
         held = (row.next_attempt_at - datetime.now(UTC).replace(tzinfo=None)).total_seconds()
         assert 3600 < held <= 2 * 3600  # the end of the hour after next, Tokyo time
+
+
+def test_a_subscription_the_browser_replaced_is_renewed_with_the_old_secret(make_app, push_service):
+    # The browser may replace a subscription with no page open (the service worker's
+    # `pushsubscriptionchange`): the worker posts the old endpoint and auth secret with the new
+    # subscription, with no CSRF token and maybe no session. The old secret is the proof.
+    app = make_app(PUSH_SERVICE_HOSTS=["127.0.0.1"], PUSH_ALLOW_HTTP=True, VAPID_SUBJECT="mailto:ops@1mile.example",
+                   WTF_CSRF_ENABLED=True)
+    try:
+        factory = Factory(app)
+        author = factory.member()
+        old, new = Device(f"{push_service.url}/push/old"), Device(f"{push_service.url}/push/new")
+        with app.app_context():
+            from onemile.push import services
+
+            record = db.session.get(Member, author.id)
+            record.quiet_start = record.quiet_end = 0
+            services.subscribe(record, **old.fields)
+            db.session.commit()
+        worker = app.test_client()
+        renewal = {"old_endpoint": old.endpoint, "old_auth": old.fields["auth"], **new.fields}
+        refused = [
+            {"old_auth": Device("x").fields["auth"]},  # knows the endpoint, not the secret
+            {"old_endpoint": f"{push_service.url}/push/unknown"},
+            {"endpoint": "https://evil.example/push"},  # the new one must be a push service's
+            {"p256dh": b64(b"\x04" + b"x" * 10)},
+            {"old_auth": ""},
+        ]
+        for change in refused:
+            assert worker.post("/push/subscriptions/renew", data={**renewal, **change}).status_code == 422, change
+        with app.app_context():
+            assert db.session.execute(select(PushSubscription.endpoint, PushSubscription.member_id)).all() == [
+                (old.endpoint, author.id)
+            ]
+        assert worker.post("/push/subscriptions/renew", data=renewal).status_code == 204
+        with app.app_context():
+            assert db.session.execute(select(PushSubscription.endpoint, PushSubscription.member_id)).all() == [
+                (new.endpoint, author.id)
+            ]
+        # The old secret no longer proves anything.
+        assert worker.post("/push/subscriptions/renew", data=renewal).status_code == 422
+        factory.conversation(factory.member(), factory.listing(author))
+        (received,) = push_service.wait(1)
+        assert received["path"] == "/push/new" and new.decrypt(received["body"])["url"]
+    finally:
+        push_delivery.stop(app)

@@ -83,3 +83,38 @@ def test_a_push_shows_a_notification_that_opens_the_conversation(live_server, ne
     page.wait_for_url(re.compile(rf"/conversations/{conversation_id}$"))
     expect(page.locator(f"#messages-{conversation_id}")).to_contain_text("Je peux l'emprunter ?")
     assert page.errors == []
+
+
+@pytest.mark.browser
+def test_the_worker_tells_the_server_when_the_browser_replaced_the_subscription(live_server, new_page):
+    # What `pushsubscriptionchange` runs, called in the real worker with the subscriptions a
+    # browser would hand it (a test cannot make Chromium rotate them): the server then
+    # pushes to the new one, for the same member.
+    from test_push import Device
+
+    from onemile.models import PushSubscription
+    from onemile.push import services
+
+    app, base = live_server.app, live_server.url
+    anne = Factory(app).member(language="fr")
+    old, new = Device("https://fcm.googleapis.com/fcm/send/old"), Device("https://fcm.googleapis.com/fcm/send/new")
+    with app.app_context():
+        services.subscribe(db.session.get(Member, anne.id), **old.fields)
+        db.session.commit()
+    page = new_page(locale="fr-FR")
+    page.goto(f"{base}/")
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    worker = page.context.service_workers[0]
+    status = worker.evaluate(
+        """([old, fresh]) => self.onemileRenewSubscription(
+             {endpoint: old.endpoint, toJSON: () => ({keys: {auth: old.auth, p256dh: old.p256dh}})},
+             {endpoint: fresh.endpoint, toJSON: () => ({keys: {auth: fresh.auth, p256dh: fresh.p256dh}})})
+           .then((response) => response.status)""",
+        [old.fields, new.fields],
+    )
+    assert status == 204
+    with app.app_context():
+        assert db.session.execute(select(PushSubscription.endpoint, PushSubscription.member_id)).all() == [
+            (new.endpoint, anne.id)
+        ]
+    assert page.errors == []

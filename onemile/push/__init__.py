@@ -6,7 +6,8 @@ registry, onemile.notifications.kinds) is then queued for each of their devices 
 transaction that records it, and pushed after the commit by a delivery job shaped like the
 mail outbox's (a thread of the web process, or `flask push worker`): encrypted for the
 device (RFC 8291), signed with the site's VAPID key (RFC 8292). A device the push service
-no longer knows (404/410) is forgotten.
+no longer knows (404/410) is forgotten. A subscription the browser replaces on its own is
+renewed by the service worker, with the old subscription's auth secret as its proof.
 """
 
 from flask import Blueprint

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -42,19 +43,45 @@ def subscribe(member: Member, endpoint: str, p256dh: str, auth: str) -> PushSubs
     """Push this member's notifications to the device with this endpoint (caller commits).
     The same device subscribing again (or another member logging in on it) updates its
     row: one subscription per device."""
+    return _store(member.id, endpoint, p256dh, auth)
+
+
+def renew(old_endpoint: str, old_auth: str, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
+    """The browser replaced a device's subscription (its service worker's
+    `pushsubscriptionchange`, with no page open and maybe no session): the new one takes the
+    old one's place, for the same member (caller commits).
+
+    The proof is the old subscription's auth secret, which only that browser and this
+    server know; a wrong or unknown one changes nothing, and says no more than "refused"."""
+    old = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == old_endpoint))
+    if old is None or not hmac.compare_digest(old.auth.encode(), old_auth.encode()):
+        raise RuleError(_("This subscription is not known here."), field="old_endpoint")
+    _check(endpoint, p256dh, auth)  # before anything changes
+    member_id = old.member_id
+    if endpoint != old_endpoint:
+        db.session.delete(old)
+        db.session.flush()
+    return _store(member_id, endpoint, p256dh, auth)
+
+
+def _check(endpoint: str, p256dh: str, auth: str) -> None:
     key, secret = _decoded(p256dh), _decoded(auth)
     if key is None or len(key) != P256_POINT_BYTES or key[0] != 4 or secret is None or len(secret) != AUTH_SECRET_BYTES:
         raise RuleError(_("This browser's notification keys are not valid."), field="p256dh")
     if not _allowed_endpoint(endpoint):
         raise RuleError(_("This browser's push service is not supported."), field="endpoint")
 
+
+def _store(member_id: int, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
+    _check(endpoint, p256dh, auth)
+
     def find():
         return db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
 
     subscription, _created = insert_once(
-        find, lambda: PushSubscription(member_id=member.id, endpoint=endpoint, p256dh=p256dh, auth=auth)
+        find, lambda: PushSubscription(member_id=member_id, endpoint=endpoint, p256dh=p256dh, auth=auth)
     )
-    subscription.member_id, subscription.p256dh, subscription.auth = member.id, p256dh, auth
+    subscription.member_id, subscription.p256dh, subscription.auth = member_id, p256dh, auth
     db.session.flush()
     return subscription
 

@@ -36,7 +36,7 @@ from .models import (
 from .privacy import distance_band
 from .pwa import assets as pwa_assets
 from .security import NulFreeRequest
-from .timezones import detection_wanted, select_timezone
+from .timezones import detection_wanted, format_when, select_timezone
 from .timezones import readable as readable_timezone
 
 
@@ -220,6 +220,8 @@ def _template_globals(app: Flask) -> None:
         format_date=format_date,
         # Messages show their time of day, not only their date.
         format_datetime=format_datetime,
+        # Lists say when as messaging apps do ("14:05", "Yesterday", "Monday", "3 Dec").
+        format_when=format_when,
         distance_band=distance_band,
         timezone_detection_wanted=detection_wanted,
         readable_timezone=readable_timezone,

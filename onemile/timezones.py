@@ -13,12 +13,26 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
 
 import pytz
+from babel.dates import format_skeleton
 from flask import g, has_request_context, request
-from flask_babel import force_locale, refresh
+from flask_babel import (
+    force_locale,
+    format_date,
+    format_datetime,
+    format_time,
+    get_locale,
+    get_timezone,
+    gettext,
+    refresh,
+    to_user_timezone,
+)
 from flask_login import current_user
+
+from .models import utcnow
 
 DEFAULT = "UTC"
 # The cookie the page script writes with Intl.DateTimeFormat().resolvedOptions().timeZone.
@@ -110,3 +124,20 @@ def as_member(member) -> Iterator[None]:
     """Write for `member`: their language and their time zone (e-mails, push texts)."""
     with force_locale(member.language or "fr"), force_timezone(zone_of(member)):
         yield
+
+
+def format_when(moment: datetime, now: datetime | None = None) -> str:
+    """When something happened, as a list of conversations says it (short, in the reader's
+    zone and language): the time today, "Yesterday", the weekday within a week, the day
+    and month within the year, else the date. `moment` and `now` are naive UTC."""
+    local, today = to_user_timezone(moment), to_user_timezone(now or utcnow()).date()
+    days = (today - local.date()).days
+    if days <= 0:
+        return format_time(moment, "short")
+    if days == 1:
+        return gettext("Yesterday")
+    if days < 7:
+        return format_datetime(moment, "EEEE")
+    if local.year == today.year:  # the day and month, in the language's order
+        return format_skeleton("MMMd", local, tzinfo=get_timezone(), locale=get_locale())
+    return format_date(moment, "short")

@@ -134,3 +134,38 @@ def test_texts_written_outside_a_request_use_the_members_zone_and_language(app, 
             assert format_datetime(AT, "short") == "07/12/2026 01:39"
         with timezones.as_member(db.session.get(Member, new_york.id)):
             assert format_datetime(AT, "short") == "12/6/26, 7:39\u202fPM"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", ["01:39", "Hier", "vendredi", "29 nov.", "07/12/2025"]),
+        ("en", ["1:39\u202fAM", "Yesterday", "Friday", "Nov 29", "12/7/25"]),
+    ],
+)
+def test_the_conversations_list_says_when_as_a_messaging_app_does(app, factory, language, expected):
+    # In the reader's zone (Paris: AT is 01:39 on Monday 7 December there) and language:
+    # the time today, "yesterday", the weekday within the week, the day and month within
+    # the year, the date before that.
+    from datetime import timedelta
+
+    member = factory.member(language=language)
+    moments = [AT, AT - timedelta(days=1), AT - timedelta(days=3), AT - timedelta(days=8), AT - timedelta(days=365)]
+    with app.app_context():
+        db.session.get(Member, member.id).timezone = "Europe/Paris"
+        db.session.commit()
+        with timezones.as_member(db.session.get(Member, member.id)):
+            assert [timezones.format_when(moment, now=AT + timedelta(hours=2)) for moment in moments] == expected
+
+
+def test_the_conversations_list_shows_the_short_form_with_the_full_time_in_its_title(app, factory):
+    from onemile.models import Conversation
+
+    author, responder = factory.member(language="fr"), factory.member(language="fr")
+    factory.conversation(responder, factory.listing(author))
+    with app.app_context():
+        db.session.execute(update(Member).values(timezone="Europe/Paris"))
+        db.session.execute(update(Conversation).values(last_message_at=datetime(2025, 12, 7, 0, 39)))
+        db.session.commit()
+    page = html(logged_in(app, author).get("/conversations/"))
+    assert 'datetime="2025-12-07T00:39:00Z" title="07/12/2025 01:39">07/12/2025</time>' in page

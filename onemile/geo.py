@@ -422,18 +422,31 @@ def nearest(
     """The `limit` rows of `base` nearest to point, each with a trailing `distance_m`;
     `values` binds the parameters of `base`.
 
-    PostGIS walks its GiST index with the KNN operator. SpatiaLite has no usable KNN here
-    (VirtualKNN crashed once and is slow), so the search circle starts at 250 m and grows
-    (4x, or 16x while still empty) until it holds `limit` rows whose exact distance lies
-    inside it. Each statement is built once per `base` and shape (so build `base` once per
-    shape too), the point and the radius bound when it runs (PointParameter).
+    PostGIS, in one statement: the geometry index's KNN walk (plain lon/lat, no distance
+    recheck) gives `limit` candidates, the farthest of which, in true metres, is the reach;
+    every row within the reach is then read through the same index (a lon/lat box around the
+    circle, as SpatiaLite's search frame) and ordered by its true distance: exact, and a
+    third of what the geography index's KNN walk cost at 1M ads (its distance recheck). Where
+    that box would cross the antimeridian or come near a pole, the geography KNN answers.
+
+    SpatiaLite has no usable KNN here (VirtualKNN crashed once and is slow), so the search
+    circle starts at 250 m and grows (4x, or 16x while still empty) until it holds `limit`
+    rows whose exact distance lies inside it. Each statement is built once per `base` and
+    shape (so build `base` once per shape too), the point and the radius bound when it runs
+    (PointParameter).
     """
     dialect = dialect_of(session)
     values = values or {}
     if dialect == "postgresql":
         here = PointParameter("nearest")
+        bound = {**values, **here.values(dialect, point)}
         stmt = _nearest_statement(dialect, base, geom_col, rowid_col, limit, here)
-        return list(session.execute(stmt, {**values, **here.values(dialect, point)}))
+        rows = list(session.execute(stmt, {**bound, "nearest_lat": point.lat}))
+        if rows and _frame_on_the_map(_search_frame(point, rows[0].reach_m)):
+            return rows
+        # Nothing found (an empty map, or candidates only across the antimeridian), or a
+        # box that leaves the map: the geography index's own KNN walk.
+        return list(session.execute(_knn_statement(base, geom_col, limit, here), bound))
     # Start small: in a dense town a whole mile holds hundreds of listings, each needing an
     # exact distance (make bench measured 7x from 100k to 1M with a one-mile start).
     radius = NEAREST_FIRST_RADIUS_M
@@ -447,14 +460,48 @@ def nearest(
         radius = min(radius * (4 if rows else 16), HALF_EARTH_M)
 
 
+def _frame_on_the_map(frame: tuple[float, float, float, float]) -> bool:
+    """Whether a search frame is a plain lon/lat box: not the whole world (a pole), not
+    across the antimeridian."""
+    west, _south, east, _north = frame
+    return -180.0 < west and east < 180.0
+
+
+@lru_cache(maxsize=8)
+def _knn_statement(base: Select, geom_col, limit: int, here: PointParameter) -> Select:
+    """PostGIS: `base` nearest first along the geography index (true distance, the
+    antimeridian and the poles included), with its `distance_m`."""
+    distance = distance_m("postgresql", geom_col, here).label("distance_m")
+    return base.add_columns(distance).order_by(geography(geom_col).op("<->")(_geog_point(here))).limit(limit)
+
+
+def _geom_point(point: PointParameter) -> ColumnElement:
+    return func.ST_GeomFromEWKT(bindparam(f"{point.name}_ewkt", type_=String()))
+
+
 @lru_cache(maxsize=64)
 def _nearest_statement(dialect: str, base: Select, geom_col, rowid_col, limit: int, here: PointParameter) -> Select:
-    """`base` with the distance to the bound point `here`, nearest first (SpatiaLite: within
-    the bound radius `nearest_m`)."""
-    distance = distance_m(dialect, geom_col, here).label("distance_m")
+    """`base` with the distance to the bound point `here`, nearest first (PostGIS: as
+    `nearest` says, with the reach `reach_m`; SpatiaLite: within the bound radius
+    `nearest_m`)."""
+    distance = distance_m(dialect, geom_col, here)
     if dialect == "postgresql":
-        knn = geography(geom_col).op("<->")(_geog_point(here))
-        return base.add_columns(distance).order_by(knn).limit(limit)
+        centre = _geom_point(here)
+        candidates = base.add_columns(distance.label("d")).order_by(geom_col.op("<->")(centre)).limit(limit).subquery()
+        # A CTE, evaluated once however often the statement names the reach.
+        reach_of = select(func.max(candidates.c.d).label("metres")).cte("reach")
+        reach = select(reach_of.c.metres).scalar_subquery()
+        # The box of _search_frame around the circle of the reach (checked there afterwards).
+        dlat = reach / METRES_PER_DEGREE_LAT + FRAME_PADDING_DEG
+        widest = func.least(89.9, func.abs(bindparam("nearest_lat", type_=Float())) + dlat)
+        dlon = reach / (METRES_PER_DEGREE_LON_EQUATOR * func.cos(func.radians(widest))) + FRAME_PADDING_DEG
+        return (
+            base.add_columns(distance.label("distance_m"), reach.label("reach_m"))
+            .where(geom_col.op("&&")(func.ST_Expand(centre, dlon, dlat)), distance <= reach)
+            .order_by(distance, rowid_col)
+            .limit(limit)
+        )
+    distance = distance.label("distance_m")
     return (
         base.add_columns(distance)
         .where(within_metres(dialect, geom_col, rowid_col, here, bindparam("nearest_m", type_=Float())))

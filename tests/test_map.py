@@ -200,6 +200,40 @@ def test_the_first_view_groups_a_crowded_mile_and_a_moved_map_uses_the_whole_cap
     assert len(re.findall(r'<li data-id="', moved)) == 5
 
 
+def test_a_dense_mile_comes_as_a_few_groups_a_finger_can_tell_apart_at_first_sight(make_app):
+    """A town's mile at 1M ads holds thousands: the first view (the mile in a few hundred
+    pixels) groups them on a grid half as fine as a moved map's, a few dozen groups instead
+    of hundreds of badges piled on one another."""
+    import random
+
+    from conftest import AuthActions, Factory, insert_open_offers
+    from test_geo import destination
+
+    from onemile.geo import Box
+
+    app = make_app(MAP_FIRST_VIEW_CAP=10, MAP_MARKER_CAP=10)
+    factory = Factory(app)
+    anne = factory.member()
+    with app.app_context():
+        centre = db.session.get(Member, anne.id).miles[0].center_latlon
+    rng = random.Random(3)
+    with app.app_context():
+        insert_open_offers([destination(centre, rng.uniform(0, 360), 1600 * rng.random() ** 0.5) for _ in range(600)])
+    client = app.test_client()
+    AuthActions(client).login(anne)
+    first = client.get("/map").get_data(as_text=True)
+    box = Box.around(centre)
+    moved = client.get(f"/map/markers?south={box.south}&west={box.west}&north={box.north}&east={box.east}",
+                       headers=HX).get_data(as_text=True)
+    first_groups, moved_groups = (re.findall(r'data-cluster="(\d+)"', page) for page in (first, moved))
+    shown = [sum(map(int, groups)) + len(re.findall(r'<li data-id="offers-', page))
+             for page, groups in ((first, first_groups), (moved, moved_groups))]
+    # The first view accounts for every ad, in a few dozen groups; a moved map's grid has
+    # four times the cells (and shows at most the cap of single ads).
+    assert shown[0] == 600 and shown[1] <= 600
+    assert len(first_groups) <= 9 * 17 and 2 * len(first_groups) < len(moved_groups)
+
+
 @pytest.mark.parametrize(
     ("query", "paths"),
     [

@@ -50,11 +50,11 @@ def _markers_context(place: dict) -> dict:
     """The `markers` block: what is in the visible box (the mile around the avatar when the
     map sent no box; one that is no area is a 400)."""
     box = Box.from_args(request.args)
-    cap = current_app.config["MAP_MARKER_CAP"]
-    if box is None:  # the page's first view: the mile
+    cap, rows = current_app.config["MAP_MARKER_CAP"], services.ZOOMED_IN_ROWS
+    if box is None:  # the page's first view: the mile, in a few hundred pixels
         box = Box.around(place["avatar"])
-        cap = min(cap, current_app.config["MAP_FIRST_VIEW_CAP"])
-    shown = services.markers_in_box(box, place["layers"], _viewer_id(), cap)
+        cap, rows = min(cap, current_app.config["MAP_FIRST_VIEW_CAP"]), services.FIRST_VIEW_ROWS
+    shown = services.markers_in_box(box, place["layers"], _viewer_id(), cap, rows)
     return {
         **place,
         "box": box,

@@ -35,6 +35,10 @@ CLUSTER_ROWS = 8
 # Zoomed in but crowded (past the cap), a finer grid: on a phone a cell is about the size of
 # a finger, and a cell with one listing shows that listing's own marker.
 ZOOMED_IN_ROWS = 16
+# The page's first view draws the mile in a circle 250 to 450 px across: a grid half as fine,
+# so that a crowded mile comes as groups a finger can tell apart (16 rows gave a dense town's
+# mile 336 badges, 17 KB of the page) instead of a carpet of them.
+FIRST_VIEW_ROWS = 8
 # Projects and mags are few next to listings; zoomed out they keep individual markers, fewer.
 ZOOMED_OUT_CAP = 50
 
@@ -155,13 +159,16 @@ def _listing_kinds(layers: set[str]) -> list[str]:
     return [kind for layer, kind in LISTING_LAYERS.items() if layer in layers]
 
 
-def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) -> MapMarkers:
+def markers_in_box(
+    box: Box, layers: set[str], viewer_id: int | None, cap: int, crowded_rows: int = ZOOMED_IN_ROWS
+) -> MapMarkers:
     """What the map shows in the box for the enabled layers.
 
     Zoomed in, every layer sends individual markers, at most `cap` per layer (truncated
     tells the member to zoom in). Listings come as clusters counted in the database instead
-    when zoomed out (`clusters_wanted`) or when more than `cap` of them are in the box; the
-    other layers send at most ZOOMED_OUT_CAP markers each when zoomed out.
+    when zoomed out (`clusters_wanted`) or when more than `cap` of them are in the box (then
+    on a grid of about `crowded_rows` cells across); the other layers send at most
+    ZOOMED_OUT_CAP markers each when zoomed out.
     """
     zoomed_out = clusters_wanted(box)
     per_layer: list[list[Marker]] = []
@@ -173,7 +180,7 @@ def markers_in_box(box: Box, layers: set[str], viewer_id: int | None, cap: int) 
         if zoomed_out or len(listing_markers) > cap:
             # Too many to send one by one (or too far out): counts per cell instead. Zoomed
             # in, the grid is finer and a cell holding a single listing shows its marker.
-            clusters = listing_clusters(box, layers, viewer_id, rows=CLUSTER_ROWS if zoomed_out else ZOOMED_IN_ROWS)
+            clusters = listing_clusters(box, layers, viewer_id, rows=CLUSTER_ROWS if zoomed_out else crowded_rows)
             if not zoomed_out:
                 singles = {c.single_placement_id for c in clusters if c.single_placement_id is not None}
                 clusters = [c for c in clusters if c.single_placement_id is None]

@@ -77,8 +77,11 @@ def test_messages_is_for_members_only(client):
 def test_me_gathers_the_members_places(app, factory):
     member = factory.member(language="en")
     page = html(logged_in(app, member, language="en").get("/me"))
-    for path in ("/listings/mine", "/miles/", "/smiles/", "/account/", "/notifications/"):
+    for path in ("/listings/mine", "/miles/", "/smiles/", "/account/", "/notifications/",
+                 f"/members/{member.id}", "/members/me"):
         assert f'href="{path}"' in page, path
+    # Their face at the top: the initials until they add a photo.
+    assert 'class="avatar avatar-initials avatar-large"' in page and "See my profile" in page
     assert "/moderation/" not in page.split('id="main"')[1]
     moderator = factory.moderator()
     assert 'href="/moderation/"' in html(logged_in(app, moderator, language="en").get("/me"))

@@ -43,6 +43,7 @@ def subscribe(member: Member, endpoint: str, p256dh: str, auth: str) -> PushSubs
     """Push this member's notifications to the device with this endpoint (caller commits).
     The same device subscribing again (or another member logging in on it) updates its
     row: one subscription per device."""
+    _check(endpoint, p256dh, auth)
     return _store(member.id, endpoint, p256dh, auth)
 
 
@@ -73,7 +74,7 @@ def _check(endpoint: str, p256dh: str, auth: str) -> None:
 
 
 def _store(member_id: int, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
-    _check(endpoint, p256dh, auth)
+    """The device's one row, now the member's, with these keys (checked by the caller)."""
 
     def find():
         return db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))

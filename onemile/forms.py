@@ -1,10 +1,11 @@
 """Form pieces shared by several features."""
 
 import unicodedata
+from uuid import uuid4
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Form, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, Form, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, ValidationError
 
 from . import place_names, places
@@ -13,6 +14,14 @@ from .geo import InvalidCoordinates, LatLon
 # What a photo field offers to pick (onemile.images decides what is accepted).
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 OFF_THE_GLOBE = _l("Give a latitude from -90 to 90 and a longitude from -180 to 180.")
+
+
+def one_time_key() -> HiddenField:
+    """A form's one-time key (`client_key`), new each time the form is shown: the same form
+    sent twice (a double click or a reload without JavaScript, two tabs, the offline outbox
+    sending again) is taken once, the service finding the row already written with it
+    (pwa.outbox.clean_client_key says what a key may be)."""
+    return HiddenField(default=lambda: str(uuid4()))
 
 
 class CoordinateField(StringField):

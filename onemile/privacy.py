@@ -43,6 +43,13 @@ point within NEAR_MILE_M of one of the author's mile centres is treated like an 
 approximate point unless the author says it is a public place (a shop, a hall, a square):
 see `place_point`. Distances shown to others are always measured to public points and
 rounded to bands (`distance_band`).
+
+An organisation's managers act as the organisation (organisations/acting.py): it chose
+them, and they post in its miles, so its rules answer them as they would answer it (a
+meeting place must lie in one of its miles; a place near one of its centres is shown
+approximately). Those answers can tell a manager where the organisation's miles are, which
+are its places of activity; no page prints a centre to them, and a member's own miles are
+never answered for to anyone else.
 """
 
 from __future__ import annotations
@@ -169,8 +176,10 @@ def place_point(member, point: LatLon, public_place: bool, key: str) -> tuple[La
 
 
 def picker_start(member) -> LatLon:
-    """Where the map picker of a public place (a mag, a project) opens: the public anchor of
-    the member's primary mile, never its private centre; the fields themselves start empty."""
+    """Where a map picker opens (a mag's or a project's place, an ad's meeting place): the
+    public anchor of the member's primary mile, never its private centre, so that no page
+    carries a centre (a manager acting for an organisation fills its forms); the fields
+    themselves start empty."""
     return mile_anchor(member.id, member.primary_mile.center_latlon)
 
 

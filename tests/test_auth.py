@@ -43,6 +43,7 @@ def member_by_email(app, address: str) -> dict | None:
             "organisation_name": member.organisation_name,
             "language": member.language,
             "password_hash": member.password_hash,
+            "verified": member.is_verified,
             "miles": [(m.name, m.is_primary, m.center_latlon) for m in member.miles],
         }
 
@@ -86,6 +87,31 @@ def test_signup_creates_member_and_named_first_mile_and_the_emailed_link_logs_in
     assert page.status_code == 200
     assert "Mulhouse" in html(page)
     assert "Welcome to 1Mile" in html(page)
+
+
+def test_the_emailed_link_logs_in_only_the_browser_that_signed_up(app, client, outbox):
+    """The link alone is no login: sent to someone else (to log them into the sender's
+    account and collect what they type, their home among it) or opened by a mail scanner,
+    it confirms the address and asks for the password."""
+    english(client)
+    assert_see_other(signup(client, email="anne.martin@example.org"))
+    link = verification_link(outbox, "anne.martin@example.org")
+    victim = english(app.test_client())
+    opened = victim.get(link)
+    assert path_of(opened) == "/auth/login"
+    assert "Your e-mail address is confirmed. Log in with your password" in html(victim.get("/auth/login"))
+    assert path_of(victim.get("/map")) == "/auth/login", "the victim must not be logged in"
+    assert path_of(victim.get("/miles/")) == "/auth/login"
+    assert member_by_email(app, "anne.martin@example.org")["verified"]
+    # The member, in the browser they signed up in: the link is used; the password logs in.
+    logged = client.post("/auth/login", data={"email": "anne.martin@example.org", "password": SIGNUP["password"]})
+    assert path_of(logged) == "/map"
+    # A browser that signed up with another address is not logged in by this link either.
+    assert_see_other(signup(english(app.test_client()), email="bruno@example.org"))
+    third = english(app.test_client())
+    assert_see_other(signup(third, email="carla@example.org"))
+    assert path_of(third.get(verification_link(outbox, "bruno@example.org"))) == "/auth/login"
+    assert path_of(third.get("/map")) == "/auth/login"
 
 
 @pytest.mark.parametrize("kind", ["business", "association"])

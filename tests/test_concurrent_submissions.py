@@ -11,6 +11,7 @@ releases them together so that they all see "no row yet" and race for the insert
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from conftest import SIGNUP, MemberRef
-from helpers import assert_see_other
+from helpers import assert_see_other, logged_in
 from sqlalchemy import func, select
 
 from onemile.conversations import services as conversations
@@ -410,6 +411,54 @@ def test_sign_ups_with_one_address_at_once_make_one_account(app):
     assert _count(app, Member, Member.email == SIGNUP["email"]) == 1
     assert _count(app, Transfer, Transfer.reason == "signup_bonus") == 1
     assert _ledger_holds(app)
+
+# --- Without JavaScript ---------------------------------------------------------------------
+
+
+def _form_key(page: str, action: str) -> str:
+    """The one-time key of the form posting to `action` in a server-rendered page."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page, re.DOTALL)
+    assert form, f"no form posting to {action}"
+    key = re.search(r'name="client_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="client_key"', form.group(1))
+    assert key, f"the form posting to {action} carries no one-time key"
+    return key.group(1) or key.group(2)
+
+
+def test_forms_shown_without_javascript_post_once_when_sent_twice(app, factory):
+    """A double click or a reload with JavaScript off sends the same form twice: the key the
+    server put in the form (not only the one the offline outbox adds) makes it one ad, one
+    answer, one message; a form shown again gets a new key, for the next one."""
+    author, responder = factory.member(first_name="Anne"), factory.member(first_name="Bruno")
+    poster = logged_in(app, author)
+    page = poster.get("/listings/new").get_data(as_text=True)
+    key = _form_key(page, "/listings/new")
+    assert key != _form_key(poster.get("/listings/new").get_data(as_text=True), "/listings/new")
+    data = {"kind": "request", "category": "diy", "title": "Lend me a drill", "body": "For Saturday.",
+            "miles": [str(author.mile_id)], "location_mode": "approximate", "client_key": key}
+    first, second = poster.post("/listings/new", data=data), poster.post("/listings/new", data=data)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert _count(app, Listing) == 1
+    listing_id = int(first.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+    answering = logged_in(app, responder)
+    action = f"/conversations/answer/{listing_id}"
+    answer = {"body": "Je peux.", "client_key": _form_key(answering.get(f"/listings/{listing_id}").get_data(as_text=True), action)}
+    sent = [answering.post(action, data=answer) for _ in range(2)]
+    assert [r.status_code for r in sent] == [303, 303]
+    assert _count(app, Conversation) == 1 and _count(app, Message) == 1
+    thread = sent[0].headers["Location"].split("#")[0]
+    cid = int(re.search(r"/conversations/(\d+)", thread).group(1))
+    action = f"/conversations/{cid}/messages"
+    reply = {"body": "Samedi ?", "client_key": _form_key(answering.get(thread).get_data(as_text=True), action)}
+    assert [answering.post(action, data=reply).status_code for _ in range(2)] == [303, 303]
+    assert _count(app, Message) == 2
+    # The page shown after it has a new key: the next message is a new one.
+    again = {"body": "Ou dimanche ?", "client_key": _form_key(answering.get(thread).get_data(as_text=True), action)}
+    assert again["client_key"] != reply["client_key"]
+    assert answering.post(action, data=again).status_code == 303
+    assert _count(app, Message) == 3
+
 
 # --- The savepoint itself ------------------------------------------------------------------
 

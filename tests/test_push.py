@@ -110,14 +110,15 @@ def push_app(make_app, push_service):
     push_delivery.stop(app)
 
 
-def _subscribed(app, member, endpoint):
-    """`member` turns notifications on for a device; no quiet hours (the default 22:00–08:00
-    would hold the pushes of a test run at night), unless a test sets them."""
+def _subscribed(app, member, endpoint, device: Device | None = None):
+    """`member` turns notifications on for a device (a new one, unless given); no quiet hours
+    (the default 22:00–08:00 would hold the pushes of a test run at night), unless a test
+    sets them."""
     with app.app_context():
         record = db.session.get(Member, member.id)
         record.quiet_start = record.quiet_end = 0
         db.session.commit()
-    device = Device(endpoint)
+    device = device or Device(endpoint)
     client = logged_in(app, member)
     assert client.post("/push/subscriptions", data=device.fields).status_code == 204
     return device, client
@@ -221,8 +222,8 @@ def test_every_device_gets_the_push_and_each_device_is_one_subscription(push_app
     _subscribed(app, author, f"{push_service.url}/push/phone")
     _subscribed(app, author, f"{push_service.url}/push/laptop")
     # The same device subscribing again, even for another member, stays one row (now theirs).
-    _subscribed(app, other, f"{push_service.url}/push/shared")
-    _subscribed(app, author, f"{push_service.url}/push/shared")
+    shared, _ = _subscribed(app, other, f"{push_service.url}/push/shared")
+    _subscribed(app, author, f"{push_service.url}/push/shared", shared)
     assert count(app, PushSubscription) == 3
     assert count(app, PushSubscription, PushSubscription.member_id == author.id) == 3
     factory.conversation(factory.member(), factory.listing(author))
@@ -266,6 +267,26 @@ def test_a_subscription_that_is_not_a_browsers_is_refused(push_app, push_service
     client = logged_in(push_app, member)
     assert client.post("/push/subscriptions", data=fields).status_code == 422
     assert count(push_app, PushSubscription) == 0
+
+
+def test_knowing_a_devices_endpoint_does_not_take_its_notifications(push_app, push_service):
+    """Another member who learnt the endpoint of Anne's device (it is a URL: a log, a shared
+    screen) cannot subscribe it with keys of their own and have Anne's notifications
+    encrypted for them, nor stop them reaching her."""
+    app = push_app
+    factory = Factory(app)
+    anne, mallory = factory.member(), factory.member()
+    endpoint = f"{push_service.url}/push/anne"
+    device, _ = _subscribed(app, anne, endpoint)
+    forged = Device(endpoint)
+    refused = logged_in(app, mallory).post("/push/subscriptions", data=forged.fields)
+    assert refused.status_code == 422
+    with app.app_context():
+        [row] = db.session.scalars(select(PushSubscription)).all()
+        assert (row.member_id, row.auth) == (anne.id, device.fields["auth"])
+    factory.conversation(factory.member(), factory.listing(anne))
+    [pushed] = push_service.wait(1)
+    assert device.decrypt(pushed["body"])  # still Anne's keys
 
 
 def test_turning_off_removes_only_my_device(push_app, push_service):

@@ -42,6 +42,7 @@ def signup():
             status, needs_point = _request_signup(form, place)
             if status == 302:
                 session.pop("referral_code", None)
+                sessions.remember_signup(form.email.data)
                 return see_other("auth.signup_sent")
     elif request.method == "POST":
         status = 422
@@ -266,7 +267,8 @@ def resend_verification():
 @limiter.limit("30 per hour")
 def verify_email(token: str):
     """The link from the e-mail: the address is verified (once; the link then stops working)
-    and, signed up a moment ago, the member is logged in."""
+    and, in the browser that signed up, the member is logged in; anywhere else they log in
+    with their password (sessions.signed_up_here says why)."""
     member = services.verify_email(token)
     if member is None:
         flash(_("This link is invalid, has expired or was already used."), "error")
@@ -274,7 +276,9 @@ def verify_email(token: str):
             return redirect(url_for("auth.verify_needed"))
         return redirect(url_for("map.show" if current_user.is_authenticated else "auth.login"))
     if not current_user.is_authenticated:
-        # Only the reader of the address has the link: it finishes the sign-up.
+        if not sessions.signed_up_here(member):
+            flash(_("Your e-mail address is confirmed. Log in with your password to go on."), "success")
+            return redirect(url_for("auth.login"))
         sessions.log_in(member)
         flash(_("Welcome to 1Mile! Here is your mile."), "success")
     flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")

@@ -18,7 +18,7 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import Select, bindparam, delete, exists, or_, select
 from sqlalchemy.orm import joinedload, with_expression
@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload, with_expression
 from .. import replicas
 from ..extensions import db
 from ..models import MAX_DATABASE_ID, Block, LoginSession, Member, utcnow
+from .services.reads import normalise_email
 
 # (pattern, label) in order: the first that matches the User-Agent names the browser / system.
 _BROWSERS = (
@@ -188,6 +189,29 @@ def log_in(member: Member, remember: bool = False) -> None:
     """Log `member` in on this device: a new login session, then Flask-Login's cookies."""
     open_session(member, request.user_agent.string)
     login_user(member, remember=remember)
+
+
+# The browser that signed up is marked (a digest of the address it typed, in the signed
+# session cookie), and only that browser is logged in by the e-mailed link: a link opened
+# anywhere else (forwarded, or sent to a victim to log them into the sender's account, or
+# followed by a mail scanner) confirms the address and asks for the password.
+_SIGNED_UP_KEY = "signed_up"
+
+
+def _address_digest(email: str) -> str:
+    secret = current_app.config["SECRET_KEY"]
+    return hmac.new(str(secret).encode(), normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def remember_signup(email: str) -> None:
+    """Mark this browser as the one that signed up with `email` (same answer for any address)."""
+    session[_SIGNED_UP_KEY] = _address_digest(email)
+
+
+def signed_up_here(member: Member) -> bool:
+    """Whether this browser signed up as `member` (the mark is used once)."""
+    digest = session.pop(_SIGNED_UP_KEY, None)
+    return isinstance(digest, str) and hmac.compare_digest(digest, _address_digest(member.email))
 
 
 def log_out(member: Member) -> None:

@@ -5,12 +5,11 @@ the member a clear message; the form carries the text and the browser hints. CSR
 guards every POST, including the bare buttons that finish a service.
 """
 
-from uuid import uuid4
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, TextAreaField
+from wtforms import TextAreaField
 
+from ..forms import one_time_key
 from .services import MESSAGE_MAX
 
 
@@ -18,10 +17,8 @@ class MessageForm(FlaskForm):
     """Answer a listing, or reply in a conversation."""
 
     body = TextAreaField(_l("Your message"), render_kw={"required": True, "maxlength": MESSAGE_MAX, "rows": 4})
+    client_key = one_time_key()
 
 
 class AnswerForm(MessageForm):
-    """The first message under an ad. Its one-time key, made when the form is shown, makes
-    a double submit of the same form post once."""
-
-    client_key = HiddenField(default=lambda: str(uuid4()))  # what pwa.outbox.clean_client_key takes
+    """The first message under an ad."""

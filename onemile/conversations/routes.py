@@ -110,7 +110,7 @@ def post_message(conversation_id: int):
     after = _after(request.form)
     try:
         message = services.post_message(
-            current_actor, conversation_id, form.body.data or "", client_key=request.form.get("client_key")
+            current_actor, conversation_id, form.body.data or "", client_key=form.client_key.data
         )
     except RuleError as error:
         refuse(form, error)

@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from ..forms import IMAGE_ACCEPT, PointFormMixin
+from ..forms import IMAGE_ACCEPT, PointFormMixin, one_time_key
 from ..models import CATEGORIES, LOCATION_MODES, MAX_LISTING_PHOTOS, OFFER_TYPES, ListingKind
 from .labels import CATEGORY_LABELS, KIND_LABELS, LOCATION_MODE_LABELS, OFFER_TYPE_LABELS
 from .services import BODY_MAX, TITLE_MAX
@@ -48,6 +48,7 @@ class ListingForm(PointFormMixin, FlaskForm):
     for only when the author chooses to be shown there."""
 
     point_required = False
+    client_key = one_time_key()  # a new ad sent twice is posted once (listings.services.create_listing)
 
     kind = RadioField(
         _l("I am posting"),

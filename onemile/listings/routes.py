@@ -13,7 +13,7 @@ from ..images import accepts_uploads
 from ..models import MAX_LISTING_PHOTOS, ListingKind, utcnow
 from ..models.protection import list_viewer_id
 from ..organisations.acting import current_actor
-from ..privacy import distance_band
+from ..privacy import distance_band, picker_start
 from ..replicas import read_only
 from ..web import flash_refusal, form_status, page_or_fragment, see_other, submitted
 from . import bp, services, sharing
@@ -85,7 +85,7 @@ def _saved(form: ListingForm, action):
 def _form_page(form: ListingForm, listing=None):
     """The listing form, shown or sent back with what was typed and its errors."""
     return render_template(
-        "listings/form.html", form=form, map_center=current_actor.primary_mile.center_latlon, listing=listing,
+        "listings/form.html", form=form, map_center=picker_start(current_actor), listing=listing,
         max_photos=MAX_LISTING_PHOTOS,
     ), form_status()
 
@@ -101,7 +101,7 @@ def new():
         form.kind.data = request.args.get("kind") if request.args.get("kind") in (ListingKind.REQUEST, ListingKind.OFFER) else ListingKind.REQUEST
         form.miles.data = [current_actor.primary_mile.id]
     listing = _saved(
-        form, lambda data: services.create_listing(current_actor, data, client_key=request.form.get("client_key"))
+        form, lambda data: services.create_listing(current_actor, data, client_key=form.client_key.data)
     )
     if listing is None:
         return _form_page(form)

@@ -42,8 +42,15 @@ def _allowed_endpoint(endpoint: str) -> bool:
 def subscribe(member: Member, endpoint: str, p256dh: str, auth: str) -> PushSubscription:
     """Push this member's notifications to the device with this endpoint (caller commits).
     The same device subscribing again (or another member logging in on it) updates its
-    row: one subscription per device."""
+    row: one subscription per device.
+
+    A device subscribed for another member changes hands only with the same auth secret
+    (the same browser, with a new member logged in): knowing someone's endpoint is not
+    enough to take their notifications away from them."""
     _check(endpoint, p256dh, auth)
+    held = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if held is not None and held.member_id != member.id and not hmac.compare_digest(held.auth.encode(), auth.encode()):
+        raise RuleError(_("This subscription is not known here."), field="endpoint")
     return _store(member.id, endpoint, p256dh, auth)
 
 

@@ -10,9 +10,11 @@ const CACHE = 'onemile-shell-__SHELL_VERSION__';
 const PAGES = 'onemile-pages';
 const OFFLINE = '/offline';
 const SHELL = __SHELL__;
-// Pages worth opening offline: the list around me, my listings and a listing (its
-// conversations), a conversation, my smiles, my notifications. Never fragments, never writes.
-const SAVED = [/^\/listings\/(mine)?$/, /^\/listings\/\d+$/, /^\/conversations\/\d+$/, /^\/smiles\/$/, /^\/notifications\/$/];
+// Pages worth opening offline: my map (where the installed app opens) and the page "me",
+// the list around me, my listings and a listing (its conversations), my conversations and
+// each of them, my smiles, my notifications. Never fragments, never writes.
+const SAVED = [/^\/(map|me)$/, /^\/listings\/(mine)?$/, /^\/listings\/\d+$/, /^\/conversations\/(\d+)?$/,
+  /^\/smiles\/$/, /^\/notifications\/$/];
 
 importScripts(__OUTBOX_SCRIPT__);
 

@@ -55,6 +55,7 @@ never answered for to anyone else.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from flask import current_app, flash
@@ -74,6 +75,7 @@ PRIVACY_CELL_M = 100.0
 NEAR_MILE_M = 300.0
 # destination() rounds to 1e-7 degree (about a centimetre): keep a margin over the minimum.
 _ROUNDING_MARGIN_M = 1.0
+_NUMBER_AND_UNIT = re.compile(r"(\d) (k?m)\b")
 _DEGREES_LAT = PRIVACY_CELL_M / (math.pi * EARTH_RADIUS_M / 180.0)
 
 
@@ -215,9 +217,12 @@ def _band_words(band: str | int) -> str:
     """What a band says, in the reader's language: "less than" the first two, "more than"
     the last, "about" a number of km (a few dozen bands, each put in words once)."""
     if band == "500 m":
-        return _("less than 500 m")
-    if band == "1 km":
-        return _("less than 1 km")
-    if band == "100 km":
-        return _("more than 100 km")
-    return _("about %(km)s km", km=format_decimal(band))
+        words = _("less than 500 m")
+    elif band == "1 km":
+        words = _("less than 1 km")
+    elif band == "100 km":
+        words = _("more than 100 km")
+    else:
+        words = _("about %(km)s km", km=format_decimal(band))
+    # The number and its unit stay on one line (a narrow list wrapped "500 / m").
+    return _NUMBER_AND_UNIT.sub("\\1\u00a0\\2", words)

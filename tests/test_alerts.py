@@ -52,7 +52,7 @@ def test_the_alert_shows_a_distance_band_never_metres(app, factory, anne, bruno)
     page = html(logged_in(app, bruno, language="en").get("/notifications/"))
     line = re.search(r"New request near you: “Besoin d(?:&#39;|')aide” \(([^)]+)\)", page)
     assert line, page
-    assert line.group(1) in ("less than 500 m", "less than 1 km", "about 2 km")
+    assert line.group(1) in ("less than 500\u00a0m", "less than 1\u00a0km", "about 2\u00a0km")
     with app.app_context():
         detail = db.session.scalar(select(Notification.detail).where(Notification.member_id == bruno.id))
     assert f"{detail} m" not in page and f">{detail}<" not in page

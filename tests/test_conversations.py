@@ -478,6 +478,11 @@ def test_marking_done_at_zero_goes_into_credit(make_app):
     listing_id = cast.request()
     cid = cast.bruno.open_conversation(listing_id)
     assert balances(app, cast.anne, cast.bruno) == [0, 0]
+    # Before the tap, the page says what it will do to her balance (a true minus sign).
+    page = html(cast.anne.client.get(f"/conversations/{cid}"))
+    assert ("You have 0 smiles: you can still thank them, your balance will be \u22121 smile "
+            "(it may go down to \u22125 smiles).") in page
+    assert "your balance will be" not in html(cast.bruno.client.get(f"/conversations/{cid}")), "Bruno does not pay"
 
     response = cast.anne.client.post(f"/conversations/{cid}/done", headers=HX)
     assert response.status_code == 200
@@ -487,6 +492,8 @@ def test_marking_done_at_zero_goes_into_credit(make_app):
     assert balances(app, cast.anne, cast.bruno) == [-1, 1]
     assert notifications(app, cast.bruno, "service_confirmed") == 1
     assert ledger_holds(app)
+    # The header and the page "me" say −1 as the smiles page does.
+    assert "\u22121 smile" in html(cast.anne.client.get("/me"))
 
 
 def test_marking_done_at_the_limit_with_an_empty_pot_confirms_with_thanks(make_app):
@@ -494,6 +501,8 @@ def test_marking_done_at_the_limit_with_an_empty_pot_confirms_with_thanks(make_a
     cast = Cast(app)
     listing_id = cast.request()
     cid = cast.bruno.open_conversation(listing_id)
+    assert "You are at your credit limit (0 smiles): the solidarity pot gives the smile if it can." in html(
+        cast.anne.client.get(f"/conversations/{cid}"))
 
     response = cast.anne.client.post(f"/conversations/{cid}/done", headers=HX)
     assert response.status_code == 200 and 'role="alert"' not in html(response)
@@ -606,7 +615,10 @@ def test_confirming_at_the_limit_is_paid_by_the_solidarity_pot(make_app):
         donor.credit_limit = 3
         smiles.transfer(donor, smiles.pot_account(), 2, "pot_gift", "pot:test")
         db.session.commit()
-    listing_id, _cid, completion_id = _pending_offer(app, cast)
+    listing_id, cid, completion_id = _pending_offer(app, cast)
+    # Bruno confirms an offer: he is the one who pays, and is told he is at the limit.
+    assert "You are at your credit limit" in html(cast.bruno.client.get(f"/conversations/{cid}"))
+    assert "You are at your credit limit" not in html(cast.anne.client.get(f"/conversations/{cid}"))
     response = cast.bruno.client.post(f"/conversations/completions/{completion_id}/confirm", headers=HX)
     assert response.status_code == 200
     assert "the solidarity pot gave Anne M. 1 smile" in html(response)

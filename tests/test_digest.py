@@ -62,7 +62,7 @@ def test_the_digest_lists_new_ads_with_bands_and_unsubscribes_in_one_click(diges
     body = message.get_content()
     assert message["Subject"] == "1 new ad near you"
     assert "Hello Bruno," in body and "Offer: “Donne un vélo”" in body
-    assert any(band in body for band in ("(less than 500 m)", "(less than 1 km)", "(about 2 km)"))
+    assert any(band in body for band in ("(less than 500\u00a0m)", "(less than 1\u00a0km)", "(about 2\u00a0km)"))
     assert f"/listings/{listing_id}" in body and "/alerts/settings" in body
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe = str(message["List-Unsubscribe"]).strip().strip("<>")

@@ -73,11 +73,11 @@ def test_plural_messages_stay_escaped(app):
 @pytest.mark.parametrize(
     ("metres", "french", "english"),
     [
-        (120, "moins de 500 m", "less than 500 m"),
-        (800, "moins de 1 km", "less than 1 km"),
-        (3_200, "environ 3 km", "about 3 km"),
-        (36_000, "environ 40 km", "about 40 km"),
-        (250_000, "plus de 100 km", "more than 100 km"),
+        (120, "moins de 500\u00a0m", "less than 500\u00a0m"),
+        (800, "moins de 1\u00a0km", "less than 1\u00a0km"),
+        (3_200, "environ 3\u00a0km", "about 3\u00a0km"),
+        (36_000, "environ 40\u00a0km", "about 40\u00a0km"),
+        (250_000, "plus de 100\u00a0km", "more than 100\u00a0km"),
     ],
 )
 def test_distance_bands_per_locale(app, metres, french, english):

@@ -181,11 +181,15 @@ def test_the_pages_seen_last_open_offline_marked_as_saved(live_server, new_page)
     page = new_page(locale="en-GB")
     log_in_browser(page, base, anne)
     _controlled(page)
-    for path in ("/listings/", "/smiles/"):
+    for path in ("/listings/", "/smiles/", "/map", "/conversations/", "/me"):
         page.goto(base + path)
         expect(page.locator(".offline-banner")).to_have_count(0)
 
     page.context.set_offline(True)
+    # Where the installed app opens, and the way to my messages.
+    for path in ("/map", "/conversations/", "/me"):
+        page.goto(base + path)
+        expect(page.locator(".offline-banner")).to_be_visible()
     page.goto(f"{base}/listings/")
     expect(page.locator(".offline-banner")).to_contain_text("You are offline — saved copy from")
     expect(page.locator("main")).to_contain_text("Fresh eggs to give")
@@ -195,6 +199,8 @@ def test_the_pages_seen_last_open_offline_marked_as_saved(live_server, new_page)
     page.goto(f"{base}/account/")
     expect(page.locator("h1")).to_be_visible()
     expect(page.locator(".offline-banner")).to_have_count(0)
+    # "Try again" asks for the page that could not be reached, not for another one.
+    assert page.get_by_role("link", name="Try again").get_attribute("href") == ""
 
     # Logging out forgets the saved pages on this device.
     page.context.set_offline(False)

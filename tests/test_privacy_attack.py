@@ -18,12 +18,14 @@ BAND_RANGES = {  # metres, as shown in English by onemile.privacy.distance_band
 
 
 def _band_range(text: str) -> tuple[float, float]:
+    text = text.replace("\u00a0", " ")  # the number and its unit are held together
     if text in BAND_RANGES:
         return BAND_RANGES[text]
     km = re.search(r"about (\d+) km", text)
     if km:
         value = int(km.group(1)) * 1000
         return value - 500, value + 500
+    assert text == "more than 100 km", f"a band this attack does not read: {text!r}"
     return 100_000, 20_000_000
 
 

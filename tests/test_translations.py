@@ -117,6 +117,18 @@ def test_french_translations_keep_placeholders():
     assert not problems, "placeholders differ:\n" + "\n".join(problems)
 
 
+def test_french_quotes_hold_their_words_with_one_unbreakable_space():
+    """« like this »: one no-break space inside each guillemet. A plain space lets a lone »
+    wrap onto its own line on a phone; a space after the no-break space doubles the gap."""
+    problems = []
+    for message in _read_catalog("fr"):
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        for string in strings:
+            if string and re.search(r"«(?!\u00a0\S)|(?<!\S\u00a0)»", string):
+                problems.append(repr(string))
+    assert not problems, "French quotes to fix:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def client(tmp_path):
     os.environ.setdefault("SECRET_KEY", "x")

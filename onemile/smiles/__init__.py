@@ -8,6 +8,7 @@ from ..web import header_value
 bp = Blueprint("smiles", __name__)
 
 from . import (
+    amounts,
     member_data,
     routes,  # noqa: F401
     services,
@@ -19,4 +20,5 @@ def setup(app) -> None:
     its blueprint, its part of the data download and of account deletion."""
     app.register_blueprint(bp)
     header_value(app, "smiles_balance", services.balance_of)
+    app.add_template_global(amounts.signed_smiles, "smiles_amount")
     member_data.connect()

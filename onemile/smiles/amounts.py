@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..errors import RuleError
 
@@ -31,3 +32,11 @@ def smiles_count(amount, maximum: int) -> int:
     if count > maximum:
         raise RuleError(_("At most %(n)d smiles at a time.", n=maximum), "amount")
     return count
+
+
+def signed_smiles(count: int) -> str:
+    """A number of smiles as members read it: "3 smiles", "−1 smile" (a true minus sign,
+    as on the smiles page). Templates call it `smiles_amount`."""
+    if count >= 0:
+        return ngettext("%(num)d smile", "%(num)d smiles", count)
+    return ngettext("−%(num)d smile", "−%(num)d smiles", -count)

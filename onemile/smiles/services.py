@@ -84,6 +84,14 @@ def credit_limit_of(member_id: int) -> int:
     return current_app.config["SMILES_CREDIT_LIMIT"] if limit is None else limit
 
 
+def standing(member_id: int) -> tuple[int, int]:
+    """(balance, credit limit) of a member, in one read: what paying would leave them."""
+    row = db.session.execute(
+        select(Account.balance, Account.credit_limit).where(Account.member_id == member_id)
+    ).first()
+    return (row.balance, row.credit_limit) if row else (0, current_app.config["SMILES_CREDIT_LIMIT"])
+
+
 def issuer_account() -> Account:
     """The account that mints bonuses (its balance is minus everything minted)."""
     account = db.session.scalar(select(Account).where(Account.kind == AccountKind.ISSUER).order_by(Account.id))

@@ -23,6 +23,7 @@ from ...models import (
     utcnow,
 )
 from ...models.protection import blocked_between
+from ...smiles import services as smiles
 
 MESSAGE_MAX = 2000
 SERVICE_PRICE = 1  # 1 service = 1 smile
@@ -185,6 +186,10 @@ class FinishState:
     can_confirm: bool  # the beneficiary of a pending completion (confirm or decline)
     can_cancel: bool  # the author of a pending completion
     finished_elsewhere: bool  # done, or being finished, with another responder
+    # The member's (balance, credit limit) when finishing is theirs to pay (they mark a
+    # request done, or confirm an offer) and their balance is below the smile it costs:
+    # the page says what happens (they go below zero, or the pot pays) before they tap.
+    low_balance: tuple[int, int] | None = None
 
     @property
     def status(self) -> str | None:
@@ -206,15 +211,22 @@ def finish_state(member: Member, conversation: Conversation) -> FinishState:
     }
     is_author = member.id == listing.author_id
     pending = latest is not None and latest.status == CompletionStatus.PENDING
+    can_mark_done = (is_author and listing.status == ListingStatus.OPEN and active is None
+                     and not conversation.responder.is_deleted)
+    can_confirm = pending and member.id == latest.beneficiary_id
+    low_balance = None
+    if member.id == beneficiary_id and (can_confirm or (can_mark_done and listing.kind == ListingKind.REQUEST)):
+        balance, limit = smiles.standing(member.id)
+        low_balance = (balance, limit) if balance < SERVICE_PRICE else None
     return FinishState(
         completion=latest,
         listing_status=listing.state_at(utcnow()),
         helper_name=names[helper_id],
         beneficiary_name=names[beneficiary_id],
         other_name=names[conversation.other_party_id(member.id)],
-        can_mark_done=is_author and listing.status == ListingStatus.OPEN and active is None
-        and not conversation.responder.is_deleted,
-        can_confirm=pending and member.id == latest.beneficiary_id,
+        can_mark_done=can_mark_done,
+        can_confirm=can_confirm,
         can_cancel=pending and is_author,
         finished_elsewhere=active is not None and active.conversation_id != conversation.id,
+        low_balance=low_balance,
     )

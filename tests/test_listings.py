@@ -369,6 +369,12 @@ def test_renew_opens_an_expired_listing_again(app, client, factory, author, neig
 def test_delete_removes_the_listing_and_its_placements(app, client, factory, author):
     listing_id = factory.listing(author)
     kept = factory.listing(author, title="Kept")
+    # On the page, Delete only asks; the form that deletes is behind the question.
+    page = html(english(client).get(f"/listings/{listing_id}"))
+    step = re.search(r'<details class="confirm-step">\s*<summary class="button danger">Delete</summary>(.*?)</details>', page, re.DOTALL)
+    assert step and f'action="/listings/{listing_id}/delete"' in step.group(1)
+    assert "Delete this ad for good? This cannot be undone." in step.group(1) and "Yes, delete the ad" in step.group(1)
+    assert page.count(f'action="/listings/{listing_id}/delete"') == 1
     response = client.post(f"/listings/{listing_id}/delete")
     assert_see_other(response)
     assert stored(app, listing_id) is None

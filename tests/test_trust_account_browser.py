@@ -34,7 +34,10 @@ def test_block_then_download_and_delete_my_account(live_server, new_page, tmp_pa
     a = new_page(locale="en-GB")
     log_in_browser(a, base, anne)
     a.goto(conversation_url)
-    a.get_by_role("button", name="Block Bruno P.").click()
+    # Blocking asks first: the first tap only opens the question, the second acts.
+    a.locator("summary", has_text="Block Bruno P.").click()
+    expect(a.get_by_text("Neither of you will see the other's listings")).to_be_visible()
+    a.get_by_role("button", name="Yes, block Bruno P.").click()
     a.wait_for_url(re.compile(r"/account/#blocks$"))
     expect(a.locator(".flashes")).to_contain_text("You blocked Bruno P.")
     expect(a.locator("#blocks")).to_contain_text("Bruno P.")

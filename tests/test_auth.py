@@ -114,6 +114,28 @@ def test_the_emailed_link_logs_in_only_the_browser_that_signed_up(app, client, o
     assert path_of(third.get("/map")) == "/auth/login"
 
 
+def test_a_visitor_who_signs_up_from_an_ad_lands_on_it(app, client, factory, outbox):
+    """From an ad's link to the log-in page, to sign-up, to the e-mailed link: the new member
+    arrives on the ad they wanted to answer, not on the map."""
+    english(client)
+    listing_id = factory.listing(factory.member(language="en"), title="Ladder to lend")
+    login = client.get(f"/listings/{listing_id}")
+    assert path_of(login) == "/auth/login"
+    page = html(client.get(login.headers["Location"]))
+    signup_link = re.search(r'<a href="(/auth/signup\?next=[^"]+)">Sign up</a>', page)
+    assert signup_link, "the log-in page's sign-up link keeps where the visitor was going"
+    assert client.get(signup_link.group(1).replace("&amp;", "&")).status_code == 200
+    assert_see_other(signup(client, email="carla@example.org"))
+    opened = client.get(verification_link(outbox, "carla@example.org"))
+    assert path_of(opened) == f"/listings/{listing_id}"
+    assert "Ladder to lend" in html(client.get(opened.headers["Location"]))
+    # Another site is never where one lands.
+    stranger = english(app.test_client())
+    stranger.get("/auth/signup?next=//evil.example/x")
+    assert_see_other(signup(stranger, email="dan@example.org"))
+    assert path_of(stranger.get(verification_link(outbox, "dan@example.org"))) == "/map"
+
+
 @pytest.mark.parametrize("kind", ["business", "association"])
 def test_signup_of_an_organisation_requires_its_name(app, client, kind):
     english(client)

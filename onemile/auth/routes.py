@@ -23,6 +23,9 @@ from .forms import (
 )
 from .gate import EmailNotVerified
 
+# The session key of where a visitor was going when they signed up (a local path).
+_AFTER_SIGNUP = "after_signup"
+
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour; 30 per day", methods=["POST"])
@@ -31,6 +34,11 @@ def signup():
     not the address has an account; the e-mailed link finishes it."""
     if current_user.is_authenticated:
         return redirect(url_for("map.show"))
+    going_to = local_path(request.args.get("next"))
+    if going_to:
+        # Where the visitor was going (an ad they want to answer): the e-mailed link, opened
+        # in this browser, takes them there once they are in.
+        session[_AFTER_SIGNUP] = going_to
     form = SignupForm()
     status = 200
     needs_point = False
@@ -280,6 +288,10 @@ def verify_email(token: str):
             flash(_("Your e-mail address is confirmed. Log in with your password to go on."), "success")
             return redirect(url_for("auth.login"))
         sessions.log_in(member)
+        going_to = session.pop(_AFTER_SIGNUP, None)
+        if going_to:
+            flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")
+            return redirect(going_to)
         flash(_("Welcome to 1Mile! Here is your mile."), "success")
     flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")
     return redirect(url_for("map.show"))

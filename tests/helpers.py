@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from onemile.extensions import db
 
@@ -77,3 +77,13 @@ def mailed_link(outbox, email: str, path_prefix: str) -> str:
             found += re.findall(rf"https?://[^/\s]+({re.escape(path_prefix)}\S+)", message.get_content())
     assert found, f"no link to {path_prefix} e-mailed to {email}"
     return found[-1]
+
+
+def no_quiet_hours(app, *refs) -> None:
+    """Quiet hours off for these members, whatever the hour the test runs at: by default an
+    alert in the evening or at night waits for the morning (onemile.alerts)."""
+    from onemile.models import Member
+
+    with app.app_context():
+        db.session.execute(update(Member).where(Member.id.in_([r.id for r in refs])).values(quiet_start=0, quiet_end=0))
+        db.session.commit()

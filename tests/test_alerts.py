@@ -6,19 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import count, csrf_token_in, html, logged_in
+from helpers import count, csrf_token_in, html, logged_in, no_quiet_hours
 from sqlalchemy import select, update
 
 from onemile.alerts import reminders, services
 from onemile.extensions import db
 from onemile.models import AdAlert, AlertPreference, Listing, Member, Notification, utcnow
-
-
-def _no_quiet_hours(app, *refs):
-    """Quiet hours off for these members, whatever the hour the test runs at."""
-    with app.app_context():
-        db.session.execute(update(Member).where(Member.id.in_([r.id for r in refs])).values(quiet_start=0, quiet_end=0))
-        db.session.commit()
 
 
 def _alerts_of(app, member_id):
@@ -34,7 +27,7 @@ def _alerts_of(app, member_id):
 
 
 def test_a_request_alerts_neighbours_at_once_and_an_offer_waits_for_the_digest(app, factory, anne, bruno):
-    _no_quiet_hours(app, anne, bruno)
+    no_quiet_hours(app, anne, bruno)
     request_id = factory.listing(anne, kind="request", offer_type=None, category="diy", title="Besoin d'une perceuse")
     offer_id = factory.listing(anne, kind="offer", title="Donne un vélo")
     instant, waiting = _alerts_of(app, bruno.id)
@@ -47,7 +40,7 @@ def test_a_request_alerts_neighbours_at_once_and_an_offer_waits_for_the_digest(a
 
 
 def test_the_alert_shows_a_distance_band_never_metres(app, factory, anne, bruno):
-    _no_quiet_hours(app, bruno)
+    no_quiet_hours(app, bruno)
     factory.listing(anne, kind="request", offer_type=None, title="Besoin d'aide")
     page = html(logged_in(app, bruno, language="en").get("/notifications/"))
     line = re.search(r"New request near you: “Besoin d(?:&#39;|')aide” \(([^)]+)\)", page)
@@ -59,7 +52,7 @@ def test_the_alert_shows_a_distance_band_never_metres(app, factory, anne, bruno)
 
 
 def test_choices_per_mile_off_and_categories(app, factory, anne, bruno):
-    _no_quiet_hours(app, bruno)
+    no_quiet_hours(app, bruno)
     with app.app_context():
         db.session.add_all([
             AlertPreference(member_id=bruno.id, mile_id=bruno.mile_id, subject="requests", mode="instant",
@@ -77,7 +70,7 @@ def test_choices_per_mile_off_and_categories(app, factory, anne, bruno):
 
 def test_blocked_and_suspended_members_never_reach_each_other(app, factory, anne, bruno):
     camille = factory.member(language="en")
-    _no_quiet_hours(app, anne, bruno, camille)
+    no_quiet_hours(app, anne, bruno, camille)
     factory.block(bruno, anne)
     factory.listing(anne, kind="request", offer_type=None)
     factory.listing(bruno, kind="request", offer_type=None)
@@ -95,7 +88,7 @@ def test_blocked_and_suspended_members_never_reach_each_other(app, factory, anne
 
 
 def test_a_post_that_rolls_back_alerts_nobody(app, anne, bruno):
-    _no_quiet_hours(app, bruno)
+    no_quiet_hours(app, bruno)
     from onemile.listings.services import ListingData, create_listing
 
     with app.test_request_context():
@@ -110,7 +103,7 @@ def test_a_post_that_rolls_back_alerts_nobody(app, anne, bruno):
 
 def test_members_far_away_hear_nothing(app, factory, anne):
     far = factory.member(postal_code="75001", language="en")
-    _no_quiet_hours(app, far)
+    no_quiet_hours(app, far)
     factory.listing(anne, kind="request", offer_type=None)
     assert _alerts_of(app, far.id) == ([], [])
 
@@ -119,7 +112,7 @@ def test_the_daily_cap_sends_the_rest_to_the_digest(make_app, factory_for):
     app = make_app(ALERT_DAILY_CAP=2)
     factory = factory_for(app)
     anne, bruno = factory.member(), factory.member()
-    _no_quiet_hours(app, bruno)
+    no_quiet_hours(app, bruno)
     ids = [factory.listing(anne, kind="request", offer_type=None, title=f"R{i}") for i in range(3)]
     instant, waiting = _alerts_of(app, bruno.id)
     assert [target for _, target, _ in instant] == ids[:2]
@@ -171,7 +164,7 @@ def test_a_held_alert_of_an_ad_hidden_meanwhile_is_dropped(app, factory, anne, b
 
 
 def test_an_instant_alert_of_an_ad_hidden_later_leaves_the_page(app, factory, anne, bruno):
-    _no_quiet_hours(app, bruno)
+    no_quiet_hours(app, bruno)
     listing_id = factory.listing(anne, kind="request", offer_type=None, title="Titre à cacher")
     client = logged_in(app, bruno, language="en")
     assert "Titre à cacher" in html(client.get("/notifications/"))
@@ -183,7 +176,7 @@ def test_an_instant_alert_of_an_ad_hidden_later_leaves_the_page(app, factory, an
 
 def test_a_new_project_and_a_new_mag_alert_in_the_digest_by_default(app, factory, anne, bruno):
     moderator = factory.moderator()
-    _no_quiet_hours(app, bruno)
+    no_quiet_hours(app, bruno)
     project_id = factory.project(anne, approved_by=moderator)
     mag_id = factory.mag(anne)
     _, waiting = _alerts_of(app, bruno.id)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Factory, log_in_browser
-from helpers import assert_see_other, csrf_token_in, html, logged_in
+from helpers import assert_see_other, csrf_token_in, html, logged_in, no_quiet_hours
 from sqlalchemy import event, func, select, text
 
 from onemile.conversations import services as conversations
@@ -394,9 +394,11 @@ def test_first_replies_and_confirmation_requests_are_e_mailed_in_english(app, fa
     ]
     first = sent[0].get_content()
     assert "Hello Anne," in first and "Bruno D. answered “Ladder to lend”." in first
-    assert "http://localhost/notifications/" in first
+    # Each e-mail leads to the conversation, where the answer waits.
+    assert f"http://localhost/conversations/{conversation_id}\n" in first
     assert "http://localhost/notifications/settings" in first
     assert "Anne M. marked “Ladder to lend” as done with you." in sent[1].get_content()
+    assert f"http://localhost/conversations/{conversation_id}\n" in sent[1].get_content()
 
 
 def test_no_e_mail_once_turned_off_on_the_settings_page(app, factory, outbox, anne, bruno):
@@ -581,6 +583,7 @@ def test_notifications_go_with_a_listing_whose_conversations_the_database_delete
     otherwise count what the page no longer shows)."""
     from onemile.listings import services as listings
 
+    no_quiet_hours(app, bruno)
     listing_id = factory.listing(anne, kind="request", category="diy", title="Lend me a ladder")
     factory.conversation(bruno, listing_id, "I have one.", replies=((anne, "Great!"),))
     # Bruno's two: Anne's reply and the alert of her new request near him (issue 14).

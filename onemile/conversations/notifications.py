@@ -11,9 +11,6 @@ from ..extensions import db
 from ..models import Conversation, Listing
 from ..notifications.kinds import register_kind, register_target_type
 
-_INBOX = ("notifications.index", {})
-
-
 def _load(ids: list[int]) -> dict[int, Conversation]:
     """The conversations and their listings (every sentence names the listing), one query."""
     found = db.session.scalars(
@@ -28,7 +25,8 @@ def _of_listings(listing_ids: list[int]) -> list[int]:
 
 
 def _link(_notification, conversation: Conversation):
-    # Opening the conversation reads its notifications.
+    # Opening the conversation reads its notifications; an e-mail leads there too (through
+    # the log-in page, which comes back to it), where the answer waits.
     return "conversations.show", {"conversation_id": conversation.id}
 
 
@@ -86,6 +84,5 @@ def register() -> None:
             target="conversation",
             link=_link,
             email=emails.get(kind),
-            email_link=lambda _n, _t: _INBOX,
             push=pushes.get(kind),
         )

@@ -101,6 +101,7 @@ def test_photos_posted_from_a_phone_show_in_the_gallery_the_card_the_panel_and_t
     page.goto(f"{live_server.url}/listings/new")
     for choice in ("input[name=kind][value=offer]", "input[name=offer_type][value=give]"):
         page.check(choice)
+    page.select_option("#category", "goods")
     for field, value in (("#title", title), ("#body", "Avec son ampoule.")):
         page.fill(field, value)
     page.set_input_files("#photos", [str(photo), str(second)])

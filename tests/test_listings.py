@@ -155,6 +155,13 @@ def test_the_form_fits_the_kind_but_carries_every_field_and_the_server_sorts_the
     assert refused.status_code == 422
     assert 'id="offer_type-error"' in html(refused) and 'value="Giving a lamp"' in html(refused)
     assert totals(app) == (2, 2)
+    # No category is chosen for the author: the list starts on "Choose a category", and an
+    # ad sent without one is refused with the others kept.
+    assert re.search(r'<select[^>]*name="category"[^>]*><option value="">Choose a category</option>', page)
+    unsorted = post(client, [author.mile_id], category="", title="Lamp to give")
+    assert unsorted.status_code == 422
+    assert 'id="category-error"' in html(unsorted) and 'value="Lamp to give"' in html(unsorted)
+    assert totals(app) == (2, 2)
 
 
 def test_every_category_can_be_posted(app, client, author):

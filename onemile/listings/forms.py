@@ -64,10 +64,12 @@ class ListingForm(PointFormMixin, FlaskForm):
         choices=[SelectChoice(t, OFFER_TYPE_LABELS[t]) for t in OFFER_TYPES],
         validators=[Optional()],
     )
+    # No category is picked for the author: the first one in the list became the category of
+    # every ad whose author did not open the list.
     category = SelectField(
         _l("Category"),
-        choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
-        validators=[DataRequired()],
+        choices=[SelectChoice("", _l("Choose a category"))] + [SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        validators=[DataRequired(message=_l("Choose a category."))],
     )
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX)])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX)])

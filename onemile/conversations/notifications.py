@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Conversation, Listing
 from ..notifications.kinds import register_kind, register_target_type
 
+
 def _load(ids: list[int]) -> dict[int, Conversation]:
     """The conversations and their listings (every sentence names the listing), one query."""
     found = db.session.scalars(

@@ -470,6 +470,13 @@ def test_another_responder_cannot_be_marked_once_the_request_is_done(app, cast):
     assert "This listing is no longer open." in html(response) and 'role="alert"' in html(response)
     assert "This listing was done with another member." in html(cast.chloe.client.get(f"/conversations/{chloe_cid}"))
     assert balances(app, cast.anne, cast.bruno, cast.chloe) == [0, 2, 1]
+    # Chloé is told, in her notifications, and the line leads to her conversation; Bruno,
+    # who did it, is not told that it was done with someone else.
+    assert notifications(app, cast.chloe, "listing_done_elsewhere") == 1
+    assert notifications(app, cast.bruno, "listing_done_elsewhere") == 0
+    page = html(cast.chloe.client.get("/notifications/"))
+    assert re.search(rf'<a href="/conversations/{chloe_cid}">(<span[^>]*>[^<]*</span>)?“[^”]+” was done with another member. '
+                     r"Thank you for answering.</a>", page), page
 
 
 def test_marking_done_at_zero_goes_into_credit(make_app):

@@ -78,6 +78,7 @@ def register() -> None:
         "service_confirmed_thanks",  # at the limit, the pot could not pay: no smile moved
         "service_declined",
         "completion_cancelled",
+        "listing_done_elsewhere",    # the ad was done with another responder
     ):
         register_kind(
             kind,

@@ -245,9 +245,23 @@ def _confirm(completion: Completion, beneficiary: Member, thanks: str | None = N
     kind = {"pot": "service_confirmed_pot", "nobody": "service_confirmed_thanks"}.get(paid_by, "service_confirmed")
     for recipient, actor in ((completion.helper_id, beneficiary.id), (completion.beneficiary_id, completion.helper_id)):
         notify(recipient, kind, actor_id=actor, target_id=completion.conversation_id)
+    _tell_the_other_responders(completion)
     db.session.flush()
     db.session.refresh(completion)
     return completion
+
+
+def _tell_the_other_responders(completion: Completion) -> None:
+    """Everyone else who answered the ad learns it was done with another member, rather
+    than waiting under an ad that is closed (each in their own conversation)."""
+    others = db.session.execute(
+        select(Conversation.id, Conversation.responder_id).where(
+            Conversation.listing_id == completion.listing_id, Conversation.id != completion.conversation_id
+        )
+    ).all()
+    author_id = db.session.scalar(select(Listing.author_id).where(Listing.id == completion.listing_id))
+    for conversation_id, responder_id in others:
+        notify(responder_id, "listing_done_elsewhere", actor_id=author_id, target_id=conversation_id)
 
 
 def decline(member: Member, completion_id: int) -> Completion:

@@ -495,6 +495,9 @@ def test_marking_done_at_zero_goes_into_credit(make_app):
     assert response.status_code == 200
     assert "Thank you! Bruno P. received 1 smile." in html(response)
     assert "no smile left" not in html(response)
+    # The ad's state above the block is swapped too: it no longer says "Open".
+    assert f'<span id="ad-status-{listing_id}" hx-swap-oob="true">Done</span>' in html(response)
+    assert f'<span id="ad-status-{listing_id}">Open</span>' in page
     assert listing_status(app, listing_id) == "done"
     assert balances(app, cast.anne, cast.bruno) == [-1, 1]
     assert notifications(app, cast.bruno, "service_confirmed") == 1

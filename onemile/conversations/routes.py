@@ -36,7 +36,7 @@ def _page(conversation: Conversation, block: str, *, status: int = 200, after: i
     fragment = wants_fragment()
     whole = not fragment or block == "content"  # the whole thread, not only what is new
     if fragment and block == "completion":
-        context = {"conversation": conversation, "listing": conversation.listing, "now": utcnow()}
+        context = {"conversation": conversation, "listing": conversation.listing, "now": utcnow(), "swap_status": True}
     else:
         context = thread(conversation, 0 if whole else after, form)
     if whole or block == "completion":

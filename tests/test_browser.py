@@ -19,6 +19,11 @@ def _sign_up(page, base: str, email: str) -> None:
     page.fill("#password", "un mot de passe solide")
     page.fill("#first_name", "Anne")
     page.fill("#last_name", "Martin")
+    # A person (the default) has no organisation name to give: the field shows for the others.
+    expect(page.locator("#organisation_name")).to_be_hidden()
+    page.check("input[name=kind][value=association]")
+    expect(page.locator("#organisation_name")).to_be_visible()
+    page.check("input[name=kind][value=person]")
     page.fill("#postal_code", "68100")
     page.select_option("#country", "FR")
     page.click("form.stack button[type=submit]")

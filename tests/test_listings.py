@@ -352,6 +352,8 @@ def test_close_hides_from_others_but_not_from_the_author(app, client, factory, a
 
 def test_renew_opens_an_expired_listing_again(app, client, factory, author, neighbour):
     listing_id = factory.listing(author, title="Giving a bike")
+    # A fresh ad offers no renewal: renewing it would change nothing its author can see.
+    assert f'action="/listings/{listing_id}/renew"' not in html(client.get(f"/listings/{listing_id}"))
     # A context of its own, closed before any request: requests made while the `ctx` fixture
     # is active share its app context, hence `g` (the logged-in member) and the session.
     with app.app_context():
@@ -360,7 +362,8 @@ def test_renew_opens_an_expired_listing_again(app, client, factory, author, neig
 
     assert listed_ids(client) == listed_ids(neighbour) == []
     assert neighbour.get(f"/listings/{listing_id}").status_code == 404
-    assert "Expired" in html(client.get(f"/listings/{listing_id}"))
+    expired_page = html(client.get(f"/listings/{listing_id}"))
+    assert "Expired" in expired_page and f'action="/listings/{listing_id}/renew"' in expired_page
 
     assert client.post(f"/listings/{listing_id}/renew").status_code == 303
 

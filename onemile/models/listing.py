@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from geoalchemy2 import Geometry
@@ -38,6 +38,8 @@ STATUSES = tuple(ListingStatus)
 # mile_only = no marker at all, only listed (lists, nearest panel) with a distance band.
 LOCATION_MODES = ("approximate", "meeting_place", "mile_only")
 MAX_LISTING_PHOTOS = 4
+# An open ad offers its author to renew it in its last week (and once closed or expired).
+RENEWAL_OFFERED_WITHIN = timedelta(days=7)
 
 
 class Listing(ActedBy, Protected, db.Model):
@@ -115,6 +117,14 @@ class Listing(ActedBy, Protected, db.Model):
     def state_at(self, now: datetime) -> str:
         """The status members see: an open listing past its expiry is "expired"."""
         return ListingStatus.EXPIRED if self.status == ListingStatus.OPEN and self.expires_at <= now else self.status
+
+    def worth_renewing_at(self, now: datetime) -> bool:
+        """Whether its author is offered to renew it: closed, expired or ending within a week
+        (renewing an ad posted a moment ago changes nothing they can see); never once done."""
+        state = self.state_at(now)
+        if state == ListingStatus.DONE:
+            return False
+        return state != ListingStatus.OPEN or self.expires_at - now <= RENEWAL_OFFERED_WITHIN
 
 
 class ListingPlacement(db.Model):

@@ -8,7 +8,13 @@
 const CACHE = 'onemile-shell-__SHELL_VERSION__';
 // The member's last pages: kept across deploys, cleared at logout (a "forget" message).
 const PAGES = 'onemile-pages';
-const OFFLINE = '/offline';
+// The offline page, in each language (the server puts them here), speaks the language of
+// the last page seen: its Content-Language, kept in the shell's cache (the worker is stopped
+// between visits); before any, the browser's.
+const OFFLINE_PAGES = __OFFLINE_PAGES__;
+const OFFLINE_HEADERS = __OFFLINE_HEADERS__;
+const LANGUAGE_KEY = '/offline/language';
+let lastLanguage = null;
 const SHELL = __SHELL__;
 // Pages worth opening offline: my map (where the installed app opens) and the page "me",
 // the list around me, my listings and a listing (its conversations), my conversations and
@@ -20,10 +26,10 @@ importScripts(__OUTBOX_SCRIPT__);
 
 self.addEventListener('install', (event) => {
   // Versioned URLs never change content, so the copies the page just downloaded (HTTP
-  // cache) are right and installing costs no second download. The offline page is fetched.
+  // cache) are right and installing costs no second download.
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, {cache: url.includes('?v=') ? 'default' : 'no-cache'}))))
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, {cache: 'default'}))))
       .then(() => self.skipWaiting())
   );
 });
@@ -37,6 +43,12 @@ self.addEventListener('activate', (event) => {
       .then(() => self.clients.claim())
   );
 });
+
+function offlinePage() {
+  return caches.open(CACHE).then((cache) => cache.match(LANGUAGE_KEY))
+    .then((known) => (known ? known.text() : (self.navigator.language || '').slice(0, 2)))
+    .then((language) => new Response(OFFLINE_PAGES[language] || Object.values(OFFLINE_PAGES)[0], {headers: OFFLINE_HEADERS}));
+}
 
 // A saved page says when it was saved: the page script shows "saved copy from …".
 function markSaved(response) {
@@ -68,9 +80,14 @@ self.addEventListener('fetch', (event) => {
       if (saved && response.ok && !response.redirected && response.type === 'basic') {
         event.waitUntil(savePage(request, response));
       }
+      const language = response.headers.get('Content-Language');
+      if (language in OFFLINE_PAGES && language !== lastLanguage) {
+        lastLanguage = language;
+        event.waitUntil(caches.open(CACHE).then((cache) => cache.put(LANGUAGE_KEY, new Response(language))).catch(() => {}));
+      }
       return response;
     }).catch(() => (saved ? caches.open(PAGES).then((cache) => cache.match(request.url)) : Promise.resolve())
-      .then((copy) => (copy ? markSaved(copy) : caches.match(OFFLINE)))));
+      .then((copy) => (copy ? markSaved(copy) : offlinePage()))));
     return;
   }
   if (url.pathname.startsWith('/static/') || url.pathname === '/manifest.json') {

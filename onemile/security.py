@@ -43,13 +43,11 @@ def _tile_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 
-def _set_headers(response):
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if response.status_code in (204, 304):
-        # Nothing to render: the page policy would only add bytes to every idle poll.
-        return response
+def page_headers() -> dict[str, str]:
+    """The headers every rendered response carries: the page policy and its companions (the
+    service worker gives them to the offline page it makes, too)."""
     tiles = _tile_origin()
-    response.headers["Content-Security-Policy"] = "; ".join(
+    policy = "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
@@ -65,10 +63,22 @@ def _set_headers(response):
             "worker-src 'self'",
         ]
     )
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+def _set_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.status_code in (204, 304):
+        # Nothing to render: the page policy would only add bytes to every idle poll.
+        return response
+    response.headers.update(page_headers())
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if not response.headers.get("Cache-Control") and request.endpoint != "static":

@@ -199,8 +199,12 @@ def test_the_pages_seen_last_open_offline_marked_as_saved(live_server, new_page)
     page.goto(f"{base}/account/")
     expect(page.locator("h1")).to_be_visible()
     expect(page.locator(".offline-banner")).to_have_count(0)
-    # "Try again" asks for the page that could not be reached, not for another one.
+    # "Try again" asks for the page that could not be reached, not for another one; the page
+    # speaks the language of the pages seen, and that one only.
     assert page.get_by_role("link", name="Try again").get_attribute("href") == ""
+    expect(page.locator("h1")).to_have_text("You are offline")
+    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("main")).not_to_contain_text("réseau")
 
     # Logging out forgets the saved pages on this device.
     page.context.set_offline(False)

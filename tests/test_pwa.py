@@ -48,13 +48,27 @@ def test_service_worker_has_root_scope_and_is_never_stale(client):
     source = response.get_data(as_text=True)
     shell = re.findall(r"'(/[^']*)'", re.search(r"const SHELL\s*=\s*\[(.*?)\];", source).group(1))
     # What every page needs, versioned; nothing left for the server to fill in.
-    for url in ("/offline", "/static/css/app.css?v=", "/static/js/app.js?v=", "/static/js/outbox.js?v=",
+    for url in ("/static/css/app.css?v=", "/static/js/app.js?v=", "/static/js/outbox.js?v=",
                 "/static/vendor/htmx/htmx.min.js?v="):
         assert any(entry.startswith(url) for entry in shell), url
+    # The offline page travels inside the worker, in both languages, with the page policy:
+    # no request of its own on a first visit.
+    assert "You are offline" in source and "Vous êtes hors ligne" in source
+    assert "Content-Security-Policy" in source and "frame-ancestors 'none'" in source
+    assert not any(entry.startswith("/offline") for entry in shell)
     assert "__" not in re.sub(r"/\*.*?\*/|//[^\n]*", "", source, flags=re.DOTALL).replace("__proto__", "")
     # The shell it precaches must exist, so installation cannot fail on a 404.
     for url in shell:
         assert _fetch(client, url).status_code == 200, url
+
+
+def test_the_offline_page_comes_in_each_language_and_pages_say_theirs(client):
+    english, french = client.get("/offline?lang=en"), client.get("/offline?lang=fr")
+    assert "You are offline" in english.get_data(as_text=True) and "réseau" not in english.get_data(as_text=True)
+    assert "Vous êtes hors ligne" in french.get_data(as_text=True)
+    # The worker picks the offline page in the language the pages it saw said.
+    assert client.get("/", headers={"Accept-Language": "en"}).headers["Content-Language"] == "en"
+    assert client.get("/", headers={"Accept-Language": "fr"}).headers["Content-Language"] == "fr"
 
 
 def test_offline_page_carries_no_session_data(client, auth, factory):

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from .. import security
 from .assets import static_url
 
 bp = Blueprint("pwa", __name__)
@@ -76,15 +77,24 @@ def _js_list(urls: list[str]) -> str:
 def _service_worker_source() -> str:
     """The worker with its precache list (versioned static URLs) and its cache named after
     a hash of that list and the manifest: a changed shell file changes the worker."""
-    shell = [url_for("pwa.offline"), *(static_url(name) for name in SHELL_FILES)]
+    shell = [static_url(name) for name in SHELL_FILES]
+    # The offline page travels inside the worker, in every language: no request of its own
+    # at install (a first visit's weight), and whatever language the member reads.
+    offline = {}
+    for language in LANGUAGES:
+        with force_locale(language):
+            offline[language] = render_template("pwa/offline.html")
+    offline_headers = {"Content-Type": "text/html; charset=utf-8", **security.page_headers()}
     digest = hashlib.sha256("\n".join(shell).encode())
     digest.update((PROJECT_ROOT / "manifest.json").read_bytes())
-    digest.update(render_template("pwa/offline.html", alternate="").encode())
+    digest.update(json.dumps([offline, offline_headers]).encode())
     source = (PROJECT_ROOT / "service-worker.js").read_text()
     # Minified like the static files (assets.py): every first visit downloads the worker.
     return rjsmin.jsmin(
         source.replace("__SHELL_VERSION__", digest.hexdigest()[:12])
         .replace("__SHELL__", _js_list(shell))
+        .replace("__OFFLINE_PAGES__", json.dumps(offline, ensure_ascii=False))
+        .replace("__OFFLINE_HEADERS__", json.dumps(offline_headers))
         # The outbox code itself, not an importScripts of it: one download less at install.
         .replace("importScripts(__OUTBOX_SCRIPT__);", (Path(current_app.static_folder) / "js" / "outbox.js").read_text())
     )
@@ -105,14 +115,22 @@ def service_worker():
 
 @bp.get("/offline")
 def offline():
-    """Shown by the service worker when the network is gone."""
-    # Cached once for everyone: say it in both languages, whichever was cached.
-    with force_locale("en" if str(get_locale()) == "fr" else "fr"):
-        alternate = _("1Mile cannot reach the network right now.")
-    return render_template("pwa/offline.html", alternate=alternate)
+    """Shown by the service worker when the network is gone, in the language of the last
+    page the member saw (`?lang=`: the worker keeps one page per language)."""
+    asked = request.args.get("lang")
+    with force_locale(asked if asked in LANGUAGES else str(get_locale())):
+        return render_template("pwa/offline.html")
+
+
+def _say_the_language(response):
+    # Which offline page the service worker shows: the language of the pages it last saw.
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Language", str(get_locale() or "fr"))
+    return response
 
 
 def setup(app) -> None:
     """Plug the feature into the app (create_app calls every feature's setup):
-    its blueprint."""
+    its blueprint, and pages saying their language to the service worker."""
     app.register_blueprint(bp)
+    app.after_request(_say_the_language)

@@ -317,6 +317,9 @@ def test_visitors_pick_a_place_by_postal_code(client):
     response = client.get("/explore?postal_code=67000&country=FR")
     assert response.status_code == 302
     assert "lat=48.5" in response.headers["Location"]
+    # The map shown says which place it is: the search field keeps the place's name.
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="place"[^>]*value="Strasbourg[^"]*"|<input[^>]*value="Strasbourg[^"]*"[^>]*name="place"', shown)
     unknown = client.get("/explore?postal_code=00000&country=FR")
     assert unknown.status_code == 422
     assert 'aria-invalid="true"' in unknown.get_data(as_text=True)

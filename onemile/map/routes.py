@@ -83,8 +83,16 @@ def _page_context() -> dict:
         **_nearest_context(place),
         **_toggles_context(place),
         "radius_m": MILE_METRES,
-        "place_form": ExplorePlaceForm(request.args) if place["visitor"] else None,
+        "place_form": _place_form() if place["visitor"] else None,
     }
+
+
+def _place_form() -> ExplorePlaceForm:
+    """The visitors' place search, showing the name of the place searched last (`near`)."""
+    form = ExplorePlaceForm(request.args)
+    if not form.place.data:
+        form.place.data = request.args.get("near", "")[:100]
+    return form
 
 
 def _page_or_block(block: str, block_context) -> Response:
@@ -114,7 +122,8 @@ def explore():
         form = ExplorePlaceForm(args)
         place = form.chosen_place(form.country.data or "FR")
         if place is not None:
-            return redirect(url_for("map.explore", lat=place.latitude, lon=place.longitude))
+            # `near` keeps the name in the search field: the page says which place it shows.
+            return redirect(url_for("map.explore", lat=place.latitude, lon=place.longitude, near=place.name))
         return render_template("map/page.html", **{**_page_context(), "place_form": form}), 422
     return page_or_fragment("map/page.html", "content", **_page_context())
 

@@ -188,6 +188,25 @@ class Bench:
                 samples.append(elapsed)
         return samples
 
+    def floor(self) -> list[float]:
+        """Seconds per logged-in request that does next to nothing of its own: the bell's
+        poll when nothing changed (204; one count). What any view costs before its own work,
+        to read a view's ratio to its raw SQL against."""
+        if not self.clients:
+            self.login_viewers()
+        samples = []
+        for measured, k in self._schedule():
+            client = self.clients[self.plan.point_viewer[k]]
+            start = time.perf_counter()
+            response = client.get("/notifications/bell?seen=0", headers={"HX-Request": "true"})
+            response.get_data()
+            elapsed = time.perf_counter() - start
+            if response.status_code != 204:
+                raise RuntimeError(f"the bell answered {response.status_code}, not 204")
+            if measured:
+                samples.append(elapsed)
+        return samples
+
     def session_cookie(self) -> str:
         """A session cookie of the first viewer, for requests sent with USER_AGENT from
         outside the test client."""

@@ -97,6 +97,8 @@ def bench_one(backend: str, size: int, data, settings: Settings, workdir: Path, 
                 p50, p95 = summary_ms(run[query][mode])
                 log(f"[{backend} {size}] {query} {mode}: p50 {p50:.3f} ms, p95 {p95:.3f} ms "
                     f"({time.perf_counter() - start:.1f} s)")
+        run["floor"] = bench.floor()
+        log(f"[{backend} {size}] floor (the bell, 204): p50 {summary_ms(run['floor'])[0]:.3f} ms")
         largest = size == max(settings.sizes)
         if largest and settings.profile:
             for query in ("within", "nearest"):

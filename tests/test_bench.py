@@ -98,10 +98,12 @@ def test_bench_harness_smoke(tmp_path):
     for backend in backends:
         assert set(document[backend]) == {str(SMOKE_SIZE)}
         entry = document[backend][str(SMOKE_SIZE)]
-        assert set(entry) == {"within", "nearest"}  # no HTTP at smoke size
+        assert set(entry) == {"within", "nearest", "floor_ms_p50"}  # no HTTP at smoke size
         for query in ("within", "nearest"):
             assert set(entry[query]) == QUERY_KEYS
             assert all(isinstance(v, float) and v > 0 for v in entry[query].values()), entry[query]
+        # The floor of a logged-in request is below any view, which does that and more.
+        assert 0 < entry["floor_ms_p50"] < min(entry[q]["view_ms_p50"] for q in ("within", "nearest"))
     assert set(document["page_weight"]) == {"first_kb", "repeat_kb"}
     assert document["page_weight"]["first_kb"] > document["page_weight"]["repeat_kb"] > 0
 
@@ -120,6 +122,7 @@ def test_bench_harness_smoke(tmp_path):
         assert "routing" not in document
 
     assert "view p50" in done.stdout and "Targets" in done.stdout
+    assert "floor: a logged-in request doing nothing of its own" in done.stdout
     assert not list(workdir.glob("*.sqlite*")), "SpatiaLite benchmark files left behind"
     assert _leftover_pg_databases() in (None, []), "PostgreSQL benchmark databases left behind"
     assert not _leftover_routing_cluster(bench_pid), "the routing section left its primary and replica behind"

@@ -159,16 +159,18 @@ def test_unknown_layers_are_ignored(client, auth, factory, app):
 
 
 def _member_with_five_ads(app):
-    """A logged-in client of a member who posted five ads around her mile's centre, and her."""
+    """A logged-in client of a neighbour (same mile) of a member who posted five ads around
+    her mile's centre, and the neighbour (a member's own ads always come one by one)."""
     from conftest import AuthActions, Factory
 
     factory = Factory(app)
     anne = factory.member()
     for i in range(5):
         factory.listing(anne, title=f"Objet {i}")
+    bruno = factory.member(first_name="Bruno")
     client = app.test_client()
-    AuthActions(client).login(anne)
-    return client, anne
+    AuthActions(client).login(bruno)
+    return client, bruno
 
 
 def test_past_the_marker_cap_listings_come_as_clusters(make_app):
@@ -187,17 +189,64 @@ def test_the_first_view_groups_a_crowded_mile_and_a_moved_map_uses_the_whole_cap
     from onemile.geo import Box
 
     app = make_app(MAP_FIRST_VIEW_CAP=3, MAP_MARKER_CAP=10)
-    client, anne = _member_with_five_ads(app)
+    client, bruno = _member_with_five_ads(app)
     first = client.get("/map").get_data(as_text=True)
     grouped = [int(n) for n in re.findall(r'data-cluster="(\d+)"', first)]
     assert grouped and sum(grouped) + len(re.findall(r'<li data-id="', first)) == 5
     with app.app_context():
-        mile = db.session.get(Member, anne.id).miles[0]
+        mile = db.session.get(Member, bruno.id).miles[0]
         box = Box.around(mile.center_latlon)
     moved = client.get(f"/map/markers?south={box.south}&west={box.west}&north={box.north}&east={box.east}",
                        headers=HX).get_data(as_text=True)
     assert "data-cluster" not in moved
     assert len(re.findall(r'<li data-id="', moved)) == 5
+
+
+def test_a_members_own_ads_always_come_one_by_one_at_their_public_points(make_app):
+    """Who just posted sees their ads on their map at once: past the cap (the page's first
+    view, a moved map, zoomed out) the viewer's own ads come as markers, never counted in a
+    group, drawn at the public points everyone else gets; others still see them grouped."""
+    from conftest import Factory
+    from helpers import logged_in
+    from sqlalchemy import select
+
+    from onemile.geo import Box, destination, latlon_columns
+    from onemile.models import ListingPlacement
+
+    app = make_app(MAP_FIRST_VIEW_CAP=3, MAP_MARKER_CAP=3)
+    factory = Factory(app)
+    anne, bruno = factory.member(first_name="Anne"), factory.member(first_name="Bruno")
+    with app.app_context():
+        here = destination(db.session.get(Member, anne.id).primary_mile.center_latlon, 45, 300)
+    spot = {"location_mode": "meeting_place", "meeting_point": here}
+    for i in range(6):
+        factory.listing(bruno, title=f"Voisin {i}", **spot)
+    mine = {factory.listing(anne, title=f"Mon annonce {i}", **spot) for i in range(2)}
+    with app.app_context():
+        lat, lon = latlon_columns(ListingPlacement.point)
+        public = {(row.listing_id, round(row.lat, 6), round(row.lon, 6)) for row in db.session.execute(
+            select(ListingPlacement.listing_id, lat, lon).where(ListingPlacement.listing_id.in_(mine)))}
+    own_marker = re.compile(r'<li data-id="offers-(\d+)"[^>]* data-lat="([-\d.]+)" data-lon="([-\d.]+)" data-own="1"')
+    moved = Box.around(here, 1609)
+    zoomed_out = Box.around(here, 30_000)
+    pages = {
+        "first view": "/map",
+        "moved map": f"/map/markers?south={moved.south}&west={moved.west}&north={moved.north}&east={moved.east}",
+        "zoomed out": f"/map/markers?south={zoomed_out.south}&west={zoomed_out.west}&north={zoomed_out.north}&east={zoomed_out.east}",
+    }
+    chloe = factory.member(first_name="Chloe")
+    for client, own in ((logged_in(app, anne), True), (logged_in(app, chloe), False)):
+        for name, path in pages.items():
+            page = client.get(path, headers=HX if "markers" in path else {}).get_data(as_text=True)
+            drawn = {(int(i), float(a), float(b)) for i, a, b in own_marker.findall(page)}
+            grouped = sum(int(n) for n in re.findall(r'data-cluster="(\d+)"', page))
+            singles = len(re.findall(r'<li data-id="offers-', page))
+            if own:
+                assert drawn == public, (name, page)  # every one, at its public point
+                assert grouped and grouped + singles == 8, name  # the neighbour's, grouped
+                assert "Mon annonce 0" in page and "Mon annonce 1" in page
+            else:
+                assert not drawn and grouped + singles == 8 and grouped >= 6, name
 
 
 def test_a_dense_mile_comes_as_a_few_groups_a_finger_can_tell_apart_at_first_sight(make_app):

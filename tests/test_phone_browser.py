@@ -173,3 +173,66 @@ def test_an_open_popup_stays_open_when_the_map_refreshes_its_markers(live_server
     expect(popup).to_contain_text(NEAR)
     expect(page.locator(".leaflet-popup")).to_have_count(1)
     assert page.errors == []
+
+
+# Every marker on the map: what a tap at its middle would reach (elementFromPoint): itself,
+# the map's own buttons or the bottom sheet over it ("chrome"), or another marker (its title).
+_HIT_TEST = """() => Array.from(document.querySelectorAll('#map .leaflet-marker-icon')).map((el) => {
+  const b = el.getBoundingClientRect(), x = b.x + b.width / 2, y = b.y + b.height / 2;
+  const hit = x >= 0 && y >= 0 && x < innerWidth && y < innerHeight ? document.elementFromPoint(x, y) : null;
+  const other = hit && hit.closest('.leaflet-marker-icon');
+  return {kind: el.classList.contains('pin-icon') ? 'pin' : el.classList.contains('cluster-icon') ? 'badge' : 'avatar',
+    title: el.title, own: !!el.querySelector('.pin-own'), x, y,
+    reaches: !hit ? 'off screen' : el.contains(hit) ? 'itself'
+      : hit.closest('.leaflet-control-container, .map-fab, #sheet, .tabbar') ? 'chrome' : other ? other.title : hit.className};
+})"""
+
+
+def test_on_a_crowded_mile_every_pin_is_a_target_of_its_own_and_my_new_ads_show_at_once(live_server, new_page):
+    """A phone (360 × 740, DPR 2, touch) opens the map of a crowded mile: past the first
+    view's cap, ads come as groups and lone ads as pins. A tap at the middle of every pin
+    reaches that pin (no badge, other pin or avatar on it); no pin hides a badge's middle
+    either; and the member's two new ads are pins of their own, not counted in a group,
+    listed under "On the map", each opening its own popup."""
+    import random
+
+    from conftest import insert_open_offers
+
+    from onemile.extensions import db
+    from onemile.geo import destination
+    from onemile.models import Member
+
+    factory = Factory(live_server.app)
+    anne = factory.member(first_name="Anne")
+    with live_server.app.app_context():
+        centre = db.session.get(Member, anne.id).primary_mile.center_latlon
+        rng = random.Random(15)
+        insert_open_offers([destination(centre, rng.uniform(0, 360), 1500 * rng.random() ** 0.7) for _ in range(70)])
+    mine = ["Ma perceuse à prêter", "Cherche un coup de main samedi"]
+    for title in mine:
+        factory.listing(anne, title=title)
+    page = new_page(**{**PHONE, "viewport": {"width": 360, "height": 740}, "device_scale_factor": 2})
+    log_in_browser(page, live_server.url, anne)
+    # Drawn in batches: wait for every listed pin, then read them all in one go.
+    page.wait_for_function("""() => document.querySelectorAll('#markers li[data-cluster]').length > 0
+      && document.querySelectorAll('#map .pin-icon').length === document.querySelectorAll('#markers li[data-id]').length""")
+    expect(page.locator("#markers li[data-own]")).to_have_count(2)
+    for title in mine:
+        expect(page.locator("#markers")).to_contain_text(title)
+    markers = page.evaluate(_HIT_TEST)
+    pins = [m for m in markers if m["kind"] == "pin"]
+    assert sum(m["reaches"] == "itself" for m in pins) >= 20, markers
+    assert sum(m["kind"] == "badge" and m["reaches"] == "itself" for m in markers) >= 2, markers
+    # The zoom buttons, the attribution, "my location" or the sheet may lie over a marker at
+    # the map's edge; another marker never does.
+    assert [m for m in markers if m["kind"] != "avatar" and m["reaches"] not in ("itself", "chrome", "off screen")] == [], markers
+    own = [m for m in pins if m["own"]]
+    assert len(own) == 2 and all(m["reaches"] == "itself" for m in own), own
+    # A real tap on each of the member's pins opens that ad's own popup.
+    popup = page.locator(".leaflet-popup-content")
+    for pin in own:
+        page.touchscreen.tap(pin["x"], pin["y"])
+        expect(popup).to_contain_text(pin["title"])
+        page.keyboard.press("Escape")
+        expect(popup).to_have_count(0)
+    assert page.errors == []

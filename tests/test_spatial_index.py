@@ -153,6 +153,25 @@ def test_markers_of_the_visible_area_use_the_spatial_index(crowded):
         _assert_uses_index(statement, parameters, "idx_listing_placement_point")
 
 
+def test_a_crowded_first_view_and_a_zoomed_out_map_use_the_spatial_index(crowded):
+    """Past the cap: the counts per cell, then the single ads of their cells with the
+    viewer's own (a member's own ads always come as markers), both through the index."""
+    for box, cap, rows in ((Box.around(MULHOUSE), 10, 8), (Box.around(destination(MULHOUSE, 45, 32_000), 15_000), 100, 16)):
+        shown, statements = _captured(lambda box=box, cap=cap, rows=rows: markers_in_box(box, {"offers"}, crowded, cap, rows))
+        assert shown.clusters and statements
+        *searches, last = statements
+        for statement, parameters in searches:
+            _assert_uses_index(statement, parameters, "idx_listing_placement_point")
+        if crowded is not None and clusters_wanted(box) and db.engine.dialect.name == "postgresql":
+            # Zoomed out, the last asks for the viewer's own ads alone: PostgreSQL may start
+            # from the author's few through their index; never a scan.
+            plan = _plan(*last)
+            assert "ix_listing_author_id" in plan or "idx_listing_placement_point" in plan, plan
+            assert "Seq Scan on listing" not in plan, plan
+        else:
+            _assert_uses_index(*last, "idx_listing_placement_point")
+
+
 def test_clusters_of_a_zoomed_out_map_use_the_spatial_index(crowded):
     # A box about 30 km tall whose corner only touches the crowd: zoomed out, and selective.
     box = Box.around(destination(MULHOUSE, 45, 32_000), 15_000)

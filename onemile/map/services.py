@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, case, false, func, literal, or_, select
 
 from ..extensions import db
 from ..geo import (
@@ -179,12 +179,15 @@ def markers_in_box(
         listing_markers = [] if zoomed_out else _listing_markers(box, set(LISTING_LAYERS), viewer_id, cap)
         if zoomed_out or len(listing_markers) > cap:
             # Too many to send one by one (or too far out): counts per cell instead. Zoomed
-            # in, the grid is finer and a cell holding a single listing shows its marker.
+            # in, the grid is finer and a cell holding a single listing shows its marker. The
+            # viewer's own listings always come as markers (at their public points), never
+            # in a count: who just posted an ad sees it on their map at once.
             clusters = listing_clusters(box, layers, viewer_id, rows=CLUSTER_ROWS if zoomed_out else crowded_rows)
+            singles = set()
             if not zoomed_out:
                 singles = {c.single_placement_id for c in clusters if c.single_placement_id is not None}
                 clusters = [c for c in clusters if c.single_placement_id is None]
-                per_layer.append(_listing_markers(box, layers, viewer_id, len(singles), placement_ids=singles))
+            per_layer.append(_listing_markers(box, layers, viewer_id, len(singles) + cap, placement_ids=singles))
         else:
             per_layer.append([marker for marker in listing_markers if marker.layer in layers])
     layer_cap = min(cap, ZOOMED_OUT_CAP) if zoomed_out else cap
@@ -205,7 +208,8 @@ def cluster_cell_degrees(box: Box, rows: int = CLUSTER_ROWS) -> float:
 
 
 def listing_clusters(box: Box, layers: set[str], viewer_id: int | None, rows: int = CLUSTER_ROWS) -> list[Cluster]:
-    """Open listings of the enabled listing layers in the box, counted per grid cell.
+    """Open listings of the enabled listing layers in the box, counted per grid cell, leaving
+    out the viewer's own (markers_in_box sends them one by one).
 
     One grouped query through the spatial index; at most about (rows + 1) × (2 × rows + 1)
     cells whatever the number of listings.
@@ -229,6 +233,8 @@ def listing_clusters(box: Box, layers: set[str], viewer_id: int | None, rows: in
         .where(*_on_the_map(layers, viewer_id))
         .group_by(row, col)
     )
+    if viewer_id is not None:
+        stmt = stmt.where(Listing.author_id != viewer_id)
     clusters = []
     for found in session.execute(stmt):
         south, west = found.row * cell, found.col * cell
@@ -261,8 +267,9 @@ def _on_the_map(layers: set[str], viewer_id: int | None) -> tuple:
 def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int,
                      placement_ids: set[int] | None = None) -> list[Marker]:
     """Open listings of the enabled listing layers in the box: up to cap + 1, newest first
-    (only these placements when `placement_ids` is given: the single listings of cells)."""
-    if placement_ids is not None and not placement_ids:
+    (when `placement_ids` is given, only these placements, the single listings of cells, and
+    the viewer's own listings, theirs first)."""
+    if placement_ids is not None and not placement_ids and viewer_id is None:
         return []
     session = db.session
     lat, lon = latlon_columns(ListingPlacement.point)
@@ -280,11 +287,15 @@ def _listing_markers(box: Box, layers: set[str], viewer_id: int | None, cap: int
         .join(Listing, Listing.id == ListingPlacement.listing_id)
         .where(in_box(dialect_of(session), ListingPlacement.point, ListingPlacement.id, box.south, box.west, box.north, box.east))
         .where(*_on_the_map(layers, viewer_id))
-        .order_by(Listing.created_at.desc())
-        .limit(cap + 1)
     )
+    order = [Listing.created_at.desc()]  # newest first
     if placement_ids is not None:
-        stmt = stmt.where(ListingPlacement.id.in_(sorted(placement_ids)))
+        chosen = ListingPlacement.id.in_(sorted(placement_ids)) if placement_ids else false()
+        if viewer_id is not None:
+            own = Listing.author_id == viewer_id
+            chosen, order = or_(chosen, own), [own.desc(), *order]  # theirs first: within the cap
+        stmt = stmt.where(chosen)
+    stmt = stmt.order_by(*order).limit(cap + 1)
     markers = []
     for row in session.execute(stmt):
         is_own = viewer_id is not None and row.author_id == viewer_id

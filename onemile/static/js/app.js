@@ -33,6 +33,9 @@
   const all = (selector, root) => Array.from((root || document).querySelectorAll(selector));
   const BADGE_GAP = 48; // px between two group badges' centres (44 px at most each, and room)
   const PIN_GAP = 56; // px from the middle of the member's pin to a badge's centre
+  // px between the centres of two ads' pins (30 px wide), of a badge and a pin, of the
+  // member's pin and an ad's: no middle is ever covered.
+  const ROOM = {pin: 26, badge: 37, avatar: 28};
   const num = (value) => parseFloat(String(value).replace(',', '.')); // French users type commas
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
   const onGlobe = (lat, lon) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180; // false for NaN
@@ -145,24 +148,35 @@
       path.setAttribute('d', SYMBOLS[name] || SYMBOLS.other);
       return svg;
     }
-    function spread(items) {
-      // Same point, same place on screen: fan them out on a small circle (in pixels).
-      const atPoint = new Map();
-      items.forEach((item) => {
-        const key = item.lat + ',' + item.lon;
-        if (!atPoint.has(key)) atPoint.set(key, []);
-        atPoint.get(key).push(item);
-      });
-      atPoint.forEach((group) => {
-        if (group.length < 2) return;
-        const centre = map.latLngToLayerPoint([group[0].lat, group[0].lon]);
-        const radius = 14 + 3 * group.length;
-        group.forEach((item, i) => {
-          const angle = (2 * Math.PI * i) / group.length - Math.PI / 2;
-          const moved = map.layerPointToLatLng(centre.add([radius * Math.cos(angle), radius * Math.sin(angle)]));
-          item.lat = moved.lat;
-          item.lon = moved.lng;
+    function spread(items, fixed) {
+      // Pins too close on screen (at one point too) push each other apart and move out of the
+      // badges' way, a few rounds: a tap at a pin's middle opens its own popup.
+      const at = items.map((item) => map.latLngToLayerPoint([item.lat, item.lon]));
+      for (let round = 0, moved = 1; moved && round < 50; round++) {
+        moved = 0;
+        at.forEach((a, i) => {
+          fixed.forEach((g) => {
+            const away = a.subtract(g.point), gap = away.distanceTo([0, 0]), room = g.room || ROOM.badge;
+            if (gap > room - 1) return;
+            at[i] = a = g.point.add(gap ? away.multiplyBy(room / gap) : L.point(0, room));
+            moved = 1;
+          });
+          at.forEach((b, j) => {
+            if (j <= i) return;
+            let away = b.subtract(a), gap = away.distanceTo([0, 0]);
+            if (gap > ROOM.pin - 1) return;
+            if (!gap) [away, gap] = [L.point(Math.cos(j), Math.sin(j)), 1]; // one point: a way each
+            away = away.multiplyBy((ROOM.pin - gap) / gap / 2);
+            at[i] = a = a.subtract(away);
+            at[j] = b.add(away);
+            moved = 1;
+          });
         });
+      }
+      items.forEach((item, i) => {
+        const p = map.layerPointToLatLng(at[i]);
+        item.lat = p.lat;
+        item.lon = p.lng;
       });
       return items;
     }
@@ -187,8 +201,9 @@
     }
     function draw() {
       const run = ++drawing;
-      const wanted = new Map();
-      spread(all('li[data-id]', list).map((li) => ({li, lat: num(li.dataset.lat), lon: num(li.dataset.lon)})))
+      const wanted = new Map(), found = groups(), pin = avatarPin();
+      spread(all('li[data-id]', list).map((li) => ({li, lat: num(li.dataset.lat), lon: num(li.dataset.lon)})),
+        pin ? [...found, {point: pin, room: ROOM.avatar}] : found) // the avatar (under them) shows
         .forEach((item) => wanted.set(item.li.dataset.id + '@' + round6(item.lat) + ',' + round6(item.lon), item));
       let opened = null;
       shown.forEach((marker, key) => {
@@ -205,7 +220,7 @@
       // New markers and the groups' badges go on in small batches, one task each: a hundred at
       // once would hold a phone's main thread for a noticeable moment.
       badges.clearLayers();
-      const todo = [...groups().map((g) => () => badge(g).addTo(badges)), ...Array.from(wanted, ([key, {li, lat, lon}]) => () => {
+      const todo = [...found.map((g) => () => badge(g).addTo(badges)), ...Array.from(wanted, ([key, {li, lat, lon}]) => () => {
         const marker = pinMarker(li, lat, lon).addTo(group);
         shown.set(key, marker);
         if (li.dataset.id === opened) marker.openPopup();
@@ -225,11 +240,16 @@
       return L.marker(g.at, {
         icon: L.divIcon({html: count, className: 'cluster-icon', iconSize: [size, size]}),
         title: g.label, alt: g.label, keyboard: true, bubblingMouseEvents: false,
-        zIndexOffset: 500, // a count stays readable above the pins around it
+        zIndexOffset: -2e4, // under every pin: a pin's middle is its own to tap
       }).on('click', () => {
         // Always closer: the cells' own zoom, and at least two steps in.
         map.setView(g.at, Math.min(map.getMaxZoom(), Math.max(map.getBoundsZoom(g.cell), map.getZoom() + 2)));
       });
+    }
+    // The middle of the member's own pin (25 × 41 px above its point), if it is on the map.
+    function avatarPin() {
+      const lat = form ? num(form.elements.lat.value) : NaN, lon = form ? num(form.elements.lon.value) : NaN;
+      return onGlobe(lat, lon) && map.latLngToLayerPoint([lat, lon]).subtract([0, 20]);
     }
     // The server's groups, as badges; two whose badges would touch at this zoom become one
     // (counts added, at their weighted centre, a tap zooms to both cells): a badge never hides
@@ -243,8 +263,19 @@
           label: link.textContent.trim(), point: map.latLngToLayerPoint(at),
           cell: L.latLngBounds([num(box.get('south')), num(box.get('west'))], [num(box.get('north')), num(box.get('east'))])};
       });
+      // The member's own pin is a target too: a badge that would cover it moves out, away
+      // from the pin's middle, before each round of merging (two moved onto each other merge).
+      const pin = avatarPin();
       for (let merged = true; merged;) {
         merged = false;
+        if (pin) {
+          found.forEach((g) => {
+            const away = g.point.subtract(pin), gap = away.distanceTo([0, 0]);
+            if (gap >= PIN_GAP) return;
+            g.point = pin.add(gap ? away.multiplyBy(PIN_GAP / gap) : L.point(0, PIN_GAP));
+            g.at = map.layerPointToLatLng(g.point);
+          });
+        }
         const kept = [];
         found.forEach((g) => {
           const near = kept.find((k) => k.point.distanceTo(g.point) < BADGE_GAP);
@@ -259,18 +290,6 @@
           near.count = total;
         });
         found = kept;
-      }
-      // The member's own pin (25 × 41 px above its point) is a target too: a badge that would
-      // cover it moves out, away from the pin's middle.
-      const lat = form ? num(form.elements.lat.value) : NaN, lon = form ? num(form.elements.lon.value) : NaN;
-      if (onGlobe(lat, lon)) {
-        const pin = map.latLngToLayerPoint([lat, lon]).subtract([0, 20]);
-        found.forEach((g) => {
-          const away = g.point.subtract(pin), gap = away.distanceTo([0, 0]);
-          if (gap >= PIN_GAP) return;
-          g.point = pin.add(gap ? away.multiplyBy(PIN_GAP / gap) : L.point(0, PIN_GAP));
-          g.at = map.layerPointToLatLng(g.point);
-        });
       }
       return found;
     }
@@ -297,7 +316,8 @@
     setTimeout(() => {
       L.circle(centre, {radius, color: GREEN, weight: 2, fillOpacity: 0.05})
         .bindTooltip(data.circleLabel, {sticky: true}).addTo(map);
-      if (form) avatar = pickInto(map, form, here, {title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: 1000});
+      // Under the ads' pins, over the badges; a tap on the map moves it too.
+      if (form) avatar = pickInto(map, form, here, {title: data.avatarLabel, alt: data.avatarLabel, zIndexOffset: -1e4});
       // What the page came with: the mile's box around the avatar, as the list below says (a
       // screen that shows more gets the rest with its first move; asking at once would cost
       // every visit a second request).
@@ -308,6 +328,7 @@
     // htmx refreshes the nearest panel on avatar-moved (hx-trigger="submit, avatar-moved").
     const moved = () => form.dispatchEvent(new CustomEvent('avatar-moved'));
     form.addEventListener('point-picked', moved);
+    if (list) form.addEventListener('point-picked', draw); // pins and badges out of its way
     // Typed coordinates: send dots rather than commas, and bring the map along.
     form.addEventListener('htmx:configRequest', (e) => {
       const params = e.detail.parameters;

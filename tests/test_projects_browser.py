@@ -72,6 +72,8 @@ def test_propose_approve_pledge_smile_and_volunteer(live_server, new_page):
     b.get_by_role("button", name="Pledge", exact=True).click()
     expect(b.locator(".flashes")).to_contain_text("Thank you for your pledge")
     expect(b.locator("#support")).to_contain_text("€12.50 pledged of €150.00")
+    # The page opens at #support: the thanks is there, in sight, not at the top of the page.
+    expect(b.locator("#support > .flashes")).to_be_in_viewport()
 
     b.get_by_role("button", name="Give", exact=True).click()
     expect(b.locator(".flashes")).to_contain_text("Your smiles went to the project")

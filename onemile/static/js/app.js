@@ -452,6 +452,12 @@
     if (next) next.focus();
   });
 
+  // After an action the page may open further down (#support, #finish): its message, at the
+  // top, would be out of sight. It moves to the top of that section.
+  const landed = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  const flashes = document.querySelector('.flashes');
+  if (flashes && landed && /^(SECTION|DIV)$/.test(landed.tagName)) landed.prepend(flashes);
+
   // --- Local time (issue 14): a visitor's browser zone goes into the `tz` cookie, which dates
   // on pages for visitors follow; a member's zone is kept on their account (a member who never
   // chose one reports it, once a session), so their requests carry their session cookie alone.

@@ -130,6 +130,24 @@ def _quiet_now(app, ref):
         db.session.commit()
 
 
+def test_the_author_is_told_who_learns_of_the_new_ad_and_when(app, factory, anne, bruno):
+    """Posted in the evening, an ad reaches some neighbours at once and others in the morning
+    or in their digest: the author is told both, not left wondering why nobody answers."""
+    no_quiet_hours(app, bruno)
+    chloe = factory.member(language="en", first_name="Chloé")
+    _quiet_now(app, chloe)
+    client = logged_in(app, anne, "en")
+    posted = client.post("/listings/new", data={
+        "kind": "request", "category": "diy", "title": "Lend me a drill", "body": "For Saturday.",
+        "miles": [str(anne.mile_id)], "location_mode": "approximate"})
+    page = html(client.get(posted.headers["Location"]))
+    assert "Your listing is online." in page
+    assert "1 neighbour was told just now." in page
+    assert "1 neighbour will be told later: after their quiet hours, or in their digest." in page
+    with app.app_context():
+        assert db.session.scalar(select(AdAlert.member_id)) == chloe.id
+
+
 def test_in_quiet_hours_an_instant_alert_is_held_until_the_morning(app, factory, anne, bruno):
     _quiet_now(app, bruno)
     listing_id = factory.listing(anne, kind="request", offer_type=None)

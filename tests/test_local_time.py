@@ -80,6 +80,10 @@ def test_the_browser_reports_a_zone_once_and_a_choice_stays(app, factory):
     client = logged_in(app, member)
     page = html(client.get("/account/"))
     assert 'data-tz-report="/account/timezone/detected"' in page
+    # A browser that hides its zone says UTC: that tells nothing, and the real one still comes.
+    assert client.post("/account/timezone/detected", data={"timezone": "UTC"}).status_code == 204
+    assert _zone(app, member) == "Europe/Paris"
+    assert 'data-tz-report="/account/timezone/detected"' in html(client.get("/account/"))
     assert client.post("/account/timezone/detected", data={"timezone": "America/Montreal"}).status_code == 204
     assert _zone(app, member) == "America/Montreal"
     # No longer the zone every member starts with: the page stops asking.

@@ -393,7 +393,8 @@ def test_first_replies_and_confirmation_requests_are_e_mailed_in_english(app, fa
         (bruno.email, "Please confirm the service with Anne M."),
     ]
     first = sent[0].get_content()
-    assert "Hello Anne," in first and "Bruno D. answered “Ladder to lend”." in first
+    assert "Hello Anne," in first and "Bruno D. answered “Ladder to lend”.\n\n> Could I borrow it?\n" in first
+    assert "Sure" not in first and "Thanks" not in first  # the answer alone, not what came after
     # Each e-mail leads to the conversation, where the answer waits.
     assert f"http://localhost/conversations/{conversation_id}\n" in first
     assert "http://localhost/notifications/settings" in first
@@ -593,3 +594,11 @@ def test_notifications_go_with_a_listing_whose_conversations_the_database_delete
         db.session.commit()  # as the request's edge does (onemile.unit_of_work)
     assert (unread_of(app, anne.id), unread_of(app, bruno.id)) == (0, 0)
     assert "Lend me a ladder" not in html(logged_in(app, bruno, "en").get("/notifications/"))
+
+
+def test_an_answer_is_quoted_in_its_e_mail_up_to_a_length():
+    from onemile.conversations.notifications import QUOTE_MAX, _quoted
+
+    assert _quoted("Hello\n\nSaturday?") == "> Hello\n>\n> Saturday?"
+    long = _quoted("x" * (QUOTE_MAX + 50))
+    assert long == "> " + "x" * QUOTE_MAX + "…"

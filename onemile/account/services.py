@@ -110,7 +110,10 @@ def set_timezone(member: Member, name: str, *, detected: bool = False) -> bool:
     undone by a trip. True when it changed."""
     if not timezones.is_valid(name):
         raise RuleError(_("Choose a time zone from the list."), field="timezone")
-    if detected and not timezones.detection_wanted(member):
+    if detected and (name == timezones.DEFAULT or not timezones.detection_wanted(member)):
+        # "UTC" is what a browser that hides its zone reports (Firefox's resistFingerprinting,
+        # Tor Browser, a container or test browser left unset): kept, it would stop the real
+        # zone, reported later from the member's phone, from ever being taken.
         return False
     changed = member.timezone != name
     member.timezone = name

@@ -31,11 +31,22 @@ def _link(_notification, conversation: Conversation):
     return "conversations.show", {"conversation_id": conversation.id}
 
 
+# How much of the answer an e-mail quotes: enough to know whether to open it now.
+QUOTE_MAX = 500
+
+
+def _quoted(text: str) -> str:
+    """The start of a message as e-mails quote it ("> " before each line)."""
+    shown = text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX].rstrip() + "…"
+    return "\n".join(f"> {line}".rstrip() for line in shown.splitlines())
+
+
 def _first_reply_email(_notification, conversation: Conversation, who: str) -> tuple[str, str]:
-    return (
-        _("%(name)s answered your listing", name=who),
-        _("%(name)s answered “%(title)s”.", name=who, title=conversation.listing.title),
-    )
+    lead = _("%(name)s answered “%(title)s”.", name=who, title=conversation.listing.title)
+    first = conversation.messages[0] if conversation.messages else None
+    if first is not None and first.hidden_at is None:
+        lead = f"{lead}\n\n{_quoted(first.body)}"
+    return _("%(name)s answered your listing", name=who), lead
 
 
 def _confirmation_email(_notification, conversation: Conversation, who: str) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, insert, select
 
 from ..config import MILE_METRES
 from ..errors import NotFoundError, RuleError
@@ -243,28 +243,6 @@ def fan_out(target_type: str, target_id: int, subject: str, author_id: int, poin
         db.session.execute(insert(AdAlert), later)
     db.session.flush()
     return len(found)
-
-
-@dataclass(frozen=True)
-class Reach:
-    """Who was told of a new ad: at once (the bell, a push, an e-mail), and later (after
-    their quiet hours, or in their digest)."""
-
-    now: int
-    later: int
-
-
-def reach(target_type: str, target_id: int) -> Reach:
-    """How many neighbours were alerted of this new ad, now and later (what the author is told)."""
-    told = db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.kind == ALERT_KINDS[target_type], Notification.target_id == target_id)
-    )
-    waiting = db.session.scalar(
-        select(func.count()).select_from(AdAlert)
-        .where(AdAlert.target_type == target_type, AdAlert.target_id == target_id)
-    )
-    return Reach(told or 0, waiting or 0)
 
 
 def _alert_row(recipient: Recipient, target_type: str, target_id: int, delivery: str,

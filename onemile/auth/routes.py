@@ -283,15 +283,14 @@ def verify_email(token: str):
         if current_user.is_authenticated and not current_user.is_verified:
             return redirect(url_for("auth.verify_needed"))
         return redirect(url_for("map.show" if current_user.is_authenticated else "auth.login"))
+    going_to = None
     if not current_user.is_authenticated:
         if not sessions.signed_up_here(member):
             flash(_("Your e-mail address is confirmed. Log in with your password to go on."), "success")
             return redirect(url_for("auth.login"))
         sessions.log_in(member)
         going_to = session.pop(_AFTER_SIGNUP, None)
-        if going_to:
-            flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")
-            return redirect(going_to)
-        flash(_("Welcome to 1Mile! Here is your mile."), "success")
+        if not going_to:
+            flash(_("Welcome to 1Mile! Here is your mile."), "success")
     flash(_("Thank you! Your e-mail address is confirmed: you can post, answer and message."), "success")
-    return redirect(url_for("map.show"))
+    return redirect(going_to or url_for("map.show"))

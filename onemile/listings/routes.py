@@ -2,11 +2,9 @@
 
 from flask import flash, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from ..alerts import services as alerts
 from ..auth.access import verified_required
 from ..conversations.exchange import listing_exchange
 from ..extensions import limiter
@@ -108,14 +106,10 @@ def new():
     if listing is None:
         return _form_page(form)
     flash(_("Your listing is online."), "success")
-    # Who learns of it, and when: an author posting in the evening sees why nobody answers yet.
-    told = alerts.reach("listing", listing.id)
-    if told.now:
-        flash(ngettext("%(num)d neighbour was told just now.", "%(num)d neighbours were told just now.", told.now), "info")
-    if told.later:
-        flash(ngettext("%(num)d neighbour will be told later: after their quiet hours, or in their digest.",
-                       "%(num)d neighbours will be told later: after their quiet hours, or in their digest.",
-                       told.later), "info")
+    # When neighbours learn of it, never how many: a count that changes with the ad's point
+    # would tell where other members' miles are (and, where only one lives, their home).
+    flash(_("Neighbours who asked for alerts are told now, or after their quiet hours, or in their "
+            "digest, as each of them chose."), "info")
     return see_other("listings.detail", listing_id=listing.id)
 
 

@@ -115,8 +115,9 @@ def service_worker():
 
 @bp.get("/offline")
 def offline():
-    """Shown by the service worker when the network is gone, in the language of the last
-    page the member saw (`?lang=`: the worker keeps one page per language)."""
+    """The page the service worker shows when the network is gone (it carries it inside,
+    in each language: `_service_worker_source`), here to look at, in `?lang=` or the
+    reader's language."""
     asked = request.args.get("lang")
     with force_locale(asked if asked in LANGUAGES else str(get_locale())):
         return render_template("pwa/offline.html")

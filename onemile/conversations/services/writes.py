@@ -259,7 +259,7 @@ def _tell_the_other_responders(completion: Completion) -> None:
             Conversation.listing_id == completion.listing_id, Conversation.id != completion.conversation_id
         )
     ).all()
-    author_id = db.session.scalar(select(Listing.author_id).where(Listing.id == completion.listing_id))
+    author_id = db.session.get(Listing, completion.listing_id).author_id
     for conversation_id, responder_id in others:
         notify(responder_id, "listing_done_elsewhere", actor_id=author_id, target_id=conversation_id)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import UTC
 from email import policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date as babel_format_date
@@ -20,7 +22,7 @@ from flask import render_template_string
 from flask_babel import force_locale
 
 from onemile.extensions import db
-from onemile.models import Listing
+from onemile.models import Listing, Member
 from onemile.privacy import distance_band
 
 NNBSP = "\u202f"  # French thousands separator
@@ -103,10 +105,18 @@ def test_listing_dates_follow_the_readers_language(app, client, auth, factory):
     with app.app_context():
         created = db.session.get(Listing, listing_id).created_at
     readers = {"fr": factory.member(language="fr"), "en": factory.member(language="en")}
+    zones = {"fr": "Europe/Paris", "en": "America/New_York"}
+    with app.app_context():
+        for locale, reader in readers.items():
+            db.session.get(Member, reader.id).timezone = zones[locale]
+        db.session.commit()
     for locale, reader in readers.items():
         auth.login(reader)
         page = client.get(f"/listings/{listing_id}").get_data(as_text=True)
-        assert babel_format_date(created, locale=locale) in page, locale
+        # Stored times are naive UTC; each reader sees the day it is in their own zone (after
+        # 23:00 UTC it is already tomorrow in Paris, and still today in New York).
+        local = created.replace(tzinfo=UTC).astimezone(ZoneInfo(zones[locale]))
+        assert babel_format_date(local, locale=locale) in page, locale
         auth.logout()
     # Sanity: the two formats really differ ("25 nov. 2026" / "Nov 25, 2026").
     assert babel_format_date(created, locale="fr") != babel_format_date(created, locale="en")

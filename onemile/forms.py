@@ -43,9 +43,14 @@ class PointFormMixin:
 
     def point(self) -> LatLon | None:
         """The point typed, or None when both fields are empty (and that is allowed)."""
-        if not self.latitude.data and not self.longitude.data and not self.point_required:
+        if not self.point_typed() and not self.point_required:
             return None
         return LatLon.parse(self.latitude.data, self.longitude.data)
+
+    def point_typed(self) -> bool:
+        """Whether a point was given at all, on the globe or not (validate_latitude says
+        when it is not): other fields' checks ask this, and must not raise."""
+        return bool((self.latitude.data or "").strip() or (self.longitude.data or "").strip())
 
     def validate_latitude(self, field):
         try:

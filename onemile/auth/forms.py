@@ -79,7 +79,7 @@ class SignupForm(PlaceFormMixin, PointFormMixin, FlaskForm):
 
     def validate_place(self, field):
         no_code = not (self.postal_code.data or "").strip()
-        if no_code and not (field.data or "").strip() and not self.place_id.data and self.point() is None:
+        if no_code and not (field.data or "").strip() and not self.place_id.data and not self.point_typed():
             raise ValidationError(_l("Give your postal code, or the name of your town or neighbourhood."))
 
 

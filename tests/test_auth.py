@@ -69,7 +69,11 @@ def test_signup_creates_member_and_named_first_mile_and_the_emailed_link_logs_in
 
     assert_see_other(response)
     assert path_of(response) == "/auth/signup/sent"
-    assert "Check your inbox" in html(client.get("/auth/signup/sent"))
+    sent = html(client.get("/auth/signup/sent"))
+    assert "Check your inbox" in sent
+    # The address is named once, as typed, so that a typo shows; a reload no longer names it.
+    assert "We sent an e-mail to Anne.Martin@Example.ORG." in sent
+    assert "Anne.Martin@Example.ORG" not in html(client.get("/auth/signup/sent"))
     # Not logged in yet: the answer must look the same for a taken address.
     assert path_of(client.get("/map")) == "/auth/login"
     assert counts(app) == (1, 1)
@@ -174,6 +178,15 @@ def test_signup_with_a_taken_email_in_another_case_answers_alike_and_tells_the_o
     assert taken.status_code == new.status_code == 303
     assert path_of(taken) == path_of(new) == "/auth/signup/sent"
     assert html(taken) == html(new)
+    # The page after it names each visitor's own typed address, and differs in nothing else.
+    taken_page = html(client.get("/auth/signup/sent"))
+    new_page = html(other.get("/auth/signup/sent"))
+    assert "Anne@Example.org" in taken_page and "zoelie@example.org" in new_page
+    def same_page(page: str, address: str) -> list[str]:
+        # Each browser has its own CSRF token (in the page's forms and its htmx headers).
+        return page.replace(csrf_token_in(page), "").replace(address, "@").splitlines()
+
+    assert same_page(taken_page, "Anne@Example.org") == same_page(new_page, "zoelie@example.org")
     assert counts(app) == (2, 2), "the new address got its account, the taken one no second"
     [told] = [m for m in read_outbox(outbox) if m["To"] == "anne@example.org"]
     assert told["Subject"] == "Someone tried to sign up to 1Mile with your address"

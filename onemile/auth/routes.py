@@ -25,6 +25,9 @@ from .gate import EmailNotVerified
 
 # The session key of where a visitor was going when they signed up (a local path).
 _AFTER_SIGNUP = "after_signup"
+# The address just typed at sign-up, for the next page to show once (a typo is caught there);
+# it is the visitor's own, in their own browser's cookie, and tells nothing of any account.
+_SENT_TO = "signup_sent_to"
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -51,6 +54,7 @@ def signup():
             if status == 302:
                 session.pop("referral_code", None)
                 sessions.remember_signup(form.email.data)
+                session[_SENT_TO] = form.email.data
                 return see_other("auth.signup_sent")
     elif request.method == "POST":
         status = 422
@@ -94,8 +98,9 @@ def _logged_in(member, remember: bool, next_path: str | None = None):
 
 @bp.get("/signup/sent")
 def signup_sent():
-    """After a sign-up: open the e-mailed link (the same page for every address)."""
-    return render_template("auth/signup_sent.html")
+    """After a sign-up: open the e-mailed link (the same page for every address, which it
+    names once so that a mistyped one shows)."""
+    return render_template("auth/signup_sent.html", sent_to=session.pop(_SENT_TO, None))
 
 
 @bp.route("/login", methods=["GET", "POST"])

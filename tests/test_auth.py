@@ -72,7 +72,7 @@ def test_signup_creates_member_and_named_first_mile_and_the_emailed_link_logs_in
     sent = html(client.get("/auth/signup/sent"))
     assert "Check your inbox" in sent
     # The address is named once, as typed, so that a typo shows; a reload no longer names it.
-    assert "We sent an e-mail to Anne.Martin@Example.ORG." in sent
+    assert "We sent an e-mail to <strong>Anne.Martin@Example.ORG</strong>." in sent
     assert "Anne.Martin@Example.ORG" not in html(client.get("/auth/signup/sent"))
     # Not logged in yet: the answer must look the same for a taken address.
     assert path_of(client.get("/map")) == "/auth/login"

@@ -10,6 +10,7 @@ from ..forms import ExplorePlaceForm
 from ..geo import Box, LatLon
 from ..models.member import MAP_LAYERS
 from ..models.protection import list_viewer_id
+from ..place_names import QUERY_MAX
 from ..replicas import read_only
 from ..web import page_or_fragment, see_other_to, wants_fragment
 from . import bp, services
@@ -91,7 +92,8 @@ def _place_form() -> ExplorePlaceForm:
     """The visitors' place search, showing the name of the place searched last (`near`)."""
     form = ExplorePlaceForm(request.args)
     if not form.place.data:
-        form.place.data = request.args.get("near", "")[:100]
+        # Cut to what the field takes, so that searching again from it is never refused.
+        form.place.data = request.args.get("near", "")[:QUERY_MAX]
     return form
 
 
